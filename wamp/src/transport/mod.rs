@@ -1,0 +1,286 @@
+//! Transports: RawSocket and WebSocket over TCP, behind one reader and one writer type.
+//!
+//! A [`Connection`] is what a handshake yields: the negotiated serializer and peer facts in
+//! [`TransportInfo`], a [`FrameReader`] that yields WAMP message payloads, and a [`FrameWriter`]
+//! that [`run_writer`] drives from a bounded queue, coalescing queued messages into few writes.
+
+pub mod rawsocket;
+pub mod websocket;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use tokio_util::codec::FramedRead;
+
+use crate::serializer::Serializer;
+
+/// How WAMP messages are framed on the TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// WebSocket (RFC 6455) with a `wamp.2.*` subprotocol.
+    WebSocket,
+    /// WAMP RawSocket: a 4-byte handshake, then length-prefixed frames.
+    RawSocket,
+}
+
+impl Framing {
+    /// `websocket` or `rawsocket`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::WebSocket => "websocket",
+            Framing::RawSocket => "rawsocket",
+        }
+    }
+}
+
+/// What the handshake established about a connection.
+#[derive(Debug, Clone)]
+pub struct TransportInfo {
+    /// The framing.
+    pub framing: Framing,
+    /// The negotiated serializer.
+    pub serializer: Serializer,
+    /// The remote address.
+    pub peer: SocketAddr,
+    /// The local address.
+    pub local: SocketAddr,
+    /// The WebSocket subprotocol (`None` for RawSocket).
+    pub websocket_protocol: Option<String>,
+    /// The HTTP request headers of a WebSocket upgrade, names in lower case.
+    pub http_headers: Vec<(String, String)>,
+    /// The largest message the peer accepts.
+    pub peer_max_message_size: usize,
+}
+
+impl TransportInfo {
+    /// The peer as Crossbar writes it: `tcp4:127.0.0.1:52700`.
+    pub fn peer_string(&self) -> String {
+        match self.peer {
+            SocketAddr::V4(a) => format!("tcp4:{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("tcp6:{}:{}", a.ip(), a.port()),
+        }
+    }
+}
+
+/// Errors of handshakes and framing.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The socket failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A RawSocket handshake or frame broke the protocol.
+    #[error("RawSocket: {0}")]
+    RawSocket(String),
+    /// The RawSocket peer refused the handshake.
+    #[error("RawSocket handshake refused by the peer: {0}")]
+    Refused(rawsocket::HandshakeError),
+    /// WebSocket failed (handshake or frames).
+    #[error("WebSocket: {0}")]
+    WebSocket(#[from] tungstenite::Error),
+    /// A message is larger than the limit.
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The message's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The URL is not one this client can connect to.
+    #[error("invalid URL {url:?}: {problem}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// What a reader yields.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A WAMP message payload.
+    Message(Bytes),
+    /// A RawSocket PING; answer with [`Outbound::Pong`] and the same payload.
+    Ping(Bytes),
+}
+
+/// What a writer is asked to send.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A WAMP message payload.
+    Message(Bytes),
+    /// A RawSocket PONG.
+    Pong(Bytes),
+    /// Close the connection once everything queued before has been written.
+    Close,
+}
+
+/// The reading half of a connection.
+pub enum FrameReader {
+    /// RawSocket frames.
+    Raw(FramedRead<tokio::net::tcp::OwnedReadHalf, rawsocket::FrameCodec>),
+    /// WebSocket messages.
+    Ws(futures_util::stream::SplitStream<WebSocketStream<TcpStream>>),
+}
+
+impl FrameReader {
+    /// The next frame; `None` when the peer closed the connection.
+    pub async fn next(&mut self) -> Option<Result<Inbound, TransportError>> {
+        match self {
+            FrameReader::Raw(r) => r.next().await,
+            FrameReader::Ws(r) => loop {
+                return match r.next().await? {
+                    Ok(WsMessage::Binary(b)) => Some(Ok(Inbound::Message(b))),
+                    Ok(WsMessage::Text(t)) => Some(Ok(Inbound::Message(Bytes::from(t)))),
+                    Ok(WsMessage::Close(_)) => None,
+                    Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
+                    Err(tungstenite::Error::Capacity(
+                        tungstenite::error::CapacityError::MessageTooLong { size, max_size },
+                    )) => Some(Err(TransportError::TooLarge {
+                        size,
+                        limit: max_size,
+                    })),
+                    Err(
+                        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
+                    ) => None,
+                    Err(e) => Some(Err(e.into())),
+                };
+            },
+        }
+    }
+}
+
+/// The writing half of a connection.
+pub enum FrameWriter {
+    /// RawSocket: frames are assembled in `buf` and written with one call per batch.
+    Raw {
+        /// The socket.
+        half: tokio::net::tcp::OwnedWriteHalf,
+        /// The batch buffer.
+        buf: Vec<u8>,
+        /// The largest frame the peer accepts.
+        max_out: usize,
+    },
+    /// WebSocket: messages are fed to tungstenite's buffer and flushed once per batch.
+    Ws {
+        /// The sink.
+        sink: futures_util::stream::SplitSink<WebSocketStream<TcpStream>, WsMessage>,
+        /// Text frames for JSON, binary for msgpack.
+        text: bool,
+    },
+}
+
+impl FrameWriter {
+    /// Writes a batch and flushes it. Stops at [`Outbound::Close`], returning `Ok(true)`.
+    pub async fn write_batch(&mut self, items: &[Outbound]) -> Result<bool, TransportError> {
+        let mut close = false;
+        match self {
+            FrameWriter::Raw { half, buf, max_out } => {
+                use tokio::io::AsyncWriteExt;
+                buf.clear();
+                for item in items {
+                    match item {
+                        Outbound::Message(b) | Outbound::Pong(b) => {
+                            let kind = match item {
+                                Outbound::Pong(_) => rawsocket::FrameType::Pong,
+                                _ => rawsocket::FrameType::Regular,
+                            };
+                            if let Err(e) = rawsocket::put_frame(buf, kind, b, *max_out) {
+                                // The peer could not read it: drop this one message, keep the session.
+                                tracing::warn!(
+                                    "not sent to the RawSocket peer: {e} (its announced limit)"
+                                );
+                            }
+                        }
+                        Outbound::Close => {
+                            close = true;
+                            break;
+                        }
+                    }
+                }
+                half.write_all(buf).await?;
+                if close {
+                    half.shutdown().await?;
+                }
+                if buf.capacity() > 1 << 20 {
+                    *buf = Vec::with_capacity(64 << 10);
+                }
+            }
+            FrameWriter::Ws { sink, text } => {
+                for item in items {
+                    match item {
+                        Outbound::Message(b) if *text => {
+                            let t = tungstenite::Utf8Bytes::try_from(b.clone()).map_err(|_| {
+                                TransportError::RawSocket("JSON message is not UTF-8".into())
+                            })?;
+                            sink.feed(WsMessage::Text(t)).await?;
+                        }
+                        Outbound::Message(b) => sink.feed(WsMessage::Binary(b.clone())).await?,
+                        Outbound::Pong(_) => {}
+                        Outbound::Close => {
+                            close = true;
+                            break;
+                        }
+                    }
+                }
+                if close {
+                    sink.close().await?;
+                } else {
+                    sink.flush().await?;
+                }
+            }
+        }
+        Ok(close)
+    }
+}
+
+/// A connection after its handshake.
+pub struct Connection {
+    /// What the handshake established.
+    pub info: TransportInfo,
+    /// The reading half.
+    pub reader: FrameReader,
+    /// The writing half.
+    pub writer: FrameWriter,
+}
+
+/// The most messages one write takes.
+const MAX_BATCH: usize = 512;
+
+/// Drains `queue` into `writer` until the queue closes or an [`Outbound::Close`] is written.
+///
+/// Each batch takes whatever is queued (after yielding once, so that messages produced by tasks
+/// that are about to run join the same write) and goes out in one write; `on_written` sees every
+/// batch after it was written (for statistics).
+pub async fn run_writer(
+    mut writer: FrameWriter,
+    mut queue: mpsc::Receiver<Outbound>,
+    mut on_written: impl FnMut(&[Outbound]),
+) -> Result<(), TransportError> {
+    let mut batch = Vec::with_capacity(64);
+    loop {
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return Ok(());
+        }
+        if batch.len() < MAX_BATCH {
+            tokio::task::yield_now().await;
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+        }
+        let closed = writer.write_batch(&batch).await?;
+        on_written(&batch);
+        batch.clear();
+        if closed {
+            return Ok(());
+        }
+    }
+}
