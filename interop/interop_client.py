@@ -173,6 +173,7 @@ class Peer:
         self.proto = None
         self.leave_sent = False
         self.lost_reason = None  # why the connection closed, if it closed before our GOODBYE
+        self.close_note = None  # GOODBYE/ABORT the router sent on its own, if any
 
     def _fail_join(self, reason):
         if not self.joined.done():
@@ -184,7 +185,8 @@ class Peer:
 
     def on_connection_lost(self, exc):
         reason = (
-            getattr(self.proto, "interop_error", None)
+            self.close_note
+            or getattr(self.proto, "interop_error", None)
             or getattr(self.proto, "wasNotCleanReason", None)
             or getattr(self.proto, "_onclose_reason", None)
             or (f"{type(exc).__name__}: {exc}" if exc else None)
@@ -217,6 +219,8 @@ class InteropSession(ApplicationSession):
     def onLeave(self, details):
         p = self.peer
         p._fail_join(f"router sent ABORT {details.reason!r} ({details.message!r})")
+        if not p.leave_sent and details.reason != CloseDetails.REASON_TRANSPORT_LOST:
+            p.close_note = f"router closed the session: {details.reason!r} ({details.message!r})"
         if not p.left.done():
             p.left.set_result(details)
         if details.reason in CLEAN_GOODBYE_REASONS and not VERBOSE:
@@ -262,10 +266,10 @@ def make_serializer(name):
     raise CheckFailed(f"unknown serializer {name!r}")
 
 
-async def connect(name, args, loop):
+async def connect(name, args, loop, serializer_name):
     kind, host, port = parse_target(args.url)
     peer = Peer(name, args.realm, loop)
-    serializer = make_serializer(args.serializer)
+    serializer = make_serializer(serializer_name)
     if kind == "websocket":
         factory = WampWebSocketClientFactory(
             peer.make_session, url=args.url, serializers=[serializer]
@@ -309,8 +313,8 @@ async def connect(name, args, loop):
         f"session {name}: joined realm {details.realm!r}, expected {args.realm!r}",
     )
     expect(
-        details.serializer == args.serializer,
-        f"session {name}: negotiated serializer {details.serializer!r}, expected {args.serializer!r}",
+        details.serializer == serializer_name,
+        f"session {name}: negotiated serializer {details.serializer!r}, expected {serializer_name!r}",
     )
     return peer
 
@@ -602,7 +606,8 @@ async def run(args):
         return "; ".join(f"connection of session {p.name} lost: {p.lost_reason}" for p in new)
 
     async def join(name):
-        peers[name] = await connect(name, args, loop)
+        ser = args.serializer if name == "A" else (args.serializer_b or args.serializer)
+        peers[name] = await connect(name, args, loop, ser)
 
     try:
         ok = await step("join session A", join, "A") and await step("join session B", join, "B")
@@ -657,6 +662,11 @@ def main(argv=None):
     ap = _ArgumentParser(description="WAMP interoperability checks with autobahn-python")
     ap.add_argument("--url", required=True, help="ws://host:port/path, rs://host:port or tcp://host:port")
     ap.add_argument("--serializer", required=True, choices=["json", "msgpack"])
+    ap.add_argument(
+        "--serializer-b", choices=["json", "msgpack"], default=None,
+        help="serializer of session B (default: same as --serializer); a different one tests the "
+        "router's translation between serializers, binary payloads included",
+    )
     ap.add_argument("--realm", default="realm1")
     ap.add_argument(
         "--timeout", type=float, default=14.0,
@@ -670,11 +680,14 @@ def main(argv=None):
         VERBOSE = True
         txaio.start_logging(level="debug")
 
+    sers = args.serializer
+    if args.serializer_b and args.serializer_b != args.serializer:
+        sers = f"{args.serializer}+{args.serializer_b}"
     try:
         parse_target(args.url)
     except CheckFailed as e:
         print(f"FAIL arguments: {e}", file=sys.stderr)
-        print(f"interop FAILED: {args.url} {args.serializer}")
+        print(f"interop FAILED: {args.url} {sers}")
         return 1
 
     failures = asyncio.run(run(args))
@@ -684,9 +697,9 @@ def main(argv=None):
         for name, why in failures:
             print(f"FAIL {name}: {why}", file=sys.stderr)
         sys.stderr.flush()
-        print(f"interop FAILED: {args.url} {args.serializer} ({len(failures)} failed, {elapsed:.1f} s)", flush=True)
+        print(f"interop FAILED: {args.url} {sers} ({len(failures)} failed, {elapsed:.1f} s)", flush=True)
         return 1
-    print(f"interop OK: {args.url} {args.serializer}", flush=True)
+    print(f"interop OK: {args.url} {sers}", flush=True)
     return 0
 
 

@@ -1,1 +1,112 @@
-fn main() {}
+//! `wamp-router`: runs the router from a Crossbar-shaped configuration.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use wamp_router::config::{Config, Loaded};
+use wamp_router::{Router, RouterOptions};
+
+/// A WAMP v2 router (broker + dealer) that counts every session's traffic.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// A Crossbar-shaped config.json (without it: the embedded default).
+    #[arg(long, value_name = "FILE", conflicts_with = "cbdir")]
+    config: Option<PathBuf>,
+    /// A Crossbar node directory: reads DIR/config.json, like `crossbar start --cbdir`.
+    #[arg(long, value_name = "DIR")]
+    cbdir: Option<PathBuf>,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Capacity of each session's outbound queue, in messages.
+    #[arg(long, value_name = "N", default_value_t = RouterOptions::default().outbound_queue)]
+    outbound_queue: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wamp-router: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let (loaded, source) = load(&args)?;
+    if args.check {
+        println!(
+            "{source}: OK ({} realm(s), {} transport(s), {} warning(s))",
+            loaded.config.realms.len(),
+            loaded.config.transports.len(),
+            loaded.warnings.len()
+        );
+        return Ok(());
+    }
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let options = RouterOptions {
+        outbound_queue: args.outbound_queue.max(1),
+        ..RouterOptions::default()
+    };
+    rt.block_on(async move {
+        let router = Router::start(loaded.config, options)
+            .await
+            .with_context(|| format!("cannot start the router from {source}"))?;
+        for e in router.endpoints() {
+            tracing::info!("ready: {}", e.url());
+        }
+        wait_for_signal().await?;
+        router.shutdown().await;
+        Ok(())
+    })
+}
+
+fn load(args: &Args) -> anyhow::Result<(Loaded, String)> {
+    Ok(match (&args.config, &args.cbdir) {
+        (Some(file), _) => (Config::load_file(file)?, file.display().to_string()),
+        (None, Some(dir)) => (
+            Config::load_cbdir(dir)?,
+            dir.join("config.json").display().to_string(),
+        ),
+        (None, None) => (
+            Config::embedded_default(),
+            "the embedded default config".to_owned(),
+        ),
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Authorization by the realm's static role permissions, as Crossbar does it.
+//!
+//! For a URI, the permission that applies is the exact one if there is one, otherwise the
+//! longest matching prefix, otherwise the first matching wildcard; its `allow` flags decide.
+
+use crate::config::{Permission, RoleConfig};
+use wamp::MatchPolicy;
+
+/// What a session wants to do with a URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Call a procedure.
+    Call,
+    /// Register a procedure.
+    Register,
+    /// Publish to a topic.
+    Publish,
+    /// Subscribe to a topic.
+    Subscribe,
+}
+
+impl Action {
+    /// The action's name as in the config's `allow`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Call => "call",
+            Action::Register => "register",
+            Action::Publish => "publish",
+            Action::Subscribe => "subscribe",
+        }
+    }
+}
+
+/// The permission of `role` that governs `uri`, if any.
+pub fn permission_for<'a>(role: &'a RoleConfig, uri: &str) -> Option<&'a Permission> {
+    let ps = &role.permissions;
+    ps.iter()
+        .find(|p| p.match_policy == MatchPolicy::Exact && p.uri == uri)
+        .or_else(|| {
+            ps.iter()
+                .filter(|p| p.match_policy == MatchPolicy::Prefix && uri.starts_with(&p.uri))
+                .max_by_key(|p| p.uri.len())
+        })
+        .or_else(|| {
+            ps.iter().find(|p| {
+                p.match_policy == MatchPolicy::Wildcard && wamp::uri::wildcard_matches(&p.uri, uri)
+            })
+        })
+}
+
+/// Whether `role` may do `action` on `uri`; returns the governing permission when allowed.
+pub fn authorize<'a>(role: &'a RoleConfig, uri: &str, action: Action) -> Option<&'a Permission> {
+    permission_for(role, uri).filter(|p| match action {
+        Action::Call => p.allow.call,
+        Action::Register => p.allow.register,
+        Action::Publish => p.allow.publish,
+        Action::Subscribe => p.allow.subscribe,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Allow, Disclose};
+
+    fn perm(uri: &str, m: MatchPolicy, publish: bool) -> Permission {
+        Permission {
+            uri: uri.into(),
+            match_policy: m,
+            allow: Allow {
+                publish,
+                ..Allow::default()
+            },
+            disclose: Disclose::default(),
+        }
+    }
+
+    #[test]
+    fn exact_beats_longest_prefix_beats_wildcard() {
+        let role = RoleConfig {
+            name: "r".into(),
+            permissions: vec![
+                perm("", MatchPolicy::Prefix, true),
+                perm("com.secret.", MatchPolicy::Prefix, false),
+                perm("com.secret.open", MatchPolicy::Exact, true),
+                perm("org..x", MatchPolicy::Wildcard, false),
+            ],
+        };
+        assert!(authorize(&role, "com.public", Action::Publish).is_some());
+        assert!(authorize(&role, "com.secret.x", Action::Publish).is_none());
+        assert!(authorize(&role, "com.secret.open", Action::Publish).is_some());
+        assert!(authorize(&role, "com.public", Action::Call).is_none());
+        // A prefix "" matches everything, so it wins over the wildcard.
+        assert!(authorize(&role, "org.a.x", Action::Publish).is_some());
+        let only_wild = RoleConfig {
+            name: "w".into(),
+            permissions: vec![perm("org..x", MatchPolicy::Wildcard, true)],
+        };
+        assert!(authorize(&only_wild, "org.a.x", Action::Publish).is_some());
+        assert!(authorize(&only_wild, "org.a.y", Action::Publish).is_none());
+    }
+}

@@ -1,0 +1,295 @@
+//! The broker: subscriptions (exact, prefix, wildcard) and the fan-out of publications.
+//!
+//! One subscription id is shared by every session subscribed to the same URI with the same
+//! match policy. A publication is encoded once per matching subscription and serializer, and
+//! the same bytes are queued to every subscriber (a reference-counted clone, no copy).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
+
+use crate::handle::SessionHandle;
+use crate::sync::{read, write};
+
+/// A subscription and its subscribers.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The subscription id.
+    pub id: Id,
+    /// The topic or pattern.
+    pub uri: String,
+    /// How `uri` matches topics.
+    pub policy: MatchPolicy,
+    /// When the first subscriber created it.
+    pub created: SystemTime,
+    /// The subscribed sessions.
+    pub subscribers: Vec<Arc<SessionHandle>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Exact subscriptions by topic (looked up by `&str` on every publication).
+    exact: HashMap<String, Id>,
+    /// Pattern subscriptions by policy and pattern.
+    by_pattern: HashMap<(MatchPolicy, String), Id>,
+    subscriptions: HashMap<Id, Subscription>,
+    /// Ids of prefix and wildcard subscriptions, scanned on every publication.
+    patterns: Vec<Id>,
+}
+
+/// What the session asked for in `PUBLISH.Options` that the broker needs.
+#[derive(Debug)]
+pub struct Publication<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The arguments, forwarded as they are.
+    pub payload: &'a Payload,
+    /// Whether the publisher itself receives the event (`exclude_me: false`).
+    pub exclude_me: bool,
+    /// Whether publisher details go into the event.
+    pub disclose: bool,
+    /// Black- and whitelisting options, when any was given.
+    pub filter: Option<Filter>,
+}
+
+/// Subscriber black- and whitelisting (`exclude`, `eligible` and their `_authid` /
+/// `_authrole` forms).
+#[derive(Debug, Default)]
+pub struct Filter {
+    exclude: Vec<Id>,
+    eligible: Option<Vec<Id>>,
+    exclude_authid: Vec<String>,
+    eligible_authid: Option<Vec<String>>,
+    exclude_authrole: Vec<String>,
+    eligible_authrole: Option<Vec<String>>,
+}
+
+impl Filter {
+    /// Reads the filter options, if any is present.
+    pub fn from_options(options: &Dict) -> Option<Filter> {
+        const KEYS: [&str; 6] = [
+            "exclude",
+            "eligible",
+            "exclude_authid",
+            "eligible_authid",
+            "exclude_authrole",
+            "eligible_authrole",
+        ];
+        if !KEYS.iter().any(|k| options.contains_key(*k)) {
+            return None;
+        }
+        let ids = |k: &str| -> Option<Vec<Id>> {
+            options
+                .get(k)?
+                .as_list()
+                .map(|l| l.iter().filter_map(Value::as_u64).collect())
+        };
+        let strs = |k: &str| -> Option<Vec<String>> {
+            options.get(k)?.as_list().map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+        };
+        Some(Filter {
+            exclude: ids("exclude").unwrap_or_default(),
+            eligible: ids("eligible"),
+            exclude_authid: strs("exclude_authid").unwrap_or_default(),
+            eligible_authid: strs("eligible_authid"),
+            exclude_authrole: strs("exclude_authrole").unwrap_or_default(),
+            eligible_authrole: strs("eligible_authrole"),
+        })
+    }
+
+    fn admits(&self, s: &SessionHandle) -> bool {
+        !self.exclude.contains(&s.id)
+            && !self.exclude_authid.contains(&s.authid)
+            && !self.exclude_authrole.contains(&s.authrole)
+            && self.eligible.as_ref().is_none_or(|l| l.contains(&s.id))
+            && self
+                .eligible_authid
+                .as_ref()
+                .is_none_or(|l| l.contains(&s.authid))
+            && self
+                .eligible_authrole
+                .as_ref()
+                .is_none_or(|l| l.contains(&s.authrole))
+    }
+}
+
+impl State {
+    fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get(uri).copied(),
+            _ => self.by_pattern.get(&(policy, uri.to_owned())).copied(),
+        }
+    }
+}
+
+/// The broker of one realm.
+#[derive(Debug, Default)]
+pub struct Broker {
+    state: RwLock<State>,
+}
+
+/// What a subscribe did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    /// The (possibly shared) subscription id.
+    pub id: Id,
+    /// Whether this subscribe created the subscription.
+    pub created: bool,
+}
+
+impl Broker {
+    /// Subscribes `session` to `uri` with `policy`; subscribing twice is idempotent.
+    pub fn subscribe(
+        &self,
+        session: &Arc<SessionHandle>,
+        uri: &str,
+        policy: MatchPolicy,
+    ) -> Subscribed {
+        let mut st = write(&self.state);
+        if let Some(id) = st.lookup(uri, policy) {
+            if let Some(sub) = st.subscriptions.get_mut(&id)
+                && !sub.subscribers.iter().any(|s| s.id == session.id)
+            {
+                sub.subscribers.push(Arc::clone(session));
+            }
+            return Subscribed { id, created: false };
+        }
+        let id = loop {
+            let id = wamp::id::random_id();
+            if !st.subscriptions.contains_key(&id) {
+                break id;
+            }
+        };
+        if policy == MatchPolicy::Exact {
+            st.exact.insert(uri.to_owned(), id);
+        } else {
+            st.by_pattern.insert((policy, uri.to_owned()), id);
+            st.patterns.push(id);
+        }
+        st.subscriptions.insert(
+            id,
+            Subscription {
+                id,
+                uri: uri.to_owned(),
+                policy,
+                created: SystemTime::now(),
+                subscribers: vec![Arc::clone(session)],
+            },
+        );
+        Subscribed { id, created: true }
+    }
+
+    /// Removes `session` from subscription `id`. `None`: no such subscription for this
+    /// session; `Some(true)`: the subscription was deleted (no subscriber left).
+    pub fn unsubscribe(&self, session: Id, id: Id) -> Option<bool> {
+        let mut st = write(&self.state);
+        let sub = st.subscriptions.get_mut(&id)?;
+        let at = sub.subscribers.iter().position(|s| s.id == session)?;
+        sub.subscribers.swap_remove(at);
+        if !sub.subscribers.is_empty() {
+            return Some(false);
+        }
+        if let Some(sub) = st.subscriptions.remove(&id) {
+            if sub.policy == MatchPolicy::Exact {
+                st.exact.remove(&sub.uri);
+            } else {
+                st.by_pattern.remove(&(sub.policy, sub.uri));
+                st.patterns.retain(|&p| p != id);
+            }
+        }
+        Some(true)
+    }
+
+    /// Removes `session` from every subscription; returns the ids it was removed from and
+    /// whether each was deleted.
+    pub fn detach(&self, session: Id) -> Vec<(Id, bool)> {
+        let ids: Vec<Id> = read(&self.state)
+            .subscriptions
+            .values()
+            .filter(|s| s.subscribers.iter().any(|h| h.id == session))
+            .map(|s| s.id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| self.unsubscribe(session, id).map(|deleted| (id, deleted)))
+            .collect()
+    }
+
+    /// Delivers a publication to every matching subscriber and returns the publication id.
+    pub fn publish(&self, publisher: &SessionHandle, p: &Publication<'_>) -> Id {
+        let publication = wamp::id::random_id();
+        let st = read(&self.state);
+        let exact = st.exact.get(p.topic);
+        let patterns = st.patterns.iter().filter(|id| {
+            st.subscriptions
+                .get(id)
+                .is_some_and(|s| s.policy.matches(&s.uri, p.topic))
+        });
+        for id in exact.into_iter().chain(patterns) {
+            if let Some(sub) = st.subscriptions.get(id) {
+                deliver(sub, publisher, publication, p);
+            }
+        }
+        publication
+    }
+
+    /// Runs `f` on the subscription `id`, if it exists.
+    pub fn with_subscription<R>(&self, id: Id, f: impl FnOnce(&Subscription) -> R) -> Option<R> {
+        read(&self.state).subscriptions.get(&id).map(f)
+    }
+}
+
+/// Encodes the event for one subscription (once per serializer) and queues it.
+fn deliver(sub: &Subscription, publisher: &SessionHandle, publication: Id, p: &Publication<'_>) {
+    let mut encoded: [Option<Bytes>; 2] = [None, None];
+    for s in &sub.subscribers {
+        if (p.exclude_me && s.id == publisher.id) || p.filter.as_ref().is_some_and(|f| !f.admits(s))
+        {
+            continue;
+        }
+        let slot = match s.serializer() {
+            Serializer::Json => 0,
+            Serializer::Msgpack => 1,
+        };
+        if encoded[slot].is_none() {
+            let mut details = Dict::new();
+            if sub.policy != MatchPolicy::Exact {
+                details.insert("topic".into(), p.topic.into());
+            }
+            if p.disclose {
+                details.insert("publisher".into(), publisher.id.into());
+                details.insert("publisher_authid".into(), publisher.authid.as_str().into());
+                details.insert(
+                    "publisher_authrole".into(),
+                    publisher.authrole.as_str().into(),
+                );
+            }
+            let event = Message::Event {
+                subscription: sub.id,
+                publication,
+                details,
+                payload: p.payload.clone(),
+            };
+            match wamp::encode(s.serializer(), &event) {
+                Ok(b) => encoded[slot] = Some(b),
+                Err(e) => {
+                    tracing::warn!(
+                        publisher = publisher.id,
+                        topic = p.topic,
+                        "event not delivered: {e}"
+                    );
+                    continue;
+                }
+            }
+        }
+        if let Some(bytes) = &encoded[slot] {
+            s.deliver(bytes.clone());
+        }
+    }
+}

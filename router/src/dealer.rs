@@ -1,0 +1,480 @@
+//! The dealer: registrations (exact, prefix, wildcard; shared with an invocation policy) and
+//! the routing of calls to callees and of their results and errors back to callers.
+//!
+//! No call is left hanging: when a callee leaves, its callers get `wamp.error.canceled`; when a
+//! caller leaves, its callees get INTERRUPT.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use wamp::message::code;
+use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value};
+
+use crate::handle::SessionHandle;
+use crate::sync::lock;
+
+/// How a shared registration picks its callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokePolicy {
+    /// One callee only (the default).
+    Single,
+    /// Each callee in turn.
+    RoundRobin,
+    /// A random callee.
+    Random,
+    /// The callee that registered first.
+    First,
+    /// The callee that registered last.
+    Last,
+}
+
+impl InvokePolicy {
+    /// Parses `options.invoke`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "single" => InvokePolicy::Single,
+            "roundrobin" => InvokePolicy::RoundRobin,
+            "random" => InvokePolicy::Random,
+            "first" => InvokePolicy::First,
+            "last" => InvokePolicy::Last,
+            _ => return None,
+        })
+    }
+
+    /// The name used in `options.invoke`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvokePolicy::Single => "single",
+            InvokePolicy::RoundRobin => "roundrobin",
+            InvokePolicy::Random => "random",
+            InvokePolicy::First => "first",
+            InvokePolicy::Last => "last",
+        }
+    }
+}
+
+/// A registration and its callees.
+#[derive(Debug)]
+pub struct Registration {
+    /// The registration id.
+    pub id: Id,
+    /// The procedure or pattern.
+    pub uri: String,
+    /// How `uri` matches procedures.
+    pub policy: MatchPolicy,
+    /// How a callee is chosen.
+    pub invoke: InvokePolicy,
+    /// When it was created.
+    pub created: SystemTime,
+    /// The callees, in registration order.
+    pub callees: Vec<Arc<SessionHandle>>,
+    next: usize,
+}
+
+/// A call in progress.
+#[derive(Debug)]
+struct Pending {
+    caller: Arc<SessionHandle>,
+    caller_request: Id,
+    callee: Arc<SessionHandle>,
+    receive_progress: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    exact: HashMap<String, Id>,
+    by_pattern: HashMap<(MatchPolicy, String), Id>,
+    registrations: HashMap<Id, Registration>,
+    patterns: Vec<Id>,
+    invocations: HashMap<Id, Pending>,
+    by_call: HashMap<(Id, Id), Id>,
+    next_invocation: Id,
+}
+
+/// Why a request failed: the error URI for the ERROR reply and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The WAMP error URI.
+    pub error: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+fn refuse(error: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        error,
+        message: message.into(),
+    }
+}
+
+/// What a register did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    /// The registration id.
+    pub id: Id,
+    /// Whether this register created the registration.
+    pub created: bool,
+}
+
+/// What a call asked for that the dealer needs.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The caller's request id.
+    pub request: Id,
+    /// The procedure.
+    pub procedure: &'a str,
+    /// The arguments, forwarded as they are.
+    pub payload: &'a Payload,
+    /// Whether caller details go into the invocation.
+    pub disclose: bool,
+    /// Whether the caller accepts progressive results.
+    pub receive_progress: bool,
+}
+
+/// The dealer of one realm.
+#[derive(Debug, Default)]
+pub struct Dealer {
+    state: Mutex<State>,
+}
+
+impl State {
+    fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        match policy {
+            MatchPolicy::Exact => self.exact.get(uri).copied(),
+            _ => self.by_pattern.get(&(policy, uri.to_owned())).copied(),
+        }
+    }
+
+    /// The registration for a procedure: exact, else the longest prefix, else a wildcard.
+    fn find(&self, procedure: &str) -> Option<&Registration> {
+        if let Some(r) = self
+            .exact
+            .get(procedure)
+            .and_then(|id| self.registrations.get(id))
+        {
+            return Some(r);
+        }
+        let matching = self
+            .patterns
+            .iter()
+            .filter_map(|id| self.registrations.get(id))
+            .filter(|r| r.policy.matches(&r.uri, procedure));
+        let mut best: Option<&Registration> = None;
+        for r in matching {
+            best = match best {
+                None => Some(r),
+                Some(b) if b.policy == MatchPolicy::Wildcard && r.policy == MatchPolicy::Prefix => {
+                    Some(r)
+                }
+                Some(b) if b.policy == r.policy && r.uri.len() > b.uri.len() => Some(r),
+                keep => keep,
+            };
+        }
+        best
+    }
+
+    fn remove_registration(&mut self, id: Id) {
+        if let Some(r) = self.registrations.remove(&id) {
+            if r.policy == MatchPolicy::Exact {
+                self.exact.remove(&r.uri);
+            } else {
+                self.by_pattern.remove(&(r.policy, r.uri));
+                self.patterns.retain(|&p| p != id);
+            }
+        }
+    }
+}
+
+impl Dealer {
+    /// Registers `callee` for `uri`.
+    pub fn register(
+        &self,
+        callee: &Arc<SessionHandle>,
+        uri: &str,
+        policy: MatchPolicy,
+        invoke: InvokePolicy,
+    ) -> Result<Registered, Refusal> {
+        let mut st = lock(&self.state);
+        if let Some(id) = st.lookup(uri, policy) {
+            let Some(r) = st.registrations.get_mut(&id) else {
+                return Err(refuse(
+                    "wamp.error.procedure_already_exists",
+                    "registration vanished",
+                ));
+            };
+            if r.invoke == InvokePolicy::Single
+                || invoke == InvokePolicy::Single
+                || r.invoke != invoke
+            {
+                return Err(refuse(
+                    "wamp.error.procedure_already_exists",
+                    format!(
+                        "procedure {uri:?} is already registered (invoke {})",
+                        r.invoke.as_str()
+                    ),
+                ));
+            }
+            if r.callees.iter().any(|c| c.id == callee.id) {
+                return Err(refuse(
+                    "wamp.error.procedure_already_exists",
+                    format!("this session already registered {uri:?}"),
+                ));
+            }
+            r.callees.push(Arc::clone(callee));
+            return Ok(Registered { id, created: false });
+        }
+        let id = loop {
+            let id = wamp::id::random_id();
+            if !st.registrations.contains_key(&id) {
+                break id;
+            }
+        };
+        if policy == MatchPolicy::Exact {
+            st.exact.insert(uri.to_owned(), id);
+        } else {
+            st.by_pattern.insert((policy, uri.to_owned()), id);
+            st.patterns.push(id);
+        }
+        st.registrations.insert(
+            id,
+            Registration {
+                id,
+                uri: uri.to_owned(),
+                policy,
+                invoke,
+                created: SystemTime::now(),
+                callees: vec![Arc::clone(callee)],
+                next: 0,
+            },
+        );
+        Ok(Registered { id, created: true })
+    }
+
+    /// Removes `callee` from registration `id`. `None`: not registered by this session;
+    /// `Some(true)`: the registration was deleted.
+    pub fn unregister(&self, callee: Id, id: Id) -> Option<bool> {
+        let mut st = lock(&self.state);
+        let r = st.registrations.get_mut(&id)?;
+        let at = r.callees.iter().position(|c| c.id == callee)?;
+        r.callees.remove(at);
+        if !r.callees.is_empty() {
+            return Some(false);
+        }
+        st.remove_registration(id);
+        Some(true)
+    }
+
+    /// Routes a call to a callee as an INVOCATION.
+    pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
+        let mut st = lock(&self.state);
+        let (registration, callee, details) = {
+            let Some(reg) = st.find(c.procedure) else {
+                return Err(refuse(
+                    "wamp.error.no_such_procedure",
+                    format!("no callee registered procedure {:?}", c.procedure),
+                ));
+            };
+            let n = reg.callees.len();
+            let at = match reg.invoke {
+                InvokePolicy::Single | InvokePolicy::First => 0,
+                InvokePolicy::Last => n - 1,
+                InvokePolicy::RoundRobin => reg.next % n,
+                InvokePolicy::Random => rand::random_range(0..n),
+            };
+            let mut details = Dict::new();
+            if reg.policy != MatchPolicy::Exact {
+                details.insert("procedure".into(), c.procedure.into());
+            }
+            if c.receive_progress {
+                details.insert("receive_progress".into(), Value::Bool(true));
+            }
+            if c.disclose {
+                details.insert("caller".into(), caller.id.into());
+                details.insert("caller_authid".into(), caller.authid.as_str().into());
+                details.insert("caller_authrole".into(), caller.authrole.as_str().into());
+            }
+            (reg.id, Arc::clone(&reg.callees[at]), details)
+        };
+        if let Some(r) = st.registrations.get_mut(&registration) {
+            r.next = r.next.wrapping_add(1);
+        }
+        st.next_invocation = st.next_invocation % wamp::id::MAX_ID + 1;
+        let invocation = st.next_invocation;
+        st.invocations.insert(
+            invocation,
+            Pending {
+                caller: Arc::clone(caller),
+                caller_request: c.request,
+                callee: Arc::clone(&callee),
+                receive_progress: c.receive_progress,
+            },
+        );
+        st.by_call.insert((caller.id, c.request), invocation);
+        drop(st);
+        let m = Message::Invocation {
+            request: invocation,
+            registration,
+            details,
+            payload: c.payload.clone(),
+        };
+        callee.send(&m);
+        Ok(())
+    }
+
+    /// Routes a callee's YIELD to the caller as RESULT. Unknown invocations (e.g. canceled)
+    /// are ignored.
+    pub fn yield_result(&self, callee: Id, invocation: Id, options: &Dict, payload: Payload) {
+        let progress = options.get("progress").and_then(Value::as_bool) == Some(true);
+        let mut st = lock(&self.state);
+        let Some(p) = st
+            .invocations
+            .get(&invocation)
+            .filter(|p| p.callee.id == callee)
+        else {
+            return;
+        };
+        let (caller, request) = (Arc::clone(&p.caller), p.caller_request);
+        let mut details = Dict::new();
+        if progress && p.receive_progress {
+            details.insert("progress".into(), Value::Bool(true));
+        } else if progress {
+            // The caller did not ask for progressive results: drop the intermediate one.
+            return;
+        } else {
+            st.invocations.remove(&invocation);
+            st.by_call.remove(&(caller.id, request));
+        }
+        drop(st);
+        caller.send(&Message::Result {
+            request,
+            details,
+            payload,
+        });
+    }
+
+    /// Routes a callee's ERROR for an invocation to the caller.
+    pub fn yield_error(
+        &self,
+        callee: Id,
+        invocation: Id,
+        details: Dict,
+        error: String,
+        payload: Payload,
+    ) {
+        let mut st = lock(&self.state);
+        let Some(p) = st
+            .invocations
+            .get(&invocation)
+            .filter(|p| p.callee.id == callee)
+        else {
+            return;
+        };
+        let (caller, request) = (Arc::clone(&p.caller), p.caller_request);
+        st.invocations.remove(&invocation);
+        st.by_call.remove(&(caller.id, request));
+        drop(st);
+        caller.send(&Message::Error {
+            request_type: code::CALL,
+            request,
+            details,
+            error,
+            payload,
+        });
+    }
+
+    /// Cancels a call (`mode`: `skip`, `kill` or `killnowait`, the default).
+    pub fn cancel(&self, caller: &SessionHandle, request: Id, mode: &str) {
+        let mut st = lock(&self.state);
+        let Some(&invocation) = st.by_call.get(&(caller.id, request)) else {
+            return;
+        };
+        let Some(callee) = st
+            .invocations
+            .get(&invocation)
+            .map(|p| Arc::clone(&p.callee))
+        else {
+            return;
+        };
+        if mode != "kill" {
+            st.invocations.remove(&invocation);
+            st.by_call.remove(&(caller.id, request));
+        }
+        drop(st);
+        if mode != "skip" {
+            callee.send(&Message::Interrupt {
+                request: invocation,
+                options: wamp::dict! {"mode" => mode},
+            });
+        }
+        if mode != "kill" {
+            caller.send(&canceled(request, "the call was canceled"));
+        }
+    }
+
+    /// Removes a leaving session: its registrations, its calls in progress as a callee (the
+    /// callers get `wamp.error.canceled`) and as a caller (the callees get INTERRUPT).
+    /// Returns the registrations it left and whether each was deleted.
+    pub fn detach(&self, session: Id) -> Vec<(Id, bool)> {
+        let mut st = lock(&self.state);
+        let mut left = Vec::new();
+        let ids: Vec<Id> = st
+            .registrations
+            .values()
+            .filter(|r| r.callees.iter().any(|c| c.id == session))
+            .map(|r| r.id)
+            .collect();
+        for id in ids {
+            if let Some(r) = st.registrations.get_mut(&id) {
+                r.callees.retain(|c| c.id != session);
+                let deleted = r.callees.is_empty();
+                if deleted {
+                    st.remove_registration(id);
+                }
+                left.push((id, deleted));
+            }
+        }
+        let gone: Vec<Id> = st
+            .invocations
+            .iter()
+            .filter(|(_, p)| p.callee.id == session || p.caller.id == session)
+            .map(|(&id, _)| id)
+            .collect();
+        let mut notices = Vec::new();
+        for id in gone {
+            if let Some(p) = st.invocations.remove(&id) {
+                st.by_call.remove(&(p.caller.id, p.caller_request));
+                notices.push((id, p));
+            }
+        }
+        drop(st);
+        for (invocation, p) in notices {
+            if p.callee.id == session && p.caller.id != session {
+                p.caller.send(&canceled(
+                    p.caller_request,
+                    "the callee left before answering",
+                ));
+            } else if p.caller.id == session && p.callee.id != session {
+                p.callee.send(&Message::Interrupt {
+                    request: invocation,
+                    options: wamp::dict! {"mode" => "killnowait", "reason" => "wamp.close.caller_left"},
+                });
+            }
+        }
+        left
+    }
+
+    /// Runs `f` on the registration `id`, if it exists.
+    pub fn with_registration<R>(&self, id: Id, f: impl FnOnce(&Registration) -> R) -> Option<R> {
+        lock(&self.state).registrations.get(&id).map(f)
+    }
+}
+
+fn canceled(request: Id, why: &str) -> Message {
+    Message::error(
+        code::CALL,
+        request,
+        "wamp.error.canceled",
+        Some(why.to_owned()),
+    )
+}

@@ -1,0 +1,77 @@
+//! A realm: its configuration (roles), its sessions, its broker and its dealer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use wamp::Id;
+
+use crate::broker::Broker;
+use crate::config::{RealmConfig, RoleConfig};
+use crate::dealer::Dealer;
+use crate::handle::SessionHandle;
+use crate::sync::{read, write};
+
+/// One realm of the router.
+#[derive(Debug)]
+pub struct Realm {
+    /// The realm's configuration.
+    pub config: RealmConfig,
+    /// Subscriptions and publications.
+    pub broker: Broker,
+    /// Registrations and calls.
+    pub dealer: Dealer,
+    sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
+}
+
+impl Realm {
+    /// An empty realm.
+    pub fn new(config: RealmConfig) -> Self {
+        Realm {
+            config,
+            broker: Broker::default(),
+            dealer: Dealer::default(),
+            sessions: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The realm's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The role called `name`, if the realm defines it.
+    pub fn role(&self, name: &str) -> Option<&RoleConfig> {
+        self.config.roles.iter().find(|r| r.name == name)
+    }
+
+    /// Adds a session with a fresh random id made by `make`; returns its handle.
+    pub fn attach(&self, make: impl FnOnce(Id) -> SessionHandle) -> Arc<SessionHandle> {
+        let mut sessions = write(&self.sessions);
+        let id = loop {
+            let id = wamp::id::random_id();
+            if !sessions.contains_key(&id) {
+                break id;
+            }
+        };
+        let handle = Arc::new(make(id));
+        sessions.insert(id, Arc::clone(&handle));
+        handle
+    }
+
+    /// Removes a session and everything it held in the broker and the dealer.
+    pub fn detach(&self, id: Id) {
+        write(&self.sessions).remove(&id);
+        self.broker.detach(id);
+        self.dealer.detach(id);
+    }
+
+    /// The session with `id`, if it is joined.
+    pub fn session(&self, id: Id) -> Option<Arc<SessionHandle>> {
+        read(&self.sessions).get(&id).cloned()
+    }
+
+    /// Every joined session.
+    pub fn sessions(&self) -> Vec<Arc<SessionHandle>> {
+        read(&self.sessions).values().cloned().collect()
+    }
+}

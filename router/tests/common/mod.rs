@@ -1,0 +1,133 @@
+//! Shared by the integration tests: a router on ephemeral loopback ports, and client helpers.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use wamp::client::{ClientError, Event, Subscription};
+use wamp::{Dict, Serializer, Session, SessionOptions};
+use wamp_router::config::{Config, TransportKind};
+use wamp_router::{Router, RouterOptions};
+
+/// The four transport × serializer combinations.
+pub const COMBOS: [(Transport, Serializer); 4] = [
+    (Transport::Ws, Serializer::Json),
+    (Transport::Ws, Serializer::Msgpack),
+    (Transport::Rs, Serializer::Json),
+    (Transport::Rs, Serializer::Msgpack),
+];
+
+/// Which listener to connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Ws,
+    Rs,
+}
+
+/// The embedded default configuration, moved to ephemeral ports on 127.0.0.1.
+pub fn default_config() -> Config {
+    let mut config = Config::embedded_default().config;
+    for t in &mut config.transports {
+        t.port = 0;
+        t.interface = "127.0.0.1".parse().expect("literal address");
+    }
+    config
+}
+
+/// A router running the default configuration on ephemeral ports.
+pub async fn start() -> Router {
+    start_with(default_config(), RouterOptions::default()).await
+}
+
+/// A router running `config` with `options`.
+pub async fn start_with(config: Config, options: RouterOptions) -> Router {
+    Router::start(config, options).await.expect("router starts")
+}
+
+/// The URL of `transport` on `router`.
+pub fn url(router: &Router, transport: Transport) -> String {
+    match transport {
+        Transport::Ws => router.websocket_url(),
+        Transport::Rs => router.rawsocket_url(),
+    }
+    .expect("the config has this transport")
+}
+
+/// Joins realm1 over `transport` with `serializer`.
+pub async fn join(router: &Router, transport: Transport, serializer: Serializer) -> Session {
+    join_url(&url(router, transport), "realm1", serializer)
+        .await
+        .expect("joins realm1")
+}
+
+/// Joins `realm` at `url`.
+pub async fn join_url(
+    url: &str,
+    realm: &str,
+    serializer: Serializer,
+) -> Result<Session, ClientError> {
+    Session::join(
+        url,
+        realm,
+        SessionOptions {
+            serializer,
+            ..SessionOptions::default()
+        },
+    )
+    .await
+}
+
+/// Bounds any wait in a test: a stuck router fails the test instead of hanging it.
+pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// The next event of a subscription.
+pub async fn next_event(sub: &mut Subscription) -> Event {
+    within("an event", sub.events.recv())
+        .await
+        .expect("subscription open")
+}
+
+/// Asserts that no event is pending after a marker publication was received: publishes to
+/// `marker_topic` (which `marker` subscribes) from `session` and checks that `sub` got nothing
+/// before the marker arrived. Ordering through one router session makes this deterministic.
+pub async fn assert_no_event_before_marker(
+    session: &Session,
+    sub: &mut Subscription,
+    marker: &mut Subscription,
+    marker_topic: &str,
+) {
+    session
+        .publish(
+            marker_topic,
+            wamp::Payload::empty(),
+            wamp::dict! {"acknowledge" => true, "exclude_me" => false},
+        )
+        .await
+        .expect("marker published");
+    next_event(marker).await;
+    assert!(
+        sub.events.try_recv().is_err(),
+        "an unexpected event arrived"
+    );
+}
+
+/// Options with acknowledge.
+pub fn ack() -> Dict {
+    wamp::dict! {"acknowledge" => true}
+}
+
+/// Keeps a config's WebSocket path, for tests that need it.
+pub fn ws_path(config: &Config) -> String {
+    config
+        .transports
+        .iter()
+        .find_map(|t| match &t.kind {
+            TransportKind::WebSocket { path } => Some(path.clone()),
+            TransportKind::RawSocket => None,
+        })
+        .expect("a websocket transport")
+}

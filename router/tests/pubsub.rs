@@ -1,0 +1,255 @@
+//! Publish/subscribe over real sockets, for every transport and serializer.
+
+mod common;
+
+use common::*;
+use wamp::{Dict, Payload, Serializer, Value, dict};
+
+#[tokio::test]
+async fn exact_subscription_receives_args_and_kwargs_over_every_combo() {
+    let router = start().await;
+    for (transport, ser) in COMBOS {
+        let sub = join(&router, transport, ser).await;
+        let publisher = join(&router, transport, ser).await;
+        let mut s = sub
+            .subscribe("com.example.topic", Dict::new())
+            .await
+            .unwrap();
+        let args = vec![
+            1.into(),
+            "two".into(),
+            Value::Bytes(vec![0, 1, 2, 255]),
+            Value::Dict(dict! {"three" => 3}),
+        ];
+        let kwargs = dict! {"k" => "v"};
+        let publication = publisher
+            .publish(
+                "com.example.topic",
+                Payload::new(args.clone(), kwargs.clone()),
+                ack(),
+            )
+            .await
+            .unwrap()
+            .expect("acknowledged");
+        let e = next_event(&mut s).await;
+        assert_eq!(e.publication, publication, "{transport:?}/{ser}");
+        assert_eq!(e.subscription, s.id);
+        assert_eq!(e.payload.args().unwrap(), args, "{transport:?}/{ser}");
+        assert_eq!(e.payload.kwargs().unwrap(), kwargs);
+        assert!(
+            e.details.get("topic").is_none(),
+            "no topic for exact subscriptions: {:?}",
+            e.details
+        );
+        sub.leave("wamp.close.normal").await.unwrap();
+        publisher.leave("wamp.close.normal").await.unwrap();
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_cross_serializers_with_binary_intact() {
+    let router = start().await;
+    let json = join(&router, Transport::Ws, Serializer::Json).await;
+    let msgpack = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut on_json = json.subscribe("com.x", Dict::new()).await.unwrap();
+    let mut on_msgpack = msgpack.subscribe("com.x", Dict::new()).await.unwrap();
+    assert_eq!(
+        on_json.id, on_msgpack.id,
+        "one subscription id for the same URI and policy"
+    );
+    let blob = Value::Bytes((0..=255).collect());
+    json.publish(
+        "com.x",
+        Payload::from_args(vec![blob.clone()]),
+        dict! {"exclude_me" => false},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        next_event(&mut on_msgpack).await.payload.args().unwrap(),
+        vec![blob.clone()]
+    );
+    assert_eq!(
+        next_event(&mut on_json).await.payload.args().unwrap(),
+        vec![blob.clone()]
+    );
+    msgpack
+        .publish(
+            "com.x",
+            Payload::from_args(vec![blob.clone()]),
+            dict! {"exclude_me" => false},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut on_json).await.payload.args().unwrap(),
+        vec![blob.clone()]
+    );
+    assert_eq!(
+        next_event(&mut on_msgpack).await.payload.args().unwrap(),
+        vec![blob]
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn exclude_me_defaults_to_true() {
+    let router = start().await;
+    let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut own = a.subscribe("com.own", Dict::new()).await.unwrap();
+    let mut marker = a.subscribe("com.marker", Dict::new()).await.unwrap();
+    a.publish("com.own", Payload::empty(), ack()).await.unwrap();
+    assert_no_event_before_marker(&a, &mut own, &mut marker, "com.marker").await;
+    a.publish(
+        "com.own",
+        Payload::from_args(vec![7.into()]),
+        dict! {"exclude_me" => false},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        next_event(&mut own).await.payload.args().unwrap(),
+        vec![Value::Int(7)]
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn prefix_and_wildcard_subscriptions_carry_the_topic() {
+    let router = start().await;
+    let sub = join(&router, Transport::Ws, Serializer::Json).await;
+    let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut prefix = sub
+        .subscribe("com.example.prefix", dict! {"match" => "prefix"})
+        .await
+        .unwrap();
+    let mut wild = sub
+        .subscribe("com..wild", dict! {"match" => "wildcard"})
+        .await
+        .unwrap();
+    let mut exact = sub
+        .subscribe("com.example.prefix.x.y", Dict::new())
+        .await
+        .unwrap();
+    publisher
+        .publish("com.example.prefix.x.y", Payload::empty(), ack())
+        .await
+        .unwrap();
+    let e = next_event(&mut prefix).await;
+    assert_eq!(
+        e.details.get("topic").and_then(Value::as_str),
+        Some("com.example.prefix.x.y")
+    );
+    assert!(next_event(&mut exact).await.details.get("topic").is_none());
+    publisher
+        .publish("com.any.wild", Payload::empty(), ack())
+        .await
+        .unwrap();
+    let e = next_event(&mut wild).await;
+    assert_eq!(
+        e.details.get("topic").and_then(Value::as_str),
+        Some("com.any.wild")
+    );
+    // Neither pattern matches these.
+    publisher
+        .publish("com.any.wild.more", Payload::empty(), ack())
+        .await
+        .unwrap();
+    publisher
+        .publish("com.example.pre", Payload::empty(), ack())
+        .await
+        .unwrap();
+    let mut marker = sub.subscribe("com.marker", Dict::new()).await.unwrap();
+    publisher
+        .publish("com.marker", Payload::empty(), ack())
+        .await
+        .unwrap();
+    next_event(&mut marker).await;
+    assert!(prefix.events.try_recv().is_err());
+    assert!(wild.events.try_recv().is_err());
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn publisher_is_disclosed_by_the_default_role() {
+    let router = start().await;
+    let sub = join(&router, Transport::Rs, Serializer::Json).await;
+    let publisher = join(&router, Transport::Rs, Serializer::Json).await;
+    let mut s = sub.subscribe("com.d", Dict::new()).await.unwrap();
+    publisher
+        .publish("com.d", Payload::empty(), ack())
+        .await
+        .unwrap();
+    let e = next_event(&mut s).await;
+    assert_eq!(
+        e.details.get("publisher").and_then(Value::as_u64),
+        Some(publisher.id())
+    );
+    assert_eq!(
+        e.details.get("publisher_authrole").and_then(Value::as_str),
+        Some("anonymous")
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn eligible_and_exclude_lists_filter_receivers() {
+    let router = start().await;
+    let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut sa = a.subscribe("com.f", Dict::new()).await.unwrap();
+    let mut sb = b.subscribe("com.f", Dict::new()).await.unwrap();
+    let eligible = dict! {"acknowledge" => true, "eligible" => Value::List(vec![b.id().into()])};
+    publisher
+        .publish("com.f", Payload::from_args(vec![1.into()]), eligible)
+        .await
+        .unwrap();
+    let exclude = dict! {"acknowledge" => true, "exclude" => Value::List(vec![b.id().into()])};
+    publisher
+        .publish("com.f", Payload::from_args(vec![2.into()]), exclude)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut sb).await.payload.args().unwrap(),
+        vec![Value::Int(1)]
+    );
+    assert_eq!(
+        next_event(&mut sa).await.payload.args().unwrap(),
+        vec![Value::Int(2)]
+    );
+    let mut marker = a.subscribe("com.m", Dict::new()).await.unwrap();
+    let mut marker_b = b.subscribe("com.m", Dict::new()).await.unwrap();
+    publisher
+        .publish("com.m", Payload::empty(), ack())
+        .await
+        .unwrap();
+    next_event(&mut marker).await;
+    next_event(&mut marker_b).await;
+    assert!(sa.events.try_recv().is_err() && sb.events.try_recv().is_err());
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn unsubscribe_stops_events_and_unknown_ids_are_errors() {
+    let router = start().await;
+    let a = join(&router, Transport::Ws, Serializer::Msgpack).await;
+    let s = a.subscribe("com.u", Dict::new()).await.unwrap();
+    a.unsubscribe(s.id).await.unwrap();
+    let err = a.unsubscribe(s.id).await.unwrap_err();
+    assert_eq!(err.wamp_error(), Some("wamp.error.no_such_subscription"));
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn publishing_to_the_wamp_namespace_is_refused() {
+    let router = start().await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    let err = a
+        .publish("wamp.session.on_join", Payload::empty(), ack())
+        .await
+        .unwrap_err();
+    assert_eq!(err.wamp_error(), Some("wamp.error.invalid_uri"));
+    router.shutdown().await;
+}
