@@ -131,3 +131,77 @@ pub fn ws_path(config: &Config) -> String {
         })
         .expect("a websocket transport")
 }
+
+/// A connection driven by hand, for tests that break the protocol on purpose.
+pub struct Raw {
+    pub serializer: Serializer,
+    pub reader: wamp::transport::FrameReader,
+    pub writer: wamp::transport::FrameWriter,
+}
+
+impl Raw {
+    /// Opens a transport without saying HELLO.
+    pub async fn connect(url: &str, serializer: Serializer) -> Raw {
+        let c = wamp::client::connect_transport(url, serializer, 16 << 20)
+            .await
+            .expect("transport connects");
+        Raw {
+            serializer,
+            reader: c.reader,
+            writer: c.writer,
+        }
+    }
+
+    /// Opens a transport and joins realm1; returns the session id too.
+    pub async fn join(url: &str, serializer: Serializer) -> (Raw, wamp::Id) {
+        let mut raw = Raw::connect(url, serializer).await;
+        raw.send(&wamp::Message::Hello { realm: "realm1".into(), details: wamp::dict! {"roles" => Value::Dict(wamp::dict! {"subscriber" => Value::Dict(Dict::new())})} }).await;
+        match raw.recv().await {
+            Some(wamp::Message::Welcome { session, .. }) => (raw, session),
+            other => panic!("expected WELCOME, got {other:?}"),
+        }
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, m: &wamp::Message) {
+        let b = wamp::encode(self.serializer, m).expect("encodes");
+        self.send_bytes(b).await;
+    }
+
+    /// Sends bytes as one WAMP message frame.
+    pub async fn send_bytes(&mut self, b: bytes::Bytes) {
+        self.writer
+            .write_batch(&[wamp::transport::Outbound::Message(b)])
+            .await
+            .expect("written");
+    }
+
+    /// The next message, or `None` when the router closed the connection.
+    pub async fn recv(&mut self) -> Option<wamp::Message> {
+        loop {
+            match within("a message from the router", self.reader.next()).await {
+                Some(Ok(wamp::transport::Inbound::Message(b))) => {
+                    return Some(
+                        wamp::decode(self.serializer, &b).expect("the router sends valid messages"),
+                    );
+                }
+                Some(Ok(wamp::transport::Inbound::Ping(_))) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Expects ABORT with `reason`, then the end of the connection.
+    pub async fn expect_abort(&mut self, reason: &str) {
+        match self.recv().await {
+            Some(wamp::Message::Abort { reason: r, .. }) => assert_eq!(r, reason),
+            other => panic!("expected ABORT {reason}, got {other:?}"),
+        }
+        assert!(
+            self.recv().await.is_none(),
+            "the router closes the connection after ABORT"
+        );
+    }
+}
+
+use wamp::Value;

@@ -109,6 +109,19 @@ pub struct Session {
     id: Id,
     welcome: Dict,
     info: TransportInfo,
+    /// The reader and writer tasks: dropping the session ends them, closing the connection.
+    reader: tokio::task::AbortHandle,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Session {
+    /// Drops the connection at once (no GOODBYE); use [`Session::leave`] to leave cleanly.
+    fn drop(&mut self) {
+        self.reader.abort();
+        if let Some(w) = &self.writer {
+            w.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -183,7 +196,7 @@ impl Session {
         } = conn;
         let ser = info.serializer;
         let (out, rx) = mpsc::channel(options.queue);
-        tokio::spawn(async move {
+        let writer_task = tokio::spawn(async move {
             if let Err(e) = transport::run_writer(writer, rx, |_| {}).await {
                 tracing::debug!("client writer ended: {e}");
             }
@@ -246,12 +259,14 @@ impl Session {
             closed,
             queue: options.queue,
         });
-        tokio::spawn(read_loop(reader, Arc::clone(&shared)));
+        let reader_task = tokio::spawn(read_loop(reader, Arc::clone(&shared)));
         Ok(Session {
             shared,
             id,
             welcome,
             info,
+            reader: reader_task.abort_handle(),
+            writer: Some(writer_task),
         })
     }
 
@@ -470,8 +485,9 @@ impl Session {
         }
     }
 
-    /// Leaves with GOODBYE `reason` and waits (up to 5 s) for the router's GOODBYE.
-    pub async fn leave(self, reason: &str) -> Result<(), ClientError> {
+    /// Leaves with GOODBYE `reason`, waits (up to 5 s) for the router's GOODBYE, then closes
+    /// the connection after everything queued was written.
+    pub async fn leave(mut self, reason: &str) -> Result<(), ClientError> {
         let (tx, rx) = oneshot::channel();
         *lock(&self.shared.goodbye) = Some(tx);
         self.send(&Message::Goodbye {
@@ -481,6 +497,15 @@ impl Session {
         .await?;
         let answered = tokio::time::timeout(Duration::from_secs(5), rx).await;
         let _ = self.shared.out.send(Outbound::Close).await;
+        if let Some(writer) = self.writer.take() {
+            let abort = writer.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), writer)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         match answered {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(ClientError::Closed(self.closed_reason())),

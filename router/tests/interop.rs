@@ -1,0 +1,142 @@
+//! autobahn-python (from PyPI, pinned in interop/requirements.txt) against our router, over
+//! WebSocket and RawSocket with JSON and msgpack: a client nobody here wrote.
+//!
+//! The first test to run creates a virtualenv in Cargo's target tmpdir and installs the pinned
+//! packages (needs `python3` with `venv` and access to PyPI); later runs reuse it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The venv's python, created once per test binary (and reused across runs).
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let requirements = repo_root().join("interop/requirements.txt");
+        let wanted =
+            std::fs::read_to_string(&requirements).expect("interop/requirements.txt is readable");
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
+        let python = venv.join("bin/python");
+        let stamp = venv.join("requirements.installed");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
+            && python.exists()
+        {
+            return python;
+        }
+        let run = |cmd: &mut Command, what: &str| {
+            let out = cmd
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+            assert!(
+                out.status.success(),
+                "{what} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(
+            Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            "python3 -m venv",
+        );
+        run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(&requirements),
+            "pip install -r interop/requirements.txt",
+        );
+        std::fs::write(&stamp, wanted).expect("stamp written");
+        python
+    })
+}
+
+/// Runs the interop client against `url` and asserts that every check passed.
+async fn run_client(url: String, serializer: &str, serializer_b: Option<&str>) {
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("venv ready");
+    let script = repo_root().join("interop/interop_client.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args([
+        "--url",
+        &url,
+        "--serializer",
+        serializer,
+        "--realm",
+        "realm1",
+    ]);
+    if let Some(b) = serializer_b {
+        cmd.args(["--serializer-b", b]);
+    }
+    // The script bounds itself to 20 s; the test bounds it too.
+    let out = within(
+        "the interop client",
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .expect("joined")
+    .expect("the interop client runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "interop failed for {url} {serializer}:\n{stdout}\n{stderr}"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("interop OK:"),
+        "unexpected last line {last:?}:\n{stdout}\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_over_websocket_json() {
+    let router = start().await;
+    run_client(url(&router, Transport::Ws), "json", None).await;
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_over_websocket_msgpack() {
+    let router = start().await;
+    run_client(url(&router, Transport::Ws), "msgpack", None).await;
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_over_rawsocket_json() {
+    let router = start().await;
+    run_client(url(&router, Transport::Rs), "json", None).await;
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_over_rawsocket_msgpack() {
+    let router = start().await;
+    run_client(url(&router, Transport::Rs), "msgpack", None).await;
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_sessions_with_different_serializers_interoperate() {
+    let router = start().await;
+    run_client(url(&router, Transport::Ws), "json", Some("msgpack")).await;
+    run_client(url(&router, Transport::Rs), "msgpack", Some("json")).await;
+    router.shutdown().await;
+}

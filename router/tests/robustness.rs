@@ -1,0 +1,386 @@
+//! Bad input gets a precise error and loses nothing; slow peers never slow others down.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wamp::client::{ClientError, Closed};
+use wamp::message::code;
+use wamp::transport::rawsocket;
+use wamp::{Dict, Message, Payload, Serializer, Value, dict};
+use wamp_router::RouterOptions;
+use wamp_router::config::{Allow, Permission, UriCheck};
+
+/// A publisher/subscriber pair that must keep working while another session misbehaves.
+async fn bystanders_still_work(router: &wamp_router::Router) {
+    let a = join(router, Transport::Ws, Serializer::Json).await;
+    let b = join(router, Transport::Rs, Serializer::Msgpack).await;
+    let mut s = b.subscribe("com.alive", Dict::new()).await.unwrap();
+    a.publish("com.alive", Payload::from_args(vec![1.into()]), ack())
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut s).await.payload.args().unwrap(),
+        vec![Value::Int(1)]
+    );
+}
+
+#[tokio::test]
+async fn malformed_frames_abort_only_their_session() {
+    let router = start().await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    let mut s = a.subscribe("com.alive", Dict::new()).await.unwrap();
+    let cases: [(Serializer, &[u8]); 6] = [
+        (Serializer::Json, b"[16, 1, {}"),
+        (Serializer::Json, b"{\"not\": \"an array\"}"),
+        (Serializer::Json, b"[999, 1, 2]"),
+        (Serializer::Json, b"[16, 0, {}, \"com.t\"]"),
+        (Serializer::Msgpack, &[0x94, 16, 1, 0x80, 0xc1]),
+        (Serializer::Msgpack, &[0x93, 36, 1, 1]),
+    ];
+    for (transport, (ser, bytes)) in [Transport::Rs, Transport::Ws]
+        .into_iter()
+        .flat_map(|t| cases.map(|c| (t, c)))
+    {
+        let (mut raw, _) = Raw::join(&url(&router, transport), ser).await;
+        raw.send_bytes(Bytes::from_static(bytes)).await;
+        raw.expect_abort("wamp.error.protocol_violation").await;
+        a.publish("com.alive", Payload::empty(), dict! {"exclude_me" => false})
+            .await
+            .unwrap();
+        next_event(&mut s).await;
+    }
+    bystanders_still_work(&router).await;
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn router_to_client_messages_from_a_client_are_violations() {
+    let router = start().await;
+    let (mut raw, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
+    raw.send(&Message::Published {
+        request: 1,
+        publication: 2,
+    })
+    .await;
+    raw.expect_abort("wamp.error.protocol_violation").await;
+    let mut raw = Raw::connect(&url(&router, Transport::Rs), Serializer::Json).await;
+    raw.send(&Message::Publish {
+        request: 1,
+        options: Dict::new(),
+        topic: "com.t".into(),
+        payload: Payload::empty(),
+    })
+    .await;
+    raw.expect_abort("wamp.error.protocol_violation").await;
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_realm_is_refused_with_no_such_realm() {
+    let router = start().await;
+    let e = join_url(&url(&router, Transport::Ws), "nowhere", Serializer::Json)
+        .await
+        .unwrap_err();
+    match e {
+        ClientError::Aborted { reason, message } => {
+            assert_eq!(reason, "wamp.error.no_such_realm");
+            assert!(message.contains("nowhere"), "{message}");
+        }
+        other => panic!("expected ABORT, got {other}"),
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_uris_get_invalid_uri_errors() {
+    let router = start().await;
+    let (mut raw, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
+    raw.send_bytes(Bytes::from_static(br#"[32, 5, {}, "com..bad"]"#))
+        .await;
+    match raw.recv().await {
+        Some(Message::Error {
+            request_type: code::SUBSCRIBE,
+            request: 5,
+            error,
+            ..
+        }) => assert_eq!(error, "wamp.error.invalid_uri"),
+        other => panic!("expected ERROR, got {other:?}"),
+    }
+    raw.send_bytes(Bytes::from_static(br#"[48, 6, {}, "com. bad"]"#))
+        .await;
+    match raw.recv().await {
+        Some(Message::Error {
+            request_type: code::CALL,
+            request: 6,
+            error,
+            ..
+        }) => assert_eq!(error, "wamp.error.invalid_uri"),
+        other => panic!("expected ERROR, got {other:?}"),
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn strict_realms_refuse_loose_uris() {
+    let mut config = default_config();
+    config.realms[0].uri_check = UriCheck::Strict;
+    let router = start_with(config, RouterOptions::default()).await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    let e = a.subscribe("com.Example", Dict::new()).await.unwrap_err();
+    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
+    a.subscribe("com.example", Dict::new()).await.unwrap();
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn role_permissions_deny_with_not_authorized() {
+    let mut config = default_config();
+    let role = &mut config.realms[0].roles[0];
+    role.permissions[0].allow = Allow {
+        call: false,
+        register: false,
+        publish: false,
+        subscribe: true,
+    };
+    role.permissions.push(Permission {
+        uri: "com.open.".into(),
+        match_policy: wamp::MatchPolicy::Prefix,
+        allow: Allow {
+            call: true,
+            register: true,
+            publish: true,
+            subscribe: true,
+        },
+        disclose: Default::default(),
+    });
+    let router = start_with(config, RouterOptions::default()).await;
+    let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    fn denied<T>(r: Result<T, ClientError>) -> Option<String> {
+        r.err().and_then(|e| e.wamp_error().map(str::to_owned))
+    }
+    let not_authorized = Some("wamp.error.not_authorized".to_owned());
+    assert_eq!(
+        denied(a.publish("com.closed", Payload::empty(), ack()).await),
+        not_authorized
+    );
+    assert_eq!(
+        denied(
+            a.call("com.closed", Payload::empty(), Dict::new())
+                .await
+                .map(|_| ())
+        ),
+        not_authorized
+    );
+    assert_eq!(
+        denied(a.register("com.closed", Dict::new()).await.map(|_| ())),
+        not_authorized
+    );
+    a.subscribe("com.closed", Dict::new()).await.unwrap();
+    a.register("com.open.p", Dict::new()).await.unwrap();
+    a.publish("com.open.t", Payload::empty(), ack())
+        .await
+        .unwrap();
+    // Not publisher-disclosing: the new permission says so.
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn rawsocket_handshake_errors_follow_the_spec() {
+    let mut config = default_config();
+    config.transports[1].serializers = vec![Serializer::Json];
+    let router = start_with(config, RouterOptions::default()).await;
+    let addr = url(&router, Transport::Rs)
+        .trim_start_matches("rs://")
+        .to_owned();
+    async fn exchange(addr: &str, hello: [u8; 4]) -> Vec<u8> {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(&hello).await.unwrap();
+        let mut reply = Vec::new();
+        within("the handshake reply", s.read_to_end(&mut reply))
+            .await
+            .unwrap();
+        reply
+    }
+    // msgpack (2) is not enabled on this transport: error 1, serializer unsupported.
+    assert_eq!(
+        exchange(&addr, [0x7F, 0xF2, 0, 0]).await,
+        [0x7F, 0x10, 0, 0]
+    );
+    // Unknown serializer id.
+    assert_eq!(
+        exchange(&addr, [0x7F, 0xF9, 0, 0]).await,
+        [0x7F, 0x10, 0, 0]
+    );
+    // Reserved octets set: error 3.
+    assert_eq!(
+        exchange(&addr, [0x7F, 0xF1, 1, 0]).await,
+        [0x7F, 0x30, 0, 0]
+    );
+    // Not RawSocket at all: the connection is closed without a reply.
+    assert_eq!(exchange(&addr, *b"GET ").await, Vec::<u8>::new());
+    // A good handshake: the router announces 1 MiB (exponent 11) and echoes JSON.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 4];
+    within("the handshake reply", s.read_exact(&mut reply))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply,
+        [0x7F, (rawsocket::length_exponent(1 << 20) << 4) | 1, 0, 0]
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn rawsocket_ping_gets_pong_and_oversize_frames_abort() {
+    let router = start().await;
+    let addr = url(&router, Transport::Rs)
+        .trim_start_matches("rs://")
+        .to_owned();
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 4];
+    s.read_exact(&mut reply).await.unwrap();
+    s.write_all(&[1, 0, 0, 3, b'a', b'b', b'c']).await.unwrap();
+    let mut pong = [0u8; 7];
+    within("the pong", s.read_exact(&mut pong)).await.unwrap();
+    assert_eq!(pong, [2, 0, 0, 3, b'a', b'b', b'c']);
+    // A frame announcing 2 MiB against a 1 MiB limit: ABORT, then close.
+    s.write_all(&[0, 0x20, 0, 0]).await.unwrap();
+    let mut rest = Vec::new();
+    within("the close", s.read_to_end(&mut rest)).await.unwrap();
+    let len = usize::from(rest[3]) | usize::from(rest[2]) << 8 | usize::from(rest[1]) << 16;
+    let abort = wamp::decode(Serializer::Json, &Bytes::copy_from_slice(&rest[4..4 + len])).unwrap();
+    assert!(
+        matches!(abort, Message::Abort { ref reason, .. } if reason == "wamp.error.protocol_violation"),
+        "{abort:?}"
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn websocket_refuses_unknown_subprotocols_and_paths_with_http_errors() {
+    let router = start().await;
+    let addr = url(&router, Transport::Ws)
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    async fn upgrade(addr: &str, path: &str, protocol: &str) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: {protocol}\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut resp = Vec::new();
+        within("the HTTP response", s.read_to_end(&mut resp))
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&resp).into_owned()
+    }
+    let r = upgrade(&addr, "/ws", "wamp.2.cbor").await;
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    assert!(r.contains("wamp.2.json, wamp.2.msgpack"), "{r}");
+    let r = upgrade(&addr, "/other", "wamp.2.json").await;
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversize_websocket_messages_abort_the_session() {
+    let router = start().await;
+    let (mut raw, _) = Raw::join(&url(&router, Transport::Ws), Serializer::Json).await;
+    let big = format!("[16, 1, {{}}, \"com.t\", [\"{}\"]]", "x".repeat(2 << 20));
+    raw.send_bytes(Bytes::from(big)).await;
+    raw.expect_abort("wamp.error.protocol_violation").await;
+    bystanders_still_work(&router).await;
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
+    const QUEUE: usize = 64;
+    const EVENTS: usize = 20_000;
+    const WINDOW: usize = QUEUE / 2;
+    let router = start_with(
+        default_config(),
+        RouterOptions {
+            outbound_queue: QUEUE,
+            ..RouterOptions::default()
+        },
+    )
+    .await;
+    let rs = url(&router, Transport::Rs);
+    // The slow consumer subscribes and then never reads its socket again.
+    let (mut slow, slow_id) = Raw::join(&rs, Serializer::Msgpack).await;
+    slow.send(&Message::Subscribe {
+        request: 1,
+        options: Dict::new(),
+        topic: "com.flood".into(),
+    })
+    .await;
+    assert!(matches!(
+        slow.recv().await,
+        Some(Message::Subscribed { .. })
+    ));
+    let fast = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut events = fast.subscribe("com.flood", Dict::new()).await.unwrap();
+    let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let payload = Payload::from_args(vec![Value::Bytes(vec![7; 1024])]);
+    let mut received = 0;
+    for sent in 1..=EVENTS {
+        publisher
+            .publish("com.flood", payload.clone(), Dict::new())
+            .await
+            .unwrap();
+        // Keep the fast consumer within its queue: never more than WINDOW events in flight.
+        while sent - received >= WINDOW {
+            next_event(&mut events).await;
+            received += 1;
+        }
+    }
+    while received < EVENTS {
+        next_event(&mut events).await;
+        received += 1;
+    }
+    assert_eq!(received, EVENTS);
+    // Its connection ends after whatever the kernel had buffered.
+    let drained = within("the slow consumer's connection to close", async {
+        let mut n = 0usize;
+        while slow.reader.next().await.is_some_and(|r| r.is_ok()) {
+            n += 1;
+        }
+        n
+    })
+    .await;
+    assert!(
+        drained < EVENTS,
+        "the slow consumer got {drained} of {EVENTS} events"
+    );
+    // The router closes the socket only after the session was detached from the realm.
+    assert!(
+        router.realm("realm1").unwrap().session(slow_id).is_none(),
+        "the slow consumer was closed"
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_to_every_session() {
+    let router = start().await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let shutdown = tokio::spawn(router.shutdown());
+    for s in [&a, &b] {
+        assert_eq!(
+            within("the GOODBYE", s.closed()).await,
+            Closed::Goodbye("wamp.close.system_shutdown".into())
+        );
+    }
+    within("the shutdown", shutdown).await.unwrap();
+}

@@ -1,0 +1,280 @@
+//! Remote procedure calls over real sockets.
+
+mod common;
+
+use common::*;
+use wamp::client::{Registration, WampError};
+use wamp::{Dict, Payload, Serializer, Value, dict};
+
+/// Answers invocations of `reg` with `f` until the registration's channel closes.
+fn serve(
+    mut reg: Registration,
+    f: impl Fn(Vec<Value>) -> Result<Payload, WampError> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        while let Some(inv) = reg.invocations.recv().await {
+            let args = inv.payload.args().unwrap_or_default();
+            let _ = inv.reply(f(args)).await;
+        }
+    });
+}
+
+#[tokio::test]
+async fn call_result_error_and_no_such_procedure_over_every_combo() {
+    let router = start().await;
+    for (transport, ser) in COMBOS {
+        let callee = join(&router, transport, ser).await;
+        let caller = join(&router, transport, ser).await;
+        let add = callee
+            .register("com.example.add", Dict::new())
+            .await
+            .unwrap();
+        serve(add, |args| {
+            let sum: i64 = args.iter().filter_map(Value::as_i64).sum();
+            Ok(Payload::from_args(vec![sum.into()]))
+        });
+        let fail = callee
+            .register("com.example.fail", Dict::new())
+            .await
+            .unwrap();
+        serve(fail, |_| {
+            Err(WampError {
+                error: "com.example.error.failed".into(),
+                details: Dict::new(),
+                payload: Payload::new(vec!["boom".into()], dict! {"code" => 7}),
+            })
+        });
+        let r = caller
+            .call(
+                "com.example.add",
+                Payload::from_args(vec![2.into(), 3.into()]),
+                Dict::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.payload.args().unwrap(),
+            vec![Value::Int(5)],
+            "{transport:?}/{ser}"
+        );
+        let e = caller
+            .call("com.example.fail", Payload::empty(), Dict::new())
+            .await
+            .unwrap_err();
+        let wamp::client::ClientError::Wamp(e) = e else {
+            panic!("expected an ERROR, got {e}")
+        };
+        assert_eq!(e.error, "com.example.error.failed");
+        assert_eq!(e.payload.args().unwrap(), vec![Value::from("boom")]);
+        assert_eq!(e.payload.kwargs().unwrap(), dict! {"code" => 7});
+        let e = caller
+            .call("com.example.nothing", Payload::empty(), Dict::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.wamp_error(), Some("wamp.error.no_such_procedure"));
+        let e = caller
+            .register("com.example.add", Dict::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.wamp_error(), Some("wamp.error.procedure_already_exists"));
+        callee.leave("wamp.close.normal").await.unwrap();
+        caller.leave("wamp.close.normal").await.unwrap();
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn large_payloads_cross_serializers() {
+    let router = start().await;
+    let callee = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let caller = join(&router, Transport::Ws, Serializer::Json).await;
+    serve(
+        callee.register("com.echo", Dict::new()).await.unwrap(),
+        |args| Ok(Payload::from_args(args)),
+    );
+    let big = "x".repeat(200_000);
+    let bytes = Value::Bytes((0..100_000u32).map(|i| i as u8).collect());
+    let r = caller
+        .call(
+            "com.echo",
+            Payload::from_args(vec![big.clone().into(), bytes.clone()]),
+            Dict::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.payload.args().unwrap(), vec![Value::from(big), bytes]);
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn callee_leaving_mid_call_cancels_the_call() {
+    let router = start().await;
+    let callee = join(&router, Transport::Rs, Serializer::Json).await;
+    let caller = join(&router, Transport::Ws, Serializer::Msgpack).await;
+    let mut reg = callee.register("com.slow", Dict::new()).await.unwrap();
+    let call = tokio::spawn(async move {
+        let r = caller.call("com.slow", Payload::empty(), Dict::new()).await;
+        (caller, r)
+    });
+    // The invocation reached the callee; it leaves without answering.
+    let inv = within("the invocation", reg.invocations.recv())
+        .await
+        .expect("invocation");
+    drop(inv);
+    callee.leave("wamp.close.normal").await.unwrap();
+    let (caller, r) = within("the canceled call", call).await.unwrap();
+    assert_eq!(r.unwrap_err().wamp_error(), Some("wamp.error.canceled"));
+    // The procedure is gone with its callee.
+    let e = caller
+        .call("com.slow", Payload::empty(), Dict::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.wamp_error(), Some("wamp.error.no_such_procedure"));
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn callee_dropping_its_connection_mid_call_cancels_the_call() {
+    let router = start().await;
+    let url = url(&router, Transport::Rs);
+    let callee = join_url(&url, "realm1", Serializer::Msgpack).await.unwrap();
+    let caller = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut reg = callee.register("com.drop", Dict::new()).await.unwrap();
+    let call =
+        tokio::spawn(async move { caller.call("com.drop", Payload::empty(), Dict::new()).await });
+    within("the invocation", reg.invocations.recv())
+        .await
+        .expect("invocation");
+    drop(reg);
+    drop(callee); // no GOODBYE: the client's tasks end and the socket closes
+    let r = within("the canceled call", call).await.unwrap();
+    assert_eq!(r.unwrap_err().wamp_error(), Some("wamp.error.canceled"));
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn pattern_registrations_pass_the_procedure_and_prefer_the_longest_prefix() {
+    let router = start().await;
+    let callee = join(&router, Transport::Rs, Serializer::Json).await;
+    let caller = join(&router, Transport::Rs, Serializer::Json).await;
+    let mut short = callee
+        .register("com.p", dict! {"match" => "prefix"})
+        .await
+        .unwrap();
+    let mut long = callee
+        .register("com.p.q", dict! {"match" => "prefix"})
+        .await
+        .unwrap();
+    let mut wild = callee
+        .register("com..w", dict! {"match" => "wildcard"})
+        .await
+        .unwrap();
+    let c = tokio::spawn(async move {
+        let a = caller
+            .call("com.p.q.r", Payload::empty(), Dict::new())
+            .await
+            .map(|_| ());
+        let b = caller
+            .call("com.x.w", Payload::empty(), Dict::new())
+            .await
+            .map(|_| ());
+        let c = caller
+            .call("com.pz", Payload::empty(), Dict::new())
+            .await
+            .map(|_| ());
+        (a, b, c)
+    });
+    for (reg, procedure) in [
+        (&mut long, "com.p.q.r"),
+        (&mut wild, "com.x.w"),
+        (&mut short, "com.pz"),
+    ] {
+        let inv = within("an invocation", reg.invocations.recv())
+            .await
+            .unwrap();
+        assert_eq!(
+            inv.details.get("procedure").and_then(Value::as_str),
+            Some(procedure)
+        );
+        inv.reply(Ok(Payload::empty())).await.unwrap();
+    }
+    let (a, b, c) = within("the calls", c).await.unwrap();
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn shared_registrations_round_robin() {
+    let router = start().await;
+    let one = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let two = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let caller = join(&router, Transport::Ws, Serializer::Json).await;
+    let rr = dict! {"invoke" => "roundrobin"};
+    let r1 = one.register("com.rr", rr.clone()).await.unwrap();
+    let r2 = two.register("com.rr", rr).await.unwrap();
+    assert_eq!(r1.id, r2.id);
+    let e = caller
+        .register("com.rr", dict! {"invoke" => "single"})
+        .await
+        .unwrap_err();
+    assert_eq!(e.wamp_error(), Some("wamp.error.procedure_already_exists"));
+    let (id1, id2) = (one.id(), two.id());
+    serve(r1, move |_| Ok(Payload::from_args(vec![id1.into()])));
+    serve(r2, move |_| Ok(Payload::from_args(vec![id2.into()])));
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let r = caller
+            .call("com.rr", Payload::empty(), Dict::new())
+            .await
+            .unwrap();
+        seen.push(r.payload.args().unwrap()[0].as_u64().unwrap());
+    }
+    assert_eq!(seen[0], seen[2]);
+    assert_eq!(seen[1], seen[3]);
+    assert_ne!(seen[0], seen[1]);
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn caller_is_disclosed_by_the_default_role() {
+    let router = start().await;
+    let callee = join(&router, Transport::Rs, Serializer::Json).await;
+    let caller = join(&router, Transport::Rs, Serializer::Json).await;
+    let caller_id = caller.id();
+    let mut reg = callee.register("com.who", Dict::new()).await.unwrap();
+    let c = tokio::spawn(async move {
+        caller
+            .call("com.who", Payload::empty(), Dict::new())
+            .await
+            .map(|_| ())
+    });
+    let inv = within("the invocation", reg.invocations.recv())
+        .await
+        .unwrap();
+    assert_eq!(
+        inv.details.get("caller").and_then(Value::as_u64),
+        Some(caller_id)
+    );
+    inv.reply(Ok(Payload::empty())).await.unwrap();
+    within("the result", c).await.unwrap().unwrap();
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn registering_in_the_wamp_namespace_is_refused() {
+    let router = start().await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    let e = a
+        .register("wamp.session.count", Dict::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
+    let e = a
+        .register("com.bad", dict! {"match" => "glob"})
+        .await
+        .unwrap_err();
+    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_argument"));
+    router.shutdown().await;
+}
