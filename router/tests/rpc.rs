@@ -1,4 +1,6 @@
 //! Remote procedure calls over real sockets.
+// Handlers return `Result<Payload, WampError>`, the shape `Invocation::reply` takes.
+#![allow(clippy::result_large_err)]
 
 mod common;
 
