@@ -566,18 +566,26 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
                 details,
                 payload,
             } => {
-                let senders = lock(&shared.subscriptions)
-                    .get(&subscription)
-                    .cloned()
-                    .unwrap_or_default();
                 let event = Event {
                     subscription,
                     publication,
                     details,
                     payload,
                 };
-                for s in senders {
+                // Usually one local subscriber: clone its sender, not a vector of them.
+                let (first, rest) = {
+                    let subs = lock(&shared.subscriptions);
+                    match subs.get(&subscription).map(Vec::as_slice) {
+                        Some([one]) => (Some(one.clone()), Vec::new()),
+                        Some([one, more @ ..]) => (Some(one.clone()), more.to_vec()),
+                        _ => (None, Vec::new()),
+                    }
+                };
+                for s in &rest {
                     let _ = s.send(event.clone()).await;
+                }
+                if let Some(s) = first {
+                    let _ = s.send(event).await;
                 }
             }
             Message::Invocation {

@@ -1,0 +1,212 @@
+//! Fan-out throughput: one publisher, N subscribers, events delivered per second.
+//!
+//! ```text
+//! cargo run --release -p wamp-router --example fanout -- --transport rs --serializer msgpack
+//! ```
+//! Without `--url` it starts the router in-process (embedded default config, ephemeral ports)
+//! on its own runtime, so one command measures it. The publisher keeps at most `--window`
+//! events in flight per subscriber (never more than a subscriber's queue holds), so no session
+//! is closed as a slow consumer and the figure is the router's sustained delivery rate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use tokio::sync::Notify;
+use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value};
+use wamp_router::config::Config;
+use wamp_router::{Router, RouterOptions};
+
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Transport {
+    Ws,
+    Rs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Ser {
+    Json,
+    Msgpack,
+}
+
+/// Measures events/s delivered in a 1 → N fan-out.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Connect to this router instead of starting one in-process.
+    #[arg(long)]
+    url: Option<String>,
+    #[arg(long, value_enum, default_value = "rs")]
+    transport: Transport,
+    #[arg(long, value_enum, default_value = "msgpack")]
+    serializer: Ser,
+    /// Subscribers.
+    #[arg(long, default_value_t = 10)]
+    subscribers: usize,
+    /// Payload bytes (one binary argument).
+    #[arg(long, default_value_t = 100)]
+    payload: usize,
+    /// Seconds measured per run (after a 1 s warm-up).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Events in flight per subscriber.
+    #[arg(long, default_value_t = 2000)]
+    window: u64,
+    /// Worker threads of the in-process router's runtime (0: a current-thread runtime).
+    #[arg(long, default_value_t = 1)]
+    router_threads: usize,
+    /// Worker threads of the clients' runtime (0: a current-thread runtime).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+}
+
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = if threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    Ok(b.enable_all().build()?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (url, router) = match &args.url {
+        Some(u) => (u.clone(), None),
+        None => {
+            let (url, stop) = spawn_router(args.router_threads, args.transport)?;
+            (url, Some(stop))
+        }
+    };
+    let serializer = match args.serializer {
+        Ser::Json => Serializer::Json,
+        Ser::Msgpack => Serializer::Msgpack,
+    };
+    let clients = runtime(args.client_threads)?;
+    let mut rates = clients.block_on(async {
+        let mut rates = Vec::new();
+        for run in 1..=args.runs {
+            let r = measure(&args, &url, serializer).await?;
+            println!("run {run}: {r:.0} events/s delivered");
+            rates.push(r);
+        }
+        anyhow::Ok(rates)
+    })?;
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "fanout 1->{} {:?}+{:?} payload {} B: median {:.0} events/s delivered ({} runs of {} s)",
+        args.subscribers, args.transport, args.serializer, args.payload, median, args.runs, args.seconds
+    );
+    if let Some((stop, thread)) = router {
+        let _ = stop.send(());
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+type RouterThread = (tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>);
+
+/// Runs the router on its own thread and runtime until told to stop; returns its URL.
+fn spawn_router(threads: usize, transport: Transport) -> anyhow::Result<(String, RouterThread)> {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = match runtime(threads) {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = url_tx.send(Err(e));
+                return;
+            }
+        };
+        rt.block_on(async move {
+            let mut config = Config::embedded_default().config;
+            for t in &mut config.transports {
+                t.port = 0;
+            }
+            let router = match Router::start(config, RouterOptions::default()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = url_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            let url = match transport {
+                Transport::Ws => router.websocket_url(),
+                Transport::Rs => router.rawsocket_url(),
+            };
+            let _ = url_tx.send(url.context("no such transport"));
+            let _ = stop_rx.await;
+            router.shutdown().await;
+        });
+    });
+    let url = url_rx.recv().context("the router thread ended")??;
+    Ok((url, (stop_tx, thread)))
+}
+
+async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Result<f64> {
+    let options = SessionOptions {
+        serializer,
+        queue: 8192,
+        ..SessionOptions::default()
+    };
+    let received = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Notify::new());
+    let topic = format!("bench.fanout.{}", wamp::id::random_id());
+    let mut subscribers = Vec::new();
+    for _ in 0..args.subscribers {
+        let s = Session::join(url, "realm1", options.clone()).await?;
+        let mut sub = s.subscribe(&topic, Dict::new()).await?;
+        let (received, progress) = (Arc::clone(&received), Arc::clone(&progress));
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while sub.events.recv().await.is_some() {
+                n += 1;
+                if n % 64 == 0 {
+                    received.fetch_add(64, Ordering::Relaxed);
+                    progress.notify_one();
+                }
+            }
+        });
+        subscribers.push(s);
+    }
+    let publisher = Session::join(url, "realm1", options.clone()).await?;
+    let payload = Payload::from_args(vec![Value::Bytes(vec![0x5a; args.payload])]);
+    let subs = args.subscribers as u64;
+    let warmup = Duration::from_secs(1);
+    let measured = Duration::from_secs_f64(args.seconds);
+    let start = Instant::now();
+    let mut mark: Option<(Instant, u64)> = None;
+    let mut published = 0u64;
+    loop {
+        let now = Instant::now();
+        if mark.is_none() && now - start >= warmup {
+            mark = Some((now, received.load(Ordering::Relaxed)));
+        }
+        if let Some((t0, r0)) = mark
+            && now - t0 >= measured
+        {
+            let delivered = received.load(Ordering::Relaxed) - r0;
+            for s in subscribers {
+                let _ = s.leave("wamp.close.normal").await;
+            }
+            let _ = publisher.leave("wamp.close.normal").await;
+            return Ok(delivered as f64 / (now - t0).as_secs_f64());
+        }
+        // Keep at most `window` events per subscriber in flight.
+        while published * subs - received.load(Ordering::Relaxed) > args.window * subs {
+            let _ = tokio::time::timeout(Duration::from_millis(50), progress.notified()).await;
+        }
+        for _ in 0..64 {
+            publisher.publish(&topic, payload.clone(), Dict::new()).await?;
+        }
+        published += 64;
+    }
+}
