@@ -19,7 +19,6 @@ use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value};
 use wamp_router::config::Config;
 use wamp_router::{Router, RouterOptions};
 
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Transport {
     Ws,
@@ -103,7 +102,13 @@ fn main() -> anyhow::Result<()> {
     let median = rates[rates.len() / 2];
     println!(
         "fanout 1->{} {:?}+{:?} payload {} B: median {:.0} events/s delivered ({} runs of {} s)",
-        args.subscribers, args.transport, args.serializer, args.payload, median, args.runs, args.seconds
+        args.subscribers,
+        args.transport,
+        args.serializer,
+        args.payload,
+        median,
+        args.runs,
+        args.seconds
     );
     if let Some((stop, thread)) = router {
         let _ = stop.send(());
@@ -112,7 +117,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-type RouterThread = (tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>);
+type RouterThread = (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+);
 
 /// Runs the router on its own thread and runtime until told to stop; returns its URL.
 fn spawn_router(threads: usize, transport: Transport) -> anyhow::Result<(String, RouterThread)> {
@@ -205,7 +213,9 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
             let _ = tokio::time::timeout(Duration::from_millis(50), progress.notified()).await;
         }
         for _ in 0..64 {
-            publisher.publish(&topic, payload.clone(), Dict::new()).await?;
+            publisher
+                .publish(&topic, payload.clone(), Dict::new())
+                .await?;
         }
         published += 64;
     }
