@@ -177,7 +177,7 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
             let mut n = 0u64;
             while sub.events.recv().await.is_some() {
                 n += 1;
-                if n % 64 == 0 {
+                if n.is_multiple_of(64) {
                     received.fetch_add(64, Ordering::Relaxed);
                     progress.notify_one();
                 }
