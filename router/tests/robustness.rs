@@ -120,6 +120,7 @@ async fn invalid_uris_get_invalid_uri_errors() {
         }) => assert_eq!(error, "wamp.error.invalid_uri"),
         other => panic!("expected ERROR, got {other:?}"),
     }
+    drop(raw);
     router.shutdown().await;
 }
 
