@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
 
-use crate::handle::SessionHandle;
+use crate::handle::{NotSent, SessionHandle};
 use crate::sync::{read, write};
 
 /// A subscription and its subscribers.
@@ -288,8 +288,16 @@ fn deliver(sub: &Subscription, publisher: &SessionHandle, publication: Id, p: &P
                 }
             }
         }
-        if let Some(bytes) = &encoded[slot] {
-            s.deliver(bytes.clone());
+        if let Some(bytes) = &encoded[slot]
+            && s.deliver(bytes.clone()) == Err(NotSent::TooLarge)
+        {
+            tracing::warn!(
+                session = s.id,
+                topic = p.topic,
+                "event of {} bytes not delivered: above the subscriber's limit of {} bytes",
+                bytes.len(),
+                s.transport.peer_max_message_size
+            );
         }
     }
 }

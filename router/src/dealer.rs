@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use wamp::message::code;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value};
 
-use crate::handle::SessionHandle;
+use crate::handle::{NotSent, SessionHandle};
 use crate::sync::lock;
 
 /// How a shared registration picks its callee.
@@ -160,18 +160,14 @@ impl State {
             .iter()
             .filter_map(|id| self.registrations.get(id))
             .filter(|r| r.policy.matches(&r.uri, procedure));
-        let mut best: Option<&Registration> = None;
-        for r in matching {
-            best = match best {
-                None => Some(r),
-                Some(b) if b.policy == MatchPolicy::Wildcard && r.policy == MatchPolicy::Prefix => {
-                    Some(r)
-                }
-                Some(b) if b.policy == r.policy && r.uri.len() > b.uri.len() => Some(r),
-                keep => keep,
-            };
-        }
-        best
+        // A prefix beats a wildcard; the longest prefix wins; among wildcards the one whose runs
+        // of literal components are longest, compared from the left, wins.
+        matching.max_by(|a, b| match (a.policy, b.policy) {
+            (MatchPolicy::Prefix, MatchPolicy::Prefix) => a.uri.len().cmp(&b.uri.len()),
+            (MatchPolicy::Prefix, _) => std::cmp::Ordering::Greater,
+            (_, MatchPolicy::Prefix) => std::cmp::Ordering::Less,
+            _ => literal_runs(&a.uri).cmp(&literal_runs(&b.uri)),
+        })
     }
 
     fn remove_registration(&mut self, id: Id) {
@@ -268,7 +264,7 @@ impl Dealer {
     /// Routes a call to a callee as an INVOCATION.
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
         let mut st = lock(&self.state);
-        let (registration, callee, details) = {
+        let (registration, callee, details, receive_progress) = {
             let Some(reg) = st.find(c.procedure) else {
                 return Err(refuse(
                     "wamp.error.no_such_procedure",
@@ -276,6 +272,12 @@ impl Dealer {
                 ));
             };
             let n = reg.callees.len();
+            if n == 0 {
+                return Err(refuse(
+                    "wamp.error.no_such_procedure",
+                    "the procedure has no callee left",
+                ));
+            }
             let at = match reg.invoke {
                 InvokePolicy::Single | InvokePolicy::First => 0,
                 InvokePolicy::Last => n - 1,
@@ -286,7 +288,9 @@ impl Dealer {
             if reg.policy != MatchPolicy::Exact {
                 details.insert("procedure".into(), c.procedure.into());
             }
-            if c.receive_progress {
+            let callee = &reg.callees[at];
+            let receive_progress = c.receive_progress && callee.callee.progressive_call_results;
+            if receive_progress {
                 details.insert("receive_progress".into(), Value::Bool(true));
             }
             if c.disclose {
@@ -294,7 +298,7 @@ impl Dealer {
                 details.insert("caller_authid".into(), caller.authid.as_str().into());
                 details.insert("caller_authrole".into(), caller.authrole.as_str().into());
             }
-            (reg.id, Arc::clone(&reg.callees[at]), details)
+            (reg.id, Arc::clone(callee), details, receive_progress)
         };
         if let Some(r) = st.registrations.get_mut(&registration) {
             r.next = r.next.wrapping_add(1);
@@ -307,7 +311,7 @@ impl Dealer {
                 caller: Arc::clone(caller),
                 caller_request: c.request,
                 callee: Arc::clone(&callee),
-                receive_progress: c.receive_progress,
+                receive_progress,
             },
         );
         st.by_call.insert((caller.id, c.request), invocation);
@@ -318,8 +322,26 @@ impl Dealer {
             details,
             payload: c.payload.clone(),
         };
-        callee.send(&m);
-        Ok(())
+        match callee.send(&m) {
+            Ok(()) => Ok(()),
+            Err(not_sent) => {
+                let mut st = lock(&self.state);
+                st.invocations.remove(&invocation);
+                st.by_call.remove(&(caller.id, c.request));
+                Err(match not_sent {
+                    NotSent::TooLarge => refuse(
+                        "wamp.error.payload_size_exceeded",
+                        format!(
+                            "the invocation exceeds the callee's limit of {} bytes",
+                            callee.transport.peer_max_message_size
+                        ),
+                    ),
+                    NotSent::Unavailable => {
+                        refuse("wamp.error.canceled", "the callee is going away")
+                    }
+                })
+            }
+        }
     }
 
     /// Routes a callee's YIELD to the caller as RESULT. Unknown invocations (e.g. canceled)
@@ -346,11 +368,14 @@ impl Dealer {
             st.by_call.remove(&(caller.id, request));
         }
         drop(st);
-        caller.send(&Message::Result {
+        let result = Message::Result {
             request,
             details,
             payload,
-        });
+        };
+        if caller.send(&result) == Err(NotSent::TooLarge) {
+            let _ = caller.send(&too_large(request, &caller));
+        }
     }
 
     /// Routes a callee's ERROR for an invocation to the caller.
@@ -374,17 +399,21 @@ impl Dealer {
         st.invocations.remove(&invocation);
         st.by_call.remove(&(caller.id, request));
         drop(st);
-        caller.send(&Message::Error {
+        let error = Message::Error {
             request_type: code::CALL,
             request,
             details,
             error,
             payload,
-        });
+        };
+        if caller.send(&error) == Err(NotSent::TooLarge) {
+            let _ = caller.send(&too_large(request, &caller));
+        }
     }
 
-    /// Cancels a call (`mode`: `skip`, `kill` or `killnowait`, the default).
-    pub fn cancel(&self, caller: &SessionHandle, request: Id, mode: &str) {
+    /// Cancels a call. `mode` is `skip`, `kill` or `killnowait`; a callee that does not
+    /// announce `call_canceling` gets no INTERRUPT (as with `skip`).
+    pub fn cancel(&self, caller: &SessionHandle, request: Id, mode: CancelMode) {
         let mut st = lock(&self.state);
         let Some(&invocation) = st.by_call.get(&(caller.id, request)) else {
             return;
@@ -396,19 +425,24 @@ impl Dealer {
         else {
             return;
         };
-        if mode != "kill" {
+        let mode = if callee.callee.call_canceling {
+            mode
+        } else {
+            CancelMode::Skip
+        };
+        if mode != CancelMode::Kill {
             st.invocations.remove(&invocation);
             st.by_call.remove(&(caller.id, request));
         }
         drop(st);
-        if mode != "skip" {
-            callee.send(&Message::Interrupt {
+        if mode != CancelMode::Skip {
+            let _ = callee.send(&Message::Interrupt {
                 request: invocation,
-                options: wamp::dict! {"mode" => mode},
+                options: wamp::dict! {"mode" => mode.as_str()},
             });
         }
-        if mode != "kill" {
-            caller.send(&canceled(request, "the call was canceled"));
+        if mode != CancelMode::Kill {
+            let _ = caller.send(&canceled(request, "the call was canceled"));
         }
     }
 
@@ -450,13 +484,15 @@ impl Dealer {
         drop(st);
         for (invocation, p) in notices {
             if p.callee.id == session && p.caller.id != session {
-                p.caller.send(&canceled(
+                let _ = p.caller.send(&canceled(
                     p.caller_request,
                     "the callee left before answering",
                 ));
-            } else if p.caller.id == session && p.callee.id != session {
-                p.callee.send(&Message::Interrupt {
-                    request: invocation,
+            } else if p.caller.id == session
+                && p.callee.id != session
+                && p.callee.callee.call_canceling
+            {
+                let _ = p.callee.send(&Message::Interrupt {request: invocation,
                     options: wamp::dict! {"mode" => "killnowait", "reason" => "wamp.close.caller_left"},
                 });
             }
@@ -468,6 +504,63 @@ impl Dealer {
     pub fn with_registration<R>(&self, id: Id, f: impl FnOnce(&Registration) -> R) -> Option<R> {
         lock(&self.state).registrations.get(&id).map(f)
     }
+}
+
+/// How a CANCEL treats the callee (`CANCEL.Options.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelMode {
+    /// Answer the caller at once; the callee is not told.
+    Skip,
+    /// Interrupt the callee and pass its answer (an ERROR) to the caller.
+    Kill,
+    /// Interrupt the callee and answer the caller at once (the default).
+    KillNoWait,
+}
+
+impl CancelMode {
+    /// Parses `skip`, `kill` or `killnowait`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "skip" => Some(CancelMode::Skip),
+            "kill" => Some(CancelMode::Kill),
+            "killnowait" => Some(CancelMode::KillNoWait),
+            _ => None,
+        }
+    }
+
+    /// The mode's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelMode::Skip => "skip",
+            CancelMode::Kill => "kill",
+            CancelMode::KillNoWait => "killnowait",
+        }
+    }
+}
+
+/// The lengths of the runs of literal (non-empty) components of a wildcard pattern:
+/// `com.a..y` gives `[2, 1]`.
+fn literal_runs(pattern: &str) -> Vec<usize> {
+    let mut runs = vec![0];
+    for c in pattern.split('.') {
+        match (c.is_empty(), runs.last_mut()) {
+            (false, Some(n)) => *n += 1,
+            _ => runs.push(0),
+        }
+    }
+    runs
+}
+
+fn too_large(request: Id, caller: &SessionHandle) -> Message {
+    Message::error(
+        code::CALL,
+        request,
+        "wamp.error.payload_size_exceeded",
+        Some(format!(
+            "the answer exceeds the caller's limit of {} bytes",
+            caller.transport.peer_max_message_size
+        )),
+    )
 }
 
 fn canceled(request: Id, why: &str) -> Message {

@@ -1,12 +1,14 @@
-//! The part of a session that others may touch: its identity and its bounded outbound queue.
+//! The part of a session that others may touch: its identity, what its client announced, and
+//! its bounded outbound queue.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use wamp::transport::{Outbound, TransportInfo};
-use wamp::{Id, Message, Serializer};
+use wamp::{Dict, Id, Message, Serializer, Value};
 
 /// Why the router ends a session from outside its own task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,51 @@ pub enum CloseReason {
     },
 }
 
+/// Callee features the client announced in HELLO that change what the dealer may send it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CalleeFeatures {
+    /// It understands INTERRUPT.
+    pub call_canceling: bool,
+    /// It may answer with progressive results.
+    pub progressive_call_results: bool,
+}
+
+impl CalleeFeatures {
+    /// Reads `details.roles.callee.features` of a HELLO.
+    pub fn from_hello(details: &Dict) -> Self {
+        let f = |name: &str| {
+            details
+                .get("roles")
+                .and_then(|r| r.get("callee"))
+                .and_then(|c| c.get("features"))
+                .and_then(|f| f.get(name))
+                .and_then(Value::as_bool)
+                == Some(true)
+        };
+        CalleeFeatures {
+            call_canceling: f("call_canceling"),
+            progressive_call_results: f("progressive_call_results"),
+        }
+    }
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// Larger than the peer accepts (its RawSocket limit).
+    TooLarge,
+    /// The queue is full (the session is being closed as a slow consumer) or closed.
+    Unavailable,
+}
+
+/// The limits of a session's outbound queue.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Queued bytes above which the session is closed as a slow consumer (the message count
+    /// is bounded by the channel's capacity).
+    pub max_bytes: usize,
+}
+
 /// A joined session as the realm, broker and dealer see it.
 #[derive(Debug)]
 pub struct SessionHandle {
@@ -37,20 +84,87 @@ pub struct SessionHandle {
     pub authrole: String,
     /// What its transport handshake established.
     pub transport: TransportInfo,
-    out: mpsc::Sender<Outbound>,
+    /// What it supports as a callee.
+    pub callee: CalleeFeatures,
+    outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
 }
 
+/// A session's bounded outbound queue: a channel bounded in messages, and a count of the bytes
+/// in it (incremented by [`Outbox::push`], decremented by the writer through
+/// [`Outbox::written`]) bounded by [`QueueLimits::max_bytes`].
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outbound>,
+    queued_bytes: Arc<AtomicUsize>,
+    limits: QueueLimits,
+}
+
+/// Why [`Outbox::push`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Too many messages or bytes are queued.
+    Full,
+    /// The writer is gone.
+    Closed,
+}
+
+impl Outbox {
+    /// An empty queue of `capacity` messages and `limits`; the receiver goes to the writer.
+    pub fn new(capacity: usize, limits: QueueLimits) -> (Outbox, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        (
+            Outbox {
+                tx,
+                queued_bytes,
+                limits,
+            },
+            rx,
+        )
+    }
+
+    /// Queues without waiting, accounting for the bytes.
+    pub fn push(&self, item: Outbound) -> Result<(), Overflow> {
+        let len = outbound_len(&item);
+        if self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > self.limits.max_bytes {
+            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            return Err(Overflow::Full);
+        }
+        self.tx.try_send(item).map_err(|e| {
+            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => Overflow::Full,
+                TrySendError::Closed(_) => Overflow::Closed,
+            }
+        })
+    }
+
+    /// Tells the queue that a batch was written (call from the writer).
+    pub fn written(&self, batch: &[Outbound]) {
+        let len: usize = batch.iter().map(outbound_len).sum();
+        self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+    }
+}
+
+fn outbound_len(item: &Outbound) -> usize {
+    match item {
+        Outbound::Message(b) | Outbound::Pong(b) => b.len(),
+        Outbound::Close => 0,
+    }
+}
+
 impl SessionHandle {
-    /// A handle whose messages go to `out`.
+    /// A handle whose messages go to `outbox`.
     pub fn new(
         id: Id,
         realm: String,
         authid: String,
         authrole: String,
         transport: TransportInfo,
-        out: mpsc::Sender<Outbound>,
+        callee: CalleeFeatures,
+        outbox: Outbox,
     ) -> Self {
         SessionHandle {
             id,
@@ -58,7 +172,8 @@ impl SessionHandle {
             authid,
             authrole,
             transport,
-            out,
+            callee,
+            outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),
         }
@@ -69,21 +184,24 @@ impl SessionHandle {
         self.transport.serializer
     }
 
-    /// Queues serialized bytes without waiting. A full queue closes the session (it is too slow
-    /// to keep up) and the message is dropped; returns whether it was queued.
-    pub fn deliver(&self, bytes: Bytes) -> bool {
-        match self.out.try_send(Outbound::Message(bytes)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+    /// Queues serialized bytes without waiting. A full queue (by count or bytes) closes the
+    /// session as a slow consumer and drops the message.
+    pub fn deliver(&self, bytes: Bytes) -> Result<(), NotSent> {
+        if bytes.len() > self.transport.peer_max_message_size {
+            return Err(NotSent::TooLarge);
+        }
+        match self.outbox.push(Outbound::Message(bytes)) {
+            Ok(()) => Ok(()),
+            Err(Overflow::Full) => {
                 self.close(CloseReason::SlowConsumer);
-                false
+                Err(NotSent::Unavailable)
             }
-            Err(TrySendError::Closed(_)) => false,
+            Err(Overflow::Closed) => Err(NotSent::Unavailable),
         }
     }
 
     /// Encodes `m` for this session and queues it (see [`SessionHandle::deliver`]).
-    pub fn send(&self, m: &Message) -> bool {
+    pub fn send(&self, m: &Message) -> Result<(), NotSent> {
         match wamp::encode(self.serializer(), m) {
             Ok(bytes) => self.deliver(bytes),
             Err(e) => {
@@ -92,7 +210,7 @@ impl SessionHandle {
                     "cannot encode {} for this session: {e}",
                     m.name()
                 );
-                false
+                Err(NotSent::Unavailable)
             }
         }
     }

@@ -18,6 +18,9 @@ pub struct RouterOptions {
     /// Capacity of each session's outbound queue, in messages; a session whose queue is full
     /// is closed as a slow consumer.
     pub outbound_queue: usize,
+    /// Bytes a session's outbound queue may hold before the session is closed as a slow
+    /// consumer (with `outbound_queue`, this bounds a session's memory).
+    pub outbound_bytes: usize,
     /// How long a new connection may take to send HELLO.
     pub hello_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and for its last writes.
@@ -28,6 +31,7 @@ impl Default for RouterOptions {
     fn default() -> Self {
         RouterOptions {
             outbound_queue: 8192,
+            outbound_bytes: 32 << 20,
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
         }

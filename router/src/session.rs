@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use wamp::message::code;
 use wamp::transport::{Connection, FrameReader, Inbound, Outbound, TransportError, TransportInfo};
@@ -15,8 +14,8 @@ use wamp::{DecodeError, Dict, Id, MatchPolicy, Message, Payload, Value, dict};
 use crate::auth::{self, Action};
 use crate::broker::{Filter, Publication};
 use crate::config::{RoleConfig, UriCheck};
-use crate::dealer::{Call, InvokePolicy, Refusal};
-use crate::handle::{CloseReason, SessionHandle};
+use crate::dealer::{Call, CancelMode, InvokePolicy, Refusal};
+use crate::handle::{CalleeFeatures, CloseReason, Outbox, QueueLimits, SessionHandle};
 use crate::realm::Realm;
 use crate::router::Shared;
 
@@ -49,9 +48,14 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
         mut reader,
         writer,
     } = conn;
-    let (out, rx) = mpsc::channel(router.options.outbound_queue);
+    let limits = QueueLimits {
+        max_bytes: router.options.outbound_bytes,
+    };
+    let (out, rx) = Outbox::new(router.options.outbound_queue, limits);
+    let accounting = out.clone();
     let writer_task = tokio::spawn(async move {
-        if let Err(e) = wamp::transport::run_writer(writer, rx, |_| {}).await {
+        let written = |batch: &[Outbound]| accounting.written(batch);
+        if let Err(e) = wamp::transport::run_writer(writer, rx, written).await {
             tracing::debug!("writer ended: {e}");
         }
     });
@@ -92,8 +96,10 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
         out: &out,
     };
     let end = s.run(&mut reader, &router).await;
-    let graceful = s.end(end, &mut reader, &router).await;
+    // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
+    // be routed to a session that is going.
     realm.detach(me.id);
+    let graceful = s.end(end, &mut reader, &router).await;
     tracing::info!(session = me.id, realm = realm.name(), duration = ?started.elapsed(), "session left");
     if graceful {
         finish_writer(out, writer_task, router.options.goodbye_timeout).await;
@@ -103,18 +109,18 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
 }
 
 /// Encodes and queues a message on a session's own queue (no waiting).
-fn queue(out: &mpsc::Sender<Outbound>, info: &TransportInfo, m: &Message) {
+fn queue(out: &Outbox, info: &TransportInfo, m: &Message) {
     if let Ok(b) = wamp::encode(info.serializer, m) {
-        let _ = out.try_send(Outbound::Message(b));
+        let _ = out.push(Outbound::Message(b));
     }
 }
 
 /// Lets the writer send what is queued, then close the connection.
-async fn finish_writer(out: mpsc::Sender<Outbound>, writer: JoinHandle<()>, within: Duration) {
-    let _ = tokio::time::timeout(within, out.send(Outbound::Close)).await;
+async fn finish_writer(out: Outbox, writer: JoinHandle<()>, within: Duration) {
+    let queued = out.push(Outbound::Close).is_ok();
     drop(out);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(within, writer).await.is_err() {
+    if !queued || tokio::time::timeout(within, writer).await.is_err() {
         abort.abort();
     }
 }
@@ -122,7 +128,7 @@ async fn finish_writer(out: mpsc::Sender<Outbound>, writer: JoinHandle<()>, with
 /// Waits for HELLO and answers WELCOME or ABORT.
 async fn handshake(
     reader: &mut FrameReader,
-    out: &mpsc::Sender<Outbound>,
+    out: &Outbox,
     info: &TransportInfo,
     router: &Shared,
     listener: &ListenerSettings,
@@ -136,7 +142,7 @@ async fn handshake(
         match reader.next().await? {
             Ok(Inbound::Message(b)) => break b,
             Ok(Inbound::Ping(p)) => {
-                let _ = out.try_send(Outbound::Pong(p));
+                let _ = out.push(Outbound::Pong(p));
             }
             Err(e) => return transport_failure(out, info, e),
         }
@@ -151,6 +157,16 @@ async fn handshake(
         }
         Err(e) => return abort("wamp.error.protocol_violation", e.to_string()),
     };
+    if details
+        .get("roles")
+        .and_then(Value::as_dict)
+        .is_none_or(|r| r.is_empty())
+    {
+        return abort(
+            "wamp.error.protocol_violation",
+            "HELLO must announce at least one role in details.roles".into(),
+        );
+    }
     let Some(realm) = router.realms.get(&realm_name) else {
         return abort(
             "wamp.error.no_such_realm",
@@ -188,6 +204,7 @@ async fn handshake(
             authid,
             authrole,
             info.clone(),
+            CalleeFeatures::from_hello(&details),
             out.clone(),
         )
     });
@@ -199,11 +216,7 @@ async fn handshake(
     Some((Arc::clone(realm), me))
 }
 
-fn transport_failure<T>(
-    out: &mpsc::Sender<Outbound>,
-    info: &TransportInfo,
-    e: TransportError,
-) -> Option<T> {
+fn transport_failure<T>(out: &Outbox, info: &TransportInfo, e: TransportError) -> Option<T> {
     if let TransportError::TooLarge { .. } = e {
         tracing::warn!(peer = %info.peer, "{e}; aborting");
         queue(
@@ -269,7 +282,7 @@ struct Established<'a> {
     realm: &'a Arc<Realm>,
     me: &'a Arc<SessionHandle>,
     role: &'a RoleConfig,
-    out: &'a mpsc::Sender<Outbound>,
+    out: &'a Outbox,
 }
 
 /// Whether to go on after a message.
@@ -294,7 +307,7 @@ impl Established<'_> {
                         }
                     }
                     Some(Ok(Inbound::Ping(p))) => {
-                        let _ = self.out.try_send(Outbound::Pong(p));
+                        let _ = self.out.push(Outbound::Pong(p));
                     }
                     Some(Err(e @ TransportError::TooLarge { .. })) => {
                         return self.violation(e.to_string());
@@ -378,7 +391,9 @@ impl Established<'_> {
     }
 
     fn send(&self, m: &Message) {
-        self.me.send(m);
+        // A reply that cannot be queued means this very session is closing (or its peer
+        // cannot take a message this large, which the dealer already turned into an error).
+        let _ = self.me.send(m);
     }
 
     fn error(&self, request_type: u64, request: Id, error: &str, message: String) {
@@ -411,7 +426,7 @@ impl Established<'_> {
                 uri,
                 message,
                 ..
-            }) if code != code::PUBLISH => {
+            }) => {
                 self.error(
                     code,
                     request,
@@ -422,6 +437,7 @@ impl Established<'_> {
             }
             Err(DecodeError::InvalidUri {
                 code: code::PUBLISH,
+                request: None,
                 uri,
                 ..
             }) => {
@@ -484,13 +500,21 @@ impl Established<'_> {
                     .dealer
                     .yield_error(self.me.id, request, details, error, payload);
             }
-            Message::Cancel { request, options } => {
-                let mode = options
-                    .get("mode")
-                    .and_then(Value::as_str)
-                    .unwrap_or("killnowait");
-                self.realm.dealer.cancel(self.me, request, mode);
-            }
+            Message::Cancel { request, options } => match options.get("mode") {
+                None => self
+                    .realm
+                    .dealer
+                    .cancel(self.me, request, CancelMode::KillNoWait),
+                Some(v) => match v.as_str().and_then(CancelMode::parse) {
+                    Some(mode) => self.realm.dealer.cancel(self.me, request, mode),
+                    None => self.error(
+                        code::CANCEL,
+                        request,
+                        "wamp.error.invalid_argument",
+                        format!("mode must be skip, kill or killnowait, got {v:?}"),
+                    ),
+                },
+            },
             Message::Goodbye { reason, .. } => return Flow::End(End::Goodbye(reason)),
             Message::Abort { reason, .. } => return Flow::End(End::ClientAbort(reason)),
             other => {

@@ -128,7 +128,7 @@ async fn invalid_uris_get_invalid_uri_errors() {
 async fn strict_realms_refuse_loose_uris() {
     let mut config = default_config();
     config.realms[0].uri_check = UriCheck::Strict;
-    let router = start_with(config, RouterOptions::default()).await;
+    let router = start_with(config, test_options()).await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
     let e = a.subscribe("com.Example", Dict::new()).await.unwrap_err();
     assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
@@ -157,7 +157,7 @@ async fn role_permissions_deny_with_not_authorized() {
         },
         disclose: Default::default(),
     });
-    let router = start_with(config, RouterOptions::default()).await;
+    let router = start_with(config, test_options()).await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
     fn denied<T>(r: Result<T, ClientError>) -> Option<String> {
         r.err().and_then(|e| e.wamp_error().map(str::to_owned))
@@ -192,7 +192,7 @@ async fn role_permissions_deny_with_not_authorized() {
 async fn rawsocket_handshake_errors_follow_the_spec() {
     let mut config = default_config();
     config.transports[1].serializers = vec![Serializer::Json];
-    let router = start_with(config, RouterOptions::default()).await;
+    let router = start_with(config, test_options()).await;
     let addr = url(&router, Transport::Rs)
         .trim_start_matches("rs://")
         .to_owned();
@@ -312,7 +312,7 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
         default_config(),
         RouterOptions {
             outbound_queue: QUEUE,
-            ..RouterOptions::default()
+            ..test_options()
         },
     )
     .await;

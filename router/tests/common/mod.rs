@@ -36,7 +36,16 @@ pub fn default_config() -> Config {
 
 /// A router running the default configuration on ephemeral ports.
 pub async fn start() -> Router {
-    start_with(default_config(), RouterOptions::default()).await
+    start_with(default_config(), test_options()).await
+}
+
+/// Router options for tests: hand-driven connections never answer a shutdown GOODBYE, so
+/// don't wait long for them.
+pub fn test_options() -> RouterOptions {
+    RouterOptions {
+        goodbye_timeout: Duration::from_millis(300),
+        ..RouterOptions::default()
+    }
 }
 
 /// A router running `config` with `options`.
@@ -152,10 +161,24 @@ impl Raw {
         }
     }
 
-    /// Opens a transport and joins realm1; returns the session id too.
+    /// Opens a transport and joins realm1 as a subscriber; returns the session id too.
     pub async fn join(url: &str, serializer: Serializer) -> (Raw, wamp::Id) {
+        let roles = wamp::dict! {"subscriber" => Value::Dict(Dict::new())};
+        Raw::join_with_roles(url, serializer, roles).await
+    }
+
+    /// Opens a transport and joins realm1 announcing `roles`.
+    pub async fn join_with_roles(
+        url: &str,
+        serializer: Serializer,
+        roles: Dict,
+    ) -> (Raw, wamp::Id) {
         let mut raw = Raw::connect(url, serializer).await;
-        raw.send(&wamp::Message::Hello { realm: "realm1".into(), details: wamp::dict! {"roles" => Value::Dict(wamp::dict! {"subscriber" => Value::Dict(Dict::new())})} }).await;
+        raw.send(&wamp::Message::Hello {
+            realm: "realm1".into(),
+            details: wamp::dict! {"roles" => Value::Dict(roles)},
+        })
+        .await;
         match raw.recv().await {
             Some(wamp::Message::Welcome { session, .. }) => (raw, session),
             other => panic!("expected WELCOME, got {other:?}"),

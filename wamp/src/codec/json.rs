@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{DecodeError, Elements, Format, Kind};
@@ -12,26 +12,36 @@ use crate::serializer::Serializer;
 /// The JSON format.
 pub(crate) struct Json;
 
-/// The element slices of a top-level JSON array, borrowed from the input.
-struct Split<'a>(Vec<&'a RawValue>);
+/// Locates the elements of a top-level JSON array in `base` (no per-element allocation; elements
+/// past the most a message has are skipped and only counted).
+struct Split<'a> {
+    base: &'a [u8],
+}
 
-impl<'de> Deserialize<'de> for Split<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Split<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Split<'de>, A::Error> {
-                let mut v = Vec::with_capacity(8);
-                while let Some(e) = seq.next_element::<&'de RawValue>()? {
-                    v.push(e);
-                }
-                Ok(Split(v))
-            }
+impl<'de> DeserializeSeed<'de> for Split<'de> {
+    type Value = Elements;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Elements, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Split<'de> {
+    type Value = Elements;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elements, A::Error> {
+        let base = self.base.as_ptr() as usize;
+        let mut elements = Elements::default();
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let s = raw.get();
+            let start = s.as_ptr() as usize - base;
+            elements.push(start..start + s.len());
         }
-        d.deserialize_seq(V)
+        Ok(elements)
     }
 }
 
@@ -54,14 +64,11 @@ impl Format for Json {
                 malformed("not a JSON array")
             });
         }
-        let split: Split<'_> = serde_json::from_slice(input).map_err(malformed)?;
-        let base = input.as_ptr() as usize;
-        let mut elements = Elements::default();
-        for raw in split.0 {
-            let s = raw.get();
-            let start = s.as_ptr() as usize - base;
-            elements.push(start..start + s.len());
-        }
+        let mut de = serde_json::Deserializer::from_slice(input);
+        let elements = Split { base: input }
+            .deserialize(&mut de)
+            .map_err(malformed)?;
+        de.end().map_err(malformed)?;
         Ok(elements)
     }
 

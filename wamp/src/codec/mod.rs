@@ -63,7 +63,8 @@ pub enum DecodeError {
         /// What is wrong.
         problem: String,
     },
-    /// A URI breaks the URI rules; `request` lets a router answer with an ERROR.
+    /// A URI breaks the URI rules; `request` lets a router answer with an ERROR (it is `None`
+    /// where no ERROR may be sent: non-requests and unacknowledged publications).
     #[error("{message}: invalid URI {uri:?} in {field}")]
     InvalidUri {
         /// The message's name.
@@ -108,7 +109,21 @@ pub fn decode(serializer: Serializer, frame: &Bytes) -> Result<Message, DecodeEr
 
 /// Encodes one WAMP message.
 pub fn encode(serializer: Serializer, message: &Message) -> Result<Bytes, EncodeError> {
-    let mut out = Vec::with_capacity(64);
+    let raw = |p: &Option<Part>| match p {
+        Some(Part::Raw(_, b)) => b.len(),
+        _ => 0,
+    };
+    let payload_len = match message {
+        Message::Error { payload, .. }
+        | Message::Publish { payload, .. }
+        | Message::Event { payload, .. }
+        | Message::Call { payload, .. }
+        | Message::Result { payload, .. }
+        | Message::Invocation { payload, .. }
+        | Message::Yield { payload, .. } => raw(&payload.args) + raw(&payload.kwargs),
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(64 + payload_len);
     match serializer {
         Serializer::Json => encode_with::<json::Json>(message, &mut out)?,
         Serializer::Msgpack => encode_with::<msgpack::Msgpack>(message, &mut out)?,
@@ -358,6 +373,8 @@ fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeError> {
         RESULT | YIELD => (3, 5),
         SUBSCRIBE | REGISTER => (4, 4),
         UNSUBSCRIBED | UNREGISTERED => (2, 3),
+        // ABORT may carry Arguments and ArgumentsKw (advanced profile); they are read and dropped.
+        ABORT => (3, 5),
         _ => (3, 3),
     };
     arity(message, n, min, max)?;
@@ -370,10 +387,14 @@ fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeError> {
             session: r.id("Session")?,
             details: r.dict("Details")?,
         },
-        ABORT => Message::Abort {
-            details: r.dict("Details")?,
-            reason: r.uri("Reason", c, None)?,
-        },
+        ABORT => {
+            let m = Message::Abort {
+                details: r.dict("Details")?,
+                reason: r.uri("Reason", c, None)?,
+            };
+            r.payload()?;
+            m
+        }
         CHALLENGE => Message::Challenge {
             authmethod: r.string("AuthMethod")?,
             extra: r.dict("Extra")?,
@@ -405,10 +426,13 @@ fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeError> {
         }
         PUBLISH => {
             let request = r.id("Request")?;
+            let options = r.dict("Options")?;
+            // Only an acknowledged publication gets an ERROR back (hence the request id).
+            let acknowledged = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
             Message::Publish {
                 request,
-                options: r.dict("Options")?,
-                topic: r.uri("Topic", c, Some(request))?,
+                topic: r.uri("Topic", c, acknowledged.then_some(request))?,
+                options,
                 payload: r.payload()?,
             }
         }

@@ -311,11 +311,18 @@ fn json_errors_are_precise() {
         DecodeError::InvalidUri {
             message: "PUBLISH",
             code: 16,
-            request: Some(12),
+            request: None,
             field: "Topic",
             uri: "com..t".into()
         }
     );
+    assert!(matches!(
+        json_err(r#"[16, 12, {"acknowledge": true}, "com..t"]"#),
+        DecodeError::InvalidUri {
+            request: Some(12),
+            ..
+        }
+    ));
     assert!(matches!(
         json_err(r#"[32, 3, {}, "com..t"]"#),
         DecodeError::InvalidUri {
@@ -371,6 +378,15 @@ fn msgpack_errors_are_precise() {
     deep.extend(std::iter::repeat_n(0x91, 200));
     deep.push(1);
     assert!(matches!(err(&deep), DecodeError::Malformed { .. }));
+}
+
+#[test]
+fn abort_may_carry_arguments() {
+    let b = Bytes::from_static(br#"[3, {}, "wamp.error.no_such_realm", ["no"], {"a": 1}]"#);
+    assert!(matches!(
+        decode(Serializer::Json, &b),
+        Ok(Message::Abort { .. })
+    ));
 }
 
 #[test]

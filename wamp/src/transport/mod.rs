@@ -252,11 +252,21 @@ pub struct Connection {
 /// The most messages one write takes.
 const MAX_BATCH: usize = 512;
 
+/// The most bytes one write takes (a single larger message still goes alone).
+const MAX_BATCH_BYTES: usize = 256 << 10;
+
+fn item_len(item: &Outbound) -> usize {
+    match item {
+        Outbound::Message(b) | Outbound::Pong(b) => b.len(),
+        Outbound::Close => 0,
+    }
+}
+
 /// Drains `queue` into `writer` until the queue closes or an [`Outbound::Close`] is written.
 ///
-/// Each batch takes whatever is queued (after yielding once, so that messages produced by tasks
-/// that are about to run join the same write) and goes out in one write; `on_written` sees every
-/// batch after it was written (for statistics).
+/// Each batch takes whatever is queued, up to 512 messages or 256 KiB (after yielding once, so
+/// that messages produced by tasks about to run join the same write), and goes out in one
+/// write; `on_written` sees every batch after it was written.
 pub async fn run_writer(
     mut writer: FrameWriter,
     mut queue: mpsc::Receiver<Outbound>,
@@ -264,16 +274,23 @@ pub async fn run_writer(
 ) -> Result<(), TransportError> {
     let mut batch = Vec::with_capacity(64);
     loop {
-        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+        let Some(first) = queue.recv().await else {
             return Ok(());
-        }
-        if batch.len() < MAX_BATCH {
-            tokio::task::yield_now().await;
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
+        };
+        let mut bytes = item_len(&first);
+        batch.push(first);
+        let mut yielded = false;
+        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(item) => {
+                    bytes += item_len(&item);
+                    batch.push(item);
                 }
+                Err(_) if !yielded => {
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                }
+                Err(_) => break,
             }
         }
         let closed = writer.write_batch(&batch).await?;

@@ -75,11 +75,13 @@ impl fmt::Display for HandshakeError {
     }
 }
 
-/// The length exponent that announces at least `max` octets (capped at 2^24).
+/// The largest length exponent whose length does not exceed `max` (at least 0, i.e. 512):
+/// what we announce never exceeds what we accept.
 pub fn length_exponent(max: usize) -> u8 {
-    (0..15u8)
-        .find(|&e| (1usize << (9 + e)) >= max)
-        .unwrap_or(15)
+    (0..=15u8)
+        .rev()
+        .find(|&e| exponent_length(e) <= max)
+        .unwrap_or(0)
 }
 
 /// The length an exponent announces: 2^(9+e), capped at [`MAX_FRAME`].
@@ -108,6 +110,11 @@ pub async fn accept(
             Err("reserved octets are not zero".to_owned()),
         )
     } else {
+        if hs[1] & 0x0F == 0 {
+            return Err(TransportError::RawSocket(
+                "serializer id 0 is illegal".into(),
+            ));
+        }
         match Serializer::from_rawsocket_id(hs[1] & 0x0F).filter(|s| serializers.contains(s)) {
             Some(ser) => (
                 [
@@ -290,9 +297,12 @@ mod tests {
     #[test]
     fn exponents() {
         assert_eq!(length_exponent(512), 0);
-        assert_eq!(length_exponent(513), 1);
+        assert_eq!(length_exponent(513), 0);
+        assert_eq!(length_exponent(100_000), 7);
         assert_eq!(length_exponent(1 << 20), 11);
+        assert_eq!(length_exponent(16 << 20), 15);
         assert_eq!(length_exponent(usize::MAX), 15);
+        assert_eq!(length_exponent(0), 0);
         assert_eq!(exponent_length(0), 512);
         assert_eq!(exponent_length(15), MAX_FRAME);
     }
