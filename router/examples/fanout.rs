@@ -220,3 +220,7 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
         published += 64;
     }
 }
+
+/// The same allocator as the `wamp-router` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
