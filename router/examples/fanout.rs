@@ -31,6 +31,15 @@ enum Ser {
     Msgpack,
 }
 
+impl Ser {
+    fn serializer(self) -> Serializer {
+        match self {
+            Ser::Json => Serializer::Json,
+            Ser::Msgpack => Serializer::Msgpack,
+        }
+    }
+}
+
 /// Measures events/s delivered in a 1 → N fan-out.
 #[derive(Debug, Parser)]
 struct Args {
@@ -41,6 +50,10 @@ struct Args {
     transport: Transport,
     #[arg(long, value_enum, default_value = "msgpack")]
     serializer: Ser,
+    /// The publisher's serializer, when it should differ from the subscribers' (measures
+    /// transcoding against pass-through).
+    #[arg(long, value_enum)]
+    publisher_serializer: Option<Ser>,
     /// Subscribers.
     #[arg(long, default_value_t = 10)]
     subscribers: usize,
@@ -84,10 +97,7 @@ fn main() -> anyhow::Result<()> {
             (url, Some(stop))
         }
     };
-    let serializer = match args.serializer {
-        Ser::Json => Serializer::Json,
-        Ser::Msgpack => Serializer::Msgpack,
-    };
+    let serializer = args.serializer.serializer();
     let clients = runtime(args.client_threads)?;
     let mut rates = clients.block_on(async {
         let mut rates = Vec::new();
@@ -101,10 +111,11 @@ fn main() -> anyhow::Result<()> {
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
     println!(
-        "fanout 1->{} {:?}+{:?} payload {} B: median {:.0} events/s delivered ({} runs of {} s)",
+        "fanout 1->{} {:?}+{:?} (publisher {:?}) payload {} B: median {:.0} events/s delivered ({} runs of {} s)",
         args.subscribers,
         args.transport,
         args.serializer,
+        args.publisher_serializer.unwrap_or(args.serializer),
         args.payload,
         median,
         args.runs,
@@ -185,7 +196,13 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
         });
         subscribers.push(s);
     }
-    let publisher = Session::join(url, "realm1", options.clone()).await?;
+    let publisher_options = SessionOptions {
+        serializer: args
+            .publisher_serializer
+            .map_or(serializer, Ser::serializer),
+        ..options.clone()
+    };
+    let publisher = Session::join(url, "realm1", publisher_options).await?;
     let payload = Payload::from_args(vec![Value::Bytes(vec![0x5a; args.payload])]);
     let subs = args.subscribers as u64;
     let warmup = Duration::from_secs(1);
