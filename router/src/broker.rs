@@ -186,30 +186,36 @@ impl Broker {
         Subscribed { id, created: true }
     }
 
-    /// Removes `session` from subscription `id`. `None`: no such subscription for this
-    /// session; `Some(true)`: the subscription was deleted (no subscriber left).
-    pub fn unsubscribe(&self, session: Id, id: Id) -> Option<bool> {
+    /// Removes `session` from subscription `id`; `None` when the session has no such
+    /// subscription.
+    pub fn unsubscribe(&self, session: Id, id: Id) -> Option<Unsubscribed> {
         let mut st = write(&self.state);
         let sub = st.subscriptions.get_mut(&id)?;
         let at = sub.subscribers.iter().position(|s| s.id == session)?;
         sub.subscribers.swap_remove(at);
         if !sub.subscribers.is_empty() {
-            return Some(false);
+            return Some(Unsubscribed {
+                id,
+                uri: sub.uri.clone(),
+                deleted: false,
+            });
         }
-        if let Some(sub) = st.subscriptions.remove(&id) {
-            if sub.policy == MatchPolicy::Exact {
-                st.exact.remove(&sub.uri);
-            } else {
-                st.by_pattern.remove(&(sub.policy, sub.uri));
-                st.patterns.retain(|&p| p != id);
-            }
+        let sub = st.subscriptions.remove(&id)?;
+        if sub.policy == MatchPolicy::Exact {
+            st.exact.remove(&sub.uri);
+        } else {
+            st.by_pattern.remove(&(sub.policy, sub.uri.clone()));
+            st.patterns.retain(|&p| p != id);
         }
-        Some(true)
+        Some(Unsubscribed {
+            id,
+            uri: sub.uri,
+            deleted: true,
+        })
     }
 
-    /// Removes `session` from every subscription; returns the ids it was removed from and
-    /// whether each was deleted.
-    pub fn detach(&self, session: Id) -> Vec<(Id, bool)> {
+    /// Removes `session` from every subscription it has.
+    pub fn detach(&self, session: Id) -> Vec<Unsubscribed> {
         let ids: Vec<Id> = read(&self.state)
             .subscriptions
             .values()
@@ -217,12 +223,23 @@ impl Broker {
             .map(|s| s.id)
             .collect();
         ids.into_iter()
-            .filter_map(|id| self.unsubscribe(session, id).map(|deleted| (id, deleted)))
+            .filter_map(|id| self.unsubscribe(session, id))
             .collect()
     }
 
+    /// Whether anyone would receive a publication to `topic`.
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        let st = read(&self.state);
+        st.exact.contains_key(topic)
+            || st.patterns.iter().any(|id| {
+                st.subscriptions
+                    .get(id)
+                    .is_some_and(|s| s.policy.matches(&s.uri, topic))
+            })
+    }
+
     /// Delivers a publication to every matching subscriber and returns the publication id.
-    pub fn publish(&self, publisher: &SessionHandle, p: &Publication<'_>) -> Id {
+    pub fn publish(&self, publisher: &Identity<'_>, p: &Publication<'_>) -> Id {
         let publication = wamp::id::random_id();
         let st = read(&self.state);
         let exact = st.exact.get(p.topic);
@@ -231,9 +248,26 @@ impl Broker {
                 .get(id)
                 .is_some_and(|s| s.policy.matches(&s.uri, p.topic))
         });
+        // The details of the event, built once: with the topic for pattern subscriptions.
+        let mut details = Dict::new();
+        if p.disclose {
+            details.insert("publisher".into(), publisher.id.into());
+            details.insert("publisher_authid".into(), publisher.authid.into());
+            details.insert("publisher_authrole".into(), publisher.authrole.into());
+        }
+        let mut with_topic: Option<Dict> = None;
         for id in exact.into_iter().chain(patterns) {
             if let Some(sub) = st.subscriptions.get(id) {
-                deliver(sub, publisher, publication, p);
+                let details = if sub.policy == MatchPolicy::Exact {
+                    &details
+                } else {
+                    with_topic.get_or_insert_with(|| {
+                        let mut d = details.clone();
+                        d.insert("topic".into(), p.topic.into());
+                        d
+                    })
+                };
+                deliver(sub, publisher, publication, details, p);
             }
         }
         publication
@@ -243,10 +277,72 @@ impl Broker {
     pub fn with_subscription<R>(&self, id: Id, f: impl FnOnce(&Subscription) -> R) -> Option<R> {
         read(&self.state).subscriptions.get(&id).map(f)
     }
+
+    /// Runs `f` over every subscription.
+    pub fn for_each(&self, mut f: impl FnMut(&Subscription)) {
+        for s in read(&self.state).subscriptions.values() {
+            f(s);
+        }
+    }
+
+    /// The subscription of `uri` with `policy`, if any.
+    pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        read(&self.state).lookup(uri, policy)
+    }
+
+    /// Every subscription matching `topic`.
+    pub fn matching(&self, topic: &str) -> Vec<Id> {
+        let st = read(&self.state);
+        let exact = st.exact.get(topic).copied();
+        let patterns = st.patterns.iter().copied().filter(|id| {
+            st.subscriptions
+                .get(id)
+                .is_some_and(|s| s.policy.matches(&s.uri, topic))
+        });
+        exact.into_iter().chain(patterns).collect()
+    }
+}
+
+/// Who publishes: a session, or the router's internal session for meta events.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    /// The session id.
+    pub id: Id,
+    /// Its authid.
+    pub authid: &'a str,
+    /// Its authrole.
+    pub authrole: &'a str,
+}
+
+impl<'a> From<&'a SessionHandle> for Identity<'a> {
+    fn from(h: &'a SessionHandle) -> Self {
+        Identity {
+            id: h.id,
+            authid: &h.authid,
+            authrole: &h.authrole,
+        }
+    }
+}
+
+/// What an unsubscribe did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribed {
+    /// The subscription id.
+    pub id: Id,
+    /// Its URI.
+    pub uri: String,
+    /// Whether it was deleted (no subscriber left).
+    pub deleted: bool,
 }
 
 /// Encodes the event for one subscription (once per serializer) and queues it.
-fn deliver(sub: &Subscription, publisher: &SessionHandle, publication: Id, p: &Publication<'_>) {
+fn deliver(
+    sub: &Subscription,
+    publisher: &Identity<'_>,
+    publication: Id,
+    details: &Dict,
+    p: &Publication<'_>,
+) {
     let mut encoded: [Option<Bytes>; 2] = [None, None];
     for s in &sub.subscribers {
         if (p.exclude_me && s.id == publisher.id) || p.filter.as_ref().is_some_and(|f| !f.admits(s))
@@ -258,22 +354,10 @@ fn deliver(sub: &Subscription, publisher: &SessionHandle, publication: Id, p: &P
             Serializer::Msgpack => 1,
         };
         if encoded[slot].is_none() {
-            let mut details = Dict::new();
-            if sub.policy != MatchPolicy::Exact {
-                details.insert("topic".into(), p.topic.into());
-            }
-            if p.disclose {
-                details.insert("publisher".into(), publisher.id.into());
-                details.insert("publisher_authid".into(), publisher.authid.as_str().into());
-                details.insert(
-                    "publisher_authrole".into(),
-                    publisher.authrole.as_str().into(),
-                );
-            }
             let event = Message::Event {
                 subscription: sub.id,
                 publication,
-                details,
+                details: details.clone(),
                 payload: p.payload.clone(),
             };
             match wamp::encode(s.serializer(), &event) {

@@ -500,6 +500,23 @@ impl Dealer {
         left
     }
 
+    /// The registration of `uri` with `policy`, if any.
+    pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
+        lock(&self.state).lookup(uri, policy)
+    }
+
+    /// The registration a call to `procedure` would go to.
+    pub fn best_match(&self, procedure: &str) -> Option<Id> {
+        lock(&self.state).find(procedure).map(|r| r.id)
+    }
+
+    /// Runs `f` over every registration.
+    pub fn for_each(&self, mut f: impl FnMut(&Registration)) {
+        for r in lock(&self.state).registrations.values() {
+            f(r);
+        }
+    }
+
     /// Runs `f` on the registration `id`, if it exists.
     pub fn with_registration<R>(&self, id: Id, f: impl FnOnce(&Registration) -> R) -> Option<R> {
         lock(&self.state).registrations.get(&id).map(f)

@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 use wamp::transport::{Outbound, TransportInfo};
 use wamp::{Dict, Id, Message, Serializer, Value};
 
+use crate::stats::SessionStats;
+
 /// Why the router ends a session from outside its own task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
@@ -86,6 +88,8 @@ pub struct SessionHandle {
     pub transport: TransportInfo,
     /// What it supports as a callee.
     pub callee: CalleeFeatures,
+    /// Its traffic statistics, when its realm has `stats` configured.
+    pub stats: Option<Arc<SessionStats>>,
     outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
@@ -157,6 +161,7 @@ fn outbound_len(item: &Outbound) -> usize {
 
 impl SessionHandle {
     /// A handle whose messages go to `outbox`.
+    #[allow(clippy::too_many_arguments)] // plain data, each named at the one call site
     pub fn new(
         id: Id,
         realm: String,
@@ -164,6 +169,7 @@ impl SessionHandle {
         authrole: String,
         transport: TransportInfo,
         callee: CalleeFeatures,
+        stats: Option<Arc<SessionStats>>,
         outbox: Outbox,
     ) -> Self {
         SessionHandle {
@@ -173,6 +179,7 @@ impl SessionHandle {
             authrole,
             transport,
             callee,
+            stats,
             outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),

@@ -10,9 +10,12 @@ pub mod config;
 pub mod dealer;
 pub mod handle;
 pub mod listener;
+pub mod meta;
+pub mod meta_api;
 pub mod realm;
 pub mod router;
 pub mod session;
+pub mod stats;
 mod sync;
 
 pub use router::{Endpoint, Router, RouterOptions, StartError};

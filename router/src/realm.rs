@@ -9,6 +9,7 @@ use crate::broker::Broker;
 use crate::config::{RealmConfig, RoleConfig};
 use crate::dealer::Dealer;
 use crate::handle::SessionHandle;
+use crate::meta::MetaPublisher;
 use crate::sync::{read, write};
 
 /// One realm of the router.
@@ -20,6 +21,8 @@ pub struct Realm {
     pub broker: Broker,
     /// Registrations and calls.
     pub dealer: Dealer,
+    /// The internal session that publishes meta events.
+    pub meta: MetaPublisher,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -27,6 +30,7 @@ impl Realm {
     /// An empty realm.
     pub fn new(config: RealmConfig) -> Self {
         Realm {
+            meta: MetaPublisher::new(config.enable_meta_api),
             config,
             broker: Broker::default(),
             dealer: Dealer::default(),
@@ -58,11 +62,16 @@ impl Realm {
         handle
     }
 
-    /// Removes a session and everything it held in the broker and the dealer.
+    /// Removes a session and everything it held in the broker and the dealer, publishing the
+    /// subscription and registration meta events that this implies.
     pub fn detach(&self, id: Id) {
         write(&self.sessions).remove(&id);
-        self.broker.detach(id);
-        self.dealer.detach(id);
+        for u in self.broker.detach(id) {
+            self.publish_unsubscribed(id, u.id, &u.uri, u.deleted);
+        }
+        for (reg, deleted) in self.dealer.detach(id) {
+            self.publish_unregistered(id, reg, deleted);
+        }
     }
 
     /// The session with `id`, if it is joined.

@@ -1,8 +1,8 @@
 //! One task per connection: HELLO → WELCOME, then read → decode → authorize → dispatch, until
 //! the session ends one way or another; a second task writes (see [`wamp::transport::run_writer`]).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::task::JoinHandle;
@@ -12,12 +12,15 @@ use wamp::uri::UriCheck as WampUriCheck;
 use wamp::{DecodeError, Dict, Id, MatchPolicy, Message, Payload, Value, dict};
 
 use crate::auth::{self, Action};
+use crate::broker::Identity;
 use crate::broker::{Filter, Publication};
 use crate::config::{RoleConfig, UriCheck};
 use crate::dealer::{Call, CancelMode, InvokePolicy, Refusal};
 use crate::handle::{CalleeFeatures, CloseReason, Outbox, QueueLimits, SessionHandle};
+use crate::meta_api;
 use crate::realm::Realm;
 use crate::router::Shared;
+use crate::stats::{Direction, SessionStats};
 
 /// What a listener tells each session about its transport.
 #[derive(Debug, Clone)]
@@ -41,8 +44,12 @@ enum End {
     Transport(String),
 }
 
+/// The realm and handle of a joined session, for its writer to count what it sends.
+type WriterHook = Arc<OnceLock<(Arc<Realm>, Arc<SessionHandle>)>>;
+
 /// Runs a connection to its end.
 pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSettings>) {
+    let opened = (Instant::now(), SystemTime::now());
     let Connection {
         info,
         mut reader,
@@ -52,15 +59,30 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
         max_bytes: router.options.outbound_bytes,
     };
     let (out, rx) = Outbox::new(router.options.outbound_queue, limits);
-    let accounting = out.clone();
-    let writer_task = tokio::spawn(async move {
-        let written = |batch: &[Outbound]| accounting.written(batch);
-        if let Err(e) = wamp::transport::run_writer(writer, rx, written).await {
-            tracing::debug!("writer ended: {e}");
-        }
-    });
+    let hook: WriterHook = Arc::new(OnceLock::new());
+    let writer_task = {
+        let (accounting, hook) = (out.clone(), Arc::clone(&hook));
+        tokio::spawn(async move {
+            let written = |batch: &[Outbound]| {
+                accounting.written(batch);
+                if let Some((realm, me)) = hook.get()
+                    && let Some(stats) = &me.stats
+                {
+                    let lens = batch.iter().filter_map(|o| match o {
+                        Outbound::Message(b) => Some(b.len()),
+                        _ => None,
+                    });
+                    stats.count(Direction::Tx, lens, |c| realm.publish_stats(me, c));
+                }
+            };
+            if let Err(e) = wamp::transport::run_writer(writer, rx, written).await {
+                tracing::debug!("writer ended: {e}");
+            }
+        })
+    };
+    let handshake = handshake(&mut reader, &out, &info, &router, &listener, &hook, opened);
     let joined = tokio::select! {
-        j = tokio::time::timeout(router.options.hello_timeout, handshake(&mut reader, &out, &info, &router, &listener)) => {
+        j = tokio::time::timeout(router.options.hello_timeout, handshake) => {
             j.unwrap_or_else(|_| {
                 tracing::warn!(peer = %info.peer, "no HELLO within {:?}; closing", router.options.hello_timeout);
                 queue(&out, &info, &Message::abort("wamp.error.protocol_violation", "no HELLO in time"));
@@ -100,12 +122,20 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
     // be routed to a session that is going.
     realm.detach(me.id);
     let graceful = s.end(end, &mut reader, &router).await;
-    tracing::info!(session = me.id, realm = realm.name(), duration = ?started.elapsed(), "session left");
     if graceful {
         finish_writer(out, writer_task, router.options.goodbye_timeout).await;
     } else {
         writer_task.abort();
+        let _ = writer_task.await;
     }
+    // The writer is done: the last cycle holds everything that was sent, and nothing follows.
+    if let Some(stats) = &me.stats
+        && let Some(last) = stats.finish()
+    {
+        realm.publish_stats(&me, &last);
+    }
+    realm.publish_leave(&me);
+    tracing::info!(session = me.id, realm = realm.name(), duration = ?started.elapsed(), "session left");
 }
 
 /// Encodes and queues a message on a session's own queue (no waiting).
@@ -116,12 +146,12 @@ fn queue(out: &Outbox, info: &TransportInfo, m: &Message) {
 }
 
 /// Lets the writer send what is queued, then close the connection.
-async fn finish_writer(out: Outbox, writer: JoinHandle<()>, within: Duration) {
+async fn finish_writer(out: Outbox, mut writer: JoinHandle<()>, within: Duration) {
     let queued = out.push(Outbound::Close).is_ok();
     drop(out);
-    let abort = writer.abort_handle();
-    if !queued || tokio::time::timeout(within, writer).await.is_err() {
-        abort.abort();
+    if !queued || tokio::time::timeout(within, &mut writer).await.is_err() {
+        writer.abort();
+        let _ = writer.await;
     }
 }
 
@@ -132,6 +162,8 @@ async fn handshake(
     info: &TransportInfo,
     router: &Shared,
     listener: &ListenerSettings,
+    hook: &WriterHook,
+    opened: (Instant, SystemTime),
 ) -> Option<(Arc<Realm>, Arc<SessionHandle>)> {
     let abort = |reason: &str, message: String| {
         tracing::warn!(peer = %info.peer, reason, "refusing session: {message}");
@@ -197,6 +229,13 @@ async fn handshake(
         );
     }
     let authid = random_authid();
+    let stats = realm.config.stats.map(|config| {
+        tracing::info!("WAMP session statistics ENABLED ({config})");
+        let stats = SessionStats::new(config, opened.0, opened.1);
+        // Counting starts with the transport: HELLO is in the first cycle.
+        stats.count(Direction::Rx, [frame.len()], |_| {});
+        Arc::new(stats)
+    });
     let me = realm.attach(|id| {
         SessionHandle::new(
             id,
@@ -205,9 +244,14 @@ async fn handshake(
             authrole,
             info.clone(),
             CalleeFeatures::from_hello(&details),
+            stats,
             out.clone(),
         )
     });
+    // From now on the writer counts what it sends (WELCOME first; with trigger_on_join the
+    // first cycle ends right after it, so on_join goes out before it).
+    let _ = hook.set((Arc::clone(realm), Arc::clone(&me)));
+    realm.publish_join(&me);
     let welcome = Message::Welcome {
         session: me.id,
         details: welcome_details(realm.name(), &me),
@@ -380,10 +424,11 @@ impl Established<'_> {
         let ser = self.me.serializer();
         let wait = async {
             while let Some(Ok(frame)) = reader.next().await {
-                if let Inbound::Message(b) = frame
-                    && let Ok(Message::Goodbye { .. }) = wamp::decode(ser, &b)
-                {
-                    return;
+                if let Inbound::Message(b) = frame {
+                    self.count_rx(b.len());
+                    if let Ok(Message::Goodbye { .. }) = wamp::decode(ser, &b) {
+                        return;
+                    }
                 }
             }
         };
@@ -417,7 +462,17 @@ impl Established<'_> {
         }
     }
 
+    /// Counts a received message for the session's statistics.
+    fn count_rx(&self, len: usize) {
+        if let Some(stats) = &self.me.stats {
+            stats.count(Direction::Rx, [len], |c| {
+                self.realm.publish_stats(self.me, c)
+            });
+        }
+    }
+
     fn on_frame(&mut self, frame: Bytes) -> Flow {
+        self.count_rx(frame.len());
         let m = match wamp::decode(self.me.serializer(), &frame) {
             Ok(m) => m,
             Err(DecodeError::InvalidUri {
@@ -563,7 +618,7 @@ impl Established<'_> {
                 || options.get("disclose_me").and_then(Value::as_bool) == Some(true),
             filter: Filter::from_options(options),
         };
-        let publication = self.realm.broker.publish(self.me, &p);
+        let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
         if ack {
             self.send(&Message::Published {
                 request,
@@ -623,11 +678,16 @@ impl Established<'_> {
             request,
             subscription: s.id,
         });
+        self.realm.publish_subscribed(self.me.id, s.id, s.created);
     }
 
     fn on_unsubscribe(&self, request: Id, subscription: Id) {
         match self.realm.broker.unsubscribe(self.me.id, subscription) {
-            Some(_) => self.send(&Message::Unsubscribed { request }),
+            Some(u) => {
+                self.send(&Message::Unsubscribed { request });
+                self.realm
+                    .publish_unsubscribed(self.me.id, u.id, &u.uri, u.deleted);
+            }
             None => self.error(
                 code::UNSUBSCRIBE,
                 request,
@@ -654,6 +714,16 @@ impl Established<'_> {
                 self.denied(Action::Call, procedure),
             );
         };
+        if let Some(answer) = meta_api::call(self.realm, self.me, procedure, payload) {
+            return match answer {
+                Ok(payload) => self.send(&Message::Result {
+                    request,
+                    details: Dict::new(),
+                    payload,
+                }),
+                Err(e) => self.error(code::CALL, request, e.error, e.message),
+            };
+        }
         let call = Call {
             request,
             procedure,
@@ -717,17 +787,24 @@ impl Established<'_> {
             .dealer
             .register(self.me, procedure, policy, invoke)
         {
-            Ok(r) => self.send(&Message::Registered {
-                request,
-                registration: r.id,
-            }),
+            Ok(r) => {
+                self.send(&Message::Registered {
+                    request,
+                    registration: r.id,
+                });
+                self.realm.publish_registered(self.me.id, r.id, r.created);
+            }
             Err(r) => self.refusal(code::REGISTER, request, r),
         }
     }
 
     fn on_unregister(&self, request: Id, registration: Id) {
         match self.realm.dealer.unregister(self.me.id, registration) {
-            Some(_) => self.send(&Message::Unregistered { request }),
+            Some(deleted) => {
+                self.send(&Message::Unregistered { request });
+                self.realm
+                    .publish_unregistered(self.me.id, registration, deleted);
+            }
             None => self.error(
                 code::UNREGISTER,
                 request,

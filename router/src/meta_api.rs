@@ -1,0 +1,348 @@
+//! The meta API procedures (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`, and
+//! **[ours]** `wampstat.session.stats`), answered in-process on behalf of the router's internal
+//! session. Arguments are positional, as in Crossbar.
+
+use wamp::{Dict, Id, MatchPolicy, Payload, Value, dict};
+
+use crate::handle::{CloseReason, SessionHandle};
+use crate::meta::{is_meta_uri, session_details, subscription_dict};
+use crate::realm::Realm;
+
+/// A meta procedure's error: the error URI and a message (its only argument).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaError {
+    /// The WAMP error URI.
+    pub error: &'static str,
+    /// The explanation.
+    pub message: String,
+}
+
+/// What a meta procedure answers.
+pub type Answer = Result<Payload, MetaError>;
+
+fn error(uri: &'static str, message: String) -> MetaError {
+    MetaError {
+        error: uri,
+        message,
+    }
+}
+
+fn invalid(message: impl Into<String>) -> MetaError {
+    error("wamp.error.invalid_argument", message.into())
+}
+
+fn one(v: impl Into<Value>) -> Answer {
+    Ok(Payload::from_args(vec![v.into()]))
+}
+
+fn id_arg(args: &[Value], i: usize, what: &str) -> Result<Id, MetaError> {
+    args.get(i)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid(format!("argument {i} must be the {what} (an integer ID)")))
+}
+
+fn str_arg<'a>(args: &'a [Value], i: usize, what: &str) -> Result<&'a str, MetaError> {
+    args.get(i)
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(format!("argument {i} must be the {what} (a string)")))
+}
+
+fn ids(list: impl IntoIterator<Item = Id>) -> Value {
+    Value::List(list.into_iter().map(Value::from).collect())
+}
+
+/// Answers `procedure` if it is a meta procedure of this router; `None` otherwise.
+pub fn call(
+    realm: &Realm,
+    caller: &SessionHandle,
+    procedure: &str,
+    payload: &Payload,
+) -> Option<Answer> {
+    if !realm.meta.enabled() {
+        return None;
+    }
+    let answer = |args: Vec<Value>, kwargs: Dict| -> Option<Answer> {
+        let a = args.as_slice();
+        Some(match procedure {
+            "wamp.session.count" => authrole_filter(a)
+                .map(|f| sessions(realm, &f).len().into())
+                .map(one_value),
+            "wamp.session.list" => {
+                authrole_filter(a).map(|f| one_value(ids(sessions(realm, &f).iter().map(|s| s.id))))
+            }
+            "wamp.session.get" => id_arg(a, 0, "session id").and_then(|id| {
+                realm
+                    .session(id)
+                    .map(|s| one_value(Value::Dict(session_details(&s))))
+                    .ok_or_else(|| no_session(id))
+            }),
+            "wamp.session.kill" => id_arg(a, 0, "session id").and_then(|id| {
+                let victim = realm.session(id).ok_or_else(|| no_session(id))?;
+                kill(&[victim], caller, &kwargs, false)?;
+                Ok(one_value(Value::Null))
+            }),
+            "wamp.session.kill_by_authid" | "wamp.session.kill_by_authrole" => {
+                let by_authid = procedure.ends_with("authid");
+                str_arg(a, 0, if by_authid { "authid" } else { "authrole" }).and_then(|key| {
+                    let victims: Vec<_> = realm
+                        .sessions()
+                        .into_iter()
+                        .filter(|s| {
+                            s.id != caller.id
+                                && if by_authid {
+                                    s.authid == key
+                                } else {
+                                    s.authrole == key
+                                }
+                        })
+                        .collect();
+                    kill(&victims, caller, &kwargs, true)?;
+                    Ok(one_value(ids(victims.iter().map(|s| s.id))))
+                })
+            }
+            "wamp.subscription.list" => listing(realm, a, true),
+            "wamp.registration.list" => listing(realm, a, false),
+            "wamp.subscription.lookup" | "wamp.registration.lookup" => str_arg(a, 0, "URI")
+                .and_then(|uri| {
+                    let policy = match a.get(1).and_then(|o| o.get("match")) {
+                        None => MatchPolicy::Exact,
+                        Some(m) => m
+                            .as_str()
+                            .and_then(MatchPolicy::parse)
+                            .ok_or_else(|| invalid("match must be exact, prefix or wildcard"))?,
+                    };
+                    let id = if procedure.starts_with("wamp.subscription") {
+                        realm.broker.lookup(uri, policy)
+                    } else {
+                        realm.dealer.lookup(uri, policy)
+                    };
+                    Ok(one_value(Value::from(id)))
+                }),
+            "wamp.subscription.match" => str_arg(a, 0, "topic").map(|topic| {
+                let m = realm.broker.matching(topic);
+                one_value(if m.is_empty() { Value::Null } else { ids(m) })
+            }),
+            "wamp.registration.match" => str_arg(a, 0, "procedure")
+                .map(|p| one_value(Value::from(realm.dealer.best_match(p)))),
+            "wamp.subscription.get" => id_arg(a, 0, "subscription id").and_then(|id| {
+                realm
+                    .broker
+                    .with_subscription(id, |s| {
+                        one_value(Value::Dict(subscription_dict(
+                            s.id, s.created, &s.uri, s.policy,
+                        )))
+                    })
+                    .ok_or_else(|| no_subscription(id))
+            }),
+            "wamp.registration.get" => id_arg(a, 0, "registration id").and_then(|id| {
+                realm
+                    .dealer
+                    .with_registration(id, |r| {
+                        let mut d = subscription_dict(r.id, r.created, &r.uri, r.policy);
+                        d.insert("invoke".into(), r.invoke.as_str().into());
+                        one_value(Value::Dict(d))
+                    })
+                    .ok_or_else(|| no_registration(id))
+            }),
+            "wamp.subscription.list_subscribers" | "wamp.subscription.count_subscribers" => {
+                id_arg(a, 0, "subscription id").and_then(|id| {
+                    let count = procedure.ends_with("count_subscribers");
+                    realm
+                        .broker
+                        .with_subscription(id, |s| {
+                            if count {
+                                one_value(s.subscribers.len().into())
+                            } else {
+                                one_value(ids(s.subscribers.iter().map(|h| h.id)))
+                            }
+                        })
+                        .ok_or_else(|| no_subscription(id))
+                })
+            }
+            "wamp.registration.list_callees" | "wamp.registration.count_callees" => {
+                id_arg(a, 0, "registration id").and_then(|id| {
+                    let count = procedure.ends_with("count_callees");
+                    realm
+                        .dealer
+                        .with_registration(id, |r| {
+                            if count {
+                                one_value(r.callees.len().into())
+                            } else {
+                                one_value(ids(r.callees.iter().map(|h| h.id)))
+                            }
+                        })
+                        .ok_or_else(|| no_registration(id))
+                })
+            }
+            "wampstat.session.stats" => stats_snapshot(realm, a),
+            _ => return None,
+        })
+    };
+    let args = match payload.args() {
+        Ok(a) => a,
+        Err(e) => return Some(Err(invalid(format!("arguments: {e}")))),
+    };
+    let kwargs = match payload.kwargs() {
+        Ok(k) => k,
+        Err(e) => return Some(Err(invalid(format!("keyword arguments: {e}")))),
+    };
+    answer(args, kwargs)
+}
+
+fn one_value(v: Value) -> Payload {
+    Payload::from_args(vec![v])
+}
+
+fn no_session(id: Id) -> MetaError {
+    error(
+        "wamp.error.no_such_session",
+        format!("no session with ID {id} exists on this router"),
+    )
+}
+
+fn no_subscription(id: Id) -> MetaError {
+    error(
+        "wamp.error.no_such_subscription",
+        format!("no subscription with ID {id} exists on this broker"),
+    )
+}
+
+fn no_registration(id: Id) -> MetaError {
+    error(
+        "wamp.error.no_such_registration",
+        format!("no registration with ID {id} exists on this dealer"),
+    )
+}
+
+/// The optional `[filter_authroles]` argument of `count` and `list`.
+fn authrole_filter(args: &[Value]) -> Result<Option<Vec<String>>, MetaError> {
+    match args.first() {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::List(l)) => Ok(Some(
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        )),
+        Some(_) => Err(invalid("argument 0 must be a list of authroles")),
+    }
+}
+
+fn sessions(realm: &Realm, filter: &Option<Vec<String>>) -> Vec<std::sync::Arc<SessionHandle>> {
+    let mut all: Vec<_> = realm
+        .sessions()
+        .into_iter()
+        .filter(|s| filter.as_ref().is_none_or(|f| f.contains(&s.authrole)))
+        .collect();
+    all.sort_by_key(|s| s.id);
+    all
+}
+
+/// Closes `victims` with GOODBYE (kwargs `reason`, default `wamp.close.normal`, and `message`).
+fn kill(
+    victims: &[std::sync::Arc<SessionHandle>],
+    caller: &SessionHandle,
+    kwargs: &Dict,
+    _many: bool,
+) -> Result<(), MetaError> {
+    let reason = match kwargs.get("reason") {
+        None | Some(Value::Null) => "wamp.close.normal".to_owned(),
+        Some(Value::Str(r)) if wamp::uri::is_valid(r, wamp::uri::UriCheck::Loose) => r.clone(),
+        Some(other) => {
+            return Err(error(
+                "wamp.error.invalid_uri",
+                format!("reason must be a URI, got {other:?}"),
+            ));
+        }
+    };
+    let message = kwargs
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    for v in victims {
+        tracing::info!(session = v.id, by = caller.id, reason = %reason, "killing session");
+        v.close(CloseReason::Killed {
+            reason: reason.clone(),
+            message: message.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// `wamp.subscription.list` / `wamp.registration.list`: ids by match policy, for one session or
+/// for all; the router's own `wamp.` URIs are not listed.
+fn listing(realm: &Realm, args: &[Value], subscriptions: bool) -> Answer {
+    let session = match args.first() {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let id = v
+                .as_u64()
+                .ok_or_else(|| invalid("argument 0 must be a session id"))?;
+            realm.session(id).ok_or_else(|| no_session(id))?;
+            Some(id)
+        }
+    };
+    let mut by: [Vec<Id>; 3] = Default::default();
+    let mut add =
+        |id: Id, uri: &str, policy: MatchPolicy, members: &[std::sync::Arc<SessionHandle>]| {
+            if is_meta_uri(uri) || session.is_some_and(|s| !members.iter().any(|m| m.id == s)) {
+                return;
+            }
+            let slot = match policy {
+                MatchPolicy::Exact => 0,
+                MatchPolicy::Prefix => 1,
+                MatchPolicy::Wildcard => 2,
+            };
+            by[slot].push(id);
+        };
+    if subscriptions {
+        realm
+            .broker
+            .for_each(|s| add(s.id, &s.uri, s.policy, &s.subscribers));
+    } else {
+        realm
+            .dealer
+            .for_each(|r| add(r.id, &r.uri, r.policy, &r.callees));
+    }
+    for v in &mut by {
+        v.sort_unstable();
+    }
+    let [exact, prefix, wildcard] = by;
+    one(Value::Dict(
+        dict! {"exact" => ids(exact), "prefix" => ids(prefix), "wildcard" => ids(wildcard)},
+    ))
+}
+
+/// **[ours]** `wampstat.session.stats`: details and totals since joining of every live session
+/// (or of those named in `[session_ids]`).
+fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
+    let wanted: Option<Vec<Id>> = match args.first() {
+        None | Some(Value::Null) => None,
+        Some(Value::List(l)) => Some(l.iter().filter_map(Value::as_u64).collect()),
+        Some(_) => return Err(invalid("argument 0 must be a list of session ids")),
+    };
+    let mut out = Vec::new();
+    for s in sessions(realm, &None) {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&s.id)) {
+            continue;
+        }
+        let mut d = session_details(&s);
+        let (totals, cycle, joined) = match &s.stats {
+            Some(st) => {
+                let (t, c) = st.totals();
+                (t, c, st.joined_ns())
+            }
+            None => Default::default(),
+        };
+        d.insert("bytes".into(), totals.bytes().into());
+        d.insert("messages".into(), totals.messages().into());
+        d.insert("rated_messages".into(), totals.rated_messages.into());
+        d.insert("bytes_rx".into(), totals.bytes_rx.into());
+        d.insert("bytes_tx".into(), totals.bytes_tx.into());
+        d.insert("messages_rx".into(), totals.messages_rx.into());
+        d.insert("messages_tx".into(), totals.messages_tx.into());
+        d.insert("cycle".into(), cycle.into());
+        d.insert("joined".into(), joined.into());
+        out.push(Value::Dict(d));
+    }
+    one(Value::List(out))
+}
