@@ -231,10 +231,7 @@ async fn handshake(
     let authid = random_authid();
     let stats = realm.config.stats.map(|config| {
         tracing::info!("WAMP session statistics ENABLED ({config})");
-        let stats = SessionStats::new(config, opened.0, opened.1);
-        // Counting starts with the transport: HELLO is in the first cycle.
-        stats.count(Direction::Rx, [frame.len()], |_| {});
-        Arc::new(stats)
+        Arc::new(SessionStats::new(config, opened.0, opened.1))
     });
     let me = realm.attach(|id| {
         SessionHandle::new(
@@ -250,8 +247,14 @@ async fn handshake(
     });
     // From now on the writer counts what it sends (WELCOME first; with trigger_on_join the
     // first cycle ends right after it, so on_join goes out before it).
-    let _ = hook.set((Arc::clone(realm), Arc::clone(&me)));
     realm.publish_join(&me);
+    // Counting starts with the transport: HELLO is in the first cycle.
+    if let Some(stats) = &me.stats {
+        stats.count(Direction::Rx, [frame.len()], |c| {
+            realm.publish_stats(&me, c)
+        });
+    }
+    let _ = hook.set((Arc::clone(realm), Arc::clone(&me)));
     let welcome = Message::Welcome {
         session: me.id,
         details: welcome_details(realm.name(), &me),

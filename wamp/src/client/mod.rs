@@ -5,6 +5,7 @@
 //! writes, coalescing queued messages. Publishing without acknowledgement only encodes and
 //! queues, so a few sessions can load a router at full speed.
 
+mod traffic;
 mod types;
 mod url;
 
@@ -16,6 +17,8 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use self::traffic::TrafficCounters;
+pub use self::traffic::{Traffic, TrafficHandle};
 pub use self::types::{CallResult, ClientError, Event, Invocation, WampError};
 pub use self::url::Endpoint;
 use crate::codec;
@@ -40,6 +43,9 @@ pub struct SessionOptions {
     pub queue: usize,
     /// How long connecting and joining may take.
     pub timeout: Duration,
+    /// The size a rated message stands for in [`Traffic::rated_messages`] (Crossbar's default
+    /// is 512; set the router realm's `rated_message_size` to compare with its statistics).
+    pub rated_message_size: u32,
 }
 
 impl Default for SessionOptions {
@@ -50,6 +56,7 @@ impl Default for SessionOptions {
             authid: None,
             queue: 4096,
             timeout: Duration::from_secs(10),
+            rated_message_size: 512,
         }
     }
 }
@@ -97,6 +104,7 @@ struct Shared {
     goodbye: Mutex<Option<oneshot::Sender<()>>>,
     closed: watch::Sender<Option<Closed>>,
     queue: usize,
+    traffic: Arc<TrafficCounters>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -196,8 +204,17 @@ impl Session {
         } = conn;
         let ser = info.serializer;
         let (out, rx) = mpsc::channel(options.queue);
+        let traffic = Arc::new(TrafficCounters::new(options.rated_message_size));
+        let counted = Arc::clone(&traffic);
         let writer_task = tokio::spawn(async move {
-            if let Err(e) = transport::run_writer(writer, rx, |_| {}).await {
+            let written = |batch: &[Outbound]| {
+                for item in batch {
+                    if let Outbound::Message(b) = item {
+                        counted.count(false, b.len());
+                    }
+                }
+            };
+            if let Err(e) = transport::run_writer(writer, rx, written).await {
                 tracing::debug!("client writer ended: {e}");
             }
         });
@@ -224,6 +241,7 @@ impl Session {
                     ));
                 }
             };
+            traffic.count(true, frame.len());
             match codec::decode(ser, &frame)? {
                 Message::Welcome { session, details } => break (session, details),
                 Message::Abort { details, reason } => {
@@ -258,6 +276,7 @@ impl Session {
             goodbye: Mutex::new(None),
             closed,
             queue: options.queue,
+            traffic,
         });
         let reader_task = tokio::spawn(read_loop(reader, Arc::clone(&shared)));
         Ok(Session {
@@ -513,6 +532,18 @@ impl Session {
         }
     }
 
+    /// What this session sent and received so far: serialized WAMP messages, without any
+    /// transport framing (what a router's statistics count).
+    pub fn traffic(&self) -> Traffic {
+        self.shared.traffic.snapshot()
+    }
+
+    /// A handle on this session's traffic counters that outlives the session (to read the
+    /// totals after [`Session::leave`]).
+    pub fn traffic_handle(&self) -> TrafficHandle {
+        TrafficHandle(Arc::clone(&self.shared.traffic))
+    }
+
     /// Waits until the session ends and says why.
     pub async fn closed(&self) -> Closed {
         let mut rx = self.shared.closed.subscribe();
@@ -544,7 +575,10 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
     let ser = shared.serializer;
     let reason = loop {
         let frame = match reader.next().await {
-            Some(Ok(Inbound::Message(b))) => b,
+            Some(Ok(Inbound::Message(b))) => {
+                shared.traffic.count(true, b.len());
+                b
+            }
             Some(Ok(Inbound::Ping(p))) => {
                 let _ = shared.out.send(Outbound::Pong(p)).await;
                 continue;
