@@ -72,6 +72,12 @@ struct Args {
     /// Worker threads of the in-process router's runtime (0: a current-thread runtime).
     #[arg(long, default_value_t = 1)]
     router_threads: usize,
+    /// Run the in-process router with session statistics off (the embedded config has them on).
+    #[arg(long)]
+    no_stats: bool,
+    /// Also subscribe a monitor to `wamp.session.` (prefix), so statistics events are published.
+    #[arg(long)]
+    monitor: bool,
     /// Worker threads of the clients' runtime (0: a current-thread runtime).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -93,7 +99,7 @@ fn main() -> anyhow::Result<()> {
     let (url, router) = match &args.url {
         Some(u) => (u.clone(), None),
         None => {
-            let (url, stop) = spawn_router(args.router_threads, args.transport)?;
+            let (url, stop) = spawn_router(args.router_threads, args.transport, !args.no_stats)?;
             (url, Some(stop))
         }
     };
@@ -111,11 +117,13 @@ fn main() -> anyhow::Result<()> {
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
     println!(
-        "fanout 1->{} {:?}+{:?} (publisher {:?}) payload {} B: median {:.0} events/s delivered ({} runs of {} s)",
+        "fanout 1->{} {:?}+{:?} (publisher {:?}) payload {} B stats {}{}: median {:.0} events/s delivered ({} runs of {} s)",
         args.subscribers,
         args.transport,
         args.serializer,
         args.publisher_serializer.unwrap_or(args.serializer),
+        if args.no_stats { "off" } else { "on" },
+        if args.monitor { " +monitor" } else { "" },
         args.payload,
         median,
         args.runs,
@@ -134,7 +142,11 @@ type RouterThread = (
 );
 
 /// Runs the router on its own thread and runtime until told to stop; returns its URL.
-fn spawn_router(threads: usize, transport: Transport) -> anyhow::Result<(String, RouterThread)> {
+fn spawn_router(
+    threads: usize,
+    transport: Transport,
+    stats: bool,
+) -> anyhow::Result<(String, RouterThread)> {
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -149,6 +161,11 @@ fn spawn_router(threads: usize, transport: Transport) -> anyhow::Result<(String,
             let mut config = Config::embedded_default().config;
             for t in &mut config.transports {
                 t.port = 0;
+            }
+            if !stats {
+                for r in &mut config.realms {
+                    r.stats = None;
+                }
             }
             let router = match Router::start(config, RouterOptions::default()).await {
                 Ok(r) => r,
@@ -196,6 +213,16 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
         });
         subscribers.push(s);
     }
+    let _monitor = if args.monitor {
+        let m = Session::join(url, "realm1", options.clone()).await?;
+        let mut sub = m
+            .subscribe("wamp.session.", wamp::dict! {"match" => "prefix"})
+            .await?;
+        tokio::spawn(async move { while sub.events.recv().await.is_some() {} });
+        Some(m)
+    } else {
+        None
+    };
     let publisher_options = SessionOptions {
         serializer: args
             .publisher_serializer
