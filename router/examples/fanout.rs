@@ -213,12 +213,18 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
         });
         subscribers.push(s);
     }
+    let monitor_events = Arc::new(AtomicU64::new(0));
     let _monitor = if args.monitor {
         let m = Session::join(url, "realm1", options.clone()).await?;
         let mut sub = m
             .subscribe("wamp.session.", wamp::dict! {"match" => "prefix"})
             .await?;
-        tokio::spawn(async move { while sub.events.recv().await.is_some() {} });
+        let seen = Arc::clone(&monitor_events);
+        tokio::spawn(async move {
+            while sub.events.recv().await.is_some() {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         Some(m)
     } else {
         None
@@ -246,10 +252,21 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
             && now - t0 >= measured
         {
             let delivered = received.load(Ordering::Relaxed) - r0;
+            if let Some(m) = &_monitor
+                && let Some(why) = m.is_closed()
+            {
+                // At full speed with a count trigger, a monitor on the same cores cannot keep up
+                // with every session's on_stats: the router closes it (slow consumer) and the
+                // observed sessions go on undisturbed — which this line reports.
+                println!("  the monitor was closed during the run: {why:?}");
+            }
             for s in subscribers {
                 let _ = s.leave("wamp.close.normal").await;
             }
             let _ = publisher.leave("wamp.close.normal").await;
+            if args.monitor {
+                println!("  monitor received {} meta events", monitor_events.load(Ordering::Relaxed));
+            }
             return Ok(delivered as f64 / (now - t0).as_secs_f64());
         }
         // Keep at most `window` events per subscriber in flight.
