@@ -265,7 +265,10 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
             }
             let _ = publisher.leave("wamp.close.normal").await;
             if args.monitor {
-                println!("  monitor received {} meta events", monitor_events.load(Ordering::Relaxed));
+                println!(
+                    "  monitor received {} meta events",
+                    monitor_events.load(Ordering::Relaxed)
+                );
             }
             return Ok(delivered as f64 / (now - t0).as_secs_f64());
         }

@@ -402,3 +402,41 @@ async fn the_monitors_own_meta_events_are_counted_in_its_statistics() {
     assert_exact(&check_and_sum(&events), &t, "monitor");
     router.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_protocol_violation_still_ends_with_exact_last_stats() {
+    let router = start().await;
+    let (_m, mut meta) = monitor(&router).await;
+    // A hand-driven session: count exactly what goes over the wire.
+    let mut raw = Raw::connect(&url(&router, Transport::Rs), Serializer::Json).await;
+    let hello = wamp::Message::Hello {
+        realm: "realm1".into(),
+        details: dict! {"roles" => Value::Dict(dict! {"subscriber" => Value::Dict(Dict::new())})},
+    };
+    let hello_len = wamp::encode(Serializer::Json, &hello).unwrap().len() as u64;
+    raw.send(&hello).await;
+    let mut rx_bytes = 0u64;
+    let id = match raw.reader.next().await {
+        Some(Ok(wamp::transport::Inbound::Message(b))) => {
+            rx_bytes += b.len() as u64;
+            match wamp::decode(Serializer::Json, &b).unwrap() {
+                wamp::Message::Welcome { session, .. } => session,
+                other => panic!("expected WELCOME, got {other:?}"),
+            }
+        }
+        other => panic!("expected WELCOME, got {other:?}"),
+    };
+    let garbage = b"[16, 1, {}".as_slice();
+    raw.send_bytes(bytes::Bytes::from_static(garbage)).await;
+    match raw.reader.next().await {
+        Some(Ok(wamp::transport::Inbound::Message(b))) => rx_bytes += b.len() as u64, // ABORT
+        other => panic!("expected ABORT, got {other:?}"),
+    }
+    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let sums = check_and_sum(&events);
+    let get = |k: &str| sums.get(k).and_then(Value::as_u64).unwrap();
+    assert_eq!(get("bytes_rx"), hello_len + garbage.len() as u64);
+    assert_eq!(get("bytes_tx"), rx_bytes);
+    assert_eq!((get("messages_rx"), get("messages_tx")), (2, 2));
+    router.shutdown().await;
+}

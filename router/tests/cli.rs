@@ -1,0 +1,124 @@
+//! The `wamp-router` binary: configuration checks and the errors a user sees.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn router() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn with_stats(stats: &str) -> String {
+    let default = include_str!("../../config/default.json");
+    let mut v: serde_json::Value = serde_json::from_str(default).expect("default config is JSON");
+    v["workers"][0]["realms"][0]["stats"] = serde_json::from_str(stats).expect("stats JSON");
+    serde_json::to_string_pretty(&v).expect("serializes")
+}
+
+#[test]
+fn check_accepts_the_default_and_crossbar_configs() {
+    let out = router().arg("--check").output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+    let crossbar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/crossbar/crossbar-config.json"
+    );
+    let out = router()
+        .args(["--check", "--config", crossbar])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn invalid_stats_blocks_are_refused_with_file_path_and_problem() {
+    let dir = scratch("cli-stats");
+    let cases = [
+        (
+            r#"{"rated_message_size": 255, "trigger_after_rated_messages": 10}"#,
+            "workers[0].realms[0].stats.rated_message_size",
+            "even",
+        ),
+        (
+            r#"{"rated_message_size": 256, "trigger_after_rated_messages": 0, "trigger_after_duration": 0}"#,
+            "workers[0].realms[0].stats",
+            "at least one of",
+        ),
+        (
+            r#"{"rated_message_size": "256", "trigger_after_rated_messages": 10}"#,
+            "workers[0].realms[0].stats.rated_message_size",
+            "expected an integer",
+        ),
+        (
+            r#"{"trigger_after_rated_messages": -1}"#,
+            "workers[0].realms[0].stats.trigger_after_rated_messages",
+            "",
+        ),
+        (
+            r#"{"trigger_on_join": "yes", "trigger_after_rated_messages": 10}"#,
+            "workers[0].realms[0].stats.trigger_on_join",
+            "",
+        ),
+    ];
+    for (i, (stats, path, problem)) in cases.iter().enumerate() {
+        let file = dir.join(format!("bad{i}.json"));
+        std::fs::write(&file, with_stats(stats)).expect("written");
+        let out = router()
+            .args(["--check", "--config"])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stats} was accepted");
+        assert!(
+            err.contains(&file.display().to_string()),
+            "names the file: {err}"
+        );
+        assert!(err.contains(path), "names the path {path}: {err}");
+        assert!(err.contains(problem), "says {problem:?}: {err}");
+    }
+}
+
+#[test]
+fn cbdir_reads_config_json() {
+    let dir = scratch("cli-cbdir");
+    std::fs::write(
+        dir.join("config.json"),
+        include_str!("../../config/default.json"),
+    )
+    .expect("written");
+    let out = router()
+        .arg("--check")
+        .arg("--cbdir")
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing = scratch("cli-empty");
+    let out = router()
+        .arg("--check")
+        .arg("--cbdir")
+        .arg(&missing)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
+}
