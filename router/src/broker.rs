@@ -13,6 +13,7 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
 
 use crate::handle::{NotSent, SessionHandle};
 use crate::sync::{read, write};
+use crate::uri_index::{UriIndex, fresh_id};
 
 /// A subscription and its subscribers.
 #[derive(Debug)]
@@ -31,13 +32,8 @@ pub struct Subscription {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Exact subscriptions by topic (looked up by `&str` on every publication).
-    exact: HashMap<String, Id>,
-    /// Pattern subscriptions by policy and pattern.
-    by_pattern: HashMap<(MatchPolicy, String), Id>,
+    index: UriIndex,
     subscriptions: HashMap<Id, Subscription>,
-    /// Ids of prefix and wildcard subscriptions, scanned on every publication.
-    patterns: Vec<Id>,
 }
 
 /// What the session asked for in `PUBLISH.Options` that the broker needs.
@@ -120,15 +116,6 @@ impl Filter {
     }
 }
 
-impl State {
-    fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
-        match policy {
-            MatchPolicy::Exact => self.exact.get(uri).copied(),
-            _ => self.by_pattern.get(&(policy, uri.to_owned())).copied(),
-        }
-    }
-}
-
 /// The broker of one realm.
 #[derive(Debug, Default)]
 pub struct Broker {
@@ -153,7 +140,7 @@ impl Broker {
         policy: MatchPolicy,
     ) -> Subscribed {
         let mut st = write(&self.state);
-        if let Some(id) = st.lookup(uri, policy) {
+        if let Some(id) = st.index.lookup(uri, policy) {
             if let Some(sub) = st.subscriptions.get_mut(&id)
                 && !sub.subscribers.iter().any(|s| s.id == session.id)
             {
@@ -161,18 +148,8 @@ impl Broker {
             }
             return Subscribed { id, created: false };
         }
-        let id = loop {
-            let id = wamp::id::random_id();
-            if !st.subscriptions.contains_key(&id) {
-                break id;
-            }
-        };
-        if policy == MatchPolicy::Exact {
-            st.exact.insert(uri.to_owned(), id);
-        } else {
-            st.by_pattern.insert((policy, uri.to_owned()), id);
-            st.patterns.push(id);
-        }
+        let id = fresh_id(|id| st.subscriptions.contains_key(&id));
+        st.index.insert(uri, policy, id);
         st.subscriptions.insert(
             id,
             Subscription {
@@ -201,12 +178,7 @@ impl Broker {
             });
         }
         let sub = st.subscriptions.remove(&id)?;
-        if sub.policy == MatchPolicy::Exact {
-            st.exact.remove(&sub.uri);
-        } else {
-            st.by_pattern.remove(&(sub.policy, sub.uri.clone()));
-            st.patterns.retain(|&p| p != id);
-        }
+        st.index.remove(&sub.uri, sub.policy, id);
         Some(Unsubscribed {
             id,
             uri: sub.uri,
@@ -230,8 +202,8 @@ impl Broker {
     /// Whether anyone would receive a publication to `topic`.
     pub fn has_subscribers(&self, topic: &str) -> bool {
         let st = read(&self.state);
-        st.exact.contains_key(topic)
-            || st.patterns.iter().any(|id| {
+        st.index.exact(topic).is_some()
+            || st.index.patterns().iter().any(|id| {
                 st.subscriptions
                     .get(id)
                     .is_some_and(|s| s.policy.matches(&s.uri, topic))
@@ -242,8 +214,8 @@ impl Broker {
     pub fn publish(&self, publisher: &Identity<'_>, p: &Publication<'_>) -> Id {
         let publication = wamp::id::random_id();
         let st = read(&self.state);
-        let exact = st.exact.get(p.topic);
-        let patterns = st.patterns.iter().filter(|id| {
+        let exact = st.index.exact(p.topic);
+        let patterns = st.index.patterns().iter().copied().filter(|id| {
             st.subscriptions
                 .get(id)
                 .is_some_and(|s| s.policy.matches(&s.uri, p.topic))
@@ -257,7 +229,7 @@ impl Broker {
         }
         let mut with_topic: Option<Dict> = None;
         for id in exact.into_iter().chain(patterns) {
-            if let Some(sub) = st.subscriptions.get(id) {
+            if let Some(sub) = st.subscriptions.get(&id) {
                 let details = if sub.policy == MatchPolicy::Exact {
                     &details
                 } else {
@@ -287,14 +259,14 @@ impl Broker {
 
     /// The subscription of `uri` with `policy`, if any.
     pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
-        read(&self.state).lookup(uri, policy)
+        read(&self.state).index.lookup(uri, policy)
     }
 
     /// Every subscription matching `topic`.
     pub fn matching(&self, topic: &str) -> Vec<Id> {
         let st = read(&self.state);
-        let exact = st.exact.get(topic).copied();
-        let patterns = st.patterns.iter().copied().filter(|id| {
+        let exact = st.index.exact(topic);
+        let patterns = st.index.patterns().iter().copied().filter(|id| {
             st.subscriptions
                 .get(id)
                 .is_some_and(|s| s.policy.matches(&s.uri, topic))

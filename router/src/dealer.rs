@@ -13,6 +13,7 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value};
 
 use crate::handle::{NotSent, SessionHandle};
 use crate::sync::lock;
+use crate::uri_index::{UriIndex, fresh_id};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +84,8 @@ struct Pending {
 
 #[derive(Debug, Default)]
 struct State {
-    exact: HashMap<String, Id>,
-    by_pattern: HashMap<(MatchPolicy, String), Id>,
+    index: UriIndex,
     registrations: HashMap<Id, Registration>,
-    patterns: Vec<Id>,
     invocations: HashMap<Id, Pending>,
     by_call: HashMap<(Id, Id), Id>,
     next_invocation: Id,
@@ -139,24 +138,18 @@ pub struct Dealer {
 }
 
 impl State {
-    fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
-        match policy {
-            MatchPolicy::Exact => self.exact.get(uri).copied(),
-            _ => self.by_pattern.get(&(policy, uri.to_owned())).copied(),
-        }
-    }
-
     /// The registration for a procedure: exact, else the longest prefix, else a wildcard.
     fn find(&self, procedure: &str) -> Option<&Registration> {
         if let Some(r) = self
-            .exact
-            .get(procedure)
-            .and_then(|id| self.registrations.get(id))
+            .index
+            .exact(procedure)
+            .and_then(|id| self.registrations.get(&id))
         {
             return Some(r);
         }
         let matching = self
-            .patterns
+            .index
+            .patterns()
             .iter()
             .filter_map(|id| self.registrations.get(id))
             .filter(|r| r.policy.matches(&r.uri, procedure));
@@ -172,12 +165,7 @@ impl State {
 
     fn remove_registration(&mut self, id: Id) {
         if let Some(r) = self.registrations.remove(&id) {
-            if r.policy == MatchPolicy::Exact {
-                self.exact.remove(&r.uri);
-            } else {
-                self.by_pattern.remove(&(r.policy, r.uri));
-                self.patterns.retain(|&p| p != id);
-            }
+            self.index.remove(&r.uri, r.policy, id);
         }
     }
 }
@@ -192,7 +180,7 @@ impl Dealer {
         invoke: InvokePolicy,
     ) -> Result<Registered, Refusal> {
         let mut st = lock(&self.state);
-        if let Some(id) = st.lookup(uri, policy) {
+        if let Some(id) = st.index.lookup(uri, policy) {
             let Some(r) = st.registrations.get_mut(&id) else {
                 return Err(refuse(
                     "wamp.error.procedure_already_exists",
@@ -220,18 +208,8 @@ impl Dealer {
             r.callees.push(Arc::clone(callee));
             return Ok(Registered { id, created: false });
         }
-        let id = loop {
-            let id = wamp::id::random_id();
-            if !st.registrations.contains_key(&id) {
-                break id;
-            }
-        };
-        if policy == MatchPolicy::Exact {
-            st.exact.insert(uri.to_owned(), id);
-        } else {
-            st.by_pattern.insert((policy, uri.to_owned()), id);
-            st.patterns.push(id);
-        }
+        let id = fresh_id(|id| st.registrations.contains_key(&id));
+        st.index.insert(uri, policy, id);
         st.registrations.insert(
             id,
             Registration {
@@ -502,7 +480,7 @@ impl Dealer {
 
     /// The registration of `uri` with `policy`, if any.
     pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
-        lock(&self.state).lookup(uri, policy)
+        lock(&self.state).index.lookup(uri, policy)
     }
 
     /// The registration a call to `procedure` would go to.

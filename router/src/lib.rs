@@ -17,5 +17,6 @@ pub mod router;
 pub mod session;
 pub mod stats;
 mod sync;
+pub mod uri_index;
 
 pub use router::{Endpoint, Router, RouterOptions, StartError};

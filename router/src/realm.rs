@@ -11,6 +11,7 @@ use crate::dealer::Dealer;
 use crate::handle::SessionHandle;
 use crate::meta::MetaPublisher;
 use crate::sync::{read, write};
+use crate::uri_index::fresh_id;
 
 /// One realm of the router.
 #[derive(Debug)]
@@ -51,12 +52,7 @@ impl Realm {
     /// Adds a session with a fresh random id made by `make`; returns its handle.
     pub fn attach(&self, make: impl FnOnce(Id) -> SessionHandle) -> Arc<SessionHandle> {
         let mut sessions = write(&self.sessions);
-        let id = loop {
-            let id = wamp::id::random_id();
-            if !sessions.contains_key(&id) {
-                break id;
-            }
-        };
+        let id = fresh_id(|id| sessions.contains_key(&id));
         let handle = Arc::new(make(id));
         sessions.insert(id, Arc::clone(&handle));
         handle

@@ -196,6 +196,35 @@ impl Message {
         }
     }
 
+    /// The arguments of a message that carries them (ERROR, PUBLISH, EVENT, CALL, RESULT,
+    /// INVOCATION, YIELD).
+    pub fn payload(&self) -> Option<&Payload> {
+        match self {
+            Message::Error { payload, .. }
+            | Message::Publish { payload, .. }
+            | Message::Event { payload, .. }
+            | Message::Call { payload, .. }
+            | Message::Result { payload, .. }
+            | Message::Invocation { payload, .. }
+            | Message::Yield { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// The arguments, mutably (see [`Message::payload`]).
+    pub fn payload_mut(&mut self) -> Option<&mut Payload> {
+        match self {
+            Message::Error { payload, .. }
+            | Message::Publish { payload, .. }
+            | Message::Event { payload, .. }
+            | Message::Call { payload, .. }
+            | Message::Result { payload, .. }
+            | Message::Invocation { payload, .. }
+            | Message::Yield { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+
     /// The message's name in capitals, as the specification writes it.
     pub fn name(&self) -> &'static str {
         name_of(self.code()).unwrap_or("UNKNOWN")

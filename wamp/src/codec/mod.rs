@@ -113,16 +113,9 @@ pub fn encode(serializer: Serializer, message: &Message) -> Result<Bytes, Encode
         Some(Part::Raw(_, b)) => b.len(),
         _ => 0,
     };
-    let payload_len = match message {
-        Message::Error { payload, .. }
-        | Message::Publish { payload, .. }
-        | Message::Event { payload, .. }
-        | Message::Call { payload, .. }
-        | Message::Result { payload, .. }
-        | Message::Invocation { payload, .. }
-        | Message::Yield { payload, .. } => raw(&payload.args) + raw(&payload.kwargs),
-        _ => 0,
-    };
+    let payload_len = message
+        .payload()
+        .map_or(0, |p| raw(&p.args) + raw(&p.kwargs));
     let mut out = Vec::with_capacity(64 + payload_len);
     match serializer {
         Serializer::Json => encode_with::<json::Json>(message, &mut out)?,
@@ -586,16 +579,7 @@ impl<F: Format> Writer<'_, F> {
 }
 
 fn encode_with<F: Format>(m: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let payload = match m {
-        Message::Error { payload, .. }
-        | Message::Publish { payload, .. }
-        | Message::Event { payload, .. }
-        | Message::Call { payload, .. }
-        | Message::Result { payload, .. }
-        | Message::Invocation { payload, .. }
-        | Message::Yield { payload, .. } => Some(payload),
-        _ => None,
-    };
+    let payload = m.payload();
     let base = match m {
         Message::Unsubscribed { .. } | Message::Unregistered { .. } => 2,
         Message::Error { .. } => 5,

@@ -150,19 +150,13 @@ fn every_message() -> Vec<Message> {
 /// Compares two messages after turning their payloads into values.
 fn normalized(m: &Message) -> (Message, Vec<Value>, Dict) {
     let mut m = m.clone();
-    let (args, kwargs) = match &mut m {
-        Message::Error { payload, .. }
-        | Message::Publish { payload, .. }
-        | Message::Event { payload, .. }
-        | Message::Call { payload, .. }
-        | Message::Result { payload, .. }
-        | Message::Invocation { payload, .. }
-        | Message::Yield { payload, .. } => {
+    let (args, kwargs) = match m.payload_mut() {
+        Some(payload) => {
             let r = (payload.args().unwrap(), payload.kwargs().unwrap());
             *payload = Payload::empty();
             r
         }
-        _ => (vec![], Dict::new()),
+        None => (vec![], Dict::new()),
     };
     (m, args, kwargs)
 }
