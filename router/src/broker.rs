@@ -49,6 +49,8 @@ pub struct Publication<'a> {
     pub disclose: bool,
     /// Black- and whitelisting options, when any was given.
     pub filter: Option<Filter>,
+    /// Queue the events as passive (see [`SessionHandle::deliver_passive`]).
+    pub passive: bool,
 }
 
 /// Subscriber black- and whitelisting (`exclude`, `eligible` and their `_authid` /
@@ -345,7 +347,11 @@ fn deliver(
             }
         }
         if let Some(bytes) = &encoded[slot]
-            && s.deliver(bytes.clone()) == Err(NotSent::TooLarge)
+            && (if p.passive {
+                s.deliver_passive(bytes.clone())
+            } else {
+                s.deliver(bytes.clone())
+            }) == Err(NotSent::TooLarge)
         {
             tracing::warn!(
                 session = s.id,

@@ -154,7 +154,7 @@ impl Outbox {
 
 fn outbound_len(item: &Outbound) -> usize {
     match item {
-        Outbound::Message(b) | Outbound::Pong(b) => b.len(),
+        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
         Outbound::Close => 0,
     }
 }
@@ -194,10 +194,23 @@ impl SessionHandle {
     /// Queues serialized bytes without waiting. A full queue (by count or bytes) closes the
     /// session as a slow consumer and drops the message.
     pub fn deliver(&self, bytes: Bytes) -> Result<(), NotSent> {
-        if bytes.len() > self.transport.peer_max_message_size {
+        self.enqueue(Outbound::Message(bytes))
+    }
+
+    /// Like [`SessionHandle::deliver`], for a message that counts in the session's statistics
+    /// but may not end a cycle (`on_stats` events: with several monitors, each one received
+    /// would otherwise trigger more of them, without end).
+    pub fn deliver_passive(&self, bytes: Bytes) -> Result<(), NotSent> {
+        self.enqueue(Outbound::Passive(bytes))
+    }
+
+    fn enqueue(&self, item: Outbound) -> Result<(), NotSent> {
+        if let Outbound::Message(b) | Outbound::Passive(b) = &item
+            && b.len() > self.transport.peer_max_message_size
+        {
             return Err(NotSent::TooLarge);
         }
-        match self.outbox.push(Outbound::Message(bytes)) {
+        match self.outbox.push(item) {
             Ok(()) => Ok(()),
             Err(Overflow::Full) => {
                 self.close(CloseReason::SlowConsumer);

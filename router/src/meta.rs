@@ -51,6 +51,12 @@ impl MetaPublisher {
 impl Realm {
     /// Publishes a meta event; `args` is only built when someone is subscribed.
     pub fn publish_meta(&self, topic: &str, args: impl FnOnce() -> Vec<Value>) {
+        self.publish_meta_as(topic, false, args);
+    }
+
+    /// Publishes a meta event, queued as passive when `passive` (it then counts in the
+    /// receivers' statistics without ending their cycles).
+    fn publish_meta_as(&self, topic: &str, passive: bool, args: impl FnOnce() -> Vec<Value>) {
         if !self.meta.enabled() || !self.broker.has_subscribers(topic) {
             return;
         }
@@ -61,6 +67,7 @@ impl Realm {
             exclude_me: false,
             disclose: true,
             filter: None,
+            passive,
         };
         self.broker.publish(&self.meta.identity(), &p);
     }
@@ -74,7 +81,10 @@ impl Realm {
 
     /// `wamp.session.on_stats` for one finished cycle.
     pub fn publish_stats(&self, s: &SessionHandle, c: &Cycle) {
-        self.publish_meta("wamp.session.on_stats", || {
+        // [ours] Passive: counted, but never the end of a cycle. Otherwise each on_stats a
+        // monitor receives (2 rated messages) brings its own cycle closer, and with five or more
+        // monitors the events would trigger more of themselves than they consume, for ever.
+        self.publish_meta_as("wamp.session.on_stats", true, || {
             vec![Value::Dict(stats_info(s)), Value::Dict(stats_dict(s, c))]
         });
     }

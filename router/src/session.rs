@@ -63,19 +63,22 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
     let writer_task = {
         let (accounting, hook) = (out.clone(), Arc::clone(&hook));
         tokio::spawn(async move {
-            let written = |batch: &[Outbound]| {
-                accounting.written(batch);
+            // Count what is sent just before it is written, so that the peer's answer to it
+            // can never be counted first (cycle 1 ends with WELCOME, before any answer).
+            let sending = |batch: &[Outbound]| {
                 if let Some((realm, me)) = hook.get()
                     && let Some(stats) = &me.stats
                 {
-                    let lens = batch.iter().filter_map(|o| match o {
-                        Outbound::Message(b) => Some(b.len()),
+                    let sizes = batch.iter().filter_map(|o| match o {
+                        Outbound::Message(b) => Some((b.len(), true)),
+                        Outbound::Passive(b) => Some((b.len(), false)),
                         _ => None,
                     });
-                    stats.count(Direction::Tx, lens, |c| realm.publish_stats(me, c));
+                    stats.count(Direction::Tx, sizes, |c| realm.publish_stats(me, c));
                 }
             };
-            if let Err(e) = wamp::transport::run_writer(writer, rx, written).await {
+            let written = |batch: &[Outbound]| accounting.written(batch);
+            if let Err(e) = wamp::transport::run_writer(writer, rx, sending, written).await {
                 tracing::debug!("writer ended: {e}");
             }
         })
@@ -250,7 +253,7 @@ async fn handshake(
     realm.publish_join(&me);
     // Counting starts with the transport: HELLO is in the first cycle.
     if let Some(stats) = &me.stats {
-        stats.count(Direction::Rx, [frame.len()], |c| {
+        stats.count(Direction::Rx, [(frame.len(), true)], |c| {
             realm.publish_stats(&me, c)
         });
     }
@@ -468,7 +471,7 @@ impl Established<'_> {
     /// Counts a received message for the session's statistics.
     fn count_rx(&self, len: usize) {
         if let Some(stats) = &self.me.stats {
-            stats.count(Direction::Rx, [len], |c| {
+            stats.count(Direction::Rx, [(len, true)], |c| {
                 self.realm.publish_stats(self.me, c)
             });
         }
@@ -620,6 +623,7 @@ impl Established<'_> {
             disclose: perm.disclose.publisher
                 || options.get("disclose_me").and_then(Value::as_bool) == Some(true),
             filter: Filter::from_options(options),
+            passive: false,
         };
         let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
         if ack {

@@ -132,12 +132,13 @@ impl SessionStats {
         ns_since_epoch(self.joined_wall)
     }
 
-    /// Counts messages of `lens` bytes going `dir`, calling `emit` (with the lock held, so that
-    /// cycles are reported in order) for each cycle that ends.
+    /// Counts messages going `dir`, given as (length, may end a cycle), calling `emit` (with the
+    /// lock held, so that cycles are reported in order) for each cycle that ends. A message that
+    /// may not end a cycle is counted all the same.
     pub fn count(
         &self,
         dir: Direction,
-        lens: impl IntoIterator<Item = usize>,
+        messages: impl IntoIterator<Item = (usize, bool)>,
         mut emit: impl FnMut(&Cycle),
     ) {
         let mut st = lock(&self.state);
@@ -145,7 +146,7 @@ impl SessionStats {
             return;
         }
         let rated_size = u64::from(self.config.rated_message_size.max(1));
-        for len in lens {
+        for (len, may_trigger) in messages {
             let len = len as u64;
             let c = &mut st.current;
             match dir {
@@ -163,7 +164,7 @@ impl SessionStats {
             let by_count = self.config.trigger_after_rated_messages > 0
                 && st.current.rated_messages >= self.config.trigger_after_rated_messages;
             let by_time = self.duration.is_some_and(|d| st.started.elapsed() >= d);
-            if first_now || by_count || by_time {
+            if may_trigger && (first_now || by_count || by_time) {
                 let cycle = take_cycle(&mut st, false);
                 emit(&cycle);
             }
@@ -227,8 +228,20 @@ mod tests {
 
     fn run(stats: &SessionStats, dir: Direction, lens: &[usize]) -> Vec<Cycle> {
         let mut out = Vec::new();
-        stats.count(dir, lens.iter().copied(), |c| out.push(*c));
+        stats.count(dir, lens.iter().map(|&l| (l, true)), |c| out.push(*c));
         out
+    }
+
+    #[test]
+    fn passive_messages_count_but_never_end_a_cycle() {
+        let s = SessionStats::new(config(10, false), Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        s.count(Direction::Tx, [(300, false); 20], |c| out.push(*c));
+        assert!(out.is_empty());
+        assert_eq!(s.totals().0.rated_messages, 40);
+        s.count(Direction::Rx, [(10, true)], |c| out.push(*c));
+        assert_eq!(out.len(), 1, "the next ordinary message ends the cycle");
+        assert_eq!(out[0].counters.messages(), 21);
     }
 
     #[test]

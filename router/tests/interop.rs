@@ -140,3 +140,58 @@ async fn autobahn_sessions_with_different_serializers_interoperate() {
     run_client(url(&router, Transport::Rs), "msgpack", Some("json")).await;
     router.shutdown().await;
 }
+
+/// Runs the Crossbar-style Python monitor against `url`, watching a Python client's session
+/// over `client_url`.
+async fn run_monitor(url: String, serializer: &str, client_url: String, client_serializer: &str) {
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("venv ready");
+    let script = repo_root().join("interop/monitor_client.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args([
+        "--url",
+        &url,
+        "--serializer",
+        serializer,
+        "--client-url",
+        &client_url,
+        "--client-serializer",
+        client_serializer,
+        "--realm",
+        "realm1",
+    ]);
+    let out = within(
+        "the monitor",
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .expect("joined")
+    .expect("the monitor runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "monitor failed:\n{stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("monitor OK:"),
+        "unexpected last line {last:?}:\n{stdout}\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_monitor_sees_join_stats_and_leave_over_websocket() {
+    let router = start().await;
+    let ws = url(&router, Transport::Ws);
+    run_monitor(ws.clone(), "json", ws.clone(), "json").await;
+    run_monitor(ws, "json", url(&router, Transport::Rs), "msgpack").await;
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
+    let router = start().await;
+    let rs = url(&router, Transport::Rs);
+    run_monitor(rs.clone(), "msgpack", rs.clone(), "json").await;
+    run_monitor(rs, "msgpack", url(&router, Transport::Ws), "msgpack").await;
+    router.shutdown().await;
+}

@@ -440,3 +440,51 @@ async fn a_protocol_violation_still_ends_with_exact_last_stats() {
     assert_eq!((get("messages_rx"), get("messages_tx")), (2, 2));
     router.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_monitors_do_not_feed_each_other_a_storm_of_on_stats() {
+    let router = start().await;
+    let mut monitors = Vec::new();
+    for _ in 0..8 {
+        let m = Session::join(
+            &url(&router, Transport::Rs),
+            "realm1",
+            options(Serializer::Json),
+        )
+        .await
+        .unwrap();
+        let sub = m
+            .subscribe("wamp.session.on_stats", Dict::new())
+            .await
+            .unwrap();
+        monitors.push((m, sub));
+    }
+    let (_w, mut meta) = monitor(&router).await;
+    let s = join(&router, Transport::Ws, Serializer::Json).await;
+    let id = s.id();
+    exercise(&s).await;
+    s.leave("wamp.close.normal").await.unwrap();
+    within(
+        "the session's meta events",
+        events_until_leave(&mut meta, id),
+    )
+    .await;
+    // Each on_stats a monitor receives counts in its statistics but never ends its cycle, so
+    // the monitors' own cycles stay few instead of multiplying.
+    let snapshot = monitors[0]
+        .0
+        .call("wampstat.session.stats", Payload::empty(), Dict::new())
+        .await
+        .unwrap();
+    let cycles: u64 = snapshot.payload.args().unwrap()[0]
+        .as_list()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.get("cycle").and_then(Value::as_u64))
+        .sum();
+    assert!(
+        cycles < 40,
+        "{cycles} cycles among 10 quiet sessions: the monitors feed each other"
+    );
+    router.shutdown().await;
+}

@@ -207,14 +207,14 @@ impl Session {
         let traffic = Arc::new(TrafficCounters::new(options.rated_message_size));
         let counted = Arc::clone(&traffic);
         let writer_task = tokio::spawn(async move {
-            let written = |batch: &[Outbound]| {
+            let sending = |batch: &[Outbound]| {
                 for item in batch {
-                    if let Outbound::Message(b) = item {
+                    if let Outbound::Message(b) | Outbound::Passive(b) = item {
                         counted.count(false, b.len());
                     }
                 }
             };
-            if let Err(e) = transport::run_writer(writer, rx, written).await {
+            if let Err(e) = transport::run_writer(writer, rx, sending, |_| {}).await {
                 tracing::debug!("client writer ended: {e}");
             }
         });

@@ -114,6 +114,9 @@ pub enum Inbound {
 pub enum Outbound {
     /// A WAMP message payload.
     Message(Bytes),
+    /// A WAMP message payload that counts as traffic but must not trigger what traffic
+    /// triggers (a router's statistics events about statistics, which would feed themselves).
+    Passive(Bytes),
     /// A RawSocket PONG.
     Pong(Bytes),
     /// Close the connection once everything queued before has been written.
@@ -185,7 +188,7 @@ impl FrameWriter {
                 buf.clear();
                 for item in items {
                     match item {
-                        Outbound::Message(b) | Outbound::Pong(b) => {
+                        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => {
                             let kind = match item {
                                 Outbound::Pong(_) => rawsocket::FrameType::Pong,
                                 _ => rawsocket::FrameType::Regular,
@@ -214,13 +217,15 @@ impl FrameWriter {
             FrameWriter::Ws { sink, text } => {
                 for item in items {
                     match item {
-                        Outbound::Message(b) if *text => {
+                        Outbound::Message(b) | Outbound::Passive(b) if *text => {
                             let t = tungstenite::Utf8Bytes::try_from(b.clone()).map_err(|_| {
                                 TransportError::RawSocket("JSON message is not UTF-8".into())
                             })?;
                             sink.feed(WsMessage::Text(t)).await?;
                         }
-                        Outbound::Message(b) => sink.feed(WsMessage::Binary(b.clone())).await?,
+                        Outbound::Message(b) | Outbound::Passive(b) => {
+                            sink.feed(WsMessage::Binary(b.clone())).await?
+                        }
                         Outbound::Pong(_) => {}
                         Outbound::Close => {
                             close = true;
@@ -257,7 +262,7 @@ const MAX_BATCH_BYTES: usize = 256 << 10;
 
 fn item_len(item: &Outbound) -> usize {
     match item {
-        Outbound::Message(b) | Outbound::Pong(b) => b.len(),
+        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
         Outbound::Close => 0,
     }
 }
@@ -266,11 +271,13 @@ fn item_len(item: &Outbound) -> usize {
 ///
 /// Each batch takes whatever is queued, up to 512 messages or 256 KiB (after yielding once, so
 /// that messages produced by tasks about to run join the same write), and goes out in one
-/// write; `on_written` sees every batch after it was written.
+/// write. `before_write` sees every batch just before it is written (to count it as sent before
+/// the peer can answer it), `after_write` once it was written.
 pub async fn run_writer(
     mut writer: FrameWriter,
     mut queue: mpsc::Receiver<Outbound>,
-    mut on_written: impl FnMut(&[Outbound]),
+    mut before_write: impl FnMut(&[Outbound]),
+    mut after_write: impl FnMut(&[Outbound]),
 ) -> Result<(), TransportError> {
     let mut batch = Vec::with_capacity(64);
     loop {
@@ -293,8 +300,9 @@ pub async fn run_writer(
                 Err(_) => break,
             }
         }
+        before_write(&batch);
         let closed = writer.write_batch(&batch).await?;
-        on_written(&batch);
+        after_write(&batch);
         batch.clear();
         if closed {
             return Ok(());
