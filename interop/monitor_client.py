@@ -26,66 +26,37 @@ router realm: more on_stats subscribers make the on_stats events feed themselves
 """
 
 import os
-import signal
 import sys
+
+import wampcheck  # first of all: it starts the clock and the watchdog, then imports autobahn
+
+import asyncio
+import math
+import secrets
 import time
+from collections import Counter
 
-_T0 = time.monotonic()
-HARD_LIMIT_S = 19  # the caller's budget is 20 s; never run longer than this
-
-
-def _watchdog(signum, frame):  # pragma: no cover - only fires if the loop is wedged
-    sys.stderr.write(f"FAIL watchdog: monitor client still running after {HARD_LIMIT_S} s; killed\n")
-    sys.stderr.flush()
-    sys.stdout.write("monitor FAILED: hard time limit reached\n")
-    sys.stdout.flush()
-    os._exit(1)
-
-
-if hasattr(signal, "SIGALRM"):
-    signal.signal(signal.SIGALRM, _watchdog)
-    signal.alarm(HARD_LIMIT_S)
-
-# autobahn switches to ujson / umsgpack when these are set: always test the standard serializers
-# (and their byte counts).
-os.environ.pop("AUTOBAHN_USE_UJSON", None)
-os.environ.pop("AUTOBAHN_USE_UMSGPACK", None)
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import math  # noqa: E402
-import secrets  # noqa: E402
-from collections import Counter  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
-
-import txaio  # noqa: E402
-
-txaio.use_asyncio()
-
-from autobahn.asyncio.rawsocket import (  # noqa: E402
-    WampRawSocketClientFactory,
-    WampRawSocketClientProtocol,
-)
-from autobahn.asyncio.wamp import ApplicationSession  # noqa: E402
-from autobahn.asyncio.websocket import (  # noqa: E402
-    WampWebSocketClientFactory,
-    WampWebSocketClientProtocol,
-)
-from autobahn.wamp.exception import ApplicationError  # noqa: E402
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer  # noqa: E402
-from autobahn.wamp.types import (  # noqa: E402
-    CloseDetails,
-    ComponentConfig,
-    PublishOptions,
-    SubscribeOptions,
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import PublishOptions, SubscribeOptions
+from wampcheck import (
+    BUDGET,
+    CLEANUP_BUDGET_S,
+    CheckFailed,
+    EventSink,
+    Runner,
+    add_timeout_and_verbose,
+    connect,
+    expect,
+    is_id,
+    leave,
+    run_main,
+    short,
+    wait,
 )
 
-STEP_TIMEOUT_S = 5.0  # longest single wait (connect, join, one reply, one event)
-CLEANUP_BUDGET_S = 2.0  # time reserved after the checks for GOODBYE / closing
+wampcheck.set_program("monitor")
+
 LATE_GRACE_S = 1.0  # failure path only: how long to wait for an event that should already be there
-MAX_WAMP_ID = 2**53
-CLEAN_GOODBYE_REASONS = ("wamp.close.goodbye_and_out", "wamp.close.normal")
-VERBOSE = False
 
 ON_JOIN = "wamp.session.on_join"
 ON_STATS = "wamp.session.on_stats"
@@ -137,87 +108,12 @@ assert sum(EXPECTED_SENT.values()) == 55 and sum(EXPECTED_RECEIVED.values()) == 
 SPOOF_SESSION_ID = 2**53 - 1
 
 
-class CheckFailed(Exception):
-    """A check did not hold; the message says what was expected and what happened."""
-
-
-# --------------------------------------------------------------------------------------------
-# time budget (as in interop_client.py)
-
-
-class Budget:
-    def __init__(self, total_s):
-        self.deadline = _T0 + total_s
-
-    def remaining(self):
-        return self.deadline - time.monotonic()
-
-    def step(self, limit=STEP_TIMEOUT_S):
-        return max(0.0, min(limit, self.remaining()))
-
-    def reserve(self, seconds):
-        """Make sure at least ``seconds`` are left (used for GOODBYE / cleanup)."""
-        self.deadline = max(self.deadline, time.monotonic() + seconds)
-
-
-BUDGET = Budget(14.0)
-
-
-async def wait(awaitable, what, timeout=None):
-    """Await ``awaitable`` with a timeout; on timeout raise CheckFailed naming ``what``."""
-    t = BUDGET.step() if timeout is None else min(timeout, max(0.0, BUDGET.remaining()))
-    if t <= 0:
-        if asyncio.iscoroutine(awaitable):
-            awaitable.close()
-        raise CheckFailed(f"overall time budget exhausted before waiting for {what}")
-    try:
-        return await asyncio.wait_for(awaitable, timeout=t)
-    except asyncio.TimeoutError:
-        raise CheckFailed(f"timed out after {t:.1f} s waiting for {what}") from None
-
-
-def expect(cond, message):
-    if not cond:
-        raise CheckFailed(message)
-
-
-def short(value, limit=200):
-    r = repr(value)
-    return r if len(r) <= limit else r[:limit] + f"... ({len(r)} chars)"
-
-
-def is_id(value):
-    return type(value) is int and 1 <= value <= MAX_WAMP_ID
-
-
 def is_count(value):
     return type(value) is int and value >= 0  # bool is not a count
 
 
 # --------------------------------------------------------------------------------------------
-# transports and sessions (same approach as interop_client.py)
-
-
-class MonitorRawSocketProtocol(WampRawSocketClientProtocol):
-    """Records why autobahn dropped the RawSocket connection (it only logs it otherwise)."""
-
-    interop_error = None
-
-    def protocol_error(self, msg):
-        self.interop_error = f"RawSocket protocol error: {msg}"
-        super().protocol_error(msg)
-
-    def ping(self, data):
-        # autobahn's asyncio RawSocket client does not implement PING frames: name the cause.
-        self.interop_error = (
-            "router sent a RawSocket PING frame; autobahn's asyncio RawSocket client does not "
-            "implement PING and drops the connection"
-        )
-        raise NotImplementedError(self.interop_error)
-
-
-class MonitorRawSocketFactory(WampRawSocketClientFactory):
-    protocol = MonitorRawSocketProtocol
+# what the client's serializer sent and parsed
 
 
 class WireLog:
@@ -246,204 +142,6 @@ class WireLog:
 
     def length_of(self, direction, name):
         return [n for d, m, n in self.entries if d == direction and m == name]
-
-
-def make_serializer(name, wire_log=None):
-    if name == "json":
-        base = JsonSerializer
-    elif name == "msgpack":
-        base = MsgPackSerializer
-    else:
-        raise CheckFailed(f"unknown serializer {name!r}")
-    if wire_log is None:
-        return base()
-
-    class CountingSerializer(base):
-        def serialize(self, msg):
-            data, is_binary = super().serialize(msg)
-            wire_log.add("tx", [type(msg).__name__], len(data))
-            return data, is_binary
-
-        def unserialize(self, payload, isBinary=None):
-            msgs = super().unserialize(payload, isBinary)
-            wire_log.add("rx", [type(m).__name__ for m in msgs], len(payload))
-            return msgs
-
-    return CountingSerializer()
-
-
-def parse_target(url):
-    """-> (kind, host, port)."""
-    u = urlsplit(url)
-    scheme = u.scheme.lower()
-    if scheme == "ws":
-        kind = "websocket"
-    elif scheme in ("rs", "tcp"):
-        kind = "rawsocket"
-    else:
-        raise CheckFailed(f"unsupported URL scheme {u.scheme!r} in {url!r} (use ws://, rs:// or tcp://)")
-    if not u.hostname:
-        raise CheckFailed(f"no host in URL {url!r}")
-    try:
-        port = u.port
-    except ValueError:
-        raise CheckFailed(f"bad port in URL {url!r}") from None
-    if port is None:
-        if kind == "websocket":
-            port = 80
-        else:
-            raise CheckFailed(f"RawSocket URL {url!r} needs an explicit port")
-    return kind, u.hostname, port
-
-
-class Peer:
-    """One client connection + WAMP session, with futures the checks can wait on."""
-
-    def __init__(self, name, url, realm, serializer_name, loop):
-        self.name = name
-        self.url = url
-        self.realm = realm
-        self.serializer_name = serializer_name
-        self.loop = loop
-        self.joined = loop.create_future()  # -> SessionDetails
-        self.left = loop.create_future()  # -> CloseDetails
-        self.disconnected = loop.create_future()  # -> reason (str)
-        for fut in (self.joined, self.left):
-            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self.session = None
-        self.details = None  # SessionDetails of the WELCOME
-        self.transport = None
-        self.proto = None
-        self.kind = None
-        self.sockname = None  # our end of the TCP connection, as the router sees its peer
-        self.leave_sent = False
-        self.lost_reason = None
-        self.close_note = None
-
-    def _fail_join(self, reason):
-        if not self.joined.done():
-            self.joined.set_exception(CheckFailed(f"session {self.name} did not join: {reason}"))
-
-    def make_session(self):
-        self.session = MonitorSession(ComponentConfig(realm=self.realm), self)
-        return self.session
-
-    def on_connection_lost(self, exc):
-        reason = (
-            self.close_note
-            or getattr(self.proto, "interop_error", None)
-            or getattr(self.proto, "wasNotCleanReason", None)
-            or getattr(self.proto, "_onclose_reason", None)
-            or (f"{type(exc).__name__}: {exc}" if exc else None)
-            or "connection closed"
-        )
-        self._fail_join(f"connection closed before WELCOME ({reason})")
-        if not self.left.done():
-            self.left.set_exception(
-                CheckFailed(f"session {self.name}: connection lost without GOODBYE ({reason})")
-            )
-        if not self.disconnected.done():
-            self.disconnected.set_result(reason)
-            if not self.leave_sent:
-                self.lost_reason = reason
-
-    @property
-    def is_open(self):
-        return self.transport is not None and not self.transport.is_closing()
-
-    @property
-    def sid(self):
-        return self.details.session if self.details else None
-
-
-class MonitorSession(ApplicationSession):
-    def __init__(self, config, peer):
-        super().__init__(config)
-        self.peer = peer
-
-    def onJoin(self, details):
-        if not self.peer.joined.done():
-            self.peer.joined.set_result(details)
-
-    def onLeave(self, details):
-        p = self.peer
-        p._fail_join(f"router sent ABORT {details.reason!r} ({details.message!r})")
-        if not p.leave_sent and details.reason != CloseDetails.REASON_TRANSPORT_LOST:
-            p.close_note = f"router closed the session: {details.reason!r} ({details.message!r})"
-        if not p.left.done():
-            p.left.set_result(details)
-        if details.reason in CLEAN_GOODBYE_REASONS and not VERBOSE:
-            # autobahn logs a warning for any reason but wamp.close.normal: keep clean runs quiet
-            details = CloseDetails(reason=CloseDetails.REASON_DEFAULT, message=details.message)
-        return super().onLeave(details)
-
-
-async def connect(name, url, realm, serializer_name, loop, wire_log=None):
-    kind, host, port = parse_target(url)
-    peer = Peer(name, url, realm, serializer_name, loop)
-    peer.kind = kind
-    serializer = make_serializer(serializer_name, wire_log)
-    if kind == "websocket":
-        factory = WampWebSocketClientFactory(peer.make_session, url=url, serializers=[serializer])
-        factory.loop = loop
-        factory.setProtocolOptions(openHandshakeTimeout=STEP_TIMEOUT_S, closeHandshakeTimeout=1.0)
-    else:
-        factory = MonitorRawSocketFactory(peer.make_session, serializer=serializer)
-
-    what = f"TCP connection of session {name} to {host}:{port}"
-    try:
-        transport, proto = await wait(loop.create_connection(factory, host, port), what)
-    except OSError as e:
-        raise CheckFailed(f"cannot connect session {name} to {host}:{port}: {e}") from None
-    peer.transport, peer.proto = transport, proto
-    peer.sockname = transport.get_extra_info("sockname")
-
-    orig_lost = proto.connection_lost
-
-    def connection_lost(exc):
-        peer.on_connection_lost(exc)  # first, so the session's onLeave sees the reason recorded
-        return orig_lost(exc)
-
-    proto.connection_lost = connection_lost
-    if transport.is_closing():
-        peer.on_connection_lost(None)
-
-    details = await wait(
-        peer.joined,
-        f"session {name} to join realm {realm!r} ({kind} opening handshake + HELLO/WELCOME)",
-    )
-    expect(is_id(details.session), f"session {name}: WELCOME session id {details.session!r} is not an integer in [1, 2^53]")
-    expect(details.realm == realm, f"session {name}: joined realm {details.realm!r}, expected {realm!r}")
-    expect(
-        details.serializer == serializer_name,
-        f"session {name}: negotiated serializer {details.serializer!r}, expected {serializer_name!r}",
-    )
-    peer.details = details
-    return peer
-
-
-async def leave(peer, strict=True):
-    """Send GOODBYE, expect the router's GOODBYE reply and the connection to close."""
-    if not peer.session or not peer.is_open or peer.left.done():
-        if strict:
-            raise CheckFailed(f"session {peer.name} was no longer open before GOODBYE")
-        return
-    peer.leave_sent = True
-    peer.session.leave()
-    details = await wait(peer.left, f"GOODBYE reply to session {peer.name}'s GOODBYE")
-    if strict:
-        expect(
-            details.reason in CLEAN_GOODBYE_REASONS,
-            f"router answered GOODBYE with reason {details.reason!r}, expected "
-            "'wamp.close.goodbye_and_out' (or 'wamp.close.normal')",
-        )
-    await wait(peer.disconnected, f"session {peer.name}'s connection to close after GOODBYE")
-    if strict and isinstance(peer.proto, WampWebSocketClientProtocol):
-        expect(
-            getattr(peer.proto, "wasClean", False),
-            f"session {peer.name}: WebSocket connection was not closed cleanly after GOODBYE "
-            f"({getattr(peer.proto, 'wasNotCleanReason', None)})",
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,20 +217,6 @@ class MetaRecorder:
 
 # --------------------------------------------------------------------------------------------
 # the client's traffic
-
-
-class EventSink:
-    """Subscription handler that queues (args, kwargs, details) for the checks to await."""
-
-    def __init__(self, label):
-        self.label = label
-        self.queue = asyncio.Queue()
-
-    def __call__(self, *args, details=None, **kwargs):
-        self.queue.put_nowait((list(args), dict(kwargs), details))
-
-    async def next(self, what):
-        return await wait(self.queue.get(), f"{self.label}: {what}")
 
 
 async def client_traffic(c):
@@ -876,50 +560,8 @@ def check_prefix_same(prefix_events, exact_events, c):
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    txaio.config.loop = loop
-
-    def exception_handler(loop, context):
-        if not VERBOSE and "never retrieved" in context.get("message", ""):
-            return
-        if not VERBOSE and getattr(context.get("protocol"), "interop_error", None):
-            return
-        loop.default_exception_handler(context)
-
-    loop.set_exception_handler(exception_handler)
-    failures = []
-    peers = {}
-    reported_lost = set()
-
-    def lost_connections():
-        new = [p for p in peers.values() if p.lost_reason and p.name not in reported_lost]
-        reported_lost.update(p.name for p in new)
-        return "; ".join(f"connection of session {p.name} lost: {p.lost_reason}" for p in new)
-
-    async def step(name, fn, *fargs):
-        t0 = time.monotonic()
-        try:
-            res = fn(*fargs)
-            if asyncio.iscoroutine(res):
-                res = await res
-        except CheckFailed as e:
-            failures.append((name, str(e)))
-        except ApplicationError as e:
-            failures.append((name, f"unexpected WAMP error {e.error!r} args={list(e.args)!r} kwargs={e.kwargs!r}"))
-        except Exception as e:  # TransportLost, ProtocolError, serialization errors, bugs
-            failures.append((name, f"{type(e).__name__}: {e}"))
-        else:
-            print(f"  ok   {name} ({(time.monotonic() - t0) * 1000:.0f} ms)", flush=True)
-            return True
-        lost = lost_connections()
-        if lost:
-            failures[-1] = (name, f"{failures[-1][1]} [{lost}]")
-        print(f"  FAIL {name}: {failures[-1][1]}", file=sys.stderr, flush=True)
-        return False
-
-    def skip(name, why):
-        failures.append((name, f"skipped: {why}"))
-        print(f"  FAIL {name}: skipped: {why}", file=sys.stderr, flush=True)
+    r = Runner()
+    loop, peers, step, skip = r.loop, r.peers, r.step, r.skip
 
     exact_rec = MetaRecorder("monitor M (exact subscriptions)")
     prefix_rec = MetaRecorder(f"monitor P (prefix subscription {META_PREFIX!r})")
@@ -975,7 +617,7 @@ async def run(args):
                            [(META_PREFIX, "prefix")])
         )
         if not ok:
-            return failures
+            return r.failures
         m, p = peers["M"], peers["P"]
         await step("wamp. namespace reserved (publish to wamp.session.on_leave)", check_namespace)
 
@@ -991,7 +633,7 @@ async def run(args):
             if traffic_ok:
                 traffic_ok = await step(f"client exchanged {EXPECTED_MESSAGES} WAMP messages", check_client_wire)
         if "C" not in peers or peers["C"].details is None:
-            return failures
+            return r.failures
         c = peers["C"]
         sid = c.sid
 
@@ -1007,7 +649,7 @@ async def run(args):
         if not got_leave:
             # say what did arrive for the client instead
             skip("meta event checks", f"monitor M received for session {sid}: {outline(exact_rec.about(sid))}")
-            return failures
+            return r.failures
 
         monitor_ids = {m.sid, p.sid}
 
@@ -1084,30 +726,12 @@ async def run(args):
         BUDGET.reserve(CLEANUP_BUDGET_S)
         await asyncio.gather(step("GOODBYE monitor M", leave, m), step("GOODBYE monitor P", leave, p))
     finally:
-        BUDGET.reserve(CLEANUP_BUDGET_S)
-        for peer in peers.values():
-            if peer.is_open and not peer.leave_sent:
-                try:
-                    await leave(peer, strict=False)
-                except Exception:
-                    pass
-        for peer in peers.values():
-            if peer.transport is not None and not peer.transport.is_closing():
-                peer.transport.abort()
-    return failures
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # exit 1 (not argparse's 2), like every other failure
-        self.print_usage(sys.stderr)
-        print(f"FAIL arguments: {message}", file=sys.stderr)
-        print("monitor FAILED: bad arguments", flush=True)
-        sys.exit(1)
+        await r.close()
+    return r.failures
 
 
 def main(argv=None):
-    global BUDGET, VERBOSE
-    ap = _ArgumentParser(description="Crossbar-style wamp.session.* monitor checks with autobahn-python")
+    ap = wampcheck.ArgumentParser(description="Crossbar-style wamp.session.* monitor checks with autobahn-python")
     ap.add_argument("--url", required=True, help="monitors: ws://host:port/path, rs://host:port or tcp://host:port")
     ap.add_argument("--serializer", required=True, choices=["json", "msgpack"], help="monitors' serializer")
     ap.add_argument("--client-url", default=None, help="the client's URL (default: --url)")
@@ -1120,38 +744,13 @@ def main(argv=None):
     ap.add_argument("--trigger-rated", type=int, default=10,
                     help="the realm's stats.trigger_after_rated_messages (default 10); 0 skips the "
                     "per-cycle trigger check")
-    ap.add_argument("--timeout", type=float, default=14.0,
-                    help="time budget for connecting and all checks, seconds (max 15); GOODBYE gets 2 s more")
-    ap.add_argument("--verbose", action="store_true", help="autobahn debug logging to stderr")
+    add_timeout_and_verbose(ap)
     args = ap.parse_args(argv)
     args.client_url = args.client_url or args.url
     args.client_serializer = args.client_serializer or args.serializer
 
-    BUDGET = Budget(min(args.timeout, 15.0))
-    if args.verbose:
-        VERBOSE = True
-        txaio.start_logging(level="debug")
-
     what = f"{args.url} {args.serializer} client {args.client_url} {args.client_serializer}"
-    try:
-        parse_target(args.url)
-        parse_target(args.client_url)
-    except CheckFailed as e:
-        print(f"FAIL arguments: {e}", file=sys.stderr)
-        print(f"monitor FAILED: {what}")
-        return 1
-
-    failures = asyncio.run(run(args))
-    elapsed = time.monotonic() - _T0
-    if failures:
-        print(f"{len(failures)} check(s) failed:", file=sys.stderr)
-        for name, why in failures:
-            print(f"FAIL {name}: {why}", file=sys.stderr)
-        sys.stderr.flush()
-        print(f"monitor FAILED: {what} ({len(failures)} failed, {elapsed:.1f} s)", flush=True)
-        return 1
-    print(f"monitor OK: {what}", flush=True)
-    return 0
+    return run_main(args, what, [args.url, args.client_url], run)
 
 
 if __name__ == "__main__":
