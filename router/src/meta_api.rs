@@ -312,8 +312,9 @@ fn listing(realm: &Realm, args: &[Value], subscriptions: bool) -> Answer {
     ))
 }
 
-/// **[ours]** `wampstat.session.stats`: details and totals since joining of every live session
-/// (or of those named in `[session_ids]`).
+/// **[ours]** `wampstat.session.stats`: details of every live session (or of those named in
+/// `[session_ids]`) and the totals of its cycles reported so far, through `cycle`: adding every
+/// later `on_stats` to them gives exact totals.
 fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
     let wanted: Option<Vec<Id>> = match args.first() {
         None | Some(Value::Null) => None,
@@ -328,7 +329,7 @@ fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
         let mut d = session_details(&s);
         let (totals, cycle, joined) = match &s.stats {
             Some(st) => {
-                let (t, c) = st.totals();
+                let (t, c) = st.reported();
                 (t, c, st.joined_ns())
             }
             None => Default::default(),

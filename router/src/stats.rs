@@ -184,12 +184,11 @@ impl SessionStats {
             .then(|| take_cycle(&mut st, true))
     }
 
-    /// Totals since the session joined (reported and current) and the last cycle reported.
-    pub fn totals(&self) -> (Counters, u64) {
+    /// The totals of the cycles reported so far, and the last cycle's number: a monitor that
+    /// adds every later `on_stats` to these stays exact.
+    pub fn reported(&self) -> (Counters, u64) {
         let st = lock(&self.state);
-        let mut t = st.reported;
-        t.add(&st.current);
-        (t, st.cycle)
+        (st.reported, st.cycle)
     }
 }
 
@@ -238,8 +237,9 @@ mod tests {
         let mut out = Vec::new();
         s.count(Direction::Tx, [(300, false); 20], |c| out.push(*c));
         assert!(out.is_empty());
-        assert_eq!(s.totals().0.rated_messages, 40);
+        assert_eq!(s.reported().0.rated_messages, 0, "not reported yet");
         s.count(Direction::Rx, [(10, true)], |c| out.push(*c));
+        assert_eq!(s.reported().0.rated_messages, 41);
         assert_eq!(out.len(), 1, "the next ordinary message ends the cycle");
         assert_eq!(out[0].counters.messages(), 21);
     }
@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(cycles, (1..=all.len() as u64).collect::<Vec<_>>());
         let bytes: u64 = all.iter().map(|c| c.counters.bytes()).sum();
         assert_eq!(bytes, 25 * 100 + 3 * 300);
-        assert_eq!(s.totals().0.bytes(), bytes);
+        assert_eq!(s.reported().0.bytes(), bytes);
         assert!(s.finish().is_none());
         assert!(
             run(&s, Direction::Rx, &[1; 20]).is_empty(),

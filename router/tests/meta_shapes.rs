@@ -417,6 +417,8 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
     let m = join(&router, Transport::Ws, Serializer::Json).await;
     let a = join(&router, Transport::Rs, Serializer::Json).await;
     let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    // Cycle 1 (trigger_on_join) holds HELLO and WELCOME: what the client exchanged so far.
+    let t = a.traffic();
     a.publish("com.x", Payload::empty(), ack()).await.unwrap();
     // [ours] wampstat.session.stats: details plus totals since joining.
     let snap = m
@@ -431,11 +433,8 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
     assert_eq!(list.len(), 1);
     let d = list[0].as_dict().unwrap();
     assert_eq!(d.get("session").and_then(Value::as_u64), Some(a.id()));
-    let t = a.traffic();
-    assert_eq!(
-        d.get("messages_rx").and_then(Value::as_u64),
-        Some(t.messages_tx)
-    );
+    assert_eq!(d.get("cycle").and_then(Value::as_u64), Some(1));
+    assert_eq!(d.get("messages_rx").and_then(Value::as_u64), Some(t.messages_tx));
     assert_eq!(d.get("bytes_tx").and_then(Value::as_u64), Some(t.bytes_rx));
     for k in [
         "bytes",
