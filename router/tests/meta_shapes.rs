@@ -434,7 +434,10 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
     let d = list[0].as_dict().unwrap();
     assert_eq!(d.get("session").and_then(Value::as_u64), Some(a.id()));
     assert_eq!(d.get("cycle").and_then(Value::as_u64), Some(1));
-    assert_eq!(d.get("messages_rx").and_then(Value::as_u64), Some(t.messages_tx));
+    assert_eq!(
+        d.get("messages_rx").and_then(Value::as_u64),
+        Some(t.messages_tx)
+    );
     assert_eq!(d.get("bytes_tx").and_then(Value::as_u64), Some(t.bytes_rx));
     for k in [
         "bytes",

@@ -1,0 +1,228 @@
+//! The monitor's connection to the router: join as an ordinary client, subscribe to the prefix
+//! `wamp.session.`, fetch the sessions that are already there, and pass every meta event on —
+//! reconnecting (and fetching again) whenever the connection is lost.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+use wamp::client::ClientError;
+use wamp::{Dict, Id, Payload, Serializer, Session, SessionOptions, Value, dict};
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// `ws://host:port/path` or `rs://host:port`.
+    pub url: String,
+    /// The realm.
+    pub realm: String,
+    /// The serializer.
+    pub serializer: Serializer,
+}
+
+/// What the feed delivers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    /// A meta event as received.
+    Event {
+        /// Its topic.
+        topic: String,
+        /// Its arguments.
+        args: Vec<Value>,
+        /// Its keyword arguments.
+        kwargs: Dict,
+        /// When it arrived.
+        received: SystemTime,
+    },
+    /// The sessions already there when the feed (re)connected.
+    Snapshot(Vec<Dict>),
+    /// Connected (the URL).
+    Connected(String),
+    /// The outcome of a kill this monitor asked for.
+    Killed(Id, Result<(), String>),
+    /// The connection was lost or could not be made; the feed retries after `retry`.
+    Disconnected {
+        /// Why.
+        error: String,
+        /// When the next attempt is.
+        retry: Duration,
+    },
+}
+
+/// Runs the feed until `tx` is closed: connect, follow, reconnect with back-off (1 s doubling
+/// to 10 s). Session ids sent on `kills` are killed with `wamp.session.kill`.
+pub async fn run(config: FeedConfig, tx: mpsc::Sender<FeedItem>, mut kills: mpsc::Receiver<Id>) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let error = match follow(&config, &tx, &mut kills).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        if tx
+            .send(FeedItem::Disconnected {
+                error,
+                retry: backoff,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// One connection: returns `Ok` when the receiver is gone, `Err` with the reason otherwise.
+async fn follow(
+    config: &FeedConfig,
+    tx: &mpsc::Sender<FeedItem>,
+    kills: &mut mpsc::Receiver<Id>,
+) -> Result<(), String> {
+    let options = SessionOptions {
+        serializer: config.serializer,
+        queue: 65536,
+        ..SessionOptions::default()
+    };
+    let session = Session::join(&config.url, &config.realm, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sub = session
+        .subscribe("wamp.session.", dict! {"match" => "prefix"})
+        .await
+        .map_err(|e| format!("cannot subscribe to wamp.session.*: {e}"))?;
+    if tx
+        .send(FeedItem::Connected(config.url.clone()))
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let sessions = snapshot(&session)
+        .await
+        .map_err(|e| format!("cannot list the sessions: {e}"))?;
+    if tx.send(FeedItem::Snapshot(sessions)).await.is_err() {
+        return Ok(());
+    }
+    loop {
+        let e = tokio::select! {
+            e = sub.events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
+            Some(id) = kills.recv() => {
+                let outcome = kill(&session, id).await;
+                if tx.send(FeedItem::Killed(id, outcome)).await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        let topic = e
+            .details
+            .get("topic")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let item = FeedItem::Event {
+            topic,
+            args: e.payload.args().unwrap_or_default(),
+            kwargs: e.payload.kwargs().unwrap_or_default(),
+            received: SystemTime::now(),
+        };
+        if tx.send(item).await.is_err() {
+            return Ok(());
+        }
+    }
+    Err(match session.closed().await {
+        wamp::client::Closed::Goodbye(r) | wamp::client::Closed::Abort(r) => {
+            format!("the router closed the session: {r}")
+        }
+        wamp::client::Closed::Transport(t) => t,
+        wamp::client::Closed::Left => "left".into(),
+    })
+}
+
+/// The live sessions: with totals from `wampstat.session.stats` when the router has it,
+/// otherwise (Crossbar) details from `wamp.session.list` and `wamp.session.get`.
+pub async fn snapshot(session: &Session) -> Result<Vec<Dict>, ClientError> {
+    match session
+        .call("wampstat.session.stats", Payload::empty(), Dict::new())
+        .await
+    {
+        Ok(r) => {
+            let list = r.payload.args()?.into_iter().next().unwrap_or(Value::Null);
+            return Ok(list
+                .as_list()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_dict().cloned())
+                .collect());
+        }
+        Err(e) if e.wamp_error() == Some("wamp.error.no_such_procedure") => {}
+        Err(e) => return Err(e),
+    }
+    let ids = session
+        .call("wamp.session.list", Payload::empty(), Dict::new())
+        .await?;
+    let ids: Vec<Id> = ids
+        .payload
+        .args()?
+        .into_iter()
+        .next()
+        .and_then(|v| {
+            v.as_list()
+                .map(|l| l.iter().filter_map(Value::as_u64).collect())
+        })
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        // A session may leave between list and get: skip it.
+        if let Ok(r) = session
+            .call(
+                "wamp.session.get",
+                Payload::from_args(vec![id.into()]),
+                Dict::new(),
+            )
+            .await
+            && let Some(d) = r
+                .payload
+                .args()?
+                .into_iter()
+                .next()
+                .and_then(|v| v.as_dict().cloned())
+        {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// Asks the router to kill a session (`wamp.session.kill`).
+pub async fn kill(session: &Session, id: Id) -> Result<(), String> {
+    session
+        .call(
+            "wamp.session.kill",
+            Payload::from_args(vec![id.into()]),
+            Dict::new(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+impl FeedItem {
+    /// What the model makes of this item (`None` for events it does not follow).
+    pub fn into_meta(self) -> Option<crate::state::MetaEvent> {
+        use crate::state::{MetaEvent, parse_event};
+        match self {
+            FeedItem::Event { topic, args, .. } => parse_event(&topic, &args),
+            FeedItem::Snapshot(list) => Some(MetaEvent::Snapshot(list)),
+            FeedItem::Connected(url) => Some(MetaEvent::Connected(url)),
+            FeedItem::Disconnected { error, retry } => Some(MetaEvent::Disconnected(format!(
+                "{error}; reconnecting in {} s",
+                retry.as_secs()
+            ))),
+            FeedItem::Killed(id, outcome) => Some(MetaEvent::Killed(id, outcome)),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The two header lines: where the monitor is connected and how, then the aggregate numbers.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{Ctx, Header, width};
+use crate::format;
+use crate::state::Connection;
+
+/// Draws the header into `area` (two lines).
+pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, header: &Header) {
+    let avail = area.width as usize;
+    let paused = paused(cx);
+    let left = identity(cx, header, avail.saturating_sub(paused.width() + 1));
+    let first = Rect {
+        height: 1.min(area.height),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(left), first);
+    frame.render_widget(Paragraph::new(paused).alignment(Alignment::Right), first);
+    if area.height > 1 {
+        let second = Rect {
+            y: area.y + 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(numbers(cx, avail)), second);
+    }
+}
+
+fn paused<'a>(cx: &Ctx) -> Line<'a> {
+    if cx.view.paused {
+        let badge = Span::styled(" PAUSED ", cx.theme.warn().reversed());
+        Line::from(vec![badge, Span::raw(" ")])
+    } else {
+        Line::default()
+    }
+}
+
+/// Line one: product, URL, realm, connection state and uptime; the product and then the uptime
+/// go when the line is too narrow, and then the URL and the state text are cut.
+fn identity<'a>(cx: &Ctx, header: &Header, avail: usize) -> Line<'a> {
+    let up = format!("up {}", format::uptime(cx.now - cx.model.started_at));
+    for (product, uptime) in [(true, true), (false, true), (false, false)] {
+        let line = identity_line(cx, header, product, uptime.then_some(&up), usize::MAX);
+        if line.width() <= avail {
+            return line;
+        }
+    }
+    identity_line(cx, header, false, None, avail)
+}
+
+fn identity_line<'a>(
+    cx: &Ctx,
+    header: &Header,
+    product: bool,
+    uptime: Option<&String>,
+    avail: usize,
+) -> Line<'a> {
+    let theme = cx.theme;
+    let (symbol, state, style) = connection(&cx.model.connection, cx.view.tick, cx);
+    // What is left for the URL and the state text when the rest is laid out; the state text
+    // keeps at least 24 columns (why a connection failed matters more than the URL).
+    let fixed = 1 + width(&header.realm) + 2 + 2 + 2 + uptime.map_or(0, |u| width(u) + 2);
+    let room = avail.saturating_sub(fixed);
+    let url = format::truncate(
+        &header.url,
+        room.saturating_sub(width(&state).min(24)).max(8),
+    );
+    let state = format::truncate(&state, room.saturating_sub(width(&url)));
+    let mut spans = vec![Span::raw(" ")];
+    if product {
+        spans.push(Span::styled("wampstat", theme.accent()));
+        spans.push(Span::styled(" ▸ ", theme.label()));
+    }
+    spans.push(Span::styled(url, theme.accent()));
+    spans.push(Span::raw("  "));
+    spans.push(Span::styled(header.realm.clone(), theme.accent()));
+    spans.push(Span::raw("  "));
+    spans.push(Span::styled(symbol, style));
+    spans.push(Span::styled(format!(" {state}"), style));
+    if let Some(up) = uptime {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(up.clone(), theme.label()));
+    }
+    Line::from(spans)
+}
+
+/// The connection's symbol (a spinner turning with the frames while not connected), text and
+/// style.
+fn connection(c: &Connection, tick: u64, cx: &Ctx) -> (&'static str, String, Style) {
+    const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+    let spinner = SPINNER[(tick % 4) as usize];
+    match c {
+        Connection::Connected => ("●", "connected".to_owned(), cx.theme.good()),
+        Connection::Connecting => (spinner, "connecting…".to_owned(), cx.theme.warn()),
+        Connection::Lost(why) => (spinner, format!("reconnecting: {why}"), cx.theme.bad()),
+    }
+}
+
+/// How much of the session counts the header has room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counts {
+    /// `sessions 37 live · 412 joined · 375 left`
+    Full,
+    /// `37 live · 412 joined · 375 left`
+    Short,
+    /// `37 live`
+    Live,
+}
+
+/// Line two: session counts, aggregate rates with sparklines, stats events per second. The
+/// sparklines take the room that is left; stats events and then the counts give way to them.
+fn numbers<'a>(cx: &Ctx, avail: usize) -> Line<'a> {
+    let variants = [
+        (true, Counts::Full),
+        (false, Counts::Full),
+        (false, Counts::Short),
+        (false, Counts::Live),
+    ];
+    for (i, (events, counts)) in variants.into_iter().enumerate() {
+        let fixed = numbers_line(cx, events, counts, 0).width();
+        let spark = avail.saturating_sub(fixed) / 2;
+        if spark >= 6 || i + 1 == variants.len() {
+            return numbers_line(cx, events, counts, spark.min(60));
+        }
+    }
+    unreachable!("the last variant always returns")
+}
+
+fn numbers_line<'a>(cx: &Ctx, events: bool, counts: Counts, spark: usize) -> Line<'a> {
+    let theme = cx.theme;
+    // The numbers are the sums of the table's rates, so that header and table agree; the
+    // sparklines show the sampled history, squeezed to fit.
+    let (msgs, bytes) = cx.total;
+    let history = |f: fn(&(f64, f64)) -> f64| {
+        let samples: Vec<f64> = cx.model.aggregate.iter().map(f).collect();
+        format::spark(&format::downsample(&samples, spark), spark)
+    };
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(session_counts(cx, counts));
+    spans.push(Span::styled("   msgs/s ", theme.label()));
+    spans.push(Span::styled(
+        format!("{:>5} ", format::rate(msgs)),
+        theme.accent(),
+    ));
+    spans.push(Span::styled(history(|s| s.0), theme.good()));
+    spans.push(Span::styled("   bytes/s ", theme.label()));
+    spans.push(Span::styled(
+        format!("{:>7} ", format::byte_rate(bytes)),
+        theme.accent(),
+    ));
+    spans.push(Span::styled(history(|s| s.1), theme.fg(Color::Cyan)));
+    if events {
+        spans.push(Span::styled("   stats events/s ", theme.label()));
+        let rate = format::rate(cx.model.stats_events_per_s);
+        spans.push(Span::styled(rate, theme.accent()));
+    }
+    Line::from(spans)
+}
+
+fn session_counts<'a>(cx: &Ctx, counts: Counts) -> Vec<Span<'a>> {
+    let (theme, model) = (cx.theme, cx.model);
+    let mut spans = Vec::new();
+    if counts == Counts::Full {
+        spans.push(Span::styled("sessions ", theme.label()));
+    }
+    spans.push(Span::styled(model.live().to_string(), theme.accent()));
+    spans.push(Span::styled(" live", theme.label()));
+    if counts != Counts::Live {
+        spans.push(Span::styled(" · ", theme.label()));
+        spans.push(Span::styled(model.joined.to_string(), theme.accent()));
+        spans.push(Span::styled(" joined · ", theme.label()));
+        spans.push(Span::styled(model.left.to_string(), theme.accent()));
+        spans.push(Span::styled(" left", theme.label()));
+    }
+    spans
+}

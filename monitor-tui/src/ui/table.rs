@@ -1,0 +1,446 @@
+//! The session table: the columns that fit, only the rows on screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Margin, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use wamp::Id;
+
+use super::{Ctx, width};
+use crate::app::{Focus, SortColumn};
+use crate::format;
+use crate::state::{Cycle, SessionRow, Totals, short_transport};
+
+/// A table column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Session,
+    Authid,
+    Role,
+    Transport,
+    Peer,
+    Msgs,
+    Bytes,
+    Rated,
+    MsgsPerS,
+    BytesPerS,
+    Cycle,
+    Age,
+    Trend,
+}
+
+/// Every column, left to right.
+const COLUMNS: [Col; 13] = [
+    Col::Session,
+    Col::Authid,
+    Col::Role,
+    Col::Transport,
+    Col::Peer,
+    Col::Msgs,
+    Col::Bytes,
+    Col::Rated,
+    Col::MsgsPerS,
+    Col::BytesPerS,
+    Col::Cycle,
+    Col::Age,
+    Col::Trend,
+];
+
+/// The widest a text column grows, and the widest the sparkline grows; both grow to `FAIR`
+/// before either grows further.
+const FAIR: usize = 16;
+const MAX_TEXT: usize = 32;
+const MAX_TREND: usize = crate::state::HISTORY;
+
+impl Col {
+    fn title(self) -> &'static str {
+        match self {
+            Col::Session => "SESSION",
+            Col::Authid => "AUTHID",
+            Col::Role => "ROLE",
+            Col::Transport => "TRANSPORT",
+            Col::Peer => "PEER",
+            Col::Msgs => "MSGS",
+            Col::Bytes => "BYTES",
+            Col::Rated => "RATED",
+            Col::MsgsPerS => "MSGS/S",
+            Col::BytesPerS => "BYTES/S",
+            Col::Cycle => "CYCLE",
+            Col::Age => "AGE",
+            Col::Trend => "TREND",
+        }
+    }
+
+    /// The narrowest it may get; numbers never get cut, text columns do (with `…`).
+    fn min(self) -> usize {
+        match self {
+            Col::Session => 16,
+            Col::Authid => 12,
+            Col::Transport => 10,
+            Col::Msgs => 4,
+            Col::Bytes => 6,
+            Col::Age => 4,
+            Col::Trend => 6,
+            other => other.title().len(),
+        }
+    }
+
+    /// Which columns fold away first on a narrow screen (lowest first); `None`: never.
+    fn fold_rank(self) -> Option<u8> {
+        match self {
+            Col::Peer => Some(0),
+            Col::Rated => Some(1),
+            Col::Role => Some(2),
+            Col::Cycle => Some(3),
+            Col::Bytes => Some(4),
+            Col::Msgs => Some(5),
+            Col::Transport => Some(6),
+            Col::Age => Some(7),
+            Col::Authid => Some(8),
+            _ => None,
+        }
+    }
+
+    fn numeric(self) -> bool {
+        matches!(
+            self,
+            Col::Session
+                | Col::Msgs
+                | Col::Bytes
+                | Col::Rated
+                | Col::MsgsPerS
+                | Col::BytesPerS
+                | Col::Cycle
+                | Col::Age
+        )
+    }
+
+    /// The column that shows what the table is sorted by.
+    fn sorts(self, sort: SortColumn) -> bool {
+        matches!(
+            (self, sort),
+            (Col::Session, SortColumn::Session)
+                | (Col::Authid, SortColumn::Authid)
+                | (Col::Role, SortColumn::Role)
+                | (
+                    Col::Transport,
+                    SortColumn::Transport | SortColumn::Serializer
+                )
+                | (Col::Msgs, SortColumn::Messages)
+                | (Col::Bytes, SortColumn::Bytes)
+                | (Col::Rated, SortColumn::Rated)
+                | (Col::MsgsPerS, SortColumn::MessagesPerS)
+                | (Col::BytesPerS, SortColumn::BytesPerS)
+                | (Col::Cycle, SortColumn::Cycle)
+                | (Col::Age, SortColumn::Age)
+        )
+    }
+
+    /// How wide the column would like to be for these rows (text columns: their longest value).
+    fn want(self, rows: &[&SessionRow]) -> usize {
+        let longest = |f: fn(&SessionRow) -> usize| rows.iter().map(|r| f(r)).max().unwrap_or(0);
+        let text = match self {
+            Col::Authid => longest(|r| width(&r.authid)),
+            Col::Role => longest(|r| width(&r.authrole)),
+            Col::Transport => longest(|r| width(&transport(r))),
+            Col::Peer => longest(|r| width(&r.peer)),
+            Col::Trend => return MAX_TREND,
+            _ => 0,
+        };
+        text.clamp(self.min(), MAX_TEXT)
+    }
+}
+
+/// `ws/json`, `rs/msgpack`.
+fn transport(r: &SessionRow) -> String {
+    match (short_transport(&r.transport), r.serializer.as_str()) {
+        ("", "") => String::new(),
+        (t, "") => t.to_owned(),
+        ("", s) => s.to_owned(),
+        (t, s) => format!("{t}/{s}"),
+    }
+}
+
+/// The columns that fit in `avail` cells and their widths: columns fold away by rank until the
+/// narrowest widths fit, then text columns grow to their content and the sparkline takes the rest.
+fn columns(avail: usize, rows: &[&SessionRow]) -> Vec<(Col, usize)> {
+    let mut cols: Vec<Col> = COLUMNS.to_vec();
+    let need = |cols: &[Col]| {
+        cols.iter()
+            .map(|c| c.min() + 1)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    while need(&cols) > avail {
+        let Some(fold) = cols
+            .iter()
+            .copied()
+            .filter(|c| c.fold_rank().is_some())
+            .min_by_key(|c| c.fold_rank())
+        else {
+            break;
+        };
+        cols.retain(|&c| c != fold);
+    }
+    let mut spare = avail.saturating_sub(need(&cols));
+    let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min())).collect();
+    // Text first up to a fair width, then the sparkline, then text to its full length, then
+    // the sparkline again.
+    for (trend, cap) in [
+        (false, FAIR),
+        (true, FAIR),
+        (false, MAX_TEXT),
+        (true, MAX_TREND),
+    ] {
+        for (col, w) in widths
+            .iter_mut()
+            .filter(|(c, _)| (*c == Col::Trend) == trend)
+        {
+            let want = if trend { cap } else { col.want(rows).min(cap) };
+            let grow = want.saturating_sub(*w).min(spare);
+            *w += grow;
+            spare -= grow;
+        }
+    }
+    widths
+}
+
+/// Draws the table of `rows` (already filtered and sorted) into `area`; only the rows on
+/// screen are built.
+pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Id]) {
+    let (view, theme) = (cx.view, cx.theme);
+    let page = area.height.saturating_sub(3) as usize;
+    let selected = view.selected_index(rows);
+    let first = first_row(view.scroll, selected, page, rows.len());
+    let block = theme
+        .pane(title(cx), view.focus == Focus::Table)
+        .title_top(position(first, page, rows.len(), cx).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rows.is_empty() {
+        frame.render_widget(empty(cx), inner.inner(Margin::new(1, 1)));
+        return;
+    }
+    let all: Vec<&SessionRow> = rows
+        .iter()
+        .filter_map(|id| cx.model.sessions.get(id))
+        .collect();
+    let cols = columns(inner.width as usize, &all);
+    let shown = all.iter().enumerate().skip(first).take(page).map(|(i, r)| {
+        let row = row(r, &cols, cx);
+        if Some(i) == selected {
+            row.style(selected_style(r, cx))
+        } else {
+            row
+        }
+    });
+    let widths = cols.iter().map(|&(_, w)| Constraint::Length(w as u16));
+    let table = Table::new(shown, widths)
+        .header(header(&cols, cx))
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}
+
+/// The first row on screen: the view's scroll, moved just enough to show the selection.
+fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) -> usize {
+    let page = page.max(1);
+    let first = match selected {
+        Some(i) if i < scroll => i,
+        Some(i) if i >= scroll + page => i + 1 - page,
+        _ => scroll,
+    };
+    first.min(len.saturating_sub(page))
+}
+
+/// ` Sessions · sort msgs/s ▼ · filter ws▏ `
+fn title<'a>(cx: &Ctx) -> Line<'a> {
+    let (view, theme) = (cx.view, cx.theme);
+    let arrow = if view.sort.descending() != view.reversed {
+        "▼"
+    } else {
+        "▲"
+    };
+    let mut spans = vec![
+        Span::styled(" Sessions ", theme.accent()),
+        Span::styled("· sort ", theme.label()),
+        Span::raw(format!("{} {arrow} ", view.sort.name())),
+    ];
+    if view.typing || !view.filter.is_empty() {
+        let cursor = if view.typing { "▏" } else { "" };
+        spans.push(Span::styled("· filter ", theme.label()));
+        spans.push(Span::styled(
+            format!("{}{cursor} ", view.filter),
+            theme.warn(),
+        ));
+    }
+    Line::from(spans)
+}
+
+/// ` 1–8 of 37 ` in the top right corner.
+fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
+    if len == 0 {
+        return Line::default();
+    }
+    let last = (first + page).min(len);
+    Line::styled(format!(" {}–{last} of {len} ", first + 1), cx.theme.label())
+}
+
+/// What an empty table says: nothing joined yet, or nothing matches the filter.
+fn empty<'a>(cx: &Ctx) -> Paragraph<'a> {
+    let text = if cx.model.sessions.is_empty() {
+        "no sessions yet (waiting for wamp.session.on_join)".to_owned()
+    } else {
+        format!(
+            "no session matches “{}” (Esc clears the filter)",
+            cx.view.filter
+        )
+    };
+    Paragraph::new(Line::styled(text, cx.theme.label())).alignment(Alignment::Center)
+}
+
+/// The column titles; the sort column's is underlined.
+fn header<'a>(cols: &[(Col, usize)], cx: &Ctx) -> Row<'a> {
+    let cells = cols.iter().map(|&(c, _)| {
+        let style = if c.sorts(cx.view.sort) {
+            cx.theme.accent().add_modifier(Modifier::UNDERLINED)
+        } else {
+            cx.theme.label()
+        };
+        Cell::new(align(Line::styled(c.title(), style), c))
+    });
+    Row::new(cells).style(Style::new().add_modifier(Modifier::BOLD))
+}
+
+fn align(line: Line<'_>, col: Col) -> Line<'_> {
+    if col.numeric() {
+        line.right_aligned()
+    } else {
+        line
+    }
+}
+
+fn selected_style(r: &SessionRow, cx: &Ctx) -> Style {
+    let base = if r.left_at.is_some() {
+        cx.theme.dim()
+    } else {
+        Style::new()
+    };
+    base.add_modifier(Modifier::REVERSED)
+}
+
+/// One session's row; sessions that left are dimmed.
+fn row<'a>(r: &SessionRow, cols: &[(Col, usize)], cx: &Ctx) -> Row<'a> {
+    let cells = cols
+        .iter()
+        .map(|&(c, w)| Cell::new(align(cell(r, c, w, cx), c)));
+    let row = Row::new(cells);
+    if r.left_at.is_some() {
+        row.style(cx.theme.dim())
+    } else {
+        row
+    }
+}
+
+/// `–` stands for what is not known: traffic before any stats event (statistics may be off for
+/// the realm), and rates once a session has left.
+const UNKNOWN: &str = "–";
+
+fn cell<'a>(r: &SessionRow, col: Col, w: usize, cx: &Ctx) -> Line<'a> {
+    let text = |s: &str| Line::raw(format::truncate(s, w));
+    let now = cx.now;
+    let no_stats = r.history.is_empty() && r.totals == Totals::default();
+    match col {
+        Col::Msgs | Col::Bytes | Col::Rated | Col::Cycle if no_stats => Line::raw(UNKNOWN),
+        Col::MsgsPerS | Col::BytesPerS if no_stats || r.left_at.is_some() => Line::raw(UNKNOWN),
+        Col::Session => Line::raw(r.id.to_string()),
+        Col::Authid => text(&r.authid),
+        Col::Role => text(&r.authrole),
+        Col::Transport => text(&transport(r)),
+        Col::Peer => text(&r.peer),
+        Col::Msgs => Line::raw(format::count(r.totals.messages)),
+        Col::Bytes => Line::raw(format::bytes(r.totals.bytes)),
+        Col::Rated => Line::raw(format::count(r.totals.rated_messages)),
+        Col::MsgsPerS => rate(format::rate, r.messages_per_s(now), cx.total.0, cx),
+        Col::BytesPerS => rate(format::byte_rate, r.bytes_per_s(now), cx.total.1, cx),
+        Col::Cycle => Line::raw(format::count(r.cycle)),
+        Col::Age => age(r, now),
+        Col::Trend => trend(r, w, cx),
+    }
+}
+
+/// A rate, coloured by its share of the total.
+fn rate<'a>(fmt: fn(f64) -> String, v: f64, total: f64, cx: &Ctx) -> Line<'a> {
+    let share = if total > 0.0 { v / total } else { 0.0 };
+    Line::styled(fmt(v), cx.theme.share(share))
+}
+
+/// Seconds since the last stats event; `left` for sessions that left, `–` before any event.
+fn age<'a>(r: &SessionRow, now: f64) -> Line<'a> {
+    match (r.left_at, r.age(now)) {
+        (Some(_), _) => Line::raw("left"),
+        (None, Some(a)) => Line::raw(format::duration(a)),
+        (None, None) => Line::raw(UNKNOWN),
+    }
+}
+
+/// The session's recent messages/s, one bar per cycle, newest at the right.
+fn trend<'a>(r: &SessionRow, w: usize, cx: &Ctx) -> Line<'a> {
+    let skip = r.history.len().saturating_sub(w);
+    let rates: Vec<f64> = r
+        .history
+        .iter()
+        .skip(skip)
+        .map(Cycle::messages_per_s)
+        .collect();
+    Line::styled(format::spark(&rates, w), cx.theme.good())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_screens_fold_peer_rated_role_cycle_and_bytes() {
+        let cols: Vec<Col> = columns(78, &[]).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(
+            cols,
+            [
+                Col::Session,
+                Col::Authid,
+                Col::Transport,
+                Col::Msgs,
+                Col::MsgsPerS,
+                Col::BytesPerS,
+                Col::Age,
+                Col::Trend
+            ]
+        );
+        assert_eq!(
+            columns(158, &[]).len(),
+            COLUMNS.len(),
+            "wide screens show everything"
+        );
+    }
+
+    #[test]
+    fn widths_fill_the_space_exactly() {
+        for avail in [60, 78, 100, 118, 158, 250] {
+            let cols = columns(avail, &[]);
+            let used: usize = cols.iter().map(|(_, w)| w + 1).sum::<usize>() - 1;
+            assert!(used <= avail, "{avail}: {used}");
+            if avail < 200 {
+                assert_eq!(used, avail, "{avail}: the sparkline takes the rest");
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_row_follows_the_selection() {
+        assert_eq!(first_row(0, Some(3), 10, 30), 0);
+        assert_eq!(first_row(0, Some(12), 10, 30), 3);
+        assert_eq!(first_row(20, Some(5), 10, 30), 5);
+        assert_eq!(first_row(25, None, 10, 30), 20, "never past the end");
+        assert_eq!(first_row(0, None, 10, 0), 0);
+    }
+}

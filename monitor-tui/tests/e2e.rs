@@ -1,0 +1,128 @@
+//! The monitor against the real router and real client traffic on 127.0.0.1: its model shows
+//! every session with exactly the message totals the clients exchanged.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
+use wamp_monitor::feed::{self, FeedConfig, FeedItem};
+use wamp_monitor::state::{MetaEvent, Model};
+use wamp_router::config::Config;
+use wamp_router::{Router, RouterOptions};
+
+async fn router() -> Router {
+    let mut config = Config::embedded_default().config;
+    for t in &mut config.transports {
+        t.port = 0;
+    }
+    Router::start(config, RouterOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Applies feed items to the model until `done` holds (bounded by 10 s).
+async fn follow_until(
+    rx: &mut mpsc::Receiver<FeedItem>,
+    model: &mut Model,
+    done: impl Fn(&Model) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !done(model) {
+            let item = rx.recv().await.expect("the feed runs");
+            if let Some(ev) = item.into_meta() {
+                model.apply(ev, 0.0);
+            }
+        }
+    })
+    .await
+    .expect("the monitor saw it in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_shows_what_the_clients_exchanged() {
+    let router = router().await;
+    let ws = router.websocket_url().unwrap();
+    let rs = router.rawsocket_url().unwrap();
+    // A session that is there before the monitor: it comes from the snapshot.
+    let early = Session::join(
+        &rs,
+        "realm1",
+        SessionOptions {
+            serializer: Serializer::Msgpack,
+            rated_message_size: 256,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (tx, mut rx) = mpsc::channel(4096);
+    let (_kill, kills) = mpsc::channel(1);
+    let config = FeedConfig {
+        url: ws.clone(),
+        realm: "realm1".into(),
+        serializer: Serializer::Json,
+    };
+    tokio::spawn(feed::run(config, tx, kills));
+    let mut model = Model::new(0.0, 1e9);
+    let early_id = early.id();
+    follow_until(&mut rx, &mut model, |m| m.sessions.contains_key(&early_id)).await;
+
+    let mut clients = Vec::new();
+    for (url, ser) in [
+        (&ws, Serializer::Json),
+        (&rs, Serializer::Msgpack),
+        (&ws, Serializer::Msgpack),
+        (&rs, Serializer::Json),
+    ] {
+        let s = Session::join(
+            url,
+            "realm1",
+            SessionOptions {
+                serializer: ser,
+                rated_message_size: 256,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut sub = s.subscribe("e2e.topic", Dict::new()).await.unwrap();
+        for i in 0..25 {
+            s.publish(
+                "e2e.topic",
+                Payload::from_args(vec![i.into()]),
+                dict! {"acknowledge" => true, "exclude_me" => false},
+            )
+            .await
+            .unwrap();
+            sub.events.recv().await.unwrap();
+        }
+        clients.push(s);
+    }
+    let mut expected = Vec::new();
+    for s in clients.into_iter().chain([early]) {
+        let id = s.id();
+        let handle = s.traffic_handle();
+        s.leave("wamp.close.normal").await.unwrap();
+        expected.push((id, handle.snapshot()));
+    }
+    let ids: Vec<u64> = expected.iter().map(|e| e.0).collect();
+    follow_until(&mut rx, &mut model, |m| {
+        ids.iter()
+            .all(|id| m.sessions.get(id).is_some_and(|s| s.left_at.is_some()))
+    })
+    .await;
+    for (id, t) in expected {
+        let row = &model.sessions[&id];
+        assert_eq!(
+            row.totals.messages,
+            t.messages_rx + t.messages_tx,
+            "session {id}"
+        );
+        assert_eq!(row.totals.bytes, t.bytes_rx + t.bytes_tx, "session {id}");
+        assert_eq!(row.totals.rated_messages, t.rated_messages, "session {id}");
+        assert_eq!(row.totals.bytes_rx, Some(t.bytes_tx), "session {id}");
+    }
+    assert!(matches!(model.log.iter().next(), Some(e) if e.text.contains("connected")));
+    let _ = MetaEvent::Leave(0);
+    router.shutdown().await;
+}

@@ -1,0 +1,151 @@
+//! `wamp-monitor --json`, `--plain` and `--once` against a real router, as a script uses them.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use wamp::{Serializer, Session, SessionOptions};
+use wamp_router::config::Config;
+use wamp_router::{Router, RouterOptions};
+
+async fn router() -> Router {
+    let mut config = Config::embedded_default().config;
+    for t in &mut config.transports {
+        t.port = 0;
+    }
+    Router::start(config, RouterOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Runs the monitor with `args` and returns its stdout lines until `enough` says stop (then
+/// kills it). Bounded by 10 s.
+fn lines_until(args: &[&str], enough: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the monitor starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !enough(&lines) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => lines.push(l),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_prints_one_meta_event_per_line() {
+    let router = router().await;
+    let url = router.websocket_url().unwrap();
+    let rs = router.rawsocket_url().unwrap();
+    let client = tokio::spawn(async move {
+        // Join and leave until the monitor has seen a full session (it may connect late).
+        for _ in 0..100 {
+            let s = Session::join(
+                &rs,
+                "realm1",
+                SessionOptions {
+                    serializer: Serializer::Msgpack,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            s.leave("wamp.close.normal").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let lines = tokio::task::spawn_blocking(move || {
+        lines_until(&["--json", "--url", &url], |l| {
+            l.iter().any(|l| l.contains("wamp.session.on_leave"))
+        })
+    })
+    .await
+    .unwrap();
+    client.abort();
+    let mut topics = Vec::new();
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        if let Some(t) = v.get("topic").and_then(|t| t.as_str()) {
+            assert!(
+                v["args"].is_array() && v["kwargs"].is_object() && v["ts"].is_f64(),
+                "{l}"
+            );
+            topics.push(t.to_owned());
+        } else {
+            assert!(
+                v.get("connected").is_some() || v.get("snapshot").is_some(),
+                "{l}"
+            );
+        }
+    }
+    assert!(
+        topics.iter().any(|t| t == "wamp.session.on_join"),
+        "{lines:?}"
+    );
+    assert!(
+        topics.iter().any(|t| t == "wamp.session.on_stats"),
+        "{lines:?}"
+    );
+    assert!(
+        topics.iter().any(|t| t == "wamp.session.on_leave"),
+        "{lines:?}"
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_prints_the_live_sessions_and_exits() {
+    let router = router().await;
+    let url = router.websocket_url().unwrap();
+    let s = Session::join(&url, "realm1", SessionOptions::default())
+        .await
+        .unwrap();
+    let id = s.id().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+            .args(["--once", "--url", &url])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .starts_with("SESSION"),
+        "{text}"
+    );
+    assert!(text.contains(&id), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "the header and the one session (not the monitor itself): {text}"
+    );
+    router.shutdown().await;
+}

@@ -1,0 +1,407 @@
+//! Snapshot tests of the screen: the main screen, the detail pane and the help overlay at
+//! 80×24 and 160×48, drawn from a fixed model on a fixed clock (no wall clock, no randomness).
+//!
+//! Update with `INSTA_UPDATE=always cargo test -p wamp-monitor --test screens` and read the
+//! `.snap` files before keeping them.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use wamp::{Dict, Value};
+use wamp_monitor::app::View;
+use wamp_monitor::state::{MetaEvent, Model};
+use wamp_monitor::ui::{self, Header};
+
+/// The moment every screen is drawn at: 12 min 41 s after the monitor started.
+const NOW: f64 = 761.1;
+/// The monitor started at 13:49:30 wall-clock time.
+const STARTED: f64 = 13.0 * 3600.0 + 49.0 * 60.0 + 30.0;
+
+fn dict(pairs: Vec<(&str, Value)>) -> Dict {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A session of the fixture: who it is and how it talks.
+struct Fixture {
+    id: u64,
+    authid: &'static str,
+    role: &'static str,
+    framing: &'static str,
+    serializer: &'static str,
+    peer: &'static str,
+    /// Seconds between its stats cycles, and messages per cycle (`None`: statistics off).
+    cadence: Option<(f64, u64)>,
+    /// Average message size in bytes.
+    size: u64,
+    /// Whether its router reports the rx/tx split (ours does, Crossbar does not).
+    split: bool,
+}
+
+const SESSIONS: [Fixture; 6] = [
+    Fixture {
+        id: 6272281592326793,
+        authid: "5UR5-7FTV-3X4K",
+        role: "anonymous",
+        framing: "websocket",
+        serializer: "json",
+        peer: "tcp4:127.0.0.1:52700",
+        cadence: Some((0.25, 3000)),
+        size: 118,
+        split: true,
+    },
+    Fixture {
+        id: 8772193469365952,
+        authid: "JPFW-9PAK-3367",
+        role: "anonymous",
+        framing: "rawsocket",
+        serializer: "msgpack",
+        peer: "tcp4:127.0.0.1:52702",
+        cadence: Some((0.5, 5400)),
+        size: 97,
+        split: true,
+    },
+    Fixture {
+        id: 1038632614908329,
+        authid: "MTHR-ANE9-CFAR",
+        role: "backend",
+        framing: "rawsocket",
+        serializer: "msgpack",
+        peer: "tcp4:10.1.7.23:41822",
+        cadence: Some((2.0, 420)),
+        size: 92,
+        split: true,
+    },
+    Fixture {
+        id: 2219006431177540,
+        authid: "billing-service",
+        role: "backend",
+        framing: "websocket",
+        serializer: "msgpack",
+        peer: "tcp4:10.1.7.24:50214",
+        cadence: Some((10.0, 90)),
+        size: 640,
+        split: false,
+    },
+    Fixture {
+        id: 4410092211345678,
+        authid: "YJCS-RJHF-7S7X-AU3S-A9GS-QV6Q",
+        role: "frontend",
+        framing: "websocket",
+        serializer: "json",
+        peer: "tcp6:[::1]:40112",
+        cadence: None,
+        size: 0,
+        split: false,
+    },
+    Fixture {
+        id: 5711955232589440,
+        authid: "Q2XW-71KD-PL0Z",
+        role: "anonymous",
+        framing: "websocket",
+        serializer: "json",
+        peer: "tcp4:127.0.0.1:52731",
+        cadence: Some((1.0, 12)),
+        size: 110,
+        split: true,
+    },
+];
+
+/// The session that leaves, and when (12 s before [`NOW`]).
+const LEAVER: u64 = 5711955232589440;
+const LEFT_AT: f64 = 749.0;
+
+fn join_details(f: &Fixture) -> Dict {
+    let protocol = match f.framing {
+        "websocket" => Value::Str(format!("wamp.2.{}", f.serializer)),
+        _ => Value::Null,
+    };
+    let transport = dict(vec![
+        ("channel_type", "tcp".into()),
+        ("channel_framing", f.framing.into()),
+        ("channel_serializer", f.serializer.into()),
+        ("peer", f.peer.into()),
+        ("is_server", Value::Bool(true)),
+        ("websocket_protocol", protocol),
+    ]);
+    let authextra = dict(vec![
+        ("x_cb_node", "node1".into()),
+        ("x_cb_peer", f.peer.into()),
+        ("x_cb_pid", 4711.into()),
+    ]);
+    dict(vec![
+        ("realm", "realm1".into()),
+        ("session", Value::Int(f.id as i64)),
+        ("authid", f.authid.into()),
+        ("authrole", f.role.into()),
+        ("authmethod", "anonymous".into()),
+        ("authprovider", "static".into()),
+        ("authextra", Value::Dict(authextra)),
+        ("serializer", f.serializer.into()),
+        ("transport", Value::Dict(transport)),
+    ])
+}
+
+/// A deterministic wobble in 0.1..1.9, so the sparklines have a shape.
+fn wobble(id: u64, n: u64) -> f64 {
+    let phase = (id % 97) as f64;
+    1.0 + 0.6 * ((n as f64 + phase) / 9.0).sin() + 0.3 * ((n as f64 * 7.0 + phase) / 5.0).cos()
+}
+
+fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEvent {
+    let info = dict(vec![
+        ("realm", "realm1".into()),
+        ("session", Value::Int(f.id as i64)),
+        ("authid", f.authid.into()),
+        ("authrole", f.role.into()),
+    ]);
+    let messages = (messages as f64 * wobble(f.id, cycle)) as u64;
+    let bytes = messages * f.size;
+    let jitter = 1.0 + 0.04 * (cycle as f64 * 1.7).sin();
+    let duration = (cadence * jitter * 1e9) as i64;
+    let mut stats = vec![
+        ("cycle", Value::Int(cycle as i64)),
+        ("serializer", f.serializer.into()),
+        ("duration", Value::Int(duration)),
+        ("bytes", Value::Int(bytes as i64)),
+        ("messages", Value::Int(messages as i64)),
+        (
+            "rated_messages",
+            Value::Int((messages + messages * f.size / 256) as i64),
+        ),
+    ];
+    if f.split {
+        let rx = bytes * 61 / 100;
+        stats.push(("bytes_rx", Value::Int(rx as i64)));
+        stats.push(("bytes_tx", Value::Int((bytes - rx) as i64)));
+    }
+    MetaEvent::Stats(info, dict(stats))
+}
+
+/// The model after 761 s: connected, six sessions joined, stats flowing, one session left,
+/// one kill done and one refused. Every event has a fixed time; ticks are every 0.25 s.
+fn model() -> Model {
+    let mut m = Model::new(0.0, 30.0);
+    m.apply(MetaEvent::Connected("ws://127.0.0.1:8080/ws".into()), 0.2);
+    for (i, f) in SESSIONS.iter().enumerate() {
+        m.apply(MetaEvent::Join(join_details(f)), 1.0 + i as f64);
+    }
+    let mut cycles = [0u64; SESSIONS.len()];
+    for step in 1..=3044u64 {
+        let now = step as f64 * 0.25;
+        for (i, f) in SESSIONS.iter().enumerate() {
+            let Some((cadence, messages)) = f.cadence else {
+                continue;
+            };
+            let every = (cadence / 0.25) as u64;
+            let gone = f.id == LEAVER && now >= LEFT_AT;
+            if now > 8.0 && step.is_multiple_of(every) && !gone {
+                cycles[i] += 1;
+                m.apply(stats_event(f, cycles[i], cadence, messages), now);
+            }
+        }
+        if now == LEFT_AT {
+            m.apply(MetaEvent::Leave(LEAVER), now);
+        }
+        if now == 600.0 {
+            m.apply(MetaEvent::Killed(3303817754120881, Ok(())), now);
+        }
+        if now == 755.5 {
+            let refused = Err("wamp.error.not_authorized".to_owned());
+            m.apply(MetaEvent::Killed(1038632614908329, refused), now);
+        }
+        m.tick(now);
+    }
+    m
+}
+
+fn header() -> Header {
+    Header {
+        url: "ws://127.0.0.1:8080/ws".into(),
+        realm: "realm1".into(),
+    }
+}
+
+fn view() -> View {
+    let mut v = View::new(true);
+    v.wall_offset = Some(STARTED);
+    v
+}
+
+fn key(view: &mut View, model: &Model, code: KeyCode) {
+    let rows = view.visible_rows(model, NOW);
+    view.on_key(KeyEvent::new(code, KeyModifiers::NONE), &rows);
+}
+
+/// Draws one frame as the program does: fit the view to the screen, then draw.
+fn terminal(model: &Model, view: &mut View, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|f| {
+            view.fit(f.area(), model, NOW);
+            ui::draw(f, model, view, &header(), NOW);
+        })
+        .expect("drawn");
+    terminal
+}
+
+fn buffer(model: &Model, view: &mut View, width: u16, height: u16) -> Buffer {
+    terminal(model, view, width, height)
+        .backend()
+        .buffer()
+        .clone()
+}
+
+/// The screen as text, one quoted line per row.
+fn render(model: &Model, view: &mut View, width: u16, height: u16) -> String {
+    terminal(model, view, width, height).backend().to_string()
+}
+
+#[test]
+fn main_screen_80x24() {
+    insta::assert_snapshot!(render(&model(), &mut view(), 80, 24));
+}
+
+#[test]
+fn main_screen_160x48() {
+    insta::assert_snapshot!(render(&model(), &mut view(), 160, 48));
+}
+
+fn detail_view(model: &Model) -> View {
+    let mut v = view();
+    key(&mut v, model, KeyCode::Down);
+    key(&mut v, model, KeyCode::Enter);
+    v
+}
+
+#[test]
+fn detail_pane_80x24() {
+    let m = model();
+    insta::assert_snapshot!(render(&m, &mut detail_view(&m), 80, 24));
+}
+
+#[test]
+fn detail_pane_160x48() {
+    let m = model();
+    insta::assert_snapshot!(render(&m, &mut detail_view(&m), 160, 48));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let m = model();
+    let mut v = view();
+    key(&mut v, &m, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&m, &mut v, 80, 24));
+}
+
+#[test]
+fn help_overlay_160x48() {
+    let m = model();
+    let mut v = view();
+    key(&mut v, &m, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&m, &mut v, 160, 48));
+}
+
+#[test]
+fn kill_confirmation_and_filter_80x24() {
+    let m = model();
+    let mut v = view();
+    for c in "/backend".chars() {
+        key(&mut v, &m, KeyCode::Char(c));
+    }
+    key(&mut v, &m, KeyCode::Enter);
+    key(&mut v, &m, KeyCode::Char('x'));
+    insta::assert_snapshot!(render(&m, &mut v, 80, 24));
+}
+
+#[test]
+fn the_left_session_is_dim_and_the_selection_reversed() {
+    let m = model();
+    let buf = buffer(&m, &mut view(), 160, 48);
+    let row_of = |text: &str| {
+        (0..buf.area.height)
+            .find(|&y| line(&buf, y).contains(text))
+            .expect(text)
+    };
+    let left = row_of(&LEAVER.to_string());
+    assert!(
+        buf[(3, left)].modifier.contains(Modifier::DIM),
+        "left sessions are dimmed"
+    );
+    // Nothing chosen yet: the first row (the busiest session) is selected.
+    let first = view().visible_rows(&m, NOW)[0].to_string();
+    let selected = row_of(&first);
+    assert!(
+        buf[(3, selected)].modifier.contains(Modifier::REVERSED),
+        "the selection is reversed"
+    );
+}
+
+#[test]
+fn no_color_uses_modifiers_only() {
+    let m = model();
+    let mut v = detail_view(&m);
+    v.color = false;
+    let buf = buffer(&m, &mut v, 160, 48);
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+}
+
+fn line(buf: &Buffer, y: u16) -> String {
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
+}
+
+#[test]
+fn a_lost_connection_and_a_pause_show_in_the_header() {
+    let mut m = model();
+    let why = "connection refused (os error 111) while connecting to ws://127.0.0.1:8080/ws";
+    m.apply(MetaEvent::Disconnected(why.into()), NOW);
+    let mut v = view();
+    key(&mut v, &m, KeyCode::Char('p'));
+    for width in [60, 80, 160] {
+        let buf = buffer(&m, &mut v, width, 24);
+        let top = line(&buf, 0);
+        assert!(top.contains("reconnecting: conn"), "{width}: {top}");
+        assert!(top.trim_end().ends_with("PAUSED"), "{width}: {top}");
+        assert!(top.contains("ws://127.0.0"), "{width}: {top}");
+        assert!(
+            line(&buf, 23).contains("resume"),
+            "the footer says how to resume"
+        );
+    }
+}
+
+#[test]
+fn tiny_and_empty_screens_do_not_panic() {
+    let m = model();
+    for (w, h) in [(0, 0), (1, 1), (20, 5), (40, 12), (79, 23), (300, 100)] {
+        let mut v = detail_view(&m);
+        buffer(&m, &mut v, w, h);
+        key(&mut v, &m, KeyCode::Char('?'));
+        buffer(&m, &mut v, w, h);
+    }
+    let empty = Model::new(0.0, 30.0);
+    let text = render(&empty, &mut view(), 80, 24);
+    assert!(text.contains("no sessions yet"), "{text}");
+}
+
+#[test]
+fn fit_keeps_the_selection_on_screen() {
+    let m = model();
+    let mut v = view();
+    let rows = v.fit(ratatui::layout::Rect::new(0, 0, 80, 13), &m, NOW);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(v.page, 3, "80×13 leaves three table rows");
+    for _ in 0..5 {
+        key(&mut v, &m, KeyCode::Down);
+    }
+    let text = render(&m, &mut v, 80, 13);
+    assert!(text.contains("4–6 of 6"), "{text}");
+    assert_eq!(
+        v.selected,
+        Some(LEAVER),
+        "the left session sorts last by msgs/s"
+    );
+}
