@@ -188,20 +188,33 @@ impl SessionRow {
             serializer
         };
         Some(SessionRow {
-            id,
             authid: s(&details, "authid"),
             authrole: s(&details, "authrole"),
             transport: s(&transport, "channel_framing"),
             serializer,
             peer: s(&transport, "peer"),
             details,
+            ..SessionRow::new(id, now)
+        })
+    }
+
+    /// A session known only by its id (its details arrive later, if at all).
+    pub fn new(id: Id, now: f64) -> Self {
+        SessionRow {
+            id,
+            authid: String::new(),
+            authrole: String::new(),
+            transport: String::new(),
+            serializer: String::new(),
+            peer: String::new(),
+            details: Dict::new(),
             totals: Totals::default(),
             cycle: 0,
             history: Ring::new(HISTORY),
             last_stats_at: None,
             joined_at: now,
             left_at: None,
-        })
+        }
     }
 
     /// Messages per second over the cycles of the last [`RATE_WINDOW`] seconds (at least the
@@ -444,7 +457,7 @@ impl Model {
             // Stats before join (the monitor connected in between): what the info says.
             let mut d = info.clone();
             d.insert("transport".into(), Value::Dict(Dict::new()));
-            SessionRow::from_details(d, now).unwrap_or_else(|| unreachable_row(id, now))
+            SessionRow::from_details(d, now).unwrap_or_else(|| SessionRow::new(id, now))
         });
         row.totals.add(&t);
         row.cycle = stats
@@ -475,24 +488,6 @@ impl Model {
         let retention = self.retention;
         self.sessions
             .retain(|_, s| s.left_at.is_none_or(|t| now - t < retention));
-    }
-}
-
-fn unreachable_row(id: Id, now: f64) -> SessionRow {
-    SessionRow {
-        id,
-        authid: String::new(),
-        authrole: String::new(),
-        transport: String::new(),
-        serializer: String::new(),
-        peer: String::new(),
-        details: Dict::new(),
-        totals: Totals::default(),
-        cycle: 0,
-        history: Ring::new(HISTORY),
-        last_stats_at: None,
-        joined_at: now,
-        left_at: None,
     }
 }
 

@@ -1,24 +1,15 @@
 //! The monitor against the real router and real client traffic on 127.0.0.1: its model shows
 //! every session with exactly the message totals the clients exchanged.
 
+mod common;
+
+use common::router;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
 use wamp_monitor::feed::{self, FeedConfig, FeedItem};
 use wamp_monitor::state::{MetaEvent, Model};
-use wamp_router::config::Config;
-use wamp_router::{Router, RouterOptions};
-
-async fn router() -> Router {
-    let mut config = Config::embedded_default().config;
-    for t in &mut config.transports {
-        t.port = 0;
-    }
-    Router::start(config, RouterOptions::default())
-        .await
-        .unwrap()
-}
 
 /// Applies feed items to the model until `done` holds (bounded by 10 s).
 async fn follow_until(

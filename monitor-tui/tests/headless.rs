@@ -1,22 +1,13 @@
 //! `wamp-monitor --json`, `--plain` and `--once` against a real router, as a script uses them.
 
+mod common;
+
+use common::router;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use wamp::{Serializer, Session, SessionOptions};
-use wamp_router::config::Config;
-use wamp_router::{Router, RouterOptions};
-
-async fn router() -> Router {
-    let mut config = Config::embedded_default().config;
-    for t in &mut config.transports {
-        t.port = 0;
-    }
-    Router::start(config, RouterOptions::default())
-        .await
-        .unwrap()
-}
 
 /// Runs the monitor with `args` and returns its stdout lines until `enough` says stop (then
 /// kills it). Bounded by 10 s.

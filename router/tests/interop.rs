@@ -66,43 +66,47 @@ fn python() -> &'static Path {
     })
 }
 
-/// Runs the interop client against `url` and asserts that every check passed.
-async fn run_client(url: String, serializer: &str, serializer_b: Option<&str>) {
+/// Runs `script` from interop/ with `args` and asserts that it passed: exit 0 and a last line
+/// starting with `ok`.
+async fn run_script(script: &str, args: Vec<String>, ok: &'static str) {
     let python = tokio::task::spawn_blocking(python)
         .await
         .expect("venv ready");
-    let script = repo_root().join("interop/interop_client.py");
     let mut cmd = Command::new(python);
-    cmd.arg(script).args([
-        "--url",
-        &url,
-        "--serializer",
-        serializer,
-        "--realm",
-        "realm1",
-    ]);
-    if let Some(b) = serializer_b {
-        cmd.args(["--serializer-b", b]);
-    }
-    // The script bounds itself to 20 s; the test bounds it too.
-    let out = within(
-        "the interop client",
-        tokio::task::spawn_blocking(move || cmd.output()),
-    )
-    .await
-    .expect("joined")
-    .expect("the interop client runs");
+    cmd.arg(repo_root().join("interop").join(script))
+        .args(&args);
+    // The scripts bound themselves to 20 s; the test bounds them too.
+    let out = within(script, tokio::task::spawn_blocking(move || cmd.output()))
+        .await
+        .expect("joined")
+        .expect("the script runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "interop failed for {url} {serializer}:\n{stdout}\n{stderr}"
+        "{script} {args:?} failed:\n{stdout}\n{stderr}"
     );
     let last = stdout.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("interop OK:"),
+        last.starts_with(ok),
         "unexpected last line {last:?}:\n{stdout}\n{stderr}"
     );
+}
+
+/// Runs the interop client against `url` and asserts that every check passed.
+async fn run_client(url: String, serializer: &str, serializer_b: Option<&str>) {
+    let mut args = vec![
+        "--url".into(),
+        url,
+        "--serializer".into(),
+        serializer.into(),
+        "--realm".into(),
+        "realm1".into(),
+    ];
+    if let Some(b) = serializer_b {
+        args.extend(["--serializer-b".into(), b.into()]);
+    }
+    run_script("interop_client.py", args, "interop OK:").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,38 +148,19 @@ async fn autobahn_sessions_with_different_serializers_interoperate() {
 /// Runs the Crossbar-style Python monitor against `url`, watching a Python client's session
 /// over `client_url`.
 async fn run_monitor(url: String, serializer: &str, client_url: String, client_serializer: &str) {
-    let python = tokio::task::spawn_blocking(python)
-        .await
-        .expect("venv ready");
-    let script = repo_root().join("interop/monitor_client.py");
-    let mut cmd = Command::new(python);
-    cmd.arg(script).args([
-        "--url",
-        &url,
-        "--serializer",
-        serializer,
-        "--client-url",
-        &client_url,
-        "--client-serializer",
-        client_serializer,
-        "--realm",
-        "realm1",
-    ]);
-    let out = within(
-        "the monitor",
-        tokio::task::spawn_blocking(move || cmd.output()),
-    )
-    .await
-    .expect("joined")
-    .expect("the monitor runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "monitor failed:\n{stdout}\n{stderr}");
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("monitor OK:"),
-        "unexpected last line {last:?}:\n{stdout}\n{stderr}"
-    );
+    let args = vec![
+        "--url".into(),
+        url,
+        "--serializer".into(),
+        serializer.into(),
+        "--client-url".into(),
+        client_url,
+        "--client-serializer".into(),
+        client_serializer.into(),
+        "--realm".into(),
+        "realm1".into(),
+    ];
+    run_script("monitor_client.py", args, "monitor OK:").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,15 @@
+//! Shared by the monitor's integration tests.
+
+use wamp_router::config::Config;
+use wamp_router::{Router, RouterOptions};
+
+/// A router with the embedded default config on ephemeral loopback ports.
+pub async fn router() -> Router {
+    let mut config = Config::embedded_default().config;
+    for t in &mut config.transports {
+        t.port = 0;
+    }
+    Router::start(config, RouterOptions::default())
+        .await
+        .expect("router starts")
+}
