@@ -122,9 +122,9 @@ fn main() -> anyhow::Result<()> {
         args.transport,
         args.serializer,
         args.publisher_serializer.unwrap_or(args.serializer),
+        args.payload,
         if args.no_stats { "off" } else { "on" },
         if args.monitor { " +monitor" } else { "" },
-        args.payload,
         median,
         args.runs,
         args.seconds
