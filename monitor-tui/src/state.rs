@@ -159,6 +159,9 @@ pub struct SessionRow {
     pub joined_at: f64,
     /// When it left; it is shown dimmed until the retention time passes.
     pub left_at: Option<f64>,
+    /// Messages/s and bytes/s over the recent cycles, computed when a cycle arrives (sorting
+    /// thousands of rows per frame must not recompute them).
+    rates: (f64, f64),
 }
 
 impl SessionRow {
@@ -214,27 +217,41 @@ impl SessionRow {
             last_stats_at: None,
             joined_at: now,
             left_at: None,
+            rates: (0.0, 0.0),
         }
     }
 
     /// Messages per second over the cycles of the last [`RATE_WINDOW`] seconds (at least the
     /// latest one), or zero when the session left or has been silent for [`STALE_AFTER`].
     pub fn messages_per_s(&self, now: f64) -> f64 {
-        self.rate(now, |c| c.totals.messages)
+        if self.is_stale(now) {
+            0.0
+        } else {
+            self.rates.0
+        }
     }
 
     /// Bytes per second, like [`SessionRow::messages_per_s`].
     pub fn bytes_per_s(&self, now: f64) -> f64 {
-        self.rate(now, |c| c.totals.bytes)
+        if self.is_stale(now) {
+            0.0
+        } else {
+            self.rates.1
+        }
+    }
+
+    fn is_stale(&self, now: f64) -> bool {
+        self.left_at.is_some() || self.history.last().is_none_or(|c| now - c.at > STALE_AFTER)
+    }
+
+    fn update_rates(&mut self, now: f64) {
+        self.rates = (
+            self.rate(now, |c| c.totals.messages),
+            self.rate(now, |c| c.totals.bytes),
+        );
     }
 
     fn rate(&self, now: f64, what: impl Fn(&Cycle) -> u64) -> f64 {
-        let Some(last) = self.history.last() else {
-            return 0.0;
-        };
-        if self.left_at.is_some() || now - last.at > STALE_AFTER {
-            return 0.0;
-        }
         // The first cycle (HELLO and WELCOME, a fraction of a millisecond) says nothing about a
         // rate.
         let mut n = 0u64;
@@ -473,6 +490,7 @@ impl Model {
             duration,
             at: now,
         });
+        row.update_rates(now);
         row.last_stats_at = Some(now);
     }
 
