@@ -94,11 +94,13 @@ fn main() {
         }
         let frame_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(frames);
         black_box(&model);
+        let history = (HISTORY * std::mem::size_of::<wamp_monitor::state::Cycle>()) as f64;
         println!(
             "{sessions:>6} sessions: model absorbs {:.0} stats events/s on one core; {:.1} KiB per session \
-             with {HISTORY} cycles of history; a 160x48 frame takes {frame_ms:.1} ms",
+             ({:.1} KiB of it the {HISTORY}-cycle history); a 160x48 frame takes {frame_ms:.1} ms",
             rate,
-            per_session / 1024.0
+            per_session / 1024.0,
+            history / 1024.0
         );
     }
 }

@@ -145,7 +145,8 @@ pub struct SessionRow {
     pub serializer: String,
     /// The peer, e.g. `tcp4:127.0.0.1:52700`.
     pub peer: String,
-    /// The join details as the router sent them.
+    /// What the detail pane shows of the join details: `authmethod`, `authprovider`,
+    /// `authextra`.
     pub details: Dict,
     /// Totals since it joined (from the snapshot and every cycle since).
     pub totals: Totals,
@@ -190,13 +191,21 @@ impl SessionRow {
         } else {
             serializer
         };
+        // Keep only what the detail pane shows: the whole join dict (transport, HTTP headers)
+        // would cost kilobytes per session.
+        let mut kept = Dict::new();
+        for key in ["authmethod", "authprovider", "authextra"] {
+            if let Some(v) = details.get(key) {
+                kept.insert(key.to_owned(), v.clone());
+            }
+        }
         Some(SessionRow {
             authid: s(&details, "authid"),
             authrole: s(&details, "authrole"),
             transport: s(&transport, "channel_framing"),
             serializer,
             peer: s(&transport, "peer"),
-            details,
+            details: kept,
             ..SessionRow::new(id, now)
         })
     }
