@@ -35,16 +35,25 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut sessions = Vec::with_capacity(args.sessions);
-    let options = SessionOptions { serializer: Serializer::Msgpack, queue: 64, ..SessionOptions::default() };
+    let options = SessionOptions {
+        serializer: Serializer::Msgpack,
+        queue: 64,
+        ..SessionOptions::default()
+    };
     for i in 0..args.sessions {
         sessions.push(Session::join(&args.url, "realm1", options.clone()).await?);
         if (i + 1) % 1000 == 0 {
             eprintln!("{} sessions joined", i + 1);
         }
     }
-    eprintln!("{} sessions joined; publishing {} times per second each", sessions.len(), args.rate);
+    eprintln!(
+        "{} sessions joined; publishing {} times per second each",
+        sessions.len(),
+        args.rate
+    );
     let period = Duration::from_secs_f64(1.0 / args.rate.max(0.01));
-    let mut tick = tokio::time::interval(period / u32::try_from(sessions.len().max(1)).unwrap_or(u32::MAX));
+    let mut tick =
+        tokio::time::interval(period / u32::try_from(sessions.len().max(1)).unwrap_or(u32::MAX));
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(args.seconds);
     let mut next = 0usize;
     loop {

@@ -213,6 +213,9 @@ pub struct View {
     pub wall_offset: Option<f64>,
     /// Rendered frames so far (drives the connecting spinner).
     pub tick: u64,
+    /// Whether the selection follows a session (after the user moved it) rather than staying
+    /// on its row (at start: the top row, whichever session is busiest).
+    pub follow: bool,
 }
 
 impl Default for View {
@@ -243,6 +246,7 @@ impl View {
             color,
             wall_offset: None,
             tick: 0,
+            follow: false,
         }
     }
 
@@ -296,6 +300,9 @@ impl View {
 
     /// Re-finds the selection in `rows` (selecting the first row if none) and scrolls to it.
     pub fn sync(&mut self, rows: &[Id]) {
+        if !self.follow {
+            self.selected = None;
+        }
         match self.selected_index(rows) {
             Some(i) => self.select(i, rows),
             None => {
@@ -394,6 +401,7 @@ impl View {
     }
 
     fn move_selection(&mut self, delta: isize, rows: &[Id]) {
+        self.follow = true;
         if let Some(i) = self.selected_index(rows) {
             let last = rows.len() - 1;
             let to = i.saturating_add_signed(delta).min(last);
@@ -774,5 +782,25 @@ mod tests {
         press(&mut v, &[], "?");
         assert!(v.show_help);
         assert_eq!(press(&mut v, &[], "q"), Action::Quit);
+    }
+
+    #[test]
+    fn the_selection_stays_on_top_until_the_user_moves_it_then_follows_its_session() {
+        let mut v = View::new(false);
+        v.sync(&[1, 2, 3]);
+        v.sync(&[3, 1, 2]);
+        assert_eq!(
+            v.selected_index(&[3, 1, 2]),
+            Some(0),
+            "the busiest session, whichever it is"
+        );
+        press(&mut v, &[3, 1, 2], "j");
+        assert_eq!(v.selected, Some(1));
+        v.sync(&[1, 2, 3]);
+        assert_eq!(
+            v.selected_index(&[1, 2, 3]),
+            Some(0),
+            "now it follows session 1"
+        );
     }
 }
