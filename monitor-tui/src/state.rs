@@ -425,6 +425,17 @@ impl Model {
                 }
             }
             MetaEvent::Snapshot(list) => {
+                // After a reconnect: who is not in the snapshot left while we were away.
+                let present: std::collections::HashSet<Id> = list
+                    .iter()
+                    .filter_map(|d| d.get("session").and_then(Value::as_u64))
+                    .collect();
+                for row in self.sessions.values_mut() {
+                    if row.left_at.is_none() && !present.contains(&row.id) {
+                        row.left_at = Some(now);
+                        self.left += 1;
+                    }
+                }
                 for d in list {
                     let Some(mut row) = SessionRow::from_details(d.clone(), now) else {
                         continue;

@@ -167,3 +167,19 @@ fn connection_changes_are_shown_and_logged() {
     assert_eq!(m.log.len(), 3);
     let _ = Dict::new();
 }
+
+#[test]
+fn sessions_missing_from_a_new_snapshot_left_while_the_monitor_was_away() {
+    let mut m = Model::new(0.0, 30.0);
+    m.apply(join(1), 0.0);
+    m.apply(join(2), 0.0);
+    m.apply(MetaEvent::Disconnected("router restarted".into()), 1.0);
+    let still = match join(2) {
+        MetaEvent::Join(d) => d,
+        _ => unreachable!(),
+    };
+    m.apply(MetaEvent::Snapshot(vec![still]), 5.0);
+    assert_eq!(m.sessions[&1].left_at, Some(5.0));
+    assert_eq!(m.sessions[&2].left_at, None);
+    assert_eq!(m.live(), 1);
+}
