@@ -218,10 +218,9 @@ impl FeedItem {
             FeedItem::Event { topic, args, .. } => parse_event(&topic, &args),
             FeedItem::Snapshot(list) => Some(MetaEvent::Snapshot(list)),
             FeedItem::Connected(url) => Some(MetaEvent::Connected(url)),
-            FeedItem::Disconnected { error, retry } => Some(MetaEvent::Disconnected(format!(
-                "{error}; reconnecting in {} s",
-                retry.as_secs()
-            ))),
+            FeedItem::Disconnected { error, retry } => {
+                Some(MetaEvent::Disconnected(error, Some(retry.as_secs_f64())))
+            }
             FeedItem::Killed(id, outcome) => Some(MetaEvent::Killed(id, outcome)),
         }
     }

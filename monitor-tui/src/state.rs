@@ -321,8 +321,8 @@ pub enum MetaEvent {
     Snapshot(Vec<Dict>),
     /// Connected to the router.
     Connected(String),
-    /// Lost the router (and why); the feed retries.
-    Disconnected(String),
+    /// Lost the router (why, and in how many seconds the feed retries).
+    Disconnected(String, Option<f64>),
     /// A kill this monitor asked for, and its outcome.
     Killed(Id, Result<(), String>),
 }
@@ -334,8 +334,8 @@ pub enum Connection {
     Connecting,
     /// Connected.
     Connected,
-    /// Lost; retrying.
-    Lost(String),
+    /// Lost (why); retrying at the given time (monitor clock), if known.
+    Lost(String, Option<f64>),
 }
 
 /// Everything the monitor shows.
@@ -471,8 +471,8 @@ impl Model {
                 self.connection = Connection::Connected;
                 self.log(now, LogKind::Connection, format!("connected to {url}"));
             }
-            MetaEvent::Disconnected(why) => {
-                self.connection = Connection::Lost(why.clone());
+            MetaEvent::Disconnected(why, retry_in) => {
+                self.connection = Connection::Lost(why.clone(), retry_in.map(|r| now + r));
                 self.log(now, LogKind::Error, format!("connection lost: {why}"));
             }
             MetaEvent::Killed(id, outcome) => match outcome {

@@ -357,7 +357,7 @@ fn line(buf: &Buffer, y: u16) -> String {
 fn a_lost_connection_and_a_pause_show_in_the_header() {
     let mut m = model();
     let why = "connection refused (os error 111) while connecting to ws://127.0.0.1:8080/ws";
-    m.apply(MetaEvent::Disconnected(why.into()), NOW);
+    m.apply(MetaEvent::Disconnected(why.into(), None), NOW);
     let mut v = view();
     key(&mut v, &m, KeyCode::Char('p'));
     for width in [60, 80, 160] {

@@ -158,8 +158,8 @@ fn connection_changes_are_shown_and_logged() {
     let mut m = Model::new(0.0, 30.0);
     assert_eq!(m.connection, Connection::Connecting);
     m.apply(MetaEvent::Connected("ws://x:1/ws".into()), 0.0);
-    m.apply(MetaEvent::Disconnected("refused".into()), 1.0);
-    assert_eq!(m.connection, Connection::Lost("refused".into()));
+    m.apply(MetaEvent::Disconnected("refused".into(), Some(2.0)), 1.0);
+    assert_eq!(m.connection, Connection::Lost("refused".into(), Some(3.0)));
     m.apply(
         MetaEvent::Killed(5, Err("wamp.error.not_authorized".into())),
         2.0,
@@ -173,7 +173,10 @@ fn sessions_missing_from_a_new_snapshot_left_while_the_monitor_was_away() {
     let mut m = Model::new(0.0, 30.0);
     m.apply(join(1), 0.0);
     m.apply(join(2), 0.0);
-    m.apply(MetaEvent::Disconnected("router restarted".into()), 1.0);
+    m.apply(
+        MetaEvent::Disconnected("router restarted".into(), None),
+        1.0,
+    );
     let still = match join(2) {
         MetaEvent::Join(d) => d,
         _ => unreachable!(),

@@ -97,7 +97,12 @@ fn connection(c: &Connection, tick: u64, cx: &Ctx) -> (&'static str, String, Sty
     match c {
         Connection::Connected => ("●", "connected".to_owned(), cx.theme.good()),
         Connection::Connecting => (spinner, "connecting…".to_owned(), cx.theme.warn()),
-        Connection::Lost(why) => (spinner, format!("reconnecting: {why}"), cx.theme.bad()),
+        Connection::Lost(why, Some(at)) if *at > cx.now => (
+            spinner,
+            format!("reconnecting in {:.0}s: {why}", (at - cx.now).ceil()),
+            cx.theme.bad(),
+        ),
+        Connection::Lost(why, _) => (spinner, format!("reconnecting: {why}"), cx.theme.bad()),
     }
 }
 
