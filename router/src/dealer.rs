@@ -323,37 +323,28 @@ impl Dealer {
     }
 
     /// Routes a callee's YIELD to the caller as RESULT. Unknown invocations (e.g. canceled)
-    /// are ignored.
+    /// are ignored; an intermediate (progressive) result the caller did not ask for is dropped.
     pub fn yield_result(&self, callee: Id, invocation: Id, options: &Dict, payload: Payload) {
         let progress = options.get("progress").and_then(Value::as_bool) == Some(true);
-        let mut st = lock(&self.state);
-        let Some(p) = st
-            .invocations
-            .get(&invocation)
-            .filter(|p| p.callee.id == callee)
+        let Some((caller, request, receive_progress)) = self.answer(callee, invocation, !progress)
         else {
             return;
         };
-        let (caller, request) = (Arc::clone(&p.caller), p.caller_request);
         let mut details = Dict::new();
-        if progress && p.receive_progress {
+        if progress {
+            if !receive_progress {
+                return;
+            }
             details.insert("progress".into(), Value::Bool(true));
-        } else if progress {
-            // The caller did not ask for progressive results: drop the intermediate one.
-            return;
-        } else {
-            st.invocations.remove(&invocation);
-            st.by_call.remove(&(caller.id, request));
         }
-        drop(st);
-        let result = Message::Result {
-            request,
-            details,
-            payload,
-        };
-        if caller.send(&result) == Err(NotSent::TooLarge) {
-            let _ = caller.send(&too_large(request, &caller));
-        }
+        reply(
+            &caller,
+            Message::Result {
+                request,
+                details,
+                payload,
+            },
+        );
     }
 
     /// Routes a callee's ERROR for an invocation to the caller.
@@ -365,28 +356,37 @@ impl Dealer {
         error: String,
         payload: Payload,
     ) {
+        if let Some((caller, request, _)) = self.answer(callee, invocation, true) {
+            let error = Message::Error {
+                request_type: code::CALL,
+                request,
+                details,
+                error,
+                payload,
+            };
+            reply(&caller, error);
+        }
+    }
+
+    /// The caller, its request id and whether it takes progressive results, for an answer of
+    /// `callee` to `invocation`; `done` ends the call.
+    fn answer(
+        &self,
+        callee: Id,
+        invocation: Id,
+        done: bool,
+    ) -> Option<(Arc<SessionHandle>, Id, bool)> {
         let mut st = lock(&self.state);
-        let Some(p) = st
+        let p = st
             .invocations
             .get(&invocation)
-            .filter(|p| p.callee.id == callee)
-        else {
-            return;
-        };
-        let (caller, request) = (Arc::clone(&p.caller), p.caller_request);
-        st.invocations.remove(&invocation);
-        st.by_call.remove(&(caller.id, request));
-        drop(st);
-        let error = Message::Error {
-            request_type: code::CALL,
-            request,
-            details,
-            error,
-            payload,
-        };
-        if caller.send(&error) == Err(NotSent::TooLarge) {
-            let _ = caller.send(&too_large(request, &caller));
+            .filter(|p| p.callee.id == callee)?;
+        let found = (Arc::clone(&p.caller), p.caller_request, p.receive_progress);
+        if done {
+            st.invocations.remove(&invocation);
+            st.by_call.remove(&(found.0.id, found.1));
         }
+        Some(found)
     }
 
     /// Cancels a call. `mode` is `skip`, `kill` or `killnowait`; a callee that does not
@@ -544,6 +544,18 @@ fn literal_runs(pattern: &str) -> Vec<usize> {
         }
     }
     runs
+}
+
+/// Sends a RESULT or ERROR to the caller; one too large for it becomes
+/// `wamp.error.payload_size_exceeded`.
+fn reply(caller: &SessionHandle, m: Message) {
+    let request = match &m {
+        Message::Result { request, .. } | Message::Error { request, .. } => *request,
+        _ => return,
+    };
+    if caller.send(&m) == Err(NotSent::TooLarge) {
+        let _ = caller.send(&too_large(request, caller));
+    }
 }
 
 fn too_large(request: Id, caller: &SessionHandle) -> Message {
