@@ -10,13 +10,7 @@ use wamp_router::config::StatsConfig;
 
 /// A monitor written as for Crossbar: one prefix subscription to `wamp.session.`.
 async fn monitor(router: &wamp_router::Router) -> (Session, Subscription) {
-    let m = Session::join(
-        &url(router, Transport::Ws),
-        "realm1",
-        options(Serializer::Json),
-    )
-    .await
-    .unwrap();
+    let m = counted(router, Transport::Ws, Serializer::Json).await;
     let sub = m
         .subscribe("wamp.session.", dict! {"match" => "prefix"})
         .await
@@ -162,6 +156,13 @@ fn assert_exact(sums: &Dict, t: &wamp::client::Traffic, what: &str) {
     assert_eq!(get("rated_messages"), t.rated_messages, "{what}");
 }
 
+/// A session that counts rated messages with the router's `rated_message_size` (256).
+async fn counted(router: &wamp_router::Router, transport: Transport, ser: Serializer) -> Session {
+    Session::join(&url(router, transport), "realm1", options(ser))
+        .await
+        .unwrap()
+}
+
 fn options(ser: Serializer) -> SessionOptions {
     SessionOptions {
         serializer: ser,
@@ -217,13 +218,7 @@ async fn leave_and_count(s: Session) -> wamp::client::Traffic {
 async fn first_cycle_holds_hello_and_welcome_and_follows_on_join() {
     let router = start().await;
     let (_m, mut meta) = monitor(&router).await;
-    let s = Session::join(
-        &url(&router, Transport::Rs),
-        "realm1",
-        options(Serializer::Msgpack),
-    )
-    .await
-    .unwrap();
+    let s = counted(&router, Transport::Rs, Serializer::Msgpack).await;
     let id = s.id();
     let hello_welcome = s.traffic();
     s.leave("wamp.close.normal").await.unwrap();
@@ -257,13 +252,7 @@ async fn first_cycle_holds_hello_and_welcome_and_follows_on_join() {
 async fn ten_rated_messages_end_a_cycle() {
     let router = start().await;
     let (_m, mut meta) = monitor(&router).await;
-    let s = Session::join(
-        &url(&router, Transport::Rs),
-        "realm1",
-        options(Serializer::Msgpack),
-    )
-    .await
-    .unwrap();
+    let s = counted(&router, Transport::Rs, Serializer::Msgpack).await;
     let id = s.id();
     // 30 small unacknowledged publications (nobody subscribed): 30 rated messages received.
     for _ in 0..30 {
@@ -302,13 +291,7 @@ async fn duration_trigger_ends_cycles_as_messages_pass() {
     });
     let router = start_with(config, test_options()).await;
     let (_m, mut meta) = monitor(&router).await;
-    let s = Session::join(
-        &url(&router, Transport::Ws),
-        "realm1",
-        options(Serializer::Json),
-    )
-    .await
-    .unwrap();
+    let s = counted(&router, Transport::Ws, Serializer::Json).await;
     let id = s.id();
     for _ in 0..5 {
         s.publish("com.quiet", Payload::empty(), dict! {"acknowledge" => true})
@@ -338,13 +321,7 @@ async fn duration_trigger_ends_cycles_as_messages_pass() {
 async fn killed_sessions_end_with_last_stats_then_on_leave() {
     let router = start().await;
     let (m, mut meta) = monitor(&router).await;
-    let victim = Session::join(
-        &url(&router, Transport::Rs),
-        "realm1",
-        options(Serializer::Json),
-    )
-    .await
-    .unwrap();
+    let victim = counted(&router, Transport::Rs, Serializer::Json).await;
     let id = victim.id();
     let handle = victim.traffic_handle();
     let kwargs = dict! {"reason" => "wamp.close.custom", "message" => "bye"};
@@ -446,13 +423,7 @@ async fn many_monitors_do_not_feed_each_other_a_storm_of_on_stats() {
     let router = start().await;
     let mut monitors = Vec::new();
     for _ in 0..8 {
-        let m = Session::join(
-            &url(&router, Transport::Rs),
-            "realm1",
-            options(Serializer::Json),
-        )
-        .await
-        .unwrap();
+        let m = counted(&router, Transport::Rs, Serializer::Json).await;
         let sub = m
             .subscribe("wamp.session.on_stats", Dict::new())
             .await
