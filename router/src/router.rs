@@ -21,6 +21,10 @@ pub struct RouterOptions {
     /// Bytes a session's outbound queue may hold before the session is closed as a slow
     /// consumer (with `outbound_queue`, this bounds a session's memory).
     pub outbound_bytes: usize,
+    /// Subscriptions one session may hold (beyond: `wampstat.error.limit_exceeded`).
+    pub max_subscriptions: usize,
+    /// Registrations one session may hold.
+    pub max_registrations: usize,
     /// How long a new connection may take to send HELLO.
     pub hello_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and for its last writes.
@@ -32,6 +36,8 @@ impl Default for RouterOptions {
         RouterOptions {
             outbound_queue: 8192,
             outbound_bytes: 32 << 20,
+            max_subscriptions: 10_000,
+            max_registrations: 10_000,
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
         }

@@ -1,6 +1,7 @@
 //! One task per connection: HELLO → WELCOME, then read → decode → authorize → dispatch, until
 //! the session ends one way or another; a second task writes (see [`wamp::transport::run_writer`]).
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,7 +20,7 @@ use crate::dealer::{Call, CancelMode, InvokePolicy, Refusal};
 use crate::handle::{CalleeFeatures, CloseReason, Outbox, QueueLimits, SessionHandle};
 use crate::meta_api;
 use crate::realm::Realm;
-use crate::router::Shared;
+use crate::router::{RouterOptions, Shared};
 use crate::stats::{Direction, SessionStats};
 
 /// What a listener tells each session about its transport.
@@ -28,6 +29,9 @@ pub struct ListenerSettings {
     /// The role anonymous sessions get on this transport; `None` refuses anonymous.
     pub anonymous_role: Option<String>,
 }
+
+/// The error of a request that would take a session beyond a limit of [`RouterOptions`].
+pub const LIMIT_EXCEEDED: &str = "wampstat.error.limit_exceeded";
 
 /// How a session ended.
 #[derive(Debug)]
@@ -119,6 +123,9 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
         me: &me,
         role,
         out: &out,
+        options: &router.options,
+        subscriptions: HashSet::new(),
+        registrations: 0,
     };
     let end = s.run(&mut reader, &router).await;
     // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
@@ -333,6 +340,11 @@ struct Established<'a> {
     me: &'a Arc<SessionHandle>,
     role: &'a RoleConfig,
     out: &'a Outbox,
+    options: &'a RouterOptions,
+    /// The subscriptions this session holds (bounded by `max_subscriptions`).
+    subscriptions: HashSet<Id>,
+    /// How many registrations it holds (bounded by `max_registrations`).
+    registrations: usize,
 }
 
 /// Whether to go on after a message.
@@ -660,7 +672,7 @@ impl Established<'_> {
         }
     }
 
-    fn on_subscribe(&self, request: Id, options: &Dict, topic: &str) {
+    fn on_subscribe(&mut self, request: Id, options: &Dict, topic: &str) {
         let Some(policy) = self.match_policy(code::SUBSCRIBE, request, options) else {
             return;
         };
@@ -680,7 +692,25 @@ impl Established<'_> {
                 self.denied(Action::Subscribe, topic),
             );
         }
+        if self.subscriptions.len() >= self.options.max_subscriptions
+            && self
+                .realm
+                .broker
+                .lookup(topic, policy)
+                .is_none_or(|id| !self.subscriptions.contains(&id))
+        {
+            return self.error(
+                code::SUBSCRIBE,
+                request,
+                LIMIT_EXCEEDED,
+                format!(
+                    "this session already holds {} subscriptions, the most allowed",
+                    self.subscriptions.len()
+                ),
+            );
+        }
         let s = self.realm.broker.subscribe(self.me, topic, policy);
+        self.subscriptions.insert(s.id);
         self.send(&Message::Subscribed {
             request,
             subscription: s.id,
@@ -688,9 +718,10 @@ impl Established<'_> {
         self.realm.publish_subscribed(self.me.id, s.id, s.created);
     }
 
-    fn on_unsubscribe(&self, request: Id, subscription: Id) {
+    fn on_unsubscribe(&mut self, request: Id, subscription: Id) {
         match self.realm.broker.unsubscribe(self.me.id, subscription) {
             Some(u) => {
+                self.subscriptions.remove(&u.id);
                 self.send(&Message::Unsubscribed { request });
                 self.realm
                     .publish_unsubscribed(self.me.id, u.id, &u.uri, u.deleted);
@@ -745,7 +776,7 @@ impl Established<'_> {
         }
     }
 
-    fn on_register(&self, request: Id, options: &Dict, procedure: &str) {
+    fn on_register(&mut self, request: Id, options: &Dict, procedure: &str) {
         let Some(policy) = self.match_policy(code::REGISTER, request, options) else {
             return;
         };
@@ -789,12 +820,24 @@ impl Established<'_> {
                 self.denied(Action::Register, procedure),
             );
         }
+        if self.registrations >= self.options.max_registrations {
+            return self.error(
+                code::REGISTER,
+                request,
+                LIMIT_EXCEEDED,
+                format!(
+                    "this session already holds {} registrations, the most allowed",
+                    self.registrations
+                ),
+            );
+        }
         match self
             .realm
             .dealer
             .register(self.me, procedure, policy, invoke)
         {
             Ok(r) => {
+                self.registrations += 1;
                 self.send(&Message::Registered {
                     request,
                     registration: r.id,
@@ -805,9 +848,10 @@ impl Established<'_> {
         }
     }
 
-    fn on_unregister(&self, request: Id, registration: Id) {
+    fn on_unregister(&mut self, request: Id, registration: Id) {
         match self.realm.dealer.unregister(self.me.id, registration) {
             Some(deleted) => {
+                self.registrations = self.registrations.saturating_sub(1);
                 self.send(&Message::Unregistered { request });
                 self.realm
                     .publish_unregistered(self.me.id, registration, deleted);

@@ -385,3 +385,34 @@ async fn shutdown_says_goodbye_to_every_session() {
     }
     within("the shutdown", shutdown).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed() {
+    let options = RouterOptions {
+        max_subscriptions: 3,
+        max_registrations: 2,
+        ..test_options()
+    };
+    let router = start_with(default_config(), options).await;
+    let a = join(&router, Transport::Rs, Serializer::Json).await;
+    let mut subs = Vec::new();
+    for t in ["com.a", "com.b", "com.c"] {
+        subs.push(a.subscribe(t, Dict::new()).await.unwrap());
+    }
+    let e = a.subscribe("com.d", Dict::new()).await.unwrap_err();
+    assert_eq!(e.wamp_error(), Some(wamp_router::session::LIMIT_EXCEEDED));
+    // Subscribing again to what it holds is not a new subscription.
+    a.subscribe("com.a", Dict::new()).await.unwrap();
+    a.unsubscribe(subs[1].id).await.unwrap();
+    a.subscribe("com.d", Dict::new()).await.unwrap();
+    let r1 = a.register("com.p1", Dict::new()).await.unwrap();
+    a.register("com.p2", Dict::new()).await.unwrap();
+    let e = a.register("com.p3", Dict::new()).await.unwrap_err();
+    assert_eq!(e.wamp_error(), Some(wamp_router::session::LIMIT_EXCEEDED));
+    a.unregister(r1.id).await.unwrap();
+    a.register("com.p3", Dict::new()).await.unwrap();
+    // Another session has its own allowance.
+    let b = join(&router, Transport::Ws, Serializer::Msgpack).await;
+    b.subscribe("com.x", Dict::new()).await.unwrap();
+    router.shutdown().await;
+}
