@@ -88,6 +88,8 @@ struct State {
     registrations: HashMap<Id, Registration>,
     invocations: HashMap<Id, Pending>,
     by_call: HashMap<(Id, Id), Id>,
+    /// Calls in progress per caller (bounded by [`Call::max_pending`]).
+    calls_by_caller: HashMap<Id, usize>,
     next_invocation: Id,
 }
 
@@ -129,6 +131,8 @@ pub struct Call<'a> {
     pub disclose: bool,
     /// Whether the caller accepts progressive results.
     pub receive_progress: bool,
+    /// How many calls the caller may have in progress.
+    pub max_pending: usize,
 }
 
 /// The dealer of one realm.
@@ -161,6 +165,25 @@ impl State {
             (_, MatchPolicy::Prefix) => std::cmp::Ordering::Less,
             _ => literal_runs(&a.uri).cmp(&literal_runs(&b.uri)),
         })
+    }
+
+    fn add_pending(&mut self, invocation: Id, p: Pending) {
+        *self.calls_by_caller.entry(p.caller.id).or_default() += 1;
+        self.by_call
+            .insert((p.caller.id, p.caller_request), invocation);
+        self.invocations.insert(invocation, p);
+    }
+
+    fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
+        let p = self.invocations.remove(&invocation)?;
+        self.by_call.remove(&(p.caller.id, p.caller_request));
+        if let Some(n) = self.calls_by_caller.get_mut(&p.caller.id) {
+            *n -= 1;
+            if *n == 0 {
+                self.calls_by_caller.remove(&p.caller.id);
+            }
+        }
+        Some(p)
     }
 
     fn remove_registration(&mut self, id: Id) {
@@ -242,6 +265,13 @@ impl Dealer {
     /// Routes a call to a callee as an INVOCATION.
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
         let mut st = lock(&self.state);
+        let pending = st.calls_by_caller.get(&caller.id).copied().unwrap_or(0);
+        if pending >= c.max_pending {
+            return Err(refuse(
+                crate::router::LIMIT_EXCEEDED,
+                format!("this session already has {pending} calls in progress, the most allowed"),
+            ));
+        }
         let (registration, callee, details, receive_progress) = {
             let Some(reg) = st.find(c.procedure) else {
                 return Err(refuse(
@@ -283,7 +313,7 @@ impl Dealer {
         }
         st.next_invocation = st.next_invocation % wamp::id::MAX_ID + 1;
         let invocation = st.next_invocation;
-        st.invocations.insert(
+        st.add_pending(
             invocation,
             Pending {
                 caller: Arc::clone(caller),
@@ -292,7 +322,6 @@ impl Dealer {
                 receive_progress,
             },
         );
-        st.by_call.insert((caller.id, c.request), invocation);
         drop(st);
         let m = Message::Invocation {
             request: invocation,
@@ -303,9 +332,7 @@ impl Dealer {
         match callee.send(&m) {
             Ok(()) => Ok(()),
             Err(not_sent) => {
-                let mut st = lock(&self.state);
-                st.invocations.remove(&invocation);
-                st.by_call.remove(&(caller.id, c.request));
+                lock(&self.state).remove_pending(invocation);
                 Err(match not_sent {
                     NotSent::TooLarge => refuse(
                         "wamp.error.payload_size_exceeded",
@@ -383,8 +410,7 @@ impl Dealer {
             .filter(|p| p.callee.id == callee)?;
         let found = (Arc::clone(&p.caller), p.caller_request, p.receive_progress);
         if done {
-            st.invocations.remove(&invocation);
-            st.by_call.remove(&(found.0.id, found.1));
+            st.remove_pending(invocation);
         }
         Some(found)
     }
@@ -409,8 +435,7 @@ impl Dealer {
             CancelMode::Skip
         };
         if mode != CancelMode::Kill {
-            st.invocations.remove(&invocation);
-            st.by_call.remove(&(caller.id, request));
+            st.remove_pending(invocation);
         }
         drop(st);
         if mode != CancelMode::Skip {
@@ -454,8 +479,7 @@ impl Dealer {
             .collect();
         let mut notices = Vec::new();
         for id in gone {
-            if let Some(p) = st.invocations.remove(&id) {
-                st.by_call.remove(&(p.caller.id, p.caller_request));
+            if let Some(p) = st.remove_pending(id) {
                 notices.push((id, p));
             }
         }

@@ -12,6 +12,9 @@ use crate::config::{Config, TransportKind};
 use crate::listener;
 use crate::realm::Realm;
 
+/// The error of a request that would take a session beyond a limit of [`RouterOptions`].
+pub const LIMIT_EXCEEDED: &str = "wampstat.error.limit_exceeded";
+
 /// Router-wide tunables that are not part of a Crossbar configuration.
 #[derive(Debug, Clone)]
 pub struct RouterOptions {
@@ -25,6 +28,8 @@ pub struct RouterOptions {
     pub max_subscriptions: usize,
     /// Registrations one session may hold.
     pub max_registrations: usize,
+    /// Calls one session may have in progress.
+    pub max_pending_calls: usize,
     /// How long a new connection may take to send HELLO.
     pub hello_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and for its last writes.
@@ -38,6 +43,7 @@ impl Default for RouterOptions {
             outbound_bytes: 32 << 20,
             max_subscriptions: 10_000,
             max_registrations: 10_000,
+            max_pending_calls: 10_000,
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
         }

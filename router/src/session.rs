@@ -20,7 +20,7 @@ use crate::dealer::{Call, CancelMode, InvokePolicy, Refusal};
 use crate::handle::{CalleeFeatures, CloseReason, Outbox, QueueLimits, SessionHandle};
 use crate::meta_api;
 use crate::realm::Realm;
-use crate::router::{RouterOptions, Shared};
+use crate::router::{LIMIT_EXCEEDED, RouterOptions, Shared};
 use crate::stats::{Direction, SessionStats};
 
 /// What a listener tells each session about its transport.
@@ -29,9 +29,6 @@ pub struct ListenerSettings {
     /// The role anonymous sessions get on this transport; `None` refuses anonymous.
     pub anonymous_role: Option<String>,
 }
-
-/// The error of a request that would take a session beyond a limit of [`RouterOptions`].
-pub const LIMIT_EXCEEDED: &str = "wampstat.error.limit_exceeded";
 
 /// How a session ended.
 #[derive(Debug)]
@@ -770,6 +767,7 @@ impl Established<'_> {
                 || options.get("disclose_me").and_then(Value::as_bool) == Some(true),
             receive_progress: options.get("receive_progress").and_then(Value::as_bool)
                 == Some(true),
+            max_pending: self.options.max_pending_calls,
         };
         if let Err(r) = self.realm.dealer.call(self.me, &call) {
             self.refusal(code::CALL, request, r);

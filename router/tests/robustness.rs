@@ -400,7 +400,7 @@ async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed(
         subs.push(a.subscribe(t, Dict::new()).await.unwrap());
     }
     let e = a.subscribe("com.d", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::session::LIMIT_EXCEEDED));
+    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
     // Subscribing again to what it holds is not a new subscription.
     a.subscribe("com.a", Dict::new()).await.unwrap();
     a.unsubscribe(subs[1].id).await.unwrap();
@@ -408,11 +408,65 @@ async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed(
     let r1 = a.register("com.p1", Dict::new()).await.unwrap();
     a.register("com.p2", Dict::new()).await.unwrap();
     let e = a.register("com.p3", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::session::LIMIT_EXCEEDED));
+    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
     a.unregister(r1.id).await.unwrap();
     a.register("com.p3", Dict::new()).await.unwrap();
     // Another session has its own allowance.
     let b = join(&router, Transport::Ws, Serializer::Msgpack).await;
     b.subscribe("com.x", Dict::new()).await.unwrap();
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_cannot_have_more_calls_in_progress_than_allowed() {
+    let options = RouterOptions {
+        max_pending_calls: 2,
+        ..test_options()
+    };
+    let router = start_with(default_config(), options).await;
+    let callee = join(&router, Transport::Rs, Serializer::Json).await;
+    let mut reg = callee.register("com.hold", Dict::new()).await.unwrap();
+    let caller = std::sync::Arc::new(join(&router, Transport::Rs, Serializer::Json).await);
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let c = std::sync::Arc::clone(&caller);
+        calls.push(tokio::spawn(async move {
+            c.call("com.hold", Payload::empty(), Dict::new())
+                .await
+                .map(|_| ())
+        }));
+    }
+    let first = within("an invocation", reg.invocations.recv())
+        .await
+        .unwrap();
+    let second = within("an invocation", reg.invocations.recv())
+        .await
+        .unwrap();
+    let e = caller
+        .call("com.hold", Payload::empty(), Dict::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
+    first.reply(Ok(Payload::empty())).await.unwrap();
+    second.reply(Ok(Payload::empty())).await.unwrap();
+    for c in calls {
+        within("the calls", c).await.unwrap().unwrap();
+    }
+    // With the two answered, calling works again.
+    let again = {
+        let c = std::sync::Arc::clone(&caller);
+        tokio::spawn(async move {
+            c.call("com.hold", Payload::empty(), Dict::new())
+                .await
+                .map(|_| ())
+        })
+    };
+    within("an invocation", reg.invocations.recv())
+        .await
+        .unwrap()
+        .reply(Ok(Payload::empty()))
+        .await
+        .unwrap();
+    within("the call", again).await.unwrap().unwrap();
     router.shutdown().await;
 }
