@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use wamp::Serializer;
+use wamp_loadgen::pubsub::{self, PubSubConfig};
 use wamp_loadgen::rpc::{self, RpcConfig};
 use wamp_loadgen::schedule::Schedule;
 
@@ -47,6 +48,21 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Scenario {
+    /// Publishers publish to topics that subscribers receive.
+    Pubsub {
+        /// Publisher sessions.
+        #[arg(long, default_value_t = 1)]
+        publishers: usize,
+        /// Subscriber sessions (each subscribes every topic).
+        #[arg(long, default_value_t = 10)]
+        subscribers: usize,
+        /// Topics.
+        #[arg(long, default_value_t = 1)]
+        topics: usize,
+        /// Bytes of the payload.
+        #[arg(long, default_value_t = 100)]
+        payload: usize,
+    },
     /// Callers call an echo procedure of callees.
     Rpc {
         /// Callee sessions.
@@ -98,6 +114,50 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Ser::Msgpack => Serializer::Msgpack,
     };
     match args.scenario {
+        Scenario::Pubsub {
+            publishers,
+            subscribers,
+            topics,
+            payload,
+        } => {
+            let cfg = PubSubConfig {
+                url: args.url.clone(),
+                realm: args.realm.clone(),
+                serializer,
+                publishers,
+                subscribers,
+                topics,
+                payload,
+                schedule,
+                duration: Duration::from_secs_f64(args.duration),
+                warmup: Duration::from_secs_f64(args.warmup),
+            };
+            let r = pubsub::run(&cfg).await?;
+            let s = r.events.summary(r.seconds);
+            if args.json {
+                let mut v = s.to_json(&r.publish_errors.errors);
+                v["published"] = r.published.into();
+                println!("{v}");
+            } else {
+                println!(
+                    "pubsub {} {:?} rate {}: {} published, {} events received ({:.0}/s); latency µs p50 {} p90 {} p99 {} p99.9 {} max {}",
+                    args.url,
+                    args.serializer,
+                    args.rate,
+                    r.published,
+                    s.ok,
+                    s.throughput,
+                    s.p50,
+                    s.p90,
+                    s.p99,
+                    s.p999,
+                    s.max
+                );
+                for (uri, n) in &r.publish_errors.errors {
+                    println!("  {n} × {uri}");
+                }
+            }
+        }
         Scenario::Rpc {
             callees,
             callers,

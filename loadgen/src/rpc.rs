@@ -98,19 +98,6 @@ pub async fn run(cfg: &RpcConfig) -> anyhow::Result<(Recorder, f64)> {
     Ok((total, cfg.duration.as_secs_f64()))
 }
 
-/// Waits until `due` with sub-millisecond precision: tokio's timer has a resolution of 1 ms,
-/// which would send an open-loop schedule in bursts (and make a closed loop wait 1 ms per
-/// call), so the last stretch is spent yielding to the other tasks.
-async fn wait_until(due: Instant) {
-    let coarse = Duration::from_millis(2);
-    if due.saturating_duration_since(Instant::now()) > coarse {
-        tokio::time::sleep_until(due - coarse).await;
-    }
-    while Instant::now() < due {
-        tokio::task::yield_now().await;
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn caller_loop(
     caller: Arc<Session>,
@@ -133,7 +120,7 @@ async fn caller_loop(
         if due >= end {
             break;
         }
-        wait_until(due).await;
+        crate::schedule::wait_until(due).await;
         // Waiting for a free slot is charged to the request (it was due already).
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             break;

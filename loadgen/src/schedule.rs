@@ -43,6 +43,19 @@ pub fn latency_us(due: Duration, sent: Duration, answered: Duration, schedule: &
     u64::try_from(answered.saturating_sub(from).as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Waits until `due` with sub-millisecond precision: tokio's timer has a resolution of 1 ms,
+/// which would send an open-loop schedule in bursts (and make a closed loop wait 1 ms per
+/// call), so the last stretch is spent yielding to the other tasks.
+pub async fn wait_until(due: tokio::time::Instant) {
+    let coarse = std::time::Duration::from_millis(2);
+    if due.saturating_duration_since(tokio::time::Instant::now()) > coarse {
+        tokio::time::sleep_until(due - coarse).await;
+    }
+    while tokio::time::Instant::now() < due {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
