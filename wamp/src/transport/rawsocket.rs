@@ -20,6 +20,10 @@ use crate::serializer::Serializer;
 /// The first octet of every RawSocket handshake.
 pub const MAGIC: u8 = 0x7F;
 
+/// The initial read buffer of a connection; it grows for larger frames. Small, because idle
+/// sessions are most sessions and each keeps its buffer.
+const READ_BUFFER: usize = 1024;
+
 /// The largest frame RawSocket can express: 2^24 - 1 octets (a 24-bit length).
 pub const MAX_FRAME: usize = (1 << 24) - 1;
 
@@ -205,10 +209,14 @@ fn finish(
     let (read, write) = stream.into_split();
     Ok(Connection {
         info,
-        reader: FrameReader::Raw(FramedRead::with_capacity(read, FrameCodec { max_in }, 4096)),
+        reader: FrameReader::Raw(FramedRead::with_capacity(
+            read,
+            FrameCodec { max_in },
+            READ_BUFFER,
+        )),
         writer: FrameWriter::Raw {
             half: write,
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             max_out,
         },
     })
