@@ -86,6 +86,17 @@ impl Recorder {
     }
 }
 
+impl std::fmt::Display for Summary {
+    /// The latency percentiles: `latency µs p50 … p90 … p99 … p99.9 … max …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "latency µs p50 {} p90 {} p99 {} p99.9 {} max {}",
+            self.p50, self.p90, self.p99, self.p999, self.max
+        )
+    }
+}
+
 impl Summary {
     /// The summary as JSON (`--json`).
     pub fn to_json(&self, errors: &std::collections::BTreeMap<String, u64>) -> serde_json::Value {

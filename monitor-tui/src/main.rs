@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 use wamp::Serializer;
@@ -19,12 +19,6 @@ use wamp_monitor::ui::{self, Header};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Ser {
-    Json,
-    Msgpack,
-}
-
 /// A live terminal dashboard of every WAMP session's traffic (wamp.session.* meta events).
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -36,8 +30,8 @@ struct Args {
     #[arg(long, default_value = "realm1")]
     realm: String,
     /// The serializer.
-    #[arg(long, value_enum, default_value = "json")]
-    serializer: Ser,
+    #[arg(long, default_value = "json")]
+    serializer: Serializer,
     /// Start a router with the embedded config and demo traffic in-process, and watch it.
     #[arg(long)]
     demo: bool,
@@ -102,10 +96,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .as_ref()
             .map_or_else(|| args.url.clone(), |d| d.url.clone()),
         realm: args.realm.clone(),
-        serializer: match args.serializer {
-            Ser::Json => Serializer::Json,
-            Ser::Msgpack => Serializer::Msgpack,
-        },
+        serializer: args.serializer,
     };
     let result = if args.once {
         once(&config).await

@@ -25,21 +25,6 @@ enum Transport {
     Rs,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Ser {
-    Json,
-    Msgpack,
-}
-
-impl Ser {
-    fn serializer(self) -> Serializer {
-        match self {
-            Ser::Json => Serializer::Json,
-            Ser::Msgpack => Serializer::Msgpack,
-        }
-    }
-}
-
 /// Measures events/s delivered in a 1 → N fan-out.
 #[derive(Debug, Parser)]
 struct Args {
@@ -48,12 +33,12 @@ struct Args {
     url: Option<String>,
     #[arg(long, value_enum, default_value = "rs")]
     transport: Transport,
-    #[arg(long, value_enum, default_value = "msgpack")]
-    serializer: Ser,
+    #[arg(long, default_value = "msgpack")]
+    serializer: Serializer,
     /// The publisher's serializer, when it should differ from the subscribers' (measures
     /// transcoding against pass-through).
-    #[arg(long, value_enum)]
-    publisher_serializer: Option<Ser>,
+    #[arg(long)]
+    publisher_serializer: Option<Serializer>,
     /// Subscribers.
     #[arg(long, default_value_t = 10)]
     subscribers: usize,
@@ -103,7 +88,7 @@ fn main() -> anyhow::Result<()> {
             (url, Some(stop))
         }
     };
-    let serializer = args.serializer.serializer();
+    let serializer = args.serializer;
     let clients = runtime(args.client_threads)?;
     let mut rates = clients.block_on(async {
         let mut rates = Vec::new();
@@ -230,9 +215,7 @@ async fn measure(args: &Args, url: &str, serializer: Serializer) -> anyhow::Resu
         None
     };
     let publisher_options = SessionOptions {
-        serializer: args
-            .publisher_serializer
-            .map_or(serializer, Ser::serializer),
+        serializer: args.publisher_serializer.unwrap_or(serializer),
         ..options.clone()
     };
     let publisher = Session::join(url, "realm1", publisher_options).await?;

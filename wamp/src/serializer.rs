@@ -60,6 +60,16 @@ impl Serializer {
     }
 }
 
+impl std::str::FromStr for Serializer {
+    type Err = String;
+
+    /// Parses `json` or `msgpack` (for command lines).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Serializer::from_name(s)
+            .ok_or_else(|| format!("unknown serializer {s:?}: use json or msgpack"))
+    }
+}
+
 impl fmt::Display for Serializer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
