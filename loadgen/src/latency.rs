@@ -43,6 +43,8 @@ pub struct Summary {
     pub p999: u64,
     /// The largest latency in µs.
     pub max: u64,
+    /// Whether any latency was recorded (events counted without one are not).
+    pub timed: bool,
 }
 
 impl Recorder {
@@ -50,6 +52,11 @@ impl Recorder {
     pub fn ok(&mut self, latency_us: u64) {
         self.ok += 1;
         let _ = self.hist.record(latency_us.max(1));
+    }
+
+    /// Records `n` successes whose latency is not known.
+    pub fn ok_untimed(&mut self, n: u64) {
+        self.ok += n;
     }
 
     /// Records a failure with `uri`.
@@ -82,6 +89,7 @@ impl Recorder {
             p99: q(0.99),
             p999: q(0.999),
             max: self.hist.max(),
+            timed: !self.hist.is_empty(),
         }
     }
 }
@@ -98,12 +106,18 @@ impl std::fmt::Display for Summary {
 }
 
 impl Summary {
-    /// The summary as JSON (`--json`).
-    pub fn to_json(&self, errors: &std::collections::BTreeMap<String, u64>) -> serde_json::Value {
+    /// The summary as JSON: counts, throughput, and the latency percentiles in µs (`null` when
+    /// no latency was recorded).
+    pub fn to_json(&self) -> serde_json::Value {
+        let latency = self.timed.then(|| {
+            serde_json::json!({
+                "p50": self.p50, "p90": self.p90, "p99": self.p99,
+                "p99_9": self.p999, "max": self.max,
+            })
+        });
         serde_json::json!({
-            "ok": self.ok, "failed": self.failed, "throughput_per_s": self.throughput,
-            "latency_us": {"p50": self.p50, "p90": self.p90, "p99": self.p99, "p99_9": self.p999, "max": self.max},
-            "errors": errors,
+            "ok": self.ok, "failed": self.failed, "per_s": self.throughput,
+            "latency_us": latency,
         })
     }
 }
@@ -129,9 +143,12 @@ mod tests {
         assert!((s.p99 as i64 - 990).abs() <= 2);
         assert_eq!(s.max, 5000.max(s.max));
         assert!((s.throughput - 500.5).abs() < 1e-9);
-        assert_eq!(
-            s.to_json(&r.errors)["errors"]["wamp.error.no_such_procedure"],
-            2
-        );
+        assert_eq!(r.errors["wamp.error.no_such_procedure"], 2);
+        assert_eq!(s.to_json()["latency_us"]["p99"], s.p99);
+        let mut untimed = Recorder::default();
+        untimed.ok_untimed(7);
+        let u = untimed.summary(1.0);
+        assert!(!u.timed && u.ok == 7);
+        assert!(u.to_json()["latency_us"].is_null());
     }
 }

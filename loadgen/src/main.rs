@@ -1,19 +1,36 @@
 //! `wamp-loadgen`: load a WAMP router and report honest latency figures.
+//!
+//! Exit status: 0 when every request succeeded, 1 when the run could not start (unreachable
+//! router, refused realm, not authorized to subscribe or register…), 2 when some requests
+//! failed (the summary says which), 130 when interrupted with Ctrl-C (after the summary so far).
 
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, Parser, Subcommand};
 use wamp::Serializer;
-use wamp_loadgen::pubsub::{self, PubSubConfig};
-use wamp_loadgen::rpc::{self, RpcConfig};
+use wamp_loadgen::churn::ChurnConfig;
+use wamp_loadgen::example::ExampleConfig;
+use wamp_loadgen::pubsub::PubSubConfig;
+use wamp_loadgen::rpc::RpcConfig;
+use wamp_loadgen::run::{Plan, Run};
 use wamp_loadgen::schedule::Schedule;
+use wamp_loadgen::{Scenario, execute};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Loads a WAMP router and reports throughput and latency percentiles.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Exit status: 0 all requests succeeded, 1 the run \
+could not start, 2 some requests failed, 130 interrupted (the summary so far is printed)."
+)]
 struct Args {
     /// The router: ws://host:port/path or rs://host:port.
     #[arg(long, default_value = "rs://127.0.0.1:8081", global = true)]
@@ -24,156 +41,299 @@ struct Args {
     /// The serializer.
     #[arg(long, default_value = "msgpack", global = true)]
     serializer: Serializer,
-    /// Requests per second in total (open loop), or `max` (closed loop).
+    /// Requests per second in total, on a fixed timeline (open loop), or `max` (closed loop).
+    /// For churn: sessions per second. Not used by `example`.
     #[arg(long, default_value = "max", global = true)]
     rate: String,
-    /// Measured seconds.
-    #[arg(long, default_value_t = 10.0, global = true)]
-    duration: f64,
-    /// Seconds before measuring.
-    #[arg(long, default_value_t = 1.0, global = true)]
-    warmup: f64,
-    /// Print the summary as JSON.
+    /// Measured seconds [default: 10; for example: as long as its clients take].
+    #[arg(long, global = true)]
+    duration: Option<f64>,
+    /// Seconds of warm-up before measuring [default: 1; for example: 0].
+    #[arg(long, global = true)]
+    warmup: Option<f64>,
+    /// Stop after this many requests in total (warm-up included).
+    #[arg(long, global = true)]
+    count: Option<u64>,
+    /// Print the summary as JSON (schema wamp-loadgen/1).
     #[arg(long, global = true)]
     json: bool,
+    /// Progress line on standard error: auto (when it is a terminal), always, never.
+    #[arg(long, default_value = "auto", global = true)]
+    progress: ProgressMode,
+    /// Worker threads (0: one thread for everything).
+    #[arg(long, default_value_t = 0, global = true)]
+    threads: usize,
     #[command(subcommand)]
-    scenario: Scenario,
+    scenario: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+struct PubSubArgs {
+    /// Publisher sessions.
+    #[arg(long, default_value_t = 1)]
+    publishers: usize,
+    /// Subscriber sessions (each subscribes every topic).
+    #[arg(long, default_value_t = 10)]
+    subscribers: usize,
+    /// Topics.
+    #[arg(long, default_value_t = 1)]
+    topics: usize,
+    /// Publish without acknowledgement (errors are not seen; `--rate max` is then held back
+    /// only by what subscribers have received).
+    #[arg(long)]
+    no_ack: bool,
+    /// Acknowledged publications in flight per publisher at most.
+    #[arg(long, default_value_t = 256)]
+    window: usize,
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+struct RpcArgs {
+    /// Callee sessions (a shared round-robin registration).
+    #[arg(long, default_value_t = 1)]
+    callees: usize,
+    /// Caller sessions.
+    #[arg(long, default_value_t = 1)]
+    callers: usize,
+    /// Calls in flight per caller at most (`--rate max` with 1: sequential calls).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
 }
 
 #[derive(Debug, Subcommand)]
-enum Scenario {
-    /// Publishers publish to topics that subscribers receive.
+enum Command {
+    /// Publishers publish to topics that subscribers receive; publish→event latency.
     Pubsub {
-        /// Publisher sessions.
-        #[arg(long, default_value_t = 1)]
-        publishers: usize,
-        /// Subscriber sessions (each subscribes every topic).
-        #[arg(long, default_value_t = 10)]
-        subscribers: usize,
-        /// Topics.
-        #[arg(long, default_value_t = 1)]
-        topics: usize,
+        #[command(flatten)]
+        shape: PubSubArgs,
         /// Bytes of the payload.
         #[arg(long, default_value_t = 100)]
         payload: usize,
     },
-    /// Callers call an echo procedure of callees.
+    /// Callers call an echo procedure of callees; call→result latency.
     Rpc {
-        /// Callee sessions.
-        #[arg(long, default_value_t = 1)]
-        callees: usize,
-        /// Caller sessions.
-        #[arg(long, default_value_t = 1)]
-        callers: usize,
-        /// Calls in flight per caller at most.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
+        #[command(flatten)]
+        shape: RpcArgs,
         /// Bytes of the argument.
         #[arg(long, default_value_t = 64)]
         payload: usize,
     },
+    /// Pub/sub and RPC at once, sharing the rate.
+    Mixed {
+        #[command(flatten)]
+        pubsub: PubSubArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+        /// Bytes of each payload.
+        #[arg(long, default_value_t = 100)]
+        payload: usize,
+        /// The share of the rate that goes to calls (the rest to publications).
+        #[arg(long, default_value_t = 0.5)]
+        rpc_share: f64,
+    },
+    /// Sessions join at the rate, subscribe, publish, call, and leave.
+    Churn {
+        /// Sessions alive at once at most.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Milliseconds each session stays after its work.
+        #[arg(long, default_value_t = 0)]
+        linger_ms: u64,
+    },
+    /// The Crossbar.io session-statistics example's client: subscribe com.example.topic1,
+    /// publish 0..4 (acknowledged, exclude_me=false) one per interval, leave.
+    Example {
+        /// Clients each worker runs one after the other.
+        #[arg(long, default_value_t = 1)]
+        repeat: u64,
+        /// Workers at once.
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// Milliseconds between a client's publications.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let mut rt = if args.threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(args.threads);
+        b
+    };
+    let rt = match rt.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wamp-loadgen: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     match rt.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("wamp-loadgen: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+fn pubsub_config(a: &PubSubArgs, payload: usize, share: f64) -> PubSubConfig {
+    PubSubConfig {
+        publishers: a.publishers,
+        subscribers: a.subscribers,
+        topics: a.topics,
+        payload,
+        acknowledge: !a.no_ack,
+        window: a.window,
+        share,
+    }
+}
+
+fn rpc_config(a: &RpcArgs, payload: usize, share: f64) -> RpcConfig {
+    RpcConfig {
+        callees: a.callees,
+        callers: a.callers,
+        concurrency: a.concurrency,
+        payload,
+        share,
+    }
+}
+
+fn scenario(command: &Command) -> anyhow::Result<Scenario> {
+    Ok(match command {
+        Command::Pubsub { shape, payload } => Scenario::PubSub(pubsub_config(shape, *payload, 1.0)),
+        Command::Rpc { shape, payload } => Scenario::Rpc(rpc_config(shape, *payload, 1.0)),
+        Command::Mixed {
+            pubsub,
+            rpc,
+            payload,
+            rpc_share,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(rpc_share),
+                "--rpc-share must be between 0 and 1, not {rpc_share}"
+            );
+            Scenario::Mixed(
+                pubsub_config(pubsub, *payload, 1.0 - rpc_share),
+                rpc_config(rpc, *payload, *rpc_share),
+            )
+        }
+        Command::Churn {
+            concurrency,
+            linger_ms,
+        } => Scenario::Churn(ChurnConfig {
+            concurrency: *concurrency,
+            linger: Duration::from_millis(*linger_ms),
+            share: 1.0,
+        }),
+        Command::Example {
+            repeat,
+            parallel,
+            interval_ms,
+        } => Scenario::Example(ExampleConfig {
+            repeat: *repeat,
+            parallel: *parallel,
+            interval: Duration::from_millis(*interval_ms),
+            ..ExampleConfig::default()
+        }),
+    })
+}
+
+/// The plan from the global options; `example` gets no warm-up and a duration that fits its
+/// clients unless told otherwise.
+fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
     let schedule = match args.rate.as_str() {
         "max" => Schedule::Closed,
         r => match r.parse::<f64>() {
-            Ok(rate) if rate > 0.0 => Schedule::Open { rate },
+            Ok(rate) if rate > 0.0 && rate.is_finite() => Schedule::Open { rate },
             _ => anyhow::bail!("--rate must be a positive number or max, not {r:?}"),
         },
     };
-    let serializer = args.serializer;
-    match args.scenario {
-        Scenario::Pubsub {
-            publishers,
-            subscribers,
-            topics,
-            payload,
-        } => {
-            let cfg = PubSubConfig {
-                url: args.url.clone(),
-                realm: args.realm.clone(),
-                serializer,
-                publishers,
-                subscribers,
-                topics,
-                payload,
-                schedule,
-                duration: Duration::from_secs_f64(args.duration),
-                warmup: Duration::from_secs_f64(args.warmup),
-            };
-            let r = pubsub::run(&cfg).await?;
-            let s = r.events.summary(r.seconds);
-            if args.json {
-                let mut v = s.to_json(&r.publish_errors.errors);
-                v["published"] = r.published.into();
-                println!("{v}");
-            } else {
-                println!(
-                    "pubsub {} {:?} rate {}: {} published, {} events received ({:.0}/s); {s}",
-                    args.url, args.serializer, args.rate, r.published, s.ok, s.throughput
-                );
-                print_errors(&r.publish_errors.errors);
-            }
-        }
-        Scenario::Rpc {
-            callees,
-            callers,
-            concurrency,
-            payload,
-        } => {
-            let cfg = RpcConfig {
-                url: args.url.clone(),
-                realm: args.realm.clone(),
-                serializer,
-                callees,
-                callers,
-                schedule,
-                concurrency,
-                payload,
-                duration: Duration::from_secs_f64(args.duration),
-                warmup: Duration::from_secs_f64(args.warmup),
-            };
-            let (rec, secs) = rpc::run(&cfg).await?;
-            let s = rec.summary(secs);
-            if args.json {
-                println!("{}", s.to_json(&rec.errors));
-            } else {
-                println!(
-                    "rpc {} {:?} rate {}: {} calls ok, {} failed, {:.0}/s; {s}",
-                    args.url, args.serializer, args.rate, s.ok, s.failed, s.throughput
-                );
-                print_errors(&rec.errors);
-            }
-        }
-    }
-    Ok(())
+    let seconds = |v: Option<f64>, default: f64, name: &str| -> anyhow::Result<Duration> {
+        let v = v.unwrap_or(default);
+        Duration::try_from_secs_f64(v)
+            .with_context(|| format!("--{name} must be a number of seconds ≥ 0, not {v}"))
+    };
+    let (warmup, duration) = match scenario {
+        Scenario::Example(e) => (
+            0.0,
+            (e.repeat as f64 * e.publications as f64 * e.interval.as_secs_f64()) + 5.0,
+        ),
+        _ => (1.0, 10.0),
+    };
+    Ok(Plan {
+        url: args.url.clone(),
+        realm: args.realm.clone(),
+        serializer: args.serializer,
+        schedule: if matches!(scenario, Scenario::Example(_)) {
+            Schedule::Closed
+        } else {
+            schedule
+        },
+        warmup: seconds(args.warmup, warmup, "warmup")?,
+        duration: seconds(args.duration, duration, "duration")?,
+        count: args.count,
+    })
 }
 
-/// One line per error URI: `  N × uri`.
-fn print_errors(errors: &std::collections::BTreeMap<String, u64>) {
-    for (uri, n) in errors {
-        println!("  {n} × {uri}");
+async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let scenario = scenario(&args.scenario)?;
+    let run = Arc::new(Run::new(plan(&args, &scenario)?));
+    let ctrl_c = {
+        let run = Arc::clone(&run);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                run.interrupt();
+                eprintln!(
+                    "\rwamp-loadgen: interrupted; finishing the requests in flight (Ctrl-C again to quit now)"
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let show_progress = match args.progress {
+        ProgressMode::Always => true,
+        ProgressMode::Never => false,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    };
+    let progress =
+        show_progress.then(|| tokio::spawn(wamp_loadgen::progress::show(Arc::clone(&run))));
+    let outcome = execute(&run, &scenario).await;
+    run.complete();
+    if let Some(p) = progress {
+        let _ = p.await;
     }
+    ctrl_c.abort();
+    let report = outcome.with_context(|| {
+        format!(
+            "{} against {} realm {}",
+            scenario.name(),
+            args.url,
+            args.realm
+        )
+    })?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else if report.failures() > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

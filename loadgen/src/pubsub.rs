@@ -1,185 +1,212 @@
-//! The `pubsub` scenario: publishers publish on a schedule to a set of topics, subscribers
-//! receive, and each event's latency is measured from when its publication was due (the due
-//! time travels in the payload; publishers and subscribers share this process's clock).
+//! The `pubsub` scenario: publishers publish on the run's timeline to a set of topics, every
+//! subscriber subscribes every topic, and each event's latency is measured from when its
+//! publication was due (the due time travels in the payload; publishers and subscribers share
+//! this process's clock).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value, dict};
+use tokio_util::sync::CancellationToken;
+use wamp::client::Subscription;
+use wamp::{Dict, Payload, Value, dict};
 
+use crate::drive::{Backlog, Lane, drive};
 use crate::latency::Recorder;
+use crate::report::Outcome;
+use crate::run::{Run, error_key};
 use crate::schedule::Schedule;
 
-/// What to run.
+/// The shape of the pub/sub traffic.
 #[derive(Debug, Clone)]
 pub struct PubSubConfig {
-    /// The router.
-    pub url: String,
-    /// The realm.
-    pub realm: String,
-    /// The serializer.
-    pub serializer: Serializer,
     /// Publisher sessions.
     pub publishers: usize,
     /// Subscriber sessions (each subscribes every topic).
     pub subscribers: usize,
     /// Topics.
     pub topics: usize,
-    /// Bytes of the payload.
+    /// Bytes of the binary argument after the timestamp.
     pub payload: usize,
-    /// Open loop at a total rate, or closed loop (each publisher waits for PUBLISHED).
-    pub schedule: Schedule,
-    /// Measured time.
-    pub duration: Duration,
-    /// Time before measuring.
-    pub warmup: Duration,
+    /// Ask for PUBLISHED (errors are then seen, and ack latency recorded).
+    pub acknowledge: bool,
+    /// Acknowledged publications in flight per publisher at most.
+    pub window: usize,
+    /// This share of the run's total rate (1.0 unless mixed with other traffic).
+    pub share: f64,
 }
 
-/// What a run did.
-#[derive(Debug, Clone)]
-pub struct PubSubResult {
-    /// Latency of every event received (publication due → event received).
-    pub events: Recorder,
-    /// Publications sent in the measured window.
-    pub published: u64,
-    /// Publish errors (acknowledged publications that failed), by URI.
-    pub publish_errors: Recorder,
-    /// Measured seconds.
-    pub seconds: f64,
+impl Default for PubSubConfig {
+    fn default() -> Self {
+        PubSubConfig {
+            publishers: 1,
+            subscribers: 10,
+            topics: 1,
+            payload: 100,
+            acknowledge: true,
+            window: 256,
+            share: 1.0,
+        }
+    }
 }
 
-/// Runs the scenario.
-pub async fn run(cfg: &PubSubConfig) -> anyhow::Result<PubSubResult> {
-    let options = SessionOptions {
-        serializer: cfg.serializer,
-        ..SessionOptions::default()
-    };
+/// How far a closed-loop publisher may run ahead of its subscribers, per subscriber (well under
+/// a subscriber's outbound queue in the router, so nobody is closed as a slow consumer).
+const BACKLOG_PER_SUBSCRIBER: u64 = 2000;
+
+/// Quiet time after which a subscriber stops waiting for events once publishing is over.
+const QUIET: Duration = Duration::from_millis(200);
+
+/// Runs the scenario: sets up, publishes until the run is over, collects the events.
+pub async fn run(run: &Arc<Run>, cfg: &PubSubConfig) -> anyhow::Result<Outcome> {
     let token = wamp::id::random_id();
     let topics: Arc<Vec<String>> = Arc::new(
         (0..cfg.topics.max(1))
             .map(|i| format!("loadgen.ps{token}.t{i}"))
             .collect(),
     );
-    let start = Instant::now();
-    let measure_from = start + cfg.warmup;
-    let end = measure_from + cfg.duration;
+    let publishing_over = CancellationToken::new();
+    let backlog = Backlog::new(BACKLOG_PER_SUBSCRIBER * cfg.subscribers.max(1) as u64);
     let mut subscribers = Vec::new();
     for _ in 0..cfg.subscribers {
-        let s = Session::join(&cfg.url, &cfg.realm, options.clone()).await?;
-        let mut subs = Vec::new();
+        let s = run.join().await?;
+        let mut tasks = Vec::new();
         for t in topics.iter() {
-            subs.push(s.subscribe(t, Dict::new()).await?);
+            let sub = s.subscribe(t, Dict::new()).await?;
+            tasks.push(tokio::spawn(receive(
+                Arc::clone(run),
+                sub,
+                publishing_over.clone(),
+                Arc::clone(&backlog),
+            )));
         }
-        subscribers.push(tokio::spawn(async move {
-            let mut rec = Recorder::default();
-            // (latency in µs, whether the publication was due in the measured window)
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, bool)>();
-            let measured_from_ns =
-                u64::try_from(measure_from.duration_since(start).as_nanos()).unwrap_or(0);
-            for mut sub in subs {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    while let Some(e) = sub.events.recv().await {
-                        let Some(due) = e
-                            .payload
-                            .args()
-                            .ok()
-                            .and_then(|a| a.first().and_then(Value::as_u64))
-                        else {
-                            continue;
-                        };
-                        let now = u64::try_from(Instant::now().duration_since(start).as_nanos())
-                            .unwrap_or(u64::MAX);
-                        if tx
-                            .send((now.saturating_sub(due) / 1000, due >= measured_from_ns))
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            // Until the run's end, then while events keep coming (at most 2 s more): those in
-            // flight at the end still count.
-            let grace = end + Duration::from_secs(2);
-            loop {
-                let now = Instant::now();
-                let limit = if now < end {
-                    grace
-                } else {
-                    grace.min(now + Duration::from_millis(200))
-                };
-                match tokio::time::timeout_at(limit, rx.recv()).await {
-                    Ok(Some((latency, true))) => rec.ok(latency),
-                    Ok(Some(_)) => {}
-                    _ => break,
-                }
-            }
-            (s, rec)
-        }));
+        subscribers.push((s, tasks));
     }
-    let per_publisher = match cfg.schedule {
-        Schedule::Open { rate } => Schedule::Open {
-            rate: rate / cfg.publishers.max(1) as f64,
-        },
-        Schedule::Closed => Schedule::Closed,
-    };
+    let schedule = run
+        .plan
+        .schedule
+        .share(cfg.share / cfg.publishers.max(1) as f64);
+    let gate = (schedule == Schedule::Closed && cfg.subscribers > 0).then_some(backlog);
     let mut publishers = Vec::new();
     for p in 0..cfg.publishers.max(1) {
-        let s = Session::join(&cfg.url, &cfg.realm, options.clone()).await?;
-        let (topics, size) = (Arc::clone(&topics), cfg.payload);
+        let s = Arc::new(run.join().await?);
+        let (run, topics, gate, cfg) = (
+            Arc::clone(run),
+            Arc::clone(&topics),
+            gate.clone(),
+            cfg.clone(),
+        );
         publishers.push(tokio::spawn(async move {
-            let mut errors = Recorder::default();
-            let mut published = 0u64;
-            let ack = per_publisher == Schedule::Closed;
-            let options = if ack {
+            let options = if cfg.acknowledge {
                 dict! {"acknowledge" => true}
             } else {
                 Dict::new()
             };
-            for n in 0u64.. {
-                let due = match per_publisher.due(n) {
-                    Some(d) => start + d,
-                    None => Instant::now(),
-                };
-                if due >= end {
-                    break;
-                }
-                crate::schedule::wait_until(due).await;
-                let due_ns =
-                    u64::try_from(due.duration_since(start).as_nanos()).unwrap_or(u64::MAX);
+            let fanout = cfg.subscribers as u64;
+            let lane = Lane {
+                backlog: gate.as_deref(),
+                ..Lane::new(schedule, cfg.window)
+            };
+            let rec = drive(&run, lane, |n, due| {
+                let due_ns = nanos_since(run.start, due);
                 let payload =
-                    Payload::from_args(vec![due_ns.into(), Value::Bytes(vec![0x70; size])]);
-                let topic = &topics[(n as usize + p) % topics.len()];
-                match s.publish(topic, payload, options.clone()).await {
-                    Ok(_) if due >= measure_from => published += 1,
-                    Ok(_) => {}
-                    Err(e) => errors.error(e.wamp_error().unwrap_or("transport")),
+                    Payload::from_args(vec![due_ns.into(), Value::Bytes(vec![0x70; cfg.payload])]);
+                let topic = topics[(n as usize + p) % topics.len()].clone();
+                if let Some(g) = &gate {
+                    g.expect(fanout);
                 }
-            }
-            (s, published, errors)
+                let (s, options) = (Arc::clone(&s), options.clone());
+                async move {
+                    s.publish(&topic, payload, options)
+                        .await
+                        .map(drop)
+                        .map_err(|e| error_key(&e))
+                }
+            })
+            .await;
+            (s, rec)
         }));
     }
-    let mut published = 0;
-    let mut publish_errors = Recorder::default();
+    let mut publications = Recorder::default();
+    let mut sessions = Vec::new();
     for p in publishers {
-        let (s, n, e) = p.await?;
-        published += n;
-        publish_errors.merge(&e);
-        let _ = s.leave("wamp.close.normal").await;
+        let (s, rec) = p.await?;
+        publications.merge(&rec);
+        sessions.push(s);
     }
+    publishing_over.cancel();
     let mut events = Recorder::default();
-    for s in subscribers {
-        let (session, rec) = s.await?;
-        events.merge(&rec);
-        let _ = session.leave("wamp.close.normal").await;
+    for (s, tasks) in subscribers {
+        for t in tasks {
+            events.merge(&t.await?);
+        }
+        run.leave(s).await;
     }
-    Ok(PubSubResult {
-        events,
-        published,
-        publish_errors,
-        seconds: cfg.duration.as_secs_f64(),
+    for s in sessions {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            run.leave(s).await;
+        }
+    }
+    Ok(Outcome {
+        publications: Some(publications),
+        events: Some(events),
+        ..Outcome::default()
     })
+}
+
+/// Nanoseconds from `start` to `t`.
+fn nanos_since(start: Instant, t: Instant) -> u64 {
+    u64::try_from(t.duration_since(start).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Receives a subscription's events until publishing is over and the events stop coming
+/// (at most [`crate::drive::DRAIN`] longer), recording each one's latency from its due time.
+async fn receive(
+    run: Arc<Run>,
+    mut sub: Subscription,
+    publishing_over: CancellationToken,
+    backlog: Arc<Backlog>,
+) -> Recorder {
+    let mut rec = Recorder::default();
+    let measured_from = nanos_since(run.start, run.measure_from());
+    let mut over: Option<Instant> = None;
+    loop {
+        let event = match over {
+            None => tokio::select! {
+                e = sub.events.recv() => e,
+                _ = publishing_over.cancelled() => {
+                    over = Some(Instant::now() + crate::drive::DRAIN);
+                    continue;
+                }
+            },
+            Some(cap) => {
+                let limit = cap.min(Instant::now() + QUIET);
+                tokio::time::timeout_at(limit, sub.events.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+        };
+        let Some(first) = event else { break };
+        // Take what is queued in one go, then update the shared counters once.
+        let mut n = 0;
+        let mut next = Some(first);
+        while let Some(e) = next {
+            n += 1;
+            if let Ok((due, _)) = e.payload.args_as::<(u64, serde::de::IgnoredAny)>()
+                && due >= measured_from
+            {
+                let now = nanos_since(run.start, Instant::now());
+                rec.ok(now.saturating_sub(due) / 1000);
+            }
+            next = if n < 256 {
+                sub.events.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        run.events(n);
+        backlog.received(n);
+    }
+    rec
 }

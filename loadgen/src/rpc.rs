@@ -1,166 +1,106 @@
 //! The `rpc` scenario: callees answer an echo procedure (a shared round-robin registration),
-//! callers call it on a schedule, and every answer's latency is recorded.
+//! callers call it on the run's timeline, and every answer's latency is recorded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{Mutex, Semaphore};
-use tokio::time::Instant;
-use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value, dict};
+use wamp::{Dict, Payload, Session, Value, dict};
 
+use crate::drive::{Lane, drive};
 use crate::latency::Recorder;
-use crate::schedule::{Schedule, latency_us};
+use crate::report::Outcome;
+use crate::run::{Run, error_key};
 
-/// What to run.
+/// The shape of the RPC traffic.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
-    /// The router.
-    pub url: String,
-    /// The realm.
-    pub realm: String,
-    /// The serializer.
-    pub serializer: Serializer,
     /// Callee sessions.
     pub callees: usize,
     /// Caller sessions.
     pub callers: usize,
-    /// Open loop at a total rate, or closed loop.
-    pub schedule: Schedule,
-    /// Calls in flight per caller at most (open loop).
+    /// Calls in flight per caller at most.
     pub concurrency: usize,
     /// Bytes of the argument.
     pub payload: usize,
-    /// Measured time.
-    pub duration: Duration,
-    /// Time before measuring.
-    pub warmup: Duration,
+    /// This share of the run's total rate (1.0 unless mixed with other traffic).
+    pub share: f64,
 }
 
-/// Runs the scenario; returns the recorded latencies and the measured seconds.
-pub async fn run(cfg: &RpcConfig) -> anyhow::Result<(Recorder, f64)> {
-    let options = SessionOptions {
-        serializer: cfg.serializer,
-        ..SessionOptions::default()
-    };
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            callees: 1,
+            callers: 1,
+            concurrency: 64,
+            payload: 64,
+            share: 1.0,
+        }
+    }
+}
+
+/// Registers the echo procedure with `n` callees that answer every invocation with its
+/// arguments; returns the procedure and the sessions.
+pub async fn callees(run: &Run, n: usize) -> anyhow::Result<(String, Vec<Session>)> {
     let procedure = format!("loadgen.rpc.echo{}", wamp::id::random_id());
-    let mut callees = Vec::new();
-    for _ in 0..cfg.callees.max(1) {
-        let s = Session::join(&cfg.url, &cfg.realm, options.clone()).await?;
+    let mut sessions = Vec::new();
+    for _ in 0..n.max(1) {
+        let s = run.join().await?;
         let mut reg = s
             .register(&procedure, dict! {"invoke" => "roundrobin"})
             .await?;
         tokio::spawn(async move {
             while let Some(inv) = reg.invocations.recv().await {
-                let args = inv.payload.args().unwrap_or_default();
-                let _ = inv.reply(Ok(Payload::from_args(args))).await;
+                let answer = Payload {
+                    args: inv.payload.args.clone(),
+                    kwargs: None,
+                };
+                let _ = inv.reply(Ok(answer)).await;
             }
         });
-        callees.push(s);
+        sessions.push(s);
     }
-    let start = Instant::now();
-    let measure_from = start + cfg.warmup;
-    let end = measure_from + cfg.duration;
-    let per_caller = match cfg.schedule {
-        Schedule::Open { rate } => Schedule::Open {
-            rate: rate / cfg.callers.max(1) as f64,
-        },
-        Schedule::Closed => Schedule::Closed,
-    };
-    let mut tasks = Vec::new();
-    for _ in 0..cfg.callers.max(1) {
-        let caller = Arc::new(Session::join(&cfg.url, &cfg.realm, options.clone()).await?);
-        let (procedure, payload) = (
-            procedure.clone(),
-            Payload::from_args(vec![Value::Bytes(vec![0x61; cfg.payload])]),
-        );
-        let concurrency = cfg.concurrency.max(1);
-        tasks.push(tokio::spawn(async move {
-            caller_loop(
-                caller,
-                procedure,
-                payload,
-                per_caller,
-                concurrency,
-                start,
-                measure_from,
-                end,
-            )
-            .await
-        }));
-    }
-    let mut total = Recorder::default();
-    for t in tasks {
-        total.merge(&t.await?);
-    }
-    for s in callees {
-        let _ = s.leave("wamp.close.normal").await;
-    }
-    Ok((total, cfg.duration.as_secs_f64()))
+    Ok((procedure, sessions))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn caller_loop(
-    caller: Arc<Session>,
-    procedure: String,
-    payload: Payload,
-    schedule: Schedule,
-    concurrency: usize,
-    start: Instant,
-    measure_from: Instant,
-    end: Instant,
-) -> Recorder {
-    let rec = Arc::new(Mutex::new(Recorder::default()));
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let mut inflight = Vec::new();
-    for n in 0u64.. {
-        let due = match schedule.due(n) {
-            Some(d) => start + d,
-            None => Instant::now(),
-        };
-        if due >= end {
-            break;
-        }
-        crate::schedule::wait_until(due).await;
-        // Waiting for a free slot is charged to the request (it was due already).
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            break;
-        };
-        let sent = Instant::now();
-        let (c, p, pl, r) = (
-            Arc::clone(&caller),
-            procedure.clone(),
-            payload.clone(),
-            Arc::clone(&rec),
-        );
-        let call = async move {
-            let outcome = c.call(&p, pl, Dict::new()).await;
-            let answered = Instant::now();
-            drop(permit);
-            if due < measure_from {
-                return;
-            }
-            let mut r = r.lock().await;
-            match outcome {
-                Ok(_) => r.ok(latency_us(
-                    due - start,
-                    sent - start,
-                    answered - start,
-                    &schedule,
-                )),
-                Err(e) => r.error(e.wamp_error().unwrap_or("transport")),
-            }
-        };
-        if schedule == Schedule::Closed {
-            call.await;
-        } else {
-            inflight.push(tokio::spawn(call));
-            if inflight.len() > 4096 {
-                inflight.retain(|t| !t.is_finished());
-            }
+/// Runs the scenario.
+pub async fn run(run: &Arc<Run>, cfg: &RpcConfig) -> anyhow::Result<Outcome> {
+    let (procedure, callees) = callees(run, cfg.callees).await?;
+    let schedule = run
+        .plan
+        .schedule
+        .share(cfg.share / cfg.callers.max(1) as f64);
+    let mut tasks = Vec::new();
+    for _ in 0..cfg.callers.max(1) {
+        let caller = Arc::new(run.join().await?);
+        let (run, procedure) = (Arc::clone(run), procedure.clone());
+        let payload = Payload::from_args(vec![Value::Bytes(vec![0x61; cfg.payload])]);
+        let concurrency = cfg.concurrency;
+        tasks.push(tokio::spawn(async move {
+            let rec = drive(&run, Lane::new(schedule, concurrency), |_, _| {
+                let (c, p, pl) = (Arc::clone(&caller), procedure.clone(), payload.clone());
+                async move {
+                    c.call(&p, pl, Dict::new())
+                        .await
+                        .map(drop)
+                        .map_err(|e| error_key(&e))
+                }
+            })
+            .await;
+            (caller, rec)
+        }));
+    }
+    let mut calls = Recorder::default();
+    for t in tasks {
+        let (caller, rec) = t.await?;
+        calls.merge(&rec);
+        if let Ok(c) = Arc::try_unwrap(caller) {
+            run.leave(c).await;
         }
     }
-    for t in inflight {
-        let _ = t.await;
+    for s in callees {
+        run.leave(s).await;
     }
-    rec.lock().await.clone()
+    Ok(Outcome {
+        calls: Some(calls),
+        ..Outcome::default()
+    })
 }

@@ -24,6 +24,17 @@ impl Schedule {
         }
     }
 
+    /// The timeline of one of several senders that share this one's load: `fraction` of the
+    /// rate (a closed loop stays closed).
+    pub fn share(&self, fraction: f64) -> Schedule {
+        match *self {
+            Schedule::Open { rate } => Schedule::Open {
+                rate: rate * fraction,
+            },
+            Schedule::Closed => Schedule::Closed,
+        }
+    }
+
     /// How many requests fall due within `d` of the start.
     pub fn count_within(&self, d: Duration) -> Option<u64> {
         match *self {

@@ -1,11 +1,21 @@
-//! The scenarios against the real router on 127.0.0.1, briefly: what they report adds up.
+//! Every scenario, briefly, against the real router on 127.0.0.1: what the load generator
+//! reports agrees exactly with the router's session statistics for the same sessions, and its
+//! own counts (publications, events, calls) add up to the messages those sessions exchanged.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wamp::Serializer;
-use wamp_loadgen::pubsub::{self, PubSubConfig};
-use wamp_loadgen::rpc::{self, RpcConfig};
+use wamp::client::Traffic;
+use wamp::{Id, Serializer, Session, SessionOptions, Value, dict};
+use wamp_loadgen::churn::ChurnConfig;
+use wamp_loadgen::example::ExampleConfig;
+use wamp_loadgen::pubsub::PubSubConfig;
+use wamp_loadgen::report::Report;
+use wamp_loadgen::rpc::RpcConfig;
+use wamp_loadgen::run::{Plan, Run};
 use wamp_loadgen::schedule::Schedule;
+use wamp_loadgen::{Scenario, execute};
 use wamp_router::config::Config;
 use wamp_router::{Router, RouterOptions};
 
@@ -19,72 +29,324 @@ async fn router() -> Router {
         .expect("router starts")
 }
 
+/// What the router's statistics say about each session, summed over its `on_stats` events,
+/// and which sessions it announced as left.
+#[derive(Default)]
+struct Observed {
+    stats: HashMap<Id, Traffic>,
+    left: HashSet<Id>,
+}
+
+/// A monitor subscribed to `wamp.session.` (prefix) that adds up every session's statistics.
+async fn observe(router: &Router) -> (Session, Arc<Mutex<Observed>>, Arc<tokio::sync::Notify>) {
+    let m = Session::join(
+        &router.websocket_url().unwrap(),
+        "realm1",
+        SessionOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mut sub = m
+        .subscribe("wamp.session.", dict! {"match" => "prefix"})
+        .await
+        .unwrap();
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let (o, c) = (Arc::clone(&observed), Arc::clone(&changed));
+    tokio::spawn(async move {
+        while let Some(e) = sub.events.recv().await {
+            let topic = e.details.get("topic").and_then(Value::as_str).unwrap_or("");
+            let args = e.payload.args().unwrap();
+            let mut o = o.lock().unwrap();
+            match topic {
+                "wamp.session.on_leave" => {
+                    o.left.insert(args[0].as_u64().unwrap());
+                }
+                "wamp.session.on_stats" => {
+                    let id = args[0].get("session").and_then(Value::as_u64).unwrap();
+                    let s = args[1].as_dict().unwrap();
+                    let get = |k: &str| s.get(k).and_then(Value::as_u64).unwrap();
+                    let t = o.stats.entry(id).or_default();
+                    // The router's rx is the client's tx.
+                    t.bytes_tx += get("bytes_rx");
+                    t.bytes_rx += get("bytes_tx");
+                    t.messages_tx += get("messages_rx");
+                    t.messages_rx += get("messages_tx");
+                }
+                _ => {}
+            }
+            drop(o);
+            c.notify_waiters();
+        }
+    });
+    (m, observed, changed)
+}
+
+fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) -> Plan {
+    Plan {
+        url,
+        realm: "realm1".into(),
+        serializer,
+        schedule,
+        warmup: Duration::ZERO,
+        duration: Duration::from_millis(millis),
+        count: None,
+    }
+}
+
+/// Runs `scenario` with a monitor watching, waits until the router announced every one of its
+/// sessions as left, and checks that each session's traffic as the load generator counted it
+/// equals the router's statistics for it. Returns the report.
+async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report {
+    let (monitor, observed, changed) = observe(router).await;
+    let run = Arc::new(Run::new(plan));
+    let report = execute(&run, &scenario).await.expect("the scenario runs");
+    let ids: Vec<Id> = report.sessions.iter().map(|s| s.id).collect();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let notified = changed.notified();
+            if ids
+                .iter()
+                .all(|id| observed.lock().unwrap().left.contains(id))
+            {
+                return;
+            }
+            notified.await;
+        }
+    })
+    .await
+    .expect("the router announced every session as left");
+    let stats = observed.lock().unwrap().stats.clone();
+    for s in &report.sessions {
+        let mut t = s.traffic;
+        t.rated_messages = 0; // the loadgen rates with 512 bytes, this realm with 256
+        assert_eq!(
+            stats.get(&s.id),
+            Some(&t),
+            "session {}: the router's statistics equal the load generator's counts",
+            s.id
+        );
+    }
+    let _ = monitor.leave("wamp.close.normal").await;
+    report
+}
+
+fn total(report: &Report) -> Traffic {
+    report.traffic()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pubsub_delivers_every_publication_to_every_subscriber() {
+async fn pubsub_counts_agree_with_the_router_on_both_transports() {
     let router = router().await;
     for (url, ser) in [
         (router.rawsocket_url().unwrap(), Serializer::Msgpack),
         (router.websocket_url().unwrap(), Serializer::Json),
     ] {
         let cfg = PubSubConfig {
-            url,
-            realm: "realm1".into(),
-            serializer: ser,
             publishers: 2,
             subscribers: 3,
             topics: 2,
             payload: 50,
-            schedule: Schedule::Open { rate: 2000.0 },
-            duration: Duration::from_millis(500),
-            warmup: Duration::ZERO,
+            ..PubSubConfig::default()
         };
-        let r = pubsub::run(&cfg).await.expect("runs");
-        assert_eq!(r.published, 1000, "2,000/s for 0.5 s");
-        assert_eq!(
-            r.events.ok,
-            r.published * 3,
-            "every subscriber got every publication"
-        );
-        assert!(r.events.errors.is_empty() && r.publish_errors.errors.is_empty());
-        let s = r.events.summary(r.seconds);
-        assert!(s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max);
+        let report = run_observed(
+            &router,
+            plan(url, ser, Schedule::Open { rate: 2000.0 }, 500),
+            Scenario::PubSub(cfg),
+        )
+        .await;
+        let o = &report.outcome;
+        let (pubs, events) = (o.publications.as_ref().unwrap(), o.events.as_ref().unwrap());
+        assert_eq!(pubs.ok, 1000, "2,000/s for 0.5 s");
+        assert_eq!(events.ok, 3000, "every subscriber got every publication");
+        assert!(report.errors().is_empty(), "{:?}", report.errors());
+        assert_eq!(report.sessions.len(), 5);
+        // Received: WELCOME and GOODBYE each, SUBSCRIBED per subscription, PUBLISHED, EVENTs.
+        let t = total(&report);
+        assert_eq!(t.messages_rx, 5 * 2 + 3 * 2 + pubs.ok + events.ok);
+        // Sent: HELLO and GOODBYE each, SUBSCRIBE per subscription, PUBLISH.
+        assert_eq!(t.messages_tx, 5 * 2 + 3 * 2 + pubs.ok);
+        let s = events.summary(report.seconds);
+        assert!(s.timed && s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max);
     }
     router.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rpc_answers_every_call_open_and_closed_loop() {
+async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
     let router = router().await;
     for schedule in [Schedule::Open { rate: 1000.0 }, Schedule::Closed] {
         let cfg = RpcConfig {
-            url: router.rawsocket_url().unwrap(),
-            realm: "realm1".into(),
-            serializer: Serializer::Msgpack,
             callees: 2,
             callers: 2,
-            schedule,
             concurrency: 16,
             payload: 32,
-            duration: Duration::from_millis(500),
-            warmup: Duration::ZERO,
+            ..RpcConfig::default()
         };
-        let (rec, secs) = rpc::run(&cfg).await.expect("runs");
-        assert!(rec.errors.is_empty(), "{:?}", rec.errors);
+        let report = run_observed(
+            &router,
+            plan(
+                router.rawsocket_url().unwrap(),
+                Serializer::Msgpack,
+                schedule,
+                500,
+            ),
+            Scenario::Rpc(cfg),
+        )
+        .await;
+        let calls = report.outcome.calls.as_ref().unwrap();
+        assert!(report.errors().is_empty(), "{:?}", report.errors());
         if schedule != Schedule::Closed {
-            assert_eq!(rec.ok, 500, "1,000/s for 0.5 s");
+            assert_eq!(calls.ok, 500, "1,000/s for 0.5 s");
         }
-        assert!(rec.summary(secs).ok > 0);
+        // Callers receive a RESULT per call, callees an INVOCATION; both send one back.
+        let t = total(&report);
+        assert_eq!(t.messages_rx, 4 * 2 + 2 + 2 * calls.ok);
+        assert_eq!(t.messages_tx, 4 * 2 + 2 + 2 * calls.ok);
     }
     router.shutdown().await;
 }
 
-#[test]
-fn an_unreachable_router_is_a_clear_error_and_a_failure_exit() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wamp-loadgen"))
-        .args(["--url", "rs://127.0.0.1:9", "--duration", "0.1", "rpc"])
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refused"), "{err}");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_runs_both_halves_at_their_share_of_the_rate() {
+    let router = router().await;
+    let report = run_observed(
+        &router,
+        plan(
+            router.websocket_url().unwrap(),
+            Serializer::Msgpack,
+            Schedule::Open { rate: 2000.0 },
+            500,
+        ),
+        Scenario::Mixed(
+            PubSubConfig {
+                subscribers: 2,
+                share: 0.25,
+                ..PubSubConfig::default()
+            },
+            RpcConfig {
+                share: 0.75,
+                ..RpcConfig::default()
+            },
+        ),
+    )
+    .await;
+    let o = &report.outcome;
+    assert_eq!(o.publications.as_ref().unwrap().ok, 250);
+    assert_eq!(o.events.as_ref().unwrap().ok, 500);
+    assert_eq!(o.calls.as_ref().unwrap().ok, 750);
+    assert!(report.errors().is_empty(), "{:?}", report.errors());
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_sessions_come_and_go_and_each_is_counted_exactly() {
+    let router = router().await;
+    let report = run_observed(
+        &router,
+        plan(
+            router.rawsocket_url().unwrap(),
+            Serializer::Json,
+            Schedule::Open { rate: 100.0 },
+            500,
+        ),
+        Scenario::Churn(ChurnConfig::default()),
+    )
+    .await;
+    let cycles = report.outcome.cycles.as_ref().unwrap();
+    assert_eq!(cycles.ok, 50, "100 sessions/s for 0.5 s");
+    assert!(report.errors().is_empty(), "{:?}", report.errors());
+    assert_eq!(
+        report.sessions.len(),
+        51,
+        "50 churning sessions and the callee"
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
+    let router = router().await;
+    let cfg = ExampleConfig {
+        repeat: 2,
+        parallel: 2,
+        interval: Duration::from_millis(20),
+        ..ExampleConfig::default()
+    };
+    let report = run_observed(
+        &router,
+        plan(
+            router.websocket_url().unwrap(),
+            Serializer::Json,
+            Schedule::Closed,
+            10_000,
+        ),
+        Scenario::Example(cfg),
+    )
+    .await;
+    let o = &report.outcome;
+    assert_eq!(o.cycles.as_ref().unwrap().ok, 4, "2 workers × 2 clients");
+    assert_eq!(o.publications.as_ref().unwrap().ok, 20, "5 each");
+    assert_eq!(report.sessions.len(), 4);
+    assert!(report.errors().is_empty(), "{:?}", report.errors());
+    // Each client sends HELLO, SUBSCRIBE, 5 PUBLISH and GOODBYE.
+    assert_eq!(total(&report).messages_tx, 4 * 8);
+    assert!(
+        report.seconds < 5.0,
+        "the run ends when its clients are done"
+    );
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
+    let router = router().await;
+    let run_plan = plan(
+        router.rawsocket_url().unwrap(),
+        Serializer::Msgpack,
+        Schedule::Open { rate: 2000.0 },
+        60_000,
+    );
+    let (monitor, observed, changed) = observe(&router).await;
+    let run = Arc::new(Run::new(run_plan));
+    let task = {
+        let run = Arc::clone(&run);
+        tokio::spawn(async move { execute(&run, &Scenario::Rpc(RpcConfig::default())).await })
+    };
+    // Interrupt once 200 calls were answered (bounded: 2,000/s makes that 0.1 s).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while wamp_loadgen::run::Progress::get(&run.progress.ok) < 200 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("calls are answered");
+    run.interrupt();
+    let report = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the run stops promptly")
+        .unwrap()
+        .unwrap();
+    assert!(report.interrupted);
+    assert!(report.seconds < 10.0, "{}", report.seconds);
+    let calls = report.outcome.calls.as_ref().unwrap();
+    assert!(calls.ok >= 200 && report.errors().is_empty());
+    assert!((calls.ok as f64 / report.seconds - 2000.0).abs() < 400.0);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let notified = changed.notified();
+            if report
+                .sessions
+                .iter()
+                .all(|s| observed.lock().unwrap().left.contains(&s.id))
+            {
+                return;
+            }
+            notified.await;
+        }
+    })
+    .await
+    .expect("every session left");
+    let _ = monitor.leave("wamp.close.normal").await;
+    router.shutdown().await;
 }

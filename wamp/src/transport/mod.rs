@@ -71,7 +71,7 @@ impl TransportInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The socket failed.
-    #[error("I/O error: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A RawSocket handshake or frame broke the protocol.
     #[error("RawSocket: {0}")]

@@ -1,0 +1,226 @@
+//! The `wamp-loadgen` binary against the real router: `--json` follows its published schema
+//! (`loadgen/schema/summary.schema.json`), and bad input ends with a clear message and the
+//! documented exit status.
+
+use std::process::Output;
+
+use serde_json::Value as Json;
+use wamp_router::config::Config;
+use wamp_router::{Router, RouterOptions};
+
+async fn router_with(config: Config) -> Router {
+    let mut config = config;
+    for t in &mut config.transports {
+        t.port = 0;
+    }
+    Router::start(config, RouterOptions::default())
+        .await
+        .expect("router starts")
+}
+
+/// Runs the binary with `args` (off the async runtime: it blocks until the process ends).
+async fn loadgen(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wamp-loadgen"))
+            .args(["--progress", "never"])
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn schema() -> Json {
+    serde_json::from_str(include_str!("../schema/summary.schema.json")).unwrap()
+}
+
+/// Checks `v` against the subset of JSON Schema the summary's schema uses: `type`, `const`,
+/// `enum`, `required`, `properties`, `additionalProperties` and local `$ref`s.
+fn validate(root: &Json, schema: &Json, v: &Json, path: &str) -> Result<(), String> {
+    if let Some(r) = schema.get("$ref").and_then(Json::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("a local $ref");
+        return validate(root, &root["$defs"][name], v, path);
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Json::String(s) => vec![s.as_str()],
+            Json::Array(a) => a.iter().filter_map(Json::as_str).collect(),
+            _ => panic!("bad type in the schema at {path}"),
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => v.is_object(),
+            "string" => v.is_string(),
+            "number" => v.is_number(),
+            "integer" => v.is_u64() || v.is_i64(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{path}: {v} is not of type {types:?}"));
+        }
+    }
+    if let Some(c) = schema.get("const")
+        && c != v
+    {
+        return Err(format!("{path}: {v} is not {c}"));
+    }
+    if let Some(e) = schema.get("enum").and_then(Json::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} is not one of {e:?}"));
+    }
+    let Some(obj) = v.as_object() else {
+        return Ok(());
+    };
+    for r in schema
+        .get("required")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let r = r.as_str().unwrap();
+        if !obj.contains_key(r) {
+            return Err(format!("{path}: {r} is missing"));
+        }
+    }
+    let props = schema.get("properties").and_then(Json::as_object);
+    for (k, x) in obj {
+        let at = format!("{path}.{k}");
+        match (
+            props.and_then(|p| p.get(k)),
+            schema.get("additionalProperties"),
+        ) {
+            (Some(s), _) => validate(root, s, x, &at)?,
+            (None, Some(Json::Bool(false))) => return Err(format!("{at} is not in the schema")),
+            (None, Some(s)) if s.is_object() => validate(root, s, x, &at)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn json_of(out: &Output) -> Json {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is one JSON document ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_schema_checker_rejects_what_the_schema_forbids() {
+    let root = schema();
+    let mut bad = serde_json::json!({
+        "schema": "wamp-loadgen/1", "scenario": "rpc", "url": "rs://x", "realm": "r",
+        "serializer": "json", "rate_per_s": null, "seconds": 1.0, "interrupted": false,
+        "measured": {"calls": {"ok": 1, "failed": 0, "per_s": 1.0, "latency_us": null}},
+        "errors": {}, "sessions": {"joined": 2, "failed": 0},
+        "traffic": {"messages_tx": 1, "messages_rx": 1, "bytes_tx": 1, "bytes_rx": 1},
+    });
+    assert_eq!(validate(&root, &root, &bad, "$"), Ok(()));
+    bad["measured"]["calls"]["ok"] = Json::from(1.5);
+    assert!(validate(&root, &root, &bad, "$").is_err());
+    bad["measured"]["calls"]["ok"] = Json::from(1);
+    bad["extra"] = Json::from(1);
+    assert!(validate(&root, &root, &bad, "$").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_summaries_of_every_scenario_follow_the_schema() {
+    let router = router_with(Config::embedded_default().config).await;
+    let rs = router.rawsocket_url().unwrap();
+    let ws = router.websocket_url().unwrap();
+    let root = schema();
+    let common = |url: &str, rate: &str| {
+        args(&[
+            "--url",
+            url,
+            "--rate",
+            rate,
+            "--duration",
+            "0.3",
+            "--warmup",
+            "0",
+            "--json",
+        ])
+    };
+    let runs: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (common(&rs, "1000"), vec!["pubsub", "--subscribers", "2"]),
+        (common(&ws, "max"), vec!["rpc", "--concurrency", "1"]),
+        (common(&rs, "1000"), vec!["mixed"]),
+        (common(&ws, "50"), vec!["churn"]),
+        (
+            common(&rs, "max"),
+            vec!["example", "--parallel", "2", "--interval-ms", "10"],
+        ),
+    ];
+    for (mut a, scenario) in runs {
+        a.extend(scenario.iter().map(|s| s.to_string()));
+        let out = loadgen(a.clone()).await;
+        assert!(out.status.success(), "{a:?}: {out:?}");
+        let v = json_of(&out);
+        validate(&root, &root, &v, "$").unwrap_or_else(|e| panic!("{a:?}: {e}\n{v:#}"));
+        assert_eq!(v["scenario"], scenario[0]);
+        assert!(v["errors"].as_object().unwrap().is_empty(), "{v}");
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_ends_with_a_clear_message_and_the_documented_exit_status() {
+    // Anonymous may subscribe to anything but publish, call and register nothing.
+    let text = include_str!("../../config/default.json")
+        .replace("\"call\": true", "\"call\": false")
+        .replace("\"register\": true", "\"register\": false")
+        .replace("\"publish\": true", "\"publish\": false");
+    let restricted = Config::parse(&text, "restricted").unwrap().config;
+    let router = router_with(restricted).await;
+    let rs = router.rawsocket_url().unwrap();
+
+    let out = loadgen(args(&["--url", "rs://127.0.0.1:9", "rpc"])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "unreachable router: {err}");
+    assert!(
+        err.contains("rs://127.0.0.1:9") && err.contains("refused"),
+        "{err}"
+    );
+
+    let out = loadgen(args(&["--url", &rs, "--realm", "nope", "rpc"])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "refused realm: {err}");
+    assert!(err.contains("wamp.error.no_such_realm"), "{err}");
+
+    let out = loadgen(args(&["--url", &rs, "rpc"])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "may not register: {err}");
+    assert!(err.contains("wamp.error.not_authorized"), "{err}");
+
+    // Subscribing is allowed, publishing is not: the run goes on and counts every refusal.
+    let out = loadgen(args(&[
+        "--url",
+        &rs,
+        "--rate",
+        "1000",
+        "--duration",
+        "0.2",
+        "--warmup",
+        "0",
+        "--json",
+        "pubsub",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "publications refused: {out:?}");
+    let v = json_of(&out);
+    assert_eq!(v["measured"]["publications"]["failed"], 200);
+    assert_eq!(v["errors"]["wamp.error.not_authorized"], 200);
+    assert_eq!(v["measured"]["events"]["ok"], 0);
+    router.shutdown().await;
+}
