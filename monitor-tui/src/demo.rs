@@ -1,23 +1,44 @@
-//! `--demo`: the router in-process (embedded default config, free ports on 127.0.0.1) with a
-//! small mixed traffic source — publishers, subscribers, callers, callees and sessions that
-//! come and go — so that the dashboard has something to show.
+//! `--demo`: the router in-process (embedded default config, free ports on 127.0.0.1) and
+//! traffic from the load generator's library — pub/sub and RPC at a steady rate, large
+//! payloads over RawSocket, sessions that come and go, and the Crossbar.io statistics
+//! example's client — so that the dashboard has something to show.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wamp::client::WampError;
-use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value, dict};
+use wamp::Serializer;
+use wamp_loadgen::churn::ChurnConfig;
+use wamp_loadgen::example::ExampleConfig;
+use wamp_loadgen::pubsub::PubSubConfig;
+use wamp_loadgen::rpc::RpcConfig;
+use wamp_loadgen::run::{Plan, Run};
+use wamp_loadgen::schedule::Schedule;
+use wamp_loadgen::{Scenario, execute};
 use wamp_router::config::Config;
 use wamp_router::{Router, RouterOptions};
 
-/// A running demo: the router and its traffic tasks.
+/// A running demo: the router and its traffic.
 pub struct Demo {
     /// The router.
     pub router: Router,
     /// The WebSocket URL the dashboard connects to.
     pub url: String,
+    runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// One traffic source: where, how, at what rate.
+struct Source {
+    url: String,
+    serializer: Serializer,
+    rate: Option<f64>,
+    scenario: Scenario,
+}
+
+/// How long one demo run lasts before it starts over (a demo keeps going; the load
+/// generator's session register starts afresh with each run).
+const RUN_LENGTH: Duration = Duration::from_secs(600);
 
 impl Demo {
     /// Starts the router and the traffic.
@@ -36,38 +57,75 @@ impl Demo {
         let rs = router
             .rawsocket_url()
             .context("the default config has a RawSocket transport")?;
-        let mut tasks = Vec::new();
-        let urls = [
-            (ws.clone(), Serializer::Json),
-            (rs.clone(), Serializer::Msgpack),
-            (ws.clone(), Serializer::Msgpack),
-            (rs, Serializer::Json),
+        let sources = vec![
+            Source {
+                url: ws.clone(),
+                serializer: Serializer::Json,
+                rate: Some(150.0),
+                scenario: Scenario::Mixed(
+                    PubSubConfig {
+                        subscribers: 3,
+                        topics: 3,
+                        payload: 120,
+                        share: 0.6,
+                        ..PubSubConfig::default()
+                    },
+                    RpcConfig {
+                        callers: 2,
+                        payload: 40,
+                        share: 0.4,
+                        ..RpcConfig::default()
+                    },
+                ),
+            },
+            Source {
+                url: rs.clone(),
+                serializer: Serializer::Msgpack,
+                rate: Some(8.0),
+                scenario: Scenario::PubSub(PubSubConfig {
+                    subscribers: 2,
+                    payload: 2000,
+                    ..PubSubConfig::default()
+                }),
+            },
+            Source {
+                url: rs.clone(),
+                serializer: Serializer::Json,
+                rate: Some(0.5),
+                scenario: Scenario::Churn(ChurnConfig {
+                    concurrency: 8,
+                    linger: Duration::from_secs(4),
+                    ..ChurnConfig::default()
+                }),
+            },
+            Source {
+                url: ws.clone(),
+                serializer: Serializer::Msgpack,
+                rate: None,
+                scenario: Scenario::Example(ExampleConfig {
+                    repeat: u64::MAX,
+                    ..ExampleConfig::default()
+                }),
+            },
         ];
-        for (i, (url, ser)) in urls.iter().enumerate() {
-            tasks.push(tokio::spawn(subscriber(url.clone(), *ser, i)));
-        }
-        for (i, (rate, size)) in [(40u64, 120usize), (250, 60), (8, 2000)]
+        let runs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks = sources
             .into_iter()
-            .enumerate()
-        {
-            let (url, ser) = urls[i % urls.len()].clone();
-            tasks.push(tokio::spawn(publisher(url, ser, rate, size, i)));
-        }
-        tasks.push(tokio::spawn(callee(urls[1].0.clone(), Serializer::Msgpack)));
-        for (i, rate) in [20u64, 120].into_iter().enumerate() {
-            let (url, ser) = urls[(i + 2) % urls.len()].clone();
-            tasks.push(tokio::spawn(caller(url, ser, rate)));
-        }
-        tasks.push(tokio::spawn(churn(urls.to_vec())));
+            .map(|s| tokio::spawn(keep_running(s, Arc::clone(&runs))))
+            .collect();
         Ok(Demo {
             router,
             url: ws,
+            runs,
             tasks,
         })
     }
 
     /// Stops the traffic and shuts the router down.
     pub async fn stop(self) {
+        for r in self.runs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            r.interrupt();
+        }
         for t in &self.tasks {
             t.abort();
         }
@@ -75,143 +133,28 @@ impl Demo {
     }
 }
 
-async fn join(url: &str, ser: Serializer) -> Option<Session> {
-    let options = SessionOptions {
-        serializer: ser,
-        ..SessionOptions::default()
-    };
-    Session::join(url, "realm1", options).await.ok()
-}
-
-/// Retries `f` after a pause whenever it ends (a demo keeps going).
-async fn forever<F: std::future::Future<Output = ()>>(mut f: impl FnMut() -> F) {
+/// Runs a source's scenario again and again (after a pause if it failed).
+async fn keep_running(source: Source, runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>) {
     loop {
-        f().await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn subscriber(url: String, ser: Serializer, i: usize) {
-    forever(|| {
-        let url = url.clone();
-        async move {
-            let Some(s) = join(&url, ser).await else {
-                return;
-            };
-            let topic = if i.is_multiple_of(2) {
-                "demo.sensors."
-            } else {
-                "demo.sensors.temperature"
-            };
-            let options = if i.is_multiple_of(2) {
-                dict! {"match" => "prefix"}
-            } else {
-                Dict::new()
-            };
-            let Ok(mut sub) = s.subscribe(topic, options).await else {
-                return;
-            };
-            while sub.events.recv().await.is_some() {}
+        let run = Arc::new(Run::new(Plan {
+            url: source.url.clone(),
+            realm: "realm1".into(),
+            serializer: source.serializer,
+            schedule: source
+                .rate
+                .map_or(Schedule::Closed, |rate| Schedule::Open { rate }),
+            warmup: Duration::ZERO,
+            duration: RUN_LENGTH,
+            count: None,
+        }));
+        {
+            let mut all = runs.lock().unwrap_or_else(|e| e.into_inner());
+            all.retain(|r| !r.is_stopped());
+            all.push(Arc::clone(&run));
         }
-    })
-    .await;
-}
-
-async fn publisher(url: String, ser: Serializer, rate: u64, size: usize, i: usize) {
-    forever(|| {
-        let url = url.clone();
-        async move {
-            let Some(s) = join(&url, ser).await else {
-                return;
-            };
-            let topics = [
-                "demo.sensors.temperature",
-                "demo.sensors.pressure",
-                "demo.sensors.camera",
-            ];
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-            let mut n = 0u64;
-            loop {
-                tick.tick().await;
-                n += 1;
-                let payload = Payload::from_args(vec![n.into(), Value::Bytes(vec![0x42; size])]);
-                if s.publish(topics[i % topics.len()], payload, Dict::new())
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
+        if let Err(e) = execute(&run, &source.scenario).await {
+            tracing::debug!("demo traffic {}: {e:#}", source.scenario.name());
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
-    })
-    .await;
-}
-
-async fn callee(url: String, ser: Serializer) {
-    forever(|| {
-        let url = url.clone();
-        async move {
-            let Some(s) = join(&url, ser).await else {
-                return;
-            };
-            let Ok(mut reg) = s.register("demo.math.add", Dict::new()).await else {
-                return;
-            };
-            while let Some(inv) = reg.invocations.recv().await {
-                let args = inv.payload.args().unwrap_or_default();
-                let sum: i64 = args.iter().filter_map(Value::as_i64).sum();
-                let reply: Result<Payload, WampError> = Ok(Payload::from_args(vec![sum.into()]));
-                let _ = inv.reply(reply).await;
-            }
-        }
-    })
-    .await;
-}
-
-async fn caller(url: String, ser: Serializer, rate: u64) {
-    forever(|| {
-        let url = url.clone();
-        async move {
-            let Some(s) = join(&url, ser).await else {
-                return;
-            };
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-            for n in 0i64.. {
-                tick.tick().await;
-                let args = Payload::from_args(vec![n.into(), 1.into()]);
-                if let Err(e) = s.call("demo.math.add", args, Dict::new()).await
-                    && s.is_closed().is_some()
-                {
-                    tracing::debug!("demo caller: {e}");
-                    return;
-                }
-            }
-        }
-    })
-    .await;
-}
-
-/// Short-lived sessions: join, do a burst, leave — one every two seconds.
-async fn churn(urls: Vec<(String, Serializer)>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    for n in 0usize.. {
-        tick.tick().await;
-        let (url, ser) = urls[n % urls.len()].clone();
-        tokio::spawn(async move {
-            let Some(s) = join(&url, ser).await else {
-                return;
-            };
-            for i in 0..(20 + n % 50) {
-                let payload = Payload::from_args(vec![i.into()]);
-                if s.publish("demo.jobs.progress", payload, Dict::new())
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            let _ = s.leave("wamp.close.normal").await;
-        });
     }
 }
