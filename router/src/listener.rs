@@ -28,14 +28,20 @@ pub async fn accept_loop(socket: TcpListener, transport: TransportConfig, router
                     Arc::clone(&router),
                     Arc::clone(&settings),
                 );
-                router.tasks.spawn(async move {
+                let task = async move {
                     let timeout = r.options.hello_timeout;
-                    match tokio::time::timeout(timeout, handshake(stream, &t)).await {
+                    // Boxed: the transport handshake (large for WebSocket) is over once the
+                    // session runs, so it need not take room in the task for the session's life.
+                    match Box::pin(tokio::time::timeout(timeout, handshake(stream, &t))).await {
                         Ok(Ok(conn)) => session::run(conn, r, s).await,
                         Ok(Err(e)) => tracing::info!(%peer, "transport handshake failed: {e}"),
-                        Err(_) => tracing::info!(%peer, "transport handshake not completed within {timeout:?}"),
+                        Err(_) => {
+                            tracing::info!(%peer, "transport handshake not completed within {timeout:?}")
+                        }
                     }
-                });
+                };
+                eprintln!("SIZE connection task {}", std::mem::size_of_val(&task));
+                router.tasks.spawn(task);
             }
             Err(e) => {
                 // Typically out of file descriptors: say so and let some close before retrying.

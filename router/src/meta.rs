@@ -238,7 +238,7 @@ pub fn session_details(s: &SessionHandle) -> Dict {
     let websocket = t.framing == wamp::transport::Framing::WebSocket;
     let headers = if websocket {
         let mut h = Dict::new();
-        for (k, v) in &t.http_headers {
+        for (k, v) in t.http_headers.iter() {
             h.insert(k.clone(), v.as_str().into());
         }
         Value::Dict(h)

@@ -84,7 +84,17 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
             }
         })
     };
-    let handshake = handshake(&mut reader, &out, &info, &router, &listener, &hook, opened);
+    // The handshake, the ending and the final flush run once per session: boxed, they take
+    // memory only while they run, not in the task an idle session keeps (see `idle_heap`).
+    let handshake = Box::pin(handshake(
+        &mut reader,
+        &out,
+        &info,
+        &router,
+        &listener,
+        &hook,
+        opened,
+    ));
     let joined = tokio::select! {
         j = tokio::time::timeout(router.options.hello_timeout, handshake) => {
             j.unwrap_or_else(|_| {
@@ -96,7 +106,12 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
         _ = router.shutdown.cancelled() => None,
     };
     let Some((realm, me)) = joined else {
-        finish_writer(out, writer_task, router.options.goodbye_timeout).await;
+        Box::pin(finish_writer(
+            out,
+            writer_task,
+            router.options.goodbye_timeout,
+        ))
+        .await;
         return;
     };
     let Some(role) = realm.role(&me.authrole) else {
@@ -128,9 +143,14 @@ pub async fn run(conn: Connection, router: Arc<Shared>, listener: Arc<ListenerSe
     // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
     // be routed to a session that is going.
     realm.detach(me.id);
-    let graceful = s.end(end, &mut reader, &router).await;
+    let graceful = Box::pin(s.end(end, &mut reader, &router)).await;
     if graceful {
-        finish_writer(out, writer_task, router.options.goodbye_timeout).await;
+        Box::pin(finish_writer(
+            out,
+            writer_task,
+            router.options.goodbye_timeout,
+        ))
+        .await;
     } else {
         writer_task.abort();
         let _ = writer_task.await;

@@ -51,8 +51,9 @@ pub struct TransportInfo {
     pub local: SocketAddr,
     /// The WebSocket subprotocol (`None` for RawSocket).
     pub websocket_protocol: Option<String>,
-    /// The HTTP request headers of a WebSocket upgrade, names in lower case.
-    pub http_headers: Vec<(String, String)>,
+    /// The HTTP request headers of a WebSocket upgrade, names in lower case (shared: every
+    /// copy of the transport's description points to the same headers).
+    pub http_headers: std::sync::Arc<[(String, String)]>,
     /// The largest message the peer accepts.
     pub peer_max_message_size: usize,
 }
@@ -164,8 +165,6 @@ pub enum FrameWriter {
     Raw {
         /// The socket.
         half: tokio::net::tcp::OwnedWriteHalf,
-        /// The batch buffer.
-        buf: Vec<u8>,
         /// The largest frame the peer accepts.
         max_out: usize,
     },
@@ -183,9 +182,12 @@ impl FrameWriter {
     pub async fn write_batch(&mut self, items: &[Outbound]) -> Result<bool, TransportError> {
         let mut close = false;
         match self {
-            FrameWriter::Raw { half, buf, max_out } => {
+            FrameWriter::Raw { half, max_out } => {
                 use tokio::io::AsyncWriteExt;
-                buf.clear();
+                // Made for each batch, at its exact size, and freed once written: a buffer kept
+                // between writes would cost every idle session its largest batch.
+                let size = items.iter().map(|i| item_len(i) + 4).sum();
+                let mut buf = Vec::with_capacity(size);
                 for item in items {
                     match item {
                         Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => {
@@ -193,7 +195,7 @@ impl FrameWriter {
                                 Outbound::Pong(_) => rawsocket::FrameType::Pong,
                                 _ => rawsocket::FrameType::Regular,
                             };
-                            if let Err(e) = rawsocket::put_frame(buf, kind, b, *max_out) {
+                            if let Err(e) = rawsocket::put_frame(&mut buf, kind, b, *max_out) {
                                 // The peer could not read it: drop this one message, keep the session.
                                 tracing::warn!(
                                     "not sent to the RawSocket peer: {e} (its announced limit)"
@@ -206,12 +208,9 @@ impl FrameWriter {
                         }
                     }
                 }
-                half.write_all(buf).await?;
+                half.write_all(&buf).await?;
                 if close {
                     half.shutdown().await?;
-                }
-                if buf.capacity() > 1 << 20 {
-                    *buf = Vec::with_capacity(64 << 10);
                 }
             }
             FrameWriter::Ws { sink, text } => {
@@ -279,7 +278,9 @@ pub async fn run_writer(
     mut before_write: impl FnMut(&[Outbound]),
     mut after_write: impl FnMut(&[Outbound]),
 ) -> Result<(), TransportError> {
-    let mut batch = Vec::with_capacity(64);
+    // Grown by the first busy moments, not reserved up front: an idle session keeps room for
+    // the few messages of its handshake only.
+    let mut batch = Vec::new();
     loop {
         let Some(first) = queue.recv().await else {
             return Ok(());

@@ -203,7 +203,7 @@ fn finish(
         peer: stream.peer_addr()?,
         local: stream.local_addr()?,
         websocket_protocol: None,
-        http_headers: Vec::new(),
+        http_headers: std::sync::Arc::new([]),
         peer_max_message_size: max_out,
     };
     let (read, write) = stream.into_split();
@@ -216,7 +216,6 @@ fn finish(
         )),
         writer: FrameWriter::Raw {
             half: write,
-            buf: Vec::new(),
             max_out,
         },
     })

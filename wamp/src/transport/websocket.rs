@@ -12,7 +12,7 @@ use super::{Connection, FrameReader, FrameWriter, Framing, TransportError, Trans
 use crate::serializer::Serializer;
 
 /// The read buffer of a connection; tungstenite's default (128 KiB) dominates idle memory.
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 1024;
 
 fn config(max_message_size: usize) -> WebSocketConfig {
     WebSocketConfig::default()
@@ -177,7 +177,7 @@ fn split(
             peer,
             local,
             websocket_protocol: Some(serializer.subprotocol().to_owned()),
-            http_headers,
+            http_headers: http_headers.into(),
             peer_max_message_size: usize::MAX,
         },
         reader: FrameReader::Ws(stream),
