@@ -3,12 +3,13 @@
 //! A [`run::Run`] lays requests on a fixed timeline ([`schedule`], open loop) so that latency
 //! is measured from the time a request was due, not from when a stalled sender got round to it
 //! (coordinated omission); [`drive`] is the request loop every sender uses; [`latency`] records
-//! and [`report`] summarises. The scenarios are [`pubsub`], [`rpc`], [`churn`], [`example`]
-//! and [`Scenario::Mixed`] (pub/sub and RPC at once); [`progress`] is the live line.
+//! and [`report`] summarises. The scenarios are [`pubsub`], [`rpc`], [`churn`], [`example`],
+//! [`idle`] and [`Scenario::Mixed`] (pub/sub and RPC at once); [`progress`] is the live line.
 
 pub mod churn;
 pub mod drive;
 pub mod example;
+pub mod idle;
 pub mod latency;
 pub mod progress;
 pub mod pubsub;
@@ -35,6 +36,8 @@ pub enum Scenario {
     Churn(churn::ChurnConfig),
     /// The Crossbar.io session-statistics example's client, repeated.
     Example(example::ExampleConfig),
+    /// Sessions that join and do nothing (memory per idle session).
+    Idle(idle::IdleConfig),
 }
 
 impl Scenario {
@@ -46,6 +49,7 @@ impl Scenario {
             Scenario::Mixed(..) => "mixed",
             Scenario::Churn(_) => "churn",
             Scenario::Example(_) => "example",
+            Scenario::Idle(_) => "idle",
         }
     }
 }
@@ -63,6 +67,7 @@ pub async fn execute(run: &Arc<Run>, scenario: &Scenario) -> anyhow::Result<Repo
         }
         Scenario::Churn(c) => churn::run(run, c).await?,
         Scenario::Example(c) => example::run(run, c).await?,
+        Scenario::Idle(c) => idle::run(run, c).await?,
     };
     run.complete();
     Ok(Report::new(scenario.name(), run, outcome))

@@ -14,6 +14,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use wamp::Serializer;
 use wamp_loadgen::churn::ChurnConfig;
 use wamp_loadgen::example::ExampleConfig;
+use wamp_loadgen::idle::IdleConfig;
 use wamp_loadgen::pubsub::PubSubConfig;
 use wamp_loadgen::rpc::RpcConfig;
 use wamp_loadgen::run::{Plan, Run};
@@ -160,6 +161,15 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
     },
+    /// Sessions that join and stay idle until the run ends (memory per session).
+    Idle {
+        /// Sessions to hold open.
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        /// Joins in progress at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -245,6 +255,13 @@ fn scenario(command: &Command) -> anyhow::Result<Scenario> {
             parallel: *parallel,
             interval: Duration::from_millis(*interval_ms),
             ..ExampleConfig::default()
+        }),
+        Command::Idle {
+            sessions,
+            concurrency,
+        } => Scenario::Idle(IdleConfig {
+            sessions: *sessions,
+            concurrency: *concurrency,
         }),
     })
 }

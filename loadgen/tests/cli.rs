@@ -170,6 +170,7 @@ async fn json_summaries_of_every_scenario_follow_the_schema() {
         validate(&root, &root, &v, "$").unwrap_or_else(|e| panic!("{a:?}: {e}\n{v:#}"));
         assert_eq!(v["scenario"], scenario[0]);
         assert!(v["errors"].as_object().unwrap().is_empty(), "{v}");
+        assert!(v["sessions"]["joined"].as_u64().unwrap() > 0, "{v}");
     }
     router.shutdown().await;
 }

@@ -1,0 +1,300 @@
+//! The raw ceiling: the 1 → N fan-out of the benchmark pushed through a relay that does no
+//! WAMP at all — it reads length-prefixed frames (TCP) or binary messages (WebSocket, with
+//! tokio-tungstenite) from one publisher and writes each to every subscriber. What the router
+//! delivers, compared with this, is what routing, serialization and statistics cost.
+//!
+//! ```text
+//! cargo run --release -p wamp-loadgen --example raw_fanout -- --transport tcp
+//! ```
+//! The relay runs on one thread, the clients on `--client-threads` (as the benchmark runs the
+//! router and the load generator). The publisher stays at most `--window` frames per
+//! subscriber ahead of what subscribers received, so no queue grows without bound.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use clap::{Parser, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Tcp,
+    Ws,
+}
+
+/// Frames/s delivered through a relay without routing.
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value = "tcp")]
+    transport: Transport,
+    /// Subscribers.
+    #[arg(long, default_value_t = 10)]
+    subscribers: usize,
+    /// Bytes per frame.
+    #[arg(long, default_value_t = 110)]
+    frame: usize,
+    /// Seconds measured per run (after a 1 s warm-up).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Frames in flight per subscriber.
+    #[arg(long, default_value_t = 2000)]
+    window: u64,
+    /// Worker threads of the clients.
+    #[arg(long, default_value_t = 2)]
+    client_threads: usize,
+}
+
+/// Outbound queue per subscriber in the relay (as the router's).
+const QUEUE: usize = 8192;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let transport = args.transport;
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the relay's runtime");
+        rt.block_on(async move {
+            let listener = TcpListener::from_std(listener).expect("a tokio listener");
+            relay(listener, transport).await;
+        });
+    });
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .enable_all()
+        .build()?;
+    let mut rates = clients.block_on(async {
+        let mut rates = Vec::new();
+        for run in 1..=args.runs {
+            let r = measure(&args, &addr.to_string()).await?;
+            println!("run {run}: {r:.0} frames/s delivered");
+            rates.push(r);
+        }
+        anyhow::Ok(rates)
+    })?;
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "raw fanout 1->{} {:?} frame {} B: median {:.0} frames/s delivered ({} runs of {} s)",
+        args.subscribers,
+        args.transport,
+        args.frame,
+        rates[rates.len() / 2],
+        args.runs,
+        args.seconds
+    );
+    Ok(())
+}
+
+/// The relay: each connection says whether it publishes (`P`) or subscribes (`S`); every frame
+/// a publisher sends goes to every subscriber connected at that time.
+async fn relay(listener: TcpListener, transport: Transport) {
+    let subscribers: Arc<std::sync::Mutex<Vec<mpsc::Sender<Bytes>>>> = Arc::default();
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let subscribers = Arc::clone(&subscribers);
+        tokio::spawn(async move {
+            let result = match transport {
+                Transport::Tcp => relay_tcp(stream, subscribers).await,
+                Transport::Ws => relay_ws(stream, subscribers).await,
+            };
+            // Connections end abruptly when a run is over; nothing to report.
+            drop(result);
+        });
+    }
+}
+
+type Subscribers = Arc<std::sync::Mutex<Vec<mpsc::Sender<Bytes>>>>;
+
+async fn forward(frame: Bytes, subscribers: &Subscribers) {
+    let targets: Vec<_> = subscribers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    for s in targets {
+        let _ = s.send(frame.clone()).await;
+    }
+}
+
+fn subscribe(subscribers: &Subscribers) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    subscribers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(tx);
+    rx
+}
+
+async fn relay_tcp(stream: TcpStream, subscribers: Subscribers) -> anyhow::Result<()> {
+    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
+    let role = framed.next().await.context("no role")??;
+    if role.as_ref() == b"P" {
+        while let Some(frame) = framed.next().await {
+            forward(frame?.freeze(), &subscribers).await;
+        }
+    } else {
+        let mut rx = subscribe(&subscribers);
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 512).await > 0 {
+            for f in batch.drain(..) {
+                framed.feed(f).await?;
+            }
+            SinkExt::<Bytes>::flush(&mut framed).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn relay_ws(stream: TcpStream, subscribers: Subscribers) -> anyhow::Result<()> {
+    let mut ws = tokio_tungstenite::accept_async(stream).await?;
+    let role = ws.next().await.context("no role")??;
+    if role.into_data().as_ref() == b"P" {
+        while let Some(m) = ws.next().await {
+            if let Message::Binary(b) = m? {
+                forward(b, &subscribers).await;
+            }
+        }
+    } else {
+        let mut rx = subscribe(&subscribers);
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 512).await > 0 {
+            for f in batch.drain(..) {
+                ws.feed(Message::Binary(f)).await?;
+            }
+            ws.flush().await?;
+        }
+    }
+    Ok(())
+}
+
+/// A client connection: sends frames, receives frames.
+enum Client {
+    Tcp(Framed<TcpStream, LengthDelimitedCodec>),
+    Ws(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
+}
+
+impl Client {
+    async fn connect(
+        addr: &str,
+        transport: Transport,
+        role: &'static [u8],
+    ) -> anyhow::Result<Self> {
+        let mut c = match transport {
+            Transport::Tcp => {
+                let s = TcpStream::connect(addr).await?;
+                s.set_nodelay(true)?;
+                Client::Tcp(Framed::new(s, LengthDelimitedCodec::new()))
+            }
+            Transport::Ws => {
+                let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+                Client::Ws(Box::new(ws))
+            }
+        };
+        c.send(Bytes::from_static(role)).await?;
+        Ok(c)
+    }
+
+    async fn send(&mut self, frame: Bytes) -> anyhow::Result<()> {
+        match self {
+            Client::Tcp(f) => f.send(frame).await?,
+            Client::Ws(w) => w.send(Message::Binary(frame)).await?,
+        }
+        Ok(())
+    }
+
+    async fn feed(&mut self, frame: Bytes) -> anyhow::Result<()> {
+        match self {
+            Client::Tcp(f) => f.feed(frame).await?,
+            Client::Ws(w) => w.feed(Message::Binary(frame)).await?,
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            Client::Tcp(f) => SinkExt::<Bytes>::flush(f).await?,
+            Client::Ws(w) => w.flush().await?,
+        }
+        Ok(())
+    }
+
+    /// Receives until the connection ends, counting frames.
+    async fn count(self, received: Arc<AtomicU64>, progress: Arc<Notify>) {
+        let mut n = 0u64;
+        let tick = |n: &mut u64| {
+            *n += 1;
+            if n.is_multiple_of(64) {
+                received.fetch_add(64, Ordering::Relaxed);
+                progress.notify_one();
+            }
+        };
+        match self {
+            Client::Tcp(mut f) => {
+                while let Some(Ok(_)) = f.next().await {
+                    tick(&mut n);
+                }
+            }
+            Client::Ws(mut w) => {
+                while let Some(Ok(_)) = w.next().await {
+                    tick(&mut n);
+                }
+            }
+        }
+    }
+}
+
+async fn measure(args: &Args, addr: &str) -> anyhow::Result<f64> {
+    let received = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Notify::new());
+    let mut readers = Vec::new();
+    for _ in 0..args.subscribers {
+        let c = Client::connect(addr, args.transport, b"S").await?;
+        readers.push(tokio::spawn(
+            c.count(Arc::clone(&received), Arc::clone(&progress)),
+        ));
+    }
+    // Let the relay register every subscriber before publishing.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut publisher = Client::connect(addr, args.transport, b"P").await?;
+    let frame = Bytes::from(vec![0x5a; args.frame]);
+    let subs = args.subscribers as u64;
+    let start = Instant::now();
+    let mut mark: Option<(Instant, u64)> = None;
+    let mut published = 0u64;
+    loop {
+        let now = Instant::now();
+        if mark.is_none() && now - start >= Duration::from_secs(1) {
+            mark = Some((now, received.load(Ordering::Relaxed)));
+        }
+        if let Some((t0, r0)) = mark
+            && now - t0 >= Duration::from_secs_f64(args.seconds)
+        {
+            let delivered = received.load(Ordering::Relaxed) - r0;
+            for r in readers {
+                r.abort();
+            }
+            return Ok(delivered as f64 / (now - t0).as_secs_f64());
+        }
+        while published * subs - received.load(Ordering::Relaxed) > args.window * subs {
+            let _ = tokio::time::timeout(Duration::from_millis(50), progress.notified()).await;
+        }
+        for _ in 0..64 {
+            publisher.feed(frame.clone()).await?;
+        }
+        publisher.flush().await?;
+        published += 64;
+    }
+}
