@@ -360,14 +360,16 @@ def main():
     if "raw" in parts:
         log("raw ceiling ...")
         lines += ["## The raw ceiling: the same fan-out without WAMP (relay on one thread)", "",
-                  "| transport | frames/s delivered |", "|---|---:|"]
+                  "| transport | frames/s delivered | relay CPU (% of a core) |", "|---|---:|---:|"]
         for transport in ("tcp", "ws"):
             out = subprocess.run([str(ROOT / "target/release/examples/raw_fanout"), "--transport", transport,
                                   "--runs", str(a.runs), "--seconds", str(a.seconds)],
                                  capture_output=True, text=True, check=True).stdout
             med = float(out.strip().splitlines()[-1].split("median ")[1].split()[0])
+            cpu = median([float(l.split("relay thread ")[1].split("%")[0])
+                          for l in out.splitlines() if "relay thread" in l])
             log(out.strip())
-            lines.append(f"| {transport} | {fmt(med)} |")
+            lines.append(f"| {transport} | {fmt(med)} | {fmt(cpu)} |")
         lines.append("")
 
     text = "\n".join(lines)

@@ -63,16 +63,18 @@ fn main() -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let transport = args.transport;
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the relay's runtime");
-        rt.block_on(async move {
-            let listener = TcpListener::from_std(listener).expect("a tokio listener");
-            relay(listener, transport).await;
-        });
-    });
+    std::thread::Builder::new()
+        .name("relay".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("the relay's runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("a tokio listener");
+                relay(listener, transport).await;
+            });
+        })?;
     let clients = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.client_threads.max(1))
         .enable_all()
@@ -80,8 +82,8 @@ fn main() -> anyhow::Result<()> {
     let mut rates = clients.block_on(async {
         let mut rates = Vec::new();
         for run in 1..=args.runs {
-            let r = measure(&args, &addr.to_string()).await?;
-            println!("run {run}: {r:.0} frames/s delivered");
+            let (r, cpu) = measure(&args, &addr.to_string()).await?;
+            println!("run {run}: {r:.0} frames/s delivered, relay thread {cpu:.0}% of a core");
             rates.push(r);
         }
         anyhow::Ok(rates)
@@ -119,11 +121,15 @@ async fn relay(listener: TcpListener, transport: Transport) {
 
 type Subscribers = Arc<std::sync::Mutex<Vec<mpsc::Sender<Bytes>>>>;
 
-async fn forward(frame: Bytes, subscribers: &Subscribers) {
-    let targets: Vec<_> = subscribers
+/// The subscribers connected now (the publisher connects after them).
+fn targets(subscribers: &Subscribers) -> Vec<mpsc::Sender<Bytes>> {
+    subscribers
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone();
+        .clone()
+}
+
+async fn forward(frame: Bytes, targets: &[mpsc::Sender<Bytes>]) {
     for s in targets {
         let _ = s.send(frame.clone()).await;
     }
@@ -142,8 +148,9 @@ async fn relay_tcp(stream: TcpStream, subscribers: Subscribers) -> anyhow::Resul
     let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
     let role = framed.next().await.context("no role")??;
     if role.as_ref() == b"P" {
+        let targets = targets(&subscribers);
         while let Some(frame) = framed.next().await {
-            forward(frame?.freeze(), &subscribers).await;
+            forward(frame?.freeze(), &targets).await;
         }
     } else {
         let mut rx = subscribe(&subscribers);
@@ -162,9 +169,10 @@ async fn relay_ws(stream: TcpStream, subscribers: Subscribers) -> anyhow::Result
     let mut ws = tokio_tungstenite::accept_async(stream).await?;
     let role = ws.next().await.context("no role")??;
     if role.into_data().as_ref() == b"P" {
+        let targets = targets(&subscribers);
         while let Some(m) = ws.next().await {
             if let Message::Binary(b) = m? {
-                forward(b, &subscribers).await;
+                forward(b, &targets).await;
             }
         }
     } else {
@@ -256,7 +264,33 @@ impl Client {
     }
 }
 
-async fn measure(args: &Args, addr: &str) -> anyhow::Result<f64> {
+/// CPU time of this process's thread named `name`, in clock ticks (Linux; 0 elsewhere).
+fn thread_ticks(name: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let fields: Vec<u64> = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            // utime and stime are fields 14 and 15 of stat: 11 and 12 after the name.
+            Some(fields.get(10)? + fields.get(11)?)
+        })
+        .sum()
+}
+
+/// Clock ticks per second of /proc's CPU times (100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Delivered frames per second and the relay thread's CPU share in percent.
+async fn measure(args: &Args, addr: &str) -> anyhow::Result<(f64, f64)> {
     let received = Arc::new(AtomicU64::new(0));
     let progress = Arc::new(Notify::new());
     let mut readers = Vec::new();
@@ -272,21 +306,23 @@ async fn measure(args: &Args, addr: &str) -> anyhow::Result<f64> {
     let frame = Bytes::from(vec![0x5a; args.frame]);
     let subs = args.subscribers as u64;
     let start = Instant::now();
-    let mut mark: Option<(Instant, u64)> = None;
+    let mut mark: Option<(Instant, u64, u64)> = None;
     let mut published = 0u64;
     loop {
         let now = Instant::now();
         if mark.is_none() && now - start >= Duration::from_secs(1) {
-            mark = Some((now, received.load(Ordering::Relaxed)));
+            mark = Some((now, received.load(Ordering::Relaxed), thread_ticks("relay")));
         }
-        if let Some((t0, r0)) = mark
+        if let Some((t0, r0, c0)) = mark
             && now - t0 >= Duration::from_secs_f64(args.seconds)
         {
             let delivered = received.load(Ordering::Relaxed) - r0;
+            let secs = (now - t0).as_secs_f64();
+            let cpu = (thread_ticks("relay") - c0) as f64 / TICKS_PER_SECOND / secs * 100.0;
             for r in readers {
                 r.abort();
             }
-            return Ok(delivered as f64 / (now - t0).as_secs_f64());
+            return Ok((delivered as f64 / secs, cpu));
         }
         while published * subs - received.load(Ordering::Relaxed) > args.window * subs {
             let _ = tokio::time::timeout(Duration::from_millis(50), progress.notified()).await;
