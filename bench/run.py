@@ -317,7 +317,8 @@ def main():
             lines += ["## Session statistics on / off (our router, RawSocket+msgpack)", "",
                       "Statistics on: the default `stats` block (256 / 10 rated messages / on join / on leave, "
                       "as in config/default.json); off: no `stats` block.", "",
-                      "| workload | on | off | on / off |", "|---|---:|---:|---:|"]
+                      "| workload | on | off | on / off | router CPU % on | off | CPU per unit, on / off |",
+                      "|---|---:|---:|---:|---:|---:|---:|"]
             for name, args, key in [("fan-out events/s", fan, ("events", "per_s")),
                                     ("sequential RPC calls/s", ["rpc", "--rate", "max", "--concurrency", "1"],
                                      ("calls", "per_s")),
@@ -330,8 +331,17 @@ def main():
                     for k in key[1:]:
                         v = v[k]
                     return v
+
+                def get_rate(x):
+                    return x["measured"][key[0]]["per_s"]
                 on, off = median([get(x) for x in res["on"]]), median([get(x) for x in res["off"]])
-                lines.append(f"| {name} | {fmt(on)} | {fmt(off)} | {on / off:.3f} |")
+                cpu_on = median([x["router_cpu"] for x in res["on"]])
+                cpu_off = median([x["router_cpu"] for x in res["off"]])
+                # CPU per event or call (the throughput figures are bound by the load generator
+                # on 2 cores, so the router's CPU per unit of work is where its cost shows).
+                per = lambda rs: median([x["router_cpu"] / max(get_rate(x), 1e-9) for x in rs])
+                lines.append(f"| {name} | {fmt(on)} | {fmt(off)} | {on / off:.3f} | {fmt(cpu_on)} | "
+                             f"{fmt(cpu_off)} | {per(res['on']) / per(res['off']):.3f} |")
             lines.append("")
     finally:
         for r in routers.values():

@@ -144,6 +144,23 @@ fn subscribe(subscribers: &Subscribers) -> mpsc::Receiver<Bytes> {
     rx
 }
 
+/// Waits for a frame, yields once (so that frames about to be queued join this write, as the
+/// router's writer does), then takes what is queued, up to 512 frames. `false` at the end.
+async fn next_batch(rx: &mut mpsc::Receiver<Bytes>, batch: &mut Vec<Bytes>) -> bool {
+    let Some(first) = rx.recv().await else {
+        return false;
+    };
+    batch.push(first);
+    tokio::task::yield_now().await;
+    while batch.len() < 512 {
+        match rx.try_recv() {
+            Ok(f) => batch.push(f),
+            Err(_) => break,
+        }
+    }
+    true
+}
+
 async fn relay_tcp(stream: TcpStream, subscribers: Subscribers) -> anyhow::Result<()> {
     let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
     let role = framed.next().await.context("no role")??;
@@ -155,7 +172,7 @@ async fn relay_tcp(stream: TcpStream, subscribers: Subscribers) -> anyhow::Resul
     } else {
         let mut rx = subscribe(&subscribers);
         let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, 512).await > 0 {
+        while next_batch(&mut rx, &mut batch).await {
             for f in batch.drain(..) {
                 framed.feed(f).await?;
             }
@@ -178,7 +195,7 @@ async fn relay_ws(stream: TcpStream, subscribers: Subscribers) -> anyhow::Result
     } else {
         let mut rx = subscribe(&subscribers);
         let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, 512).await > 0 {
+        while next_batch(&mut rx, &mut batch).await {
             for f in batch.drain(..) {
                 ws.feed(Message::Binary(f)).await?;
             }

@@ -5,6 +5,7 @@
 //! the same bytes are queued to every subscriber (a reference-counted clone, no copy).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -122,6 +123,29 @@ impl Filter {
 #[derive(Debug, Default)]
 pub struct Broker {
     state: RwLock<State>,
+    /// Bumped by every change of the subscriptions (under the write lock), so that
+    /// [`TopicWatch`] knows when its cached answer is stale.
+    generation: AtomicU64,
+}
+
+/// Whether a fixed topic has subscribers, cached until the subscriptions change: one atomic
+/// load instead of a lock, a lookup and a scan of every pattern subscription. For a topic asked
+/// about very often, like `wamp.session.on_stats` (a cycle can end every ten messages).
+#[derive(Debug)]
+pub struct TopicWatch {
+    topic: &'static str,
+    /// `generation << 1 | has_subscribers`; `u64::MAX` until first asked.
+    cached: AtomicU64,
+}
+
+impl TopicWatch {
+    /// Watches `topic`.
+    pub const fn new(topic: &'static str) -> Self {
+        TopicWatch {
+            topic,
+            cached: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 /// What a subscribe did.
@@ -142,6 +166,7 @@ impl Broker {
         policy: MatchPolicy,
     ) -> Subscribed {
         let mut st = write(&self.state);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(id) = st.index.lookup(uri, policy) {
             if let Some(sub) = st.subscriptions.get_mut(&id)
                 && !sub.subscribers.iter().any(|s| s.id == session.id)
@@ -169,6 +194,7 @@ impl Broker {
     /// subscription.
     pub fn unsubscribe(&self, session: Id, id: Id) -> Option<Unsubscribed> {
         let mut st = write(&self.state);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let sub = st.subscriptions.get_mut(&id)?;
         let at = sub.subscribers.iter().position(|s| s.id == session)?;
         sub.subscribers.swap_remove(at);
@@ -199,6 +225,22 @@ impl Broker {
         ids.into_iter()
             .filter_map(|id| self.unsubscribe(session, id))
             .collect()
+    }
+
+    /// [`Broker::has_subscribers`] for a watched topic, answered from the watch's cache while
+    /// the subscriptions have not changed since it was filled.
+    pub fn watched_has_subscribers(&self, watch: &TopicWatch) -> bool {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = watch.cached.load(Ordering::Acquire);
+        if cached != u64::MAX && cached >> 1 == generation {
+            return cached & 1 == 1;
+        }
+        // A change after `generation` was read makes the next call look again.
+        let has = self.has_subscribers(watch.topic);
+        watch
+            .cached
+            .store(generation << 1 | u64::from(has), Ordering::Release);
+        has
     }
 
     /// Whether anyone would receive a publication to `topic`.
@@ -361,5 +403,69 @@ fn deliver(
                 s.transport.peer_max_message_size
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handle::{CalleeFeatures, Outbox, QueueLimits};
+    use wamp::transport::{Framing, TransportInfo};
+
+    fn session(id: Id) -> Arc<SessionHandle> {
+        let (outbox, _rx) = Outbox::new(8, QueueLimits { max_bytes: 1 << 20 });
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let transport = TransportInfo {
+            framing: Framing::RawSocket,
+            serializer: Serializer::Json,
+            peer: addr,
+            local: addr,
+            websocket_protocol: None,
+            http_headers: Arc::new([]),
+            peer_max_message_size: 1 << 20,
+        };
+        Arc::new(SessionHandle::new(
+            id,
+            "realm1".into(),
+            "a".into(),
+            "anonymous".into(),
+            transport,
+            CalleeFeatures::default(),
+            None,
+            outbox,
+        ))
+    }
+
+    #[test]
+    fn a_topic_watch_follows_every_change_of_the_subscriptions() {
+        let broker = Broker::default();
+        let watch = TopicWatch::new("wamp.session.on_stats");
+        let (a, b) = (session(1), session(2));
+        assert!(!broker.watched_has_subscribers(&watch));
+        assert!(!broker.watched_has_subscribers(&watch), "cached");
+        let prefix = broker.subscribe(&a, "wamp.session.", MatchPolicy::Prefix);
+        assert!(
+            broker.watched_has_subscribers(&watch),
+            "a prefix subscription matches"
+        );
+        let other = broker.subscribe(&b, "com.example", MatchPolicy::Exact);
+        assert!(
+            broker.watched_has_subscribers(&watch),
+            "unrelated changes keep it"
+        );
+        broker.unsubscribe(a.id, prefix.id);
+        assert!(
+            !broker.watched_has_subscribers(&watch),
+            "gone with the subscription"
+        );
+        broker.subscribe(&b, "wamp.session.on_stats", MatchPolicy::Exact);
+        assert!(broker.watched_has_subscribers(&watch));
+        broker.detach(b.id);
+        assert!(
+            !broker.watched_has_subscribers(&watch),
+            "and with the session"
+        );
+        broker.unsubscribe(b.id, other.id);
+        assert!(!broker.has_subscribers("com.example"));
     }
 }

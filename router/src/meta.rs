@@ -81,6 +81,9 @@ impl Realm {
 
     /// `wamp.session.on_stats` for one finished cycle.
     pub fn publish_stats(&self, s: &SessionHandle, c: &Cycle) {
+        if !self.broker.watched_has_subscribers(&self.stats_watch) {
+            return;
+        }
         // [ours] Passive: counted, but never the end of a cycle. Otherwise each on_stats a
         // monitor receives (2 rated messages) brings its own cycle closer, and with five or more
         // monitors the events would trigger more of themselves than they consume, for ever.

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use wamp::Id;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, TopicWatch};
 use crate::config::{RealmConfig, RoleConfig};
 use crate::dealer::Dealer;
 use crate::handle::SessionHandle;
@@ -24,6 +24,8 @@ pub struct Realm {
     pub dealer: Dealer,
     /// The internal session that publishes meta events.
     pub meta: MetaPublisher,
+    /// Whether anyone subscribes to `wamp.session.on_stats`, cached.
+    pub stats_watch: TopicWatch,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -34,6 +36,7 @@ impl Realm {
             meta: MetaPublisher::new(config.enable_meta_api),
             config,
             broker: Broker::default(),
+            stats_watch: TopicWatch::new("wamp.session.on_stats"),
             dealer: Dealer::default(),
             sessions: RwLock::new(HashMap::new()),
         }
