@@ -15,7 +15,8 @@ use crate::latency::Recorder;
 use crate::run::Run;
 use crate::schedule::Schedule;
 
-/// How long requests still in flight at the end are awaited before counting as timed out.
+/// How long requests still in flight at the end are awaited by default before counting as
+/// timed out ([`Plan::drain`](crate::run::Plan::drain)).
 pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// The error URI a request still unanswered after [`DRAIN`] is counted under.
@@ -54,10 +55,10 @@ impl Backlog {
         self.progress.notify_waiters();
     }
 
-    /// Waits until the backlog is under its limit (re-checking at least every 10 ms, so a lost
-    /// delivery cannot stall the run).
-    pub async fn room(&self) {
-        loop {
+    /// Waits until the backlog is under its limit or the run is over (re-checking at least
+    /// every 10 ms, so a lost delivery cannot stall the run).
+    pub async fn room(&self, run: &Run) {
+        while !run.is_stopped() {
             let outstanding = self
                 .expected
                 .load(Ordering::Relaxed)
@@ -96,7 +97,7 @@ impl Lane<'_> {
 }
 
 /// Runs one sender until the run is over (or its own limit is reached), then awaits what is
-/// in flight (at most [`DRAIN`]). `send(n, due)` makes request `n`, due at `due`; its output
+/// in flight (at most the plan's `drain`). `send(n, due)` makes request `n`, due at `due`; its output
 /// is `Err(uri)` for an error. Returns the latencies of the requests due in the measured
 /// window.
 pub async fn drive<F, Fut>(run: &Run, lane: Lane<'_>, mut send: F) -> Recorder
@@ -127,13 +128,16 @@ where
     let mut n = 0u64;
     while limit.is_none_or(|l| n < l) {
         // Room in the window: wait for the next request's due time, settling answers meanwhile.
-        while inflight.len() >= window {
-            if let Some(x) = inflight.next().await {
-                settle(&mut rec, x);
+        // A full window waits for an answer, but never past the end of the run: a router that
+        // stops answering must not keep the run going (what is in flight is drained below).
+        while inflight.len() >= window && !run.is_stopped() {
+            tokio::select! {
+                Some(x) = inflight.next() => settle(&mut rec, x),
+                _ = run.stopped() => {}
             }
         }
         if let Some(b) = backlog {
-            b.room().await;
+            b.room(run).await;
         }
         let next = run.next_due(&schedule, n);
         tokio::pin!(next);
@@ -154,7 +158,7 @@ where
             (due, sent, Instant::now(), outcome)
         });
     }
-    let deadline = Instant::now() + DRAIN;
+    let deadline = Instant::now() + run.plan.drain;
     while !inflight.is_empty() {
         match tokio::time::timeout_at(deadline, inflight.next()).await {
             Ok(Some(x)) => settle(&mut rec, x),

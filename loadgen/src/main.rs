@@ -55,6 +55,10 @@ struct Args {
     /// Stop after this many requests in total (warm-up included).
     #[arg(long, global = true)]
     count: Option<u64>,
+    /// Seconds to wait at the end for answers still in flight (then counted as
+    /// loadgen.timeout) [default: 5].
+    #[arg(long, global = true)]
+    drain: Option<f64>,
     /// Print the summary as JSON (schema wamp-loadgen/1).
     #[arg(long, global = true)]
     json: bool,
@@ -300,6 +304,7 @@ fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
         warmup: seconds(args.warmup, warmup, "warmup")?,
         duration: seconds(args.duration, duration, "duration")?,
         count: args.count,
+        drain: seconds(args.drain, 5.0, "drain")?,
     })
 }
 

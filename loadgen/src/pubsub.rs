@@ -160,7 +160,7 @@ fn nanos_since(start: Instant, t: Instant) -> u64 {
 }
 
 /// Receives a subscription's events until publishing is over and the events stop coming
-/// (at most [`crate::drive::DRAIN`] longer), recording each one's latency from its due time.
+/// (at most the plan's `drain` longer), recording each one's latency from its due time.
 async fn receive(
     run: Arc<Run>,
     mut sub: Subscription,
@@ -175,7 +175,7 @@ async fn receive(
             None => tokio::select! {
                 e = sub.events.recv() => e,
                 _ = publishing_over.cancelled() => {
-                    over = Some(Instant::now() + crate::drive::DRAIN);
+                    over = Some(Instant::now() + run.plan.drain);
                     continue;
                 }
             },

@@ -32,6 +32,9 @@ pub struct Plan {
     pub duration: Duration,
     /// At most this many requests in total (warm-up included), if set.
     pub count: Option<u64>,
+    /// How long answers still in flight at the end are awaited (then counted as
+    /// `loadgen.timeout`).
+    pub drain: Duration,
 }
 
 /// Counters updated as the run goes, read by the progress line.

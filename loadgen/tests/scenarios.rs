@@ -91,6 +91,7 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
         warmup: Duration::ZERO,
         duration: Duration::from_millis(millis),
         count: None,
+        drain: Duration::from_secs(5),
     }
 }
 
@@ -349,4 +350,82 @@ async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
     .expect("every session left");
     let _ = monitor.leave("wamp.close.normal").await;
     router.shutdown().await;
+}
+
+/// A RawSocket "router" that welcomes sessions and says goodbye, but answers no request.
+async fn unanswering_router() -> String {
+    use wamp::Message;
+    use wamp::transport::{Inbound, Outbound};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rs://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let serializers = [Serializer::Msgpack, Serializer::Json];
+                let Ok(mut conn) =
+                    wamp::transport::rawsocket::accept(stream, &serializers, 1 << 20).await
+                else {
+                    return;
+                };
+                let ser = conn.info.serializer;
+                while let Some(Ok(Inbound::Message(frame))) = conn.reader.next().await {
+                    let answer = match wamp::decode(ser, &frame) {
+                        Ok(Message::Hello { .. }) => Message::Welcome {
+                            session: 1,
+                            details: dict! {"roles" => dict! {"broker" => dict! {}}},
+                        },
+                        Ok(Message::Goodbye { .. }) => Message::Goodbye {
+                            details: wamp::Dict::new(),
+                            reason: "wamp.close.goodbye_and_out".into(),
+                        },
+                        _ => continue,
+                    };
+                    let bytes = wamp::encode(ser, &answer).unwrap();
+                    if conn
+                        .writer
+                        .write_batch(&[Outbound::Message(bytes)])
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_that_stops_answering_cannot_keep_the_run_going() {
+    let url = unanswering_router().await;
+    let mut p = plan(url, Serializer::Msgpack, Schedule::Closed, 300);
+    p.drain = Duration::from_millis(300);
+    let run = Arc::new(Run::new(p));
+    let started = tokio::time::Instant::now();
+    let cfg = PubSubConfig {
+        subscribers: 0,
+        window: 4,
+        ..PubSubConfig::default()
+    };
+    let report = tokio::time::timeout(
+        Duration::from_secs(10),
+        execute(&run, &Scenario::PubSub(cfg)),
+    )
+    .await
+    .expect("the run ends")
+    .expect("it starts");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let pubs = report.outcome.publications.as_ref().unwrap();
+    assert_eq!(pubs.ok, 0);
+    assert_eq!(
+        report.errors().get(wamp_loadgen::drive::TIMED_OUT),
+        Some(&4),
+        "the window's 4 publications timed out: {:?}",
+        report.errors()
+    );
 }

@@ -146,6 +146,7 @@ async fn keep_running(source: Source, runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>
             warmup: Duration::ZERO,
             duration: RUN_LENGTH,
             count: None,
+            drain: Duration::from_secs(5),
         }));
         {
             let mut all = runs.lock().unwrap_or_else(|e| e.into_inner());
