@@ -105,7 +105,7 @@ impl Report {
         }
     }
 
-    /// The rows of the table: name, recorder, whether its latency means anything.
+    /// The rows of the table: the kind of request and its recorder.
     fn rows(&self) -> Vec<(&'static str, &Recorder)> {
         let o = &self.outcome;
         [

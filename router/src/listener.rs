@@ -28,7 +28,7 @@ pub async fn accept_loop(socket: TcpListener, transport: TransportConfig, router
                     Arc::clone(&router),
                     Arc::clone(&settings),
                 );
-                let task = async move {
+                router.tasks.spawn(async move {
                     let timeout = r.options.hello_timeout;
                     // Boxed: the transport handshake (large for WebSocket) is over once the
                     // session runs, so it need not take room in the task for the session's life.
@@ -39,9 +39,7 @@ pub async fn accept_loop(socket: TcpListener, transport: TransportConfig, router
                             tracing::info!(%peer, "transport handshake not completed within {timeout:?}")
                         }
                     }
-                };
-                eprintln!("SIZE connection task {}", std::mem::size_of_val(&task));
-                router.tasks.spawn(task);
+                });
             }
             Err(e) => {
                 // Typically out of file descriptors: say so and let some close before retrying.
