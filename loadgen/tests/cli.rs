@@ -225,3 +225,64 @@ async fn bad_input_ends_with_a_clear_message_and_the_documented_exit_status() {
     assert_eq!(v["measured"]["events"]["ok"], 0);
     router.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
+    use std::io::Read;
+    let router = router_with(Config::embedded_default().config).await;
+    let url = router.rawsocket_url().unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wamp-loadgen"))
+            .args([
+                "--url",
+                &url,
+                "--rate",
+                "1000",
+                "--duration",
+                "60",
+                "--warmup",
+                "0",
+            ])
+            .args(["--progress", "always", "--json", "rpc"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        // Wait for the first progress line (after about a second), then press Ctrl-C.
+        let mut stderr = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains("ok ") {
+            let n = stderr.read(&mut chunk).expect("stderr is readable");
+            assert!(
+                n > 0,
+                "ended before any progress: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        // The shell's own `kill`: no process tools needed.
+        let kill = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", child.id())])
+            .status()
+            .expect("sh runs");
+        assert!(kill.success());
+        let out = child.wait_with_output().expect("it ends");
+        (out, seen)
+    })
+    .await
+    .unwrap();
+    let (out, progress) = out;
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(String::from_utf8_lossy(&progress).contains("sent "));
+    let v = json_of(&out);
+    assert_eq!(v["interrupted"], true);
+    let calls = &v["measured"]["calls"];
+    assert!(
+        calls["ok"].as_u64().unwrap() >= 500,
+        "about a second at 1,000/s: {v}"
+    );
+    assert!(v["seconds"].as_f64().unwrap() < 30.0, "{v}");
+    assert!(v["errors"].as_object().unwrap().is_empty(), "{v}");
+    router.shutdown().await;
+}
