@@ -9,11 +9,7 @@ use wamp_router::config::Config;
 use wamp_router::{Router, RouterOptions};
 
 async fn router_with(config: Config) -> Router {
-    let mut config = config;
-    for t in &mut config.transports {
-        t.port = 0;
-    }
-    Router::start(config, RouterOptions::default())
+    Router::start(config.on_free_loopback_ports(), RouterOptions::default())
         .await
         .expect("router starts")
 }

@@ -20,10 +20,7 @@ use wamp_router::config::Config;
 use wamp_router::{Router, RouterOptions};
 
 async fn router() -> Router {
-    let mut config = Config::embedded_default().config;
-    for t in &mut config.transports {
-        t.port = 0;
-    }
+    let config = Config::embedded_default().config.on_free_loopback_ports();
     Router::start(config, RouterOptions::default())
         .await
         .expect("router starts")

@@ -43,11 +43,7 @@ const RUN_LENGTH: Duration = Duration::from_secs(600);
 impl Demo {
     /// Starts the router and the traffic.
     pub async fn start() -> anyhow::Result<Demo> {
-        let mut config = Config::embedded_default().config;
-        for t in &mut config.transports {
-            t.port = 0;
-            t.interface = [127, 0, 0, 1].into();
-        }
+        let config = Config::embedded_default().config.on_free_loopback_ports();
         let router = Router::start(config, RouterOptions::default())
             .await
             .context("cannot start the demo router")?;

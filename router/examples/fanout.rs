@@ -143,10 +143,7 @@ fn spawn_router(
             }
         };
         rt.block_on(async move {
-            let mut config = Config::embedded_default().config;
-            for t in &mut config.transports {
-                t.port = 0;
-            }
+            let mut config = Config::embedded_default().config.on_free_loopback_ports();
             if !stats {
                 for r in &mut config.realms {
                     r.stats = None;

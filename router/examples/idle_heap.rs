@@ -102,10 +102,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let mut config = Config::embedded_default().config;
-        for t in &mut config.transports {
-            t.port = 0;
-        }
+        let config = Config::embedded_default().config.on_free_loopback_ports();
         let router = Router::start(config, RouterOptions::default()).await?;
         println!(
             "router at {} and {}",

@@ -347,6 +347,17 @@ impl Config {
         }
     }
 
+    /// This configuration with every transport on 127.0.0.1 and a free port the system picks
+    /// (port 0): for tests, benchmarks and the demo, which must not collide with anything.
+    #[must_use]
+    pub fn on_free_loopback_ports(mut self) -> Config {
+        for t in &mut self.transports {
+            t.port = 0;
+            t.interface = std::net::Ipv4Addr::LOCALHOST.into();
+        }
+        self
+    }
+
     /// The realm named `name`, if any.
     #[must_use]
     pub fn realm(&self, name: &str) -> Option<&RealmConfig> {

@@ -5,10 +5,7 @@ use wamp_router::{Router, RouterOptions};
 
 /// A router with the embedded default config on ephemeral loopback ports.
 pub async fn router() -> Router {
-    let mut config = Config::embedded_default().config;
-    for t in &mut config.transports {
-        t.port = 0;
-    }
+    let config = Config::embedded_default().config.on_free_loopback_ports();
     Router::start(config, RouterOptions::default())
         .await
         .expect("router starts")

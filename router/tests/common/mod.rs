@@ -26,12 +26,7 @@ pub enum Transport {
 
 /// The embedded default configuration, moved to ephemeral ports on 127.0.0.1.
 pub fn default_config() -> Config {
-    let mut config = Config::embedded_default().config;
-    for t in &mut config.transports {
-        t.port = 0;
-        t.interface = "127.0.0.1".parse().expect("literal address");
-    }
-    config
+    Config::embedded_default().config.on_free_loopback_ports()
 }
 
 /// A router running the default configuration on ephemeral ports.
