@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use wamp::{Dict, Payload, Value, dict};
+use wamp::client::Event;
+use wamp::{Dict, Id, Payload, Value, dict};
 
 use crate::drive::{Lane, drive};
 use crate::latency::Recorder;
@@ -91,18 +92,21 @@ pub async fn run(run: &Arc<Run>, cfg: &ExampleConfig) -> anyhow::Result<Outcome>
 }
 
 /// One example client: join, subscribe, publish the counter with acknowledgement, leave.
-/// Returns its publications' acknowledgement latencies and the events it received (the events
-/// of parallel clients included, which is why they are counted without a latency).
+/// Returns its publications' acknowledgement latencies and the events it received. Parallel
+/// clients share the topic, so an event is timed (publish → event) only when it is this
+/// client's own — the router discloses the publisher — and counted without a latency otherwise.
 async fn client(run: &Run, cfg: &ExampleConfig) -> Result<(Recorder, Recorder), String> {
     let s = run.join().await.map_err(|e| error_key(&e))?;
     let mut pubs = Recorder::default();
     let mut events = Recorder::default();
+    let mut sent_at: Vec<Instant> = Vec::new();
     let work = async {
         let mut sub = s.subscribe(TOPIC, Dict::new()).await?;
         let options = dict! {"acknowledge" => true, "exclude_me" => false};
         let started = Instant::now();
         for counter in 0..cfg.publications {
             let sent = Instant::now();
+            sent_at.push(sent);
             run.sent();
             match s
                 .publish(
@@ -123,17 +127,18 @@ async fn client(run: &Run, cfg: &ExampleConfig) -> Result<(Recorder, Recorder), 
                     pubs.error(&error_key(&e));
                 }
             }
+            // Until the next publication is due, take events as they come.
             let next = started + cfg.interval * u32::try_from(counter + 1).unwrap_or(u32::MAX);
-            tokio::select! {
-                _ = tokio::time::sleep_until(next) => {}
-                _ = run.stopped() => {}
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next) => break,
+                    _ = run.stopped() => break,
+                    e = sub.events.recv() => match e {
+                        Some(e) => received(run, &e, s.id(), &sent_at, &mut events),
+                        None => break,
+                    },
+                }
             }
-            let mut n = 0;
-            while sub.events.try_recv().is_ok() {
-                n += 1;
-            }
-            run.events(n);
-            events.ok_untimed(n);
             if run.is_stopped() {
                 break;
             }
@@ -144,6 +149,25 @@ async fn client(run: &Run, cfg: &ExampleConfig) -> Result<(Recorder, Recorder), 
     run.leave(s).await;
     outcome.map_err(|e| error_key(&e))?;
     Ok((pubs, events))
+}
+
+/// Counts an event; times it from its publication when `me` published it.
+fn received(run: &Run, e: &Event, me: Id, sent_at: &[Instant], events: &mut Recorder) {
+    run.events(1);
+    let own = e.details.get("publisher").and_then(Value::as_u64) == Some(me);
+    let sent = e
+        .payload
+        .args_as::<(u64,)>()
+        .ok()
+        .and_then(|(c,)| sent_at.get(usize::try_from(c).ok()?).copied());
+    match sent {
+        Some(t) if own && run.measured(t) => {
+            events.ok(micros(
+                Instant::from_std(e.received).saturating_duration_since(t),
+            ));
+        }
+        _ => events.ok_untimed(1),
+    }
 }
 
 fn micros(d: Duration) -> u64 {

@@ -196,8 +196,8 @@ async fn receive(
             if let Ok((due, _)) = e.payload.args_as::<(u64, serde::de::IgnoredAny)>()
                 && due >= measured_from
             {
-                let now = nanos_since(run.start, Instant::now());
-                rec.ok(now.saturating_sub(due) / 1000);
+                let received = nanos_since(run.start, Instant::from_std(e.received));
+                rec.ok(received.saturating_sub(due) / 1000);
             }
             next = if n < 256 {
                 sub.events.try_recv().ok()

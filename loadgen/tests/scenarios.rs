@@ -285,6 +285,12 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
     let o = &report.outcome;
     assert_eq!(o.cycles.as_ref().unwrap().ok, 4, "2 workers × 2 clients");
     assert_eq!(o.publications.as_ref().unwrap().ok, 20, "5 each");
+    let events = o.events.as_ref().unwrap();
+    assert!(events.ok >= 20, "each client at least its own 5 events");
+    assert!(
+        events.summary(report.seconds).timed,
+        "its own events are timed (this router discloses the publisher)"
+    );
     assert_eq!(report.sessions.len(), 4);
     assert!(report.errors().is_empty(), "{:?}", report.errors());
     // Each client sends HELLO, SUBSCRIBE, 5 PUBLISH and GOODBYE.

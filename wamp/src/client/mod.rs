@@ -605,6 +605,7 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
                     publication,
                     details,
                     payload,
+                    received: std::time::Instant::now(),
                 };
                 // Usually one local subscriber: clone its sender, not a vector of them.
                 let (first, rest) = {

@@ -21,6 +21,9 @@ pub struct Event {
     pub details: Dict,
     /// The arguments.
     pub payload: Payload,
+    /// When this session's reader decoded it (latency measured from here leaves out however
+    /// long the event then waited in the subscription's channel).
+    pub received: std::time::Instant,
 }
 
 /// An error reply: the URI, details and arguments of a WAMP `ERROR`.
