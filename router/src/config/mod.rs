@@ -333,7 +333,7 @@ impl Config {
     #[must_use]
     pub fn embedded_default() -> Loaded {
         const SOURCE: &str = "<embedded default.json>";
-        match Self::parse(include_str!("../../config/default.json"), SOURCE) {
+        match Self::parse(include_str!("../../../config/default.json"), SOURCE) {
             Ok(loaded) => loaded,
             // Unreachable as long as the unit tests pass; never panic on it anyway.
             Err(e) => {
@@ -1731,7 +1731,7 @@ mod tests {
     }"#;
 
     fn default_value() -> Value {
-        serde_json::from_str(include_str!("../../config/default.json")).expect("default.json")
+        serde_json::from_str(include_str!("../../../config/default.json")).expect("default.json")
     }
 
     fn with(edit: impl FnOnce(&mut Value)) -> Result<Loaded, ConfigError> {
@@ -2386,7 +2386,7 @@ mod tests {
         );
 
         std::fs::create_dir_all(&dir).expect("mkdir");
-        let text = format!("\u{feff}{}", include_str!("../../config/default.json"));
+        let text = format!("\u{feff}{}", include_str!("../../../config/default.json"));
         std::fs::write(dir.join("config.json"), text).expect("write");
         let loaded = Config::load_cbdir(&dir);
         std::fs::remove_dir_all(&dir).ok();
@@ -2494,7 +2494,7 @@ mod tests {
                 let _ = Config::parse(&value.to_string(), SOURCE);
             }
         }
-        let text = include_str!("../../config/default.json");
+        let text = include_str!("../../../config/default.json");
         for (i, _) in text.char_indices() {
             let _ = Config::parse(&text[..i], SOURCE);
         }
