@@ -1,0 +1,196 @@
+//! The raw (serde) shapes of `config.json`, before validation. Fields named `_x` are accepted
+//! silently and not used; keys not declared here are reported by serde_ignored and become
+//! warnings.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_json::{Map, Value};
+
+/// Any JSON integer (no floats), kept wide so range errors can show the value given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Int(pub(super) i128);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IntVisitor;
+        impl Visitor<'_> for IntVisitor {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                Ok(Int(v.into()))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+        }
+        deserializer.deserialize_any(IntVisitor)
+    }
+}
+
+/// The top level of the file.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawRoot {
+    #[serde(rename = "$schema")]
+    _schema: Option<Value>,
+    pub(super) version: Option<Int>,
+    #[serde(default)]
+    pub(super) workers: Vec<Value>,
+}
+
+/// A worker of type `router` (`workers[]`).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawRouterWorker {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    #[serde(default)]
+    pub(super) realms: Vec<RawRealm>,
+    #[serde(default)]
+    pub(super) transports: Vec<Value>,
+}
+
+/// A realm (`realms[]`).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawRealm {
+    pub(super) name: String,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    #[serde(default)]
+    pub(super) roles: Vec<RawRole>,
+    pub(super) stats: Option<RawStats>,
+    #[serde(default)]
+    pub(super) options: RawRealmOptions,
+}
+
+/// A realm's `options`.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "an object")]
+pub(super) struct RawRealmOptions {
+    pub(super) uri_check: Option<String>,
+    pub(super) enable_meta_api: Option<bool>,
+}
+
+/// A realm's `stats` block; unknown keys are errors.
+#[derive(Deserialize)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawStats {
+    pub(super) rated_message_size: Option<Int>,
+    pub(super) trigger_after_rated_messages: Option<Int>,
+    pub(super) trigger_after_duration: Option<Int>,
+    pub(super) trigger_on_join: Option<bool>,
+    pub(super) trigger_on_leave: Option<bool>,
+}
+
+/// A role (`roles[]`).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawRole {
+    pub(super) name: String,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    pub(super) permissions: Option<Vec<RawPermission>>,
+    pub(super) authorizer: Option<Value>,
+}
+
+/// A static permission (`permissions[]`).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawPermission {
+    pub(super) uri: String,
+    #[serde(rename = "match")]
+    pub(super) match_policy: Option<String>,
+    #[serde(default)]
+    pub(super) allow: RawAllow,
+    #[serde(default)]
+    pub(super) disclose: RawDisclose,
+}
+
+/// A permission's `allow`; unknown keys are errors.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawAllow {
+    #[serde(default)]
+    pub(super) call: bool,
+    #[serde(default)]
+    pub(super) register: bool,
+    #[serde(default)]
+    pub(super) publish: bool,
+    #[serde(default)]
+    pub(super) subscribe: bool,
+}
+
+/// A permission's `disclose`; unknown keys are errors.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawDisclose {
+    #[serde(default)]
+    pub(super) caller: bool,
+    #[serde(default)]
+    pub(super) publisher: bool,
+}
+
+/// An `endpoint` of type `tcp`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawTcpEndpoint {
+    #[serde(rename = "type")]
+    _type: Value,
+    pub(super) interface: Option<String>,
+    pub(super) port: Option<Int>,
+    pub(super) version: Option<Int>,
+}
+
+/// A transport of type `web`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawWebTransport {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    pub(super) endpoint: Value,
+    pub(super) paths: Map<String, Value>,
+}
+
+/// A standalone `websocket` or `rawsocket` transport, or a web transport's `websocket` path
+/// (which has no `endpoint`).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawWampTransport {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    pub(super) endpoint: Option<Value>,
+    pub(super) serializers: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) options: RawMessageOptions,
+    pub(super) auth: Option<Map<String, Value>>,
+}
+
+/// A WAMP transport's `options`.
+#[derive(Deserialize, Default)]
+#[serde(expecting = "an object")]
+pub(super) struct RawMessageOptions {
+    pub(super) max_message_size: Option<Int>,
+}
+
+/// `auth.anonymous` of type `static`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawAnonymousStatic {
+    #[serde(rename = "type")]
+    _type: Value,
+    pub(super) role: Option<String>,
+}

@@ -1,0 +1,96 @@
+//! Validation: the parsed JSON turned into a [`Config`], item by item, with an error naming the
+//! JSON path of the first invalid item and a warning for each ignored one.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::json_path::JsonPath;
+use super::strict::ObjectsOnly;
+use super::wording::{describe, json_wording, serde_message};
+use super::{Config, ConfigError, Loaded};
+
+mod auth;
+mod endpoints;
+mod realms;
+mod root;
+mod stats;
+mod transports;
+
+/// Validates `root`, the parsed JSON of `source` (which names it in messages).
+pub(super) fn validate(root: &Value, source: &str) -> Result<Loaded> {
+    let mut cx = Cx {
+        source,
+        warnings: Vec::new(),
+    };
+    let config: Config = cx.config(root)?;
+    Ok(Loaded {
+        config,
+        warnings: cx.warnings,
+    })
+}
+
+/// The validation context: the source name and the warnings collected.
+struct Cx<'a> {
+    source: &'a str,
+    warnings: Vec<String>,
+}
+
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
+
+impl Cx<'_> {
+    fn err(&self, path: &JsonPath, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.source.to_owned(),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn warn(&mut self, path: &JsonPath, message: impl fmt::Display) {
+        self.warnings
+            .push(format!("{}: {path}: {message}", self.source));
+    }
+
+    /// Deserializes `value` (found at `path`) into `T`; type errors name their full path, keys
+    /// `T` does not declare become warnings.
+    fn typed<T: DeserializeOwned>(&mut self, value: &Value, path: &JsonPath) -> Result<T> {
+        let mut ignored: Vec<JsonPath> = Vec::new();
+        let mut on_ignored = |p: serde_ignored::Path<'_>| ignored.push(path.join_ignored(&p));
+        let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+            ObjectsOnly(value),
+            &mut on_ignored,
+        ));
+        match result {
+            Ok(t) => {
+                for full in ignored {
+                    self.warn(&full, "not supported by wampstat, ignored");
+                }
+                Ok(t)
+            }
+            Err(e) => Err(self.err(
+                &path.join_tracked(e.path()),
+                json_wording(&serde_message(e.inner())),
+            )),
+        }
+    }
+
+    /// The `type` of the object `value` at `path`.
+    fn type_of<'v>(&self, value: &'v Value, path: &JsonPath) -> Result<&'v str> {
+        let Some(object) = value.as_object() else {
+            return Err(self.err(
+                path,
+                format!("invalid type: {}, expected an object", describe(value)),
+            ));
+        };
+        match object.get("type") {
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(self.err(
+                &path.key("type"),
+                format!("invalid type: {}, expected a string", describe(other)),
+            )),
+            None => Err(self.err(path, "missing field `type`")),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Transports: `web` transports and their `websocket` paths, standalone `websocket` and
+//! `rawsocket` transports, their serializers and message size limits.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use super::auth::Anonymous;
+use super::{Cx, Result};
+use crate::config::json_path::JsonPath;
+use crate::config::raw::{Int, RawWampTransport, RawWebTransport};
+use crate::config::{DEFAULT_MAX_MESSAGE_SIZE, SerializerKind, TransportConfig, TransportKind};
+
+/// Largest `max_message_size` Crossbar accepts on a WebSocket transport (64 MiB).
+const WEBSOCKET_MAX_MESSAGE_SIZE: i128 = 64 * 1024 * 1024;
+/// Smallest `max_message_size` of a RawSocket transport (autobahn's limit: 2^9).
+const RAWSOCKET_MIN_MESSAGE_SIZE: i128 = 512;
+/// Largest `max_message_size` of a RawSocket transport (the protocol's limit: 2^24).
+const RAWSOCKET_MAX_MESSAGE_SIZE: i128 = 16 * 1024 * 1024;
+
+/// Transport types Crossbar knows that wampstat does not serve; ignored with a warning.
+const OTHER_CROSSBAR_TRANSPORTS: &[&str] = &[
+    "universal",
+    "mqtt",
+    "flashpolicy",
+    "websocket.testee",
+    "stream.testee",
+];
+/// Serializers Crossbar knows besides `json` and `msgpack`; dropped with a warning.
+const OTHER_CROSSBAR_SERIALIZERS: &[&str] = &["cbor", "ubjson", "flatbuffers"];
+
+/// A transport accepted so far, with what later checks need.
+pub(super) struct Pending {
+    pub(super) transport: TransportConfig,
+    pub(super) path: JsonPath,
+    pub(super) anonymous: Anonymous,
+}
+
+impl Cx<'_> {
+    /// Adds the transport(s) of `transports[j]`, or warns and adds nothing.
+    pub(super) fn transport(
+        &mut self,
+        value: &Value,
+        tp: &JsonPath,
+        pending: &mut Vec<Pending>,
+    ) -> Result<()> {
+        match self.type_of(value, tp)? {
+            "web" => self.web_transport(value, tp, pending),
+            kind @ ("websocket" | "rawsocket") => {
+                let raw: RawWampTransport = self.typed(value, tp)?;
+                let Some(endpoint) = &raw.endpoint else {
+                    return Err(self.err(tp, "missing field `endpoint`"));
+                };
+                let Some((interface, port)) = self.endpoint(endpoint, &tp.key("endpoint"))? else {
+                    return Ok(());
+                };
+                let kind = if kind == "websocket" {
+                    TransportKind::WebSocket {
+                        path: "/".to_owned(),
+                    }
+                } else {
+                    TransportKind::RawSocket
+                };
+                pending.push(self.wamp_transport(raw, kind, interface, port, tp)?);
+                Ok(())
+            }
+            t if OTHER_CROSSBAR_TRANSPORTS.contains(&t) => {
+                let message = format!("transport type {t:?} is not supported by wampstat, ignored");
+                self.warn(tp, message);
+                Ok(())
+            }
+            t => Err(self.err(
+                &tp.key("type"),
+                format!(
+                    "unknown transport type {t:?}; wampstat supports \"web\" (with \"websocket\" \
+                     paths), \"websocket\" and \"rawsocket\""
+                ),
+            )),
+        }
+    }
+
+    fn web_transport(
+        &mut self,
+        value: &Value,
+        tp: &JsonPath,
+        pending: &mut Vec<Pending>,
+    ) -> Result<()> {
+        let raw: RawWebTransport = self.typed(value, tp)?;
+        let Some((interface, port)) = self.endpoint(&raw.endpoint, &tp.key("endpoint"))? else {
+            return Ok(());
+        };
+        let mut websockets = 0;
+        for (key, service) in &raw.paths {
+            let pp = tp.key("paths").key(key);
+            if !is_web_path(key) {
+                return Err(self.err(
+                    &pp,
+                    format!(
+                        "invalid web path {key:?}: must be \"/\" or one path segment of letters, \
+                         digits, \"_\" and \"-\" (like \"ws\")"
+                    ),
+                ));
+            }
+            match self.type_of(service, &pp)? {
+                "websocket" => {
+                    let raw: RawWampTransport = self.typed(service, &pp)?;
+                    if raw.endpoint.is_some() {
+                        return Err(self.err(
+                            &pp.key("endpoint"),
+                            "a web path has no endpoint of its own (the web transport's is used)",
+                        ));
+                    }
+                    let path = if key == "/" {
+                        "/".to_owned()
+                    } else {
+                        format!("/{key}")
+                    };
+                    let kind = TransportKind::WebSocket { path };
+                    pending.push(self.wamp_transport(raw, kind, interface, port, &pp)?);
+                    websockets += 1;
+                }
+                // Open-ended in Crossbar (static, wsgi, nodeinfo, … and per-personality ones).
+                t => {
+                    let message =
+                        format!("web service type {t:?} is not supported by wampstat, ignored");
+                    self.warn(&pp, message);
+                }
+            }
+        }
+        if websockets == 0 {
+            self.warn(
+                &tp.key("paths"),
+                "no \"websocket\" path: wampstat has nothing to serve on this web transport, \
+                 ignored",
+            );
+        }
+        Ok(())
+    }
+
+    /// The common part of WebSocket and RawSocket transports.
+    fn wamp_transport(
+        &mut self,
+        raw: RawWampTransport,
+        kind: TransportKind,
+        interface: IpAddr,
+        port: u16,
+        tp: &JsonPath,
+    ) -> Result<Pending> {
+        let serializers = self.serializers(raw.serializers, &tp.key("serializers"))?;
+        let is_raw = kind == TransportKind::RawSocket;
+        let max_message_size = match raw.options.max_message_size {
+            None => DEFAULT_MAX_MESSAGE_SIZE,
+            Some(Int(v)) => {
+                let (min, max, what) = if is_raw {
+                    (
+                        RAWSOCKET_MIN_MESSAGE_SIZE,
+                        RAWSOCKET_MAX_MESSAGE_SIZE,
+                        "16 MiB, the RawSocket limit",
+                    )
+                } else {
+                    (1, WEBSOCKET_MAX_MESSAGE_SIZE, "64 MiB")
+                };
+                let at = tp.key("options").key("max_message_size");
+                if v < min || v > max {
+                    return Err(self.err(
+                        &at,
+                        format!("must be from {min} to {max} ({what}), got {v}"),
+                    ));
+                }
+                usize::try_from(v).map_err(|_| self.err(&at, format!("too large: {v}")))?
+            }
+        };
+        let anonymous = self.auth(raw.auth, &tp.key("auth"))?;
+        let anonymous_role = match &anonymous {
+            Anonymous::Implicit => Some("anonymous".to_owned()),
+            Anonymous::Explicit(role, _) => Some(role.clone()),
+            Anonymous::Disabled => None,
+        };
+        Ok(Pending {
+            transport: TransportConfig {
+                kind,
+                interface,
+                port,
+                serializers,
+                max_message_size,
+                anonymous_role,
+            },
+            path: tp.clone(),
+            anonymous,
+        })
+    }
+
+    fn serializers(
+        &mut self,
+        raw: Option<Vec<String>>,
+        sp: &JsonPath,
+    ) -> Result<Vec<SerializerKind>> {
+        const SUPPORTED: &str = "wampstat supports \"json\" and \"msgpack\"";
+        let Some(names) = raw else {
+            return Ok(vec![SerializerKind::Json, SerializerKind::Msgpack]);
+        };
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let kind = match name.as_str() {
+                "json" => SerializerKind::Json,
+                "msgpack" => SerializerKind::Msgpack,
+                other if OTHER_CROSSBAR_SERIALIZERS.contains(&other) => {
+                    let message =
+                        format!("serializer {other:?} is not supported ({SUPPORTED}), ignored");
+                    self.warn(&sp.index(i), message);
+                    continue;
+                }
+                other => {
+                    return Err(self.err(
+                        &sp.index(i),
+                        format!("unknown serializer {other:?}; {SUPPORTED}"),
+                    ));
+                }
+            };
+            if !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        if out.is_empty() {
+            return Err(self.err(
+                sp,
+                format!("no supported serializer: {SUPPORTED}, got {names:?}"),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Crossbar's web path rule: `/` or one segment of letters, digits, `_` and `-`.
+fn is_web_path(key: &str) -> bool {
+    key == "/"
+        || (!key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+}
