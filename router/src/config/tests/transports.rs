@@ -1,0 +1,203 @@
+//! Transports, their endpoints, serializers and authentication.
+
+use super::*;
+
+#[test]
+fn transport_errors() {
+    let web_at = "workers[0].transports[0]";
+    let raw_at = "workers[0].transports[1]";
+    assert_invalid(
+        with(|v| ws(v)["serializers"] = json!(["cbor"])),
+        &format!("{web_at}.paths.ws.serializers"),
+        "no supported serializer: wampstat supports \"json\" and \"msgpack\"",
+    );
+    assert_invalid(
+        with(|v| raw(v)["serializers"] = json!(["json", "xml"])),
+        &format!("{raw_at}.serializers[1]"),
+        "unknown serializer \"xml\"; wampstat supports \"json\" and \"msgpack\"",
+    );
+    assert_invalid(
+        with(|v| raw(v)["serializers"] = json!([])),
+        &format!("{raw_at}.serializers"),
+        "no supported serializer",
+    );
+    assert_invalid(
+        with(|v| raw(v)["endpoint"]["port"] = json!(70000)),
+        &format!("{raw_at}.endpoint.port"),
+        "must be a port number from 0 to 65535 (0 = any free port), got 70000",
+    );
+    assert_invalid(
+        with(|v| raw(v)["endpoint"]["port"] = json!("8081")),
+        &format!("{raw_at}.endpoint.port"),
+        "expected an integer",
+    );
+    assert_invalid(
+        with(|v| remove(&mut raw(v)["endpoint"], "port")),
+        &format!("{raw_at}.endpoint"),
+        "missing field `port`",
+    );
+    assert_invalid(
+        with(|v| web(v)["endpoint"]["interface"] = json!("localhost")),
+        &format!("{web_at}.endpoint.interface"),
+        "must be an IP address",
+    );
+    assert_invalid(
+        with(|v| web(v)["endpoint"]["version"] = json!(6)),
+        &format!("{web_at}.endpoint.interface"),
+        "127.0.0.1 does not match \"version\": 6",
+    );
+    assert_invalid(
+        with(|v| web(v)["endpoint"]["type"] = json!("udp")),
+        &format!("{web_at}.endpoint.type"),
+        "unknown endpoint type \"udp\"",
+    );
+    assert_invalid(
+        with(|v| ws(v)["options"]["max_message_size"] = json!(0)),
+        &format!("{web_at}.paths.ws.options.max_message_size"),
+        "must be from 1 to 67108864 (64 MiB), got 0",
+    );
+    assert_invalid(
+        with(|v| raw(v)["options"]["max_message_size"] = json!(100)),
+        &format!("{raw_at}.options.max_message_size"),
+        "must be from 512 to 16777216",
+    );
+    assert_invalid(
+        with(|v| raw(v)["type"] = json!("foo")),
+        &format!("{raw_at}.type"),
+        "unknown transport type \"foo\"",
+    );
+    assert_invalid(
+        with(|v| web(v)["paths"] = json!({"/ws": {"type": "websocket"}})),
+        &format!("{web_at}.paths[\"/ws\"]"),
+        "invalid web path \"/ws\"",
+    );
+    assert_invalid(
+        with(|v| web(v)["paths"]["x"] = json!({"type": 5})),
+        &format!("{web_at}.paths.x.type"),
+        "invalid type: number `5`, expected a string",
+    );
+    assert_invalid(
+        with(|v| remove(web(v), "paths")),
+        web_at,
+        "missing field `paths`",
+    );
+    assert_invalid(
+        with(|v| raw(v)["endpoint"]["port"] = json!(8080)),
+        raw_at,
+        "listening address 127.0.0.1:8080 is already used by workers[0].transports[0].paths.ws",
+    );
+    assert_invalid(
+        with(|v| ws(v)["auth"] = json!({"anonymous": {"type": "static", "role": "nobody"}})),
+        &format!("{web_at}.paths.ws.auth.anonymous.role"),
+        "anonymous role \"nobody\" is not defined in any realm (defined roles: \"anonymous\")",
+    );
+    assert_invalid(
+        with(|v| raw(v)["auth"] = json!({"anonymous": {"role": "anonymous"}})),
+        &format!("{raw_at}.auth.anonymous"),
+        "missing field `type`",
+    );
+    assert_invalid(
+        with(|v| raw(v)["auth"] = json!({"password": {}})),
+        &format!("{raw_at}.auth.password"),
+        "unknown authentication method \"password\"",
+    );
+}
+
+#[test]
+fn transport_variants() {
+    // Several ports on 0 never collide; a standalone websocket transport serves "/".
+    let loaded = with(|v| {
+        web(v)["endpoint"]["port"] = json!(0);
+        raw(v)["endpoint"]["port"] = json!(0);
+        v["workers"][0]["transports"]
+            .as_array_mut()
+            .expect("array")
+            .push(json!({"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}));
+    })
+    .expect("loads");
+    let t = &loaded.config.transports[2];
+    assert_eq!(t.kind, TransportKind::WebSocket { path: "/".into() });
+    assert_eq!(t.socket_addr().to_string(), "0.0.0.0:9000");
+    assert_eq!(
+        t.serializers,
+        [SerializerKind::Json, SerializerKind::Msgpack]
+    );
+    assert_eq!(t.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
+
+    let loaded = with(|v| raw(v)["endpoint"] = json!({"type": "tcp", "port": 1, "version": 6}))
+        .expect("loads");
+    assert_eq!(
+        loaded.config.transports[1].socket_addr().to_string(),
+        "[::]:1"
+    );
+
+    // Known-but-unsupported serializers are dropped with a warning; duplicates collapse.
+    let loaded = with(|v| raw(v)["serializers"] = json!(["cbor", "msgpack", "json", "json"]))
+        .expect("loads");
+    assert_eq!(
+        loaded.config.transports[1].serializers,
+        [SerializerKind::Msgpack, SerializerKind::Json]
+    );
+    assert_eq!(
+        loaded.warnings,
+        [
+            "config/x.json: workers[0].transports[1].serializers[0]: serializer \"cbor\" is not \
+          supported (wampstat supports \"json\" and \"msgpack\"), ignored"
+        ]
+    );
+
+    // Explicit anonymous role, and the default role of a static anonymous block.
+    let loaded = with(|v| {
+        realm0(v)["roles"]
+            .as_array_mut()
+            .expect("array")
+            .push(json!({"name": "monitor"}));
+        ws(v)["auth"] = json!({"anonymous": {"type": "static", "role": "monitor"}});
+        raw(v)["auth"] = json!({"anonymous": {"type": "static"}});
+    })
+    .expect("loads");
+    let roles: Vec<_> = loaded
+        .config
+        .transports
+        .iter()
+        .map(|t| t.anonymous_role.as_deref())
+        .collect();
+    assert_eq!(roles, [Some("monitor"), Some("anonymous")]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    // An unsupported endpoint type drops the transport with a warning.
+    let loaded =
+        with(|v| raw(v)["endpoint"] = json!({"type": "unix", "path": "/tmp/s"})).expect("loads");
+    assert_eq!(loaded.config.transports.len(), 1);
+    assert_eq!(
+        loaded.warnings,
+        [
+            "config/x.json: workers[0].transports[1].endpoint.type: endpoint type \"unix\" is not \
+          supported by wampstat (only \"tcp\"): the transport is ignored"
+        ]
+    );
+}
+
+#[test]
+fn auth_warnings() {
+    let w = warnings(with(|v| {
+        raw(v)["auth"] = json!({"ticket": {"type": "static", "principals": {}}})
+    }));
+    assert_eq!(
+        w,
+        [
+            "config/x.json: workers[0].transports[1].auth.ticket: authentication method \
+             \"ticket\" is not supported by wampstat (only static \"anonymous\"), ignored",
+            "config/x.json: workers[0].transports[1].auth: no supported authentication \
+             method: wampstat only supports static anonymous authentication, so no client \
+             can join through this transport",
+        ]
+    );
+    let loaded = with(|v| raw(v)["auth"] = json!({"ticket": {}})).expect("loads");
+    assert_eq!(loaded.config.transports[1].anonymous_role, None);
+
+    let w = warnings(with(|v| realm0(v)["roles"][0]["name"] = json!("backend")));
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("workers[0].transports[0].paths.ws: no \"auth\" block"));
+    assert!(w[1].contains("workers[0].transports[1]: no \"auth\" block"));
+}
