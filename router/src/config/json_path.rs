@@ -19,15 +19,18 @@ pub(super) struct JsonPath(Vec<Seg>);
 impl JsonPath {
     /// `self` followed by the object key `key`.
     pub(super) fn key(&self, key: &str) -> JsonPath {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Key(key.to_owned()));
-        JsonPath(segs)
+        self.child(Seg::Key(key.to_owned()))
     }
 
     /// `self` followed by the array index `index`.
     pub(super) fn index(&self, index: usize) -> JsonPath {
+        self.child(Seg::Index(index))
+    }
+
+    /// `self` followed by `seg`.
+    fn child(&self, seg: Seg) -> JsonPath {
         let mut segs = self.0.clone();
-        segs.push(Seg::Index(index));
+        segs.push(seg);
         JsonPath(segs)
     }
 

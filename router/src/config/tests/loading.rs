@@ -282,12 +282,7 @@ fn example_configs_load() {
     );
 
     let monitor = &seen["restricted-monitor.json"].config;
-    let roles: Vec<_> = monitor
-        .transports
-        .iter()
-        .map(|t| t.anonymous_role.as_deref())
-        .collect();
-    assert_eq!(roles, [Some("monitor"), Some("backend")]);
+    assert_eq!(anonymous_roles(monitor), [Some("monitor"), Some("backend")]);
     let role = monitor.realms[0].role("monitor").expect("monitor role");
     assert!(
         role.permissions

@@ -71,3 +71,12 @@ fn warnings(result: Result<Loaded, ConfigError>) -> Vec<String> {
         Err(e) => panic!("unexpected error: {e}"),
     }
 }
+
+/// The anonymous role of each transport, in order.
+fn anonymous_roles(config: &Config) -> Vec<Option<&str>> {
+    config
+        .transports
+        .iter()
+        .map(|t| t.anonymous_role.as_deref())
+        .collect()
+}

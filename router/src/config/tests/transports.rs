@@ -156,13 +156,10 @@ fn transport_variants() {
         raw(v)["auth"] = json!({"anonymous": {"type": "static"}});
     })
     .expect("loads");
-    let roles: Vec<_> = loaded
-        .config
-        .transports
-        .iter()
-        .map(|t| t.anonymous_role.as_deref())
-        .collect();
-    assert_eq!(roles, [Some("monitor"), Some("anonymous")]);
+    assert_eq!(
+        anonymous_roles(&loaded.config),
+        [Some("monitor"), Some("anonymous")]
+    );
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 
     // An unsupported endpoint type drops the transport with a warning.
