@@ -91,7 +91,9 @@ impl<'de> de::SeqAccess<'de> for SeqOf<'de> {
 
 /// The entries of a JSON object, values seen through [`ObjectsOnly`].
 struct MapOf<'a> {
+    /// The entries not read yet.
     entries: serde_json::map::Iter<'a>,
+    /// The value of the key just read.
     value: Option<&'a Value>,
 }
 

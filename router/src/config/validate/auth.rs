@@ -34,6 +34,7 @@ pub(super) enum Anonymous {
 }
 
 impl Cx<'_> {
+    /// Where the anonymous role of a transport with the `auth` block `raw` (at `ap`) comes from.
     pub(super) fn auth(
         &mut self,
         raw: Option<Map<String, Value>>,

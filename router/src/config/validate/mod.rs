@@ -33,13 +33,17 @@ pub(super) fn validate(root: &Value, source: &str) -> Result<Loaded> {
 
 /// The validation context: the source name and the warnings collected.
 struct Cx<'a> {
+    /// What the messages call the configuration (usually the file name).
     source: &'a str,
+    /// The warnings so far, each already prefixed with `source` and the JSON path.
     warnings: Vec<String>,
 }
 
+/// The result of a validation step: the first invalid item ends validation.
 type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 impl Cx<'_> {
+    /// An `Invalid` error at `path`.
     fn err(&self, path: &JsonPath, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             file: self.source.to_owned(),
@@ -48,6 +52,7 @@ impl Cx<'_> {
         }
     }
 
+    /// Records a warning about the item at `path`.
     fn warn(&mut self, path: &JsonPath, message: impl fmt::Display) {
         self.warnings
             .push(format!("{}: {path}: {message}", self.source));

@@ -6,6 +6,7 @@ use crate::config::raw::{RawPermission, RawRealm, RawRole};
 use crate::config::{Allow, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig, UriCheck};
 
 impl Cx<'_> {
+    /// The realm `raw`, found at `rp`.
     pub(super) fn realm(&mut self, raw: RawRealm, rp: &JsonPath) -> Result<RealmConfig> {
         check_realm_name(&raw.name).map_err(|m| self.err(&rp.key("name"), m))?;
 
@@ -53,6 +54,7 @@ impl Cx<'_> {
         })
     }
 
+    /// The role `raw`, found at `op`.
     fn role(&mut self, raw: RawRole, op: &JsonPath) -> Result<RoleConfig> {
         if raw.name.is_empty() {
             return Err(self.err(&op.key("name"), "must not be empty"));
@@ -81,6 +83,7 @@ impl Cx<'_> {
         })
     }
 
+    /// The permission `raw`, found at `pp`.
     fn permission(&self, raw: RawPermission, pp: &JsonPath) -> Result<Permission> {
         if raw.uri.chars().any(|c| c.is_whitespace() || c == '#') {
             return Err(self.err(

@@ -10,6 +10,7 @@ use crate::config::raw::{Int, RawRoot, RawRouterWorker};
 use crate::config::{Config, RealmConfig};
 
 impl Cx<'_> {
+    /// The whole configuration from the document's top level `root`.
     pub(super) fn config(&mut self, root: &Value) -> Result<Config> {
         let top = JsonPath::default();
         let raw: RawRoot = self.typed(root, &top)?;

@@ -6,6 +6,7 @@ use crate::config::json_path::JsonPath;
 use crate::config::raw::{Int, RawStats};
 
 impl Cx<'_> {
+    /// The `stats` block `raw`, found at `sp`: Crossbar's defaults for absent keys.
     pub(super) fn stats(&self, raw: RawStats, sp: &JsonPath) -> Result<StatsConfig> {
         let defaults = StatsConfig::default();
         let rated_message_size = match raw.rated_message_size {

@@ -31,8 +31,11 @@ const OTHER_CROSSBAR_SERIALIZERS: &[&str] = &["cbor", "ubjson", "flatbuffers"];
 
 /// A transport accepted so far, with what later checks need.
 pub(super) struct Pending {
+    /// The transport as configured.
     pub(super) transport: TransportConfig,
+    /// Where it is in the file.
     pub(super) path: JsonPath,
+    /// Where its anonymous role came from.
     pub(super) anonymous: Anonymous,
 }
 
@@ -79,6 +82,7 @@ impl Cx<'_> {
         }
     }
 
+    /// Adds one transport per `websocket` path of the `web` transport `value`.
     fn web_transport(
         &mut self,
         value: &Value,
@@ -190,6 +194,7 @@ impl Cx<'_> {
         })
     }
 
+    /// The `serializers` list `raw` (at `sp`): JSON and MessagePack when absent.
     fn serializers(
         &mut self,
         raw: Option<Vec<String>>,
