@@ -1,5 +1,5 @@
-//! Validation: the parsed JSON turned into a [`Config`], item by item, with an error naming the
-//! JSON path of the first invalid item and a warning for each ignored one.
+//! Validation: the parsed JSON turned into a [`Config`](super::Config), item by item, with an
+//! error naming the JSON path of the first invalid item and a warning for each ignored one.
 
 use std::fmt;
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::json_path::JsonPath;
 use super::strict::ObjectsOnly;
 use super::wording::{describe, json_wording, serde_message};
-use super::{Config, ConfigError, Loaded};
+use super::{ConfigError, Loaded};
 
 mod auth;
 mod endpoints;
@@ -24,7 +24,7 @@ pub(super) fn validate(root: &Value, source: &str) -> Result<Loaded> {
         source,
         warnings: Vec::new(),
     };
-    let config: Config = cx.config(root)?;
+    let config = cx.config(root)?;
     Ok(Loaded {
         config,
         warnings: cx.warnings,
