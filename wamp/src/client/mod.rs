@@ -10,7 +10,7 @@ mod types;
 mod url;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +27,7 @@ use crate::id::{Id, IdSequence};
 use crate::message::Message;
 use crate::payload::Payload;
 use crate::serializer::Serializer;
+use crate::sync::lock;
 use crate::transport::{self, Connection, Framing, Inbound, Outbound, TransportInfo};
 use crate::value::{Dict, Value};
 
@@ -105,10 +106,6 @@ struct Shared {
     closed: watch::Sender<Option<Closed>>,
     queue: usize,
     traffic: Arc<TrafficCounters>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A joined WAMP session.

@@ -124,6 +124,21 @@ pub enum Outbound {
     Close,
 }
 
+impl Outbound {
+    /// The payload's length in bytes (0 for [`Outbound::Close`]), without framing.
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
+            Outbound::Close => 0,
+        }
+    }
+
+    /// Whether it carries no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The reading half of a connection.
 pub enum FrameReader {
     /// RawSocket frames.
@@ -186,7 +201,7 @@ impl FrameWriter {
                 use tokio::io::AsyncWriteExt;
                 // Made for each batch, at its exact size, and freed once written: a buffer kept
                 // between writes would cost every idle session its largest batch.
-                let size = items.iter().map(|i| item_len(i) + 4).sum();
+                let size = items.iter().map(|i| i.len() + 4).sum();
                 let mut buf = Vec::with_capacity(size);
                 for item in items {
                     match item {
@@ -259,13 +274,6 @@ const MAX_BATCH: usize = 512;
 /// The most bytes one write takes (a single larger message still goes alone).
 const MAX_BATCH_BYTES: usize = 256 << 10;
 
-fn item_len(item: &Outbound) -> usize {
-    match item {
-        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
-        Outbound::Close => 0,
-    }
-}
-
 /// Drains `queue` into `writer` until the queue closes or an [`Outbound::Close`] is written.
 ///
 /// Each batch takes whatever is queued, up to 512 messages or 256 KiB (after yielding once, so
@@ -285,13 +293,13 @@ pub async fn run_writer(
         let Some(first) = queue.recv().await else {
             return Ok(());
         };
-        let mut bytes = item_len(&first);
+        let mut bytes = first.len();
         batch.push(first);
         let mut yielded = false;
         while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match queue.try_recv() {
                 Ok(item) => {
-                    bytes += item_len(&item);
+                    bytes += item.len();
                     batch.push(item);
                 }
                 Err(_) if !yielded => {

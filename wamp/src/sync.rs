@@ -1,9 +1,10 @@
-//! Lock helpers: a panic while holding a lock must not take the router down with it.
+//! Lock helpers that ignore poisoning: a panic in one task while it holds a lock must not take
+//! every other user of the lock down with it. Used where no lock is held across a point that
+//! could leave the protected state half-updated.
 
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Locks a mutex, ignoring poisoning (state stays consistent: no lock is held across a panic
-/// point that leaves it half-updated).
+/// Locks a mutex, ignoring poisoning.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
