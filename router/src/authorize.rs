@@ -1,10 +1,15 @@
-//! Authorization by the realm's static role permissions, as Crossbar does it.
+//! The check every request on a URI passes before the broker or the dealer sees it: a valid
+//! URI for its match policy, outside the router's `wamp.` namespace where the request would
+//! create something there, and allowed by the session's role ([`check`]).
 //!
-//! For a URI, the permission that applies is the exact one if there is one, otherwise the
-//! longest matching prefix, otherwise the first matching wildcard; its `allow` flags decide.
+//! Authorization is by the realm's static role permissions, as Crossbar does it: for a URI, the
+//! permission that applies is the exact one if there is one, otherwise the longest matching
+//! prefix, otherwise the first matching wildcard; its `allow` flags decide.
 
-use crate::config::{Permission, RoleConfig};
 use wamp::MatchPolicy;
+
+use crate::config::{Permission, RealmConfig, RoleConfig, UriCheck};
+use crate::refusal::Refusal;
 
 /// What a session wants to do with a URI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,45 @@ impl Action {
             Action::Subscribe => "subscribe",
         }
     }
+}
+
+/// Whether `uri` is in the router's own namespace, where only the router publishes and
+/// registers (and no lifecycle meta events are sent).
+pub fn is_router_uri(uri: &str) -> bool {
+    uri.starts_with("wamp.")
+}
+
+/// Checks a request of a session with `role` in `realm` to do `action` on `uri` (a pattern of
+/// `policy`): the URI is valid (strictly, under realm option `uri_check: "strict"`), not in the
+/// router's `wamp.` namespace when publishing or registering, and allowed. Returns the governing
+/// permission (its `disclose` flags apply next).
+pub fn check<'a>(
+    realm: &RealmConfig,
+    role: &'a RoleConfig,
+    uri: &str,
+    policy: MatchPolicy,
+    action: Action,
+) -> Result<&'a Permission, Refusal> {
+    if realm.uri_check == UriCheck::Strict
+        && !wamp::uri::is_valid_pattern(uri, policy, wamp::uri::UriCheck::Strict)
+    {
+        return Err(Refusal::invalid_uri(format!("{uri:?} is not a strict URI")));
+    }
+    if matches!(action, Action::Publish | Action::Register) && is_router_uri(uri) {
+        return Err(Refusal::invalid_uri(format!(
+            "{uri:?}: the wamp. namespace is the router's"
+        )));
+    }
+    authorize(role, uri, action).ok_or_else(|| {
+        Refusal::new(
+            "wamp.error.not_authorized",
+            format!(
+                "role {:?} is not allowed to {} {uri:?}",
+                role.name,
+                action.name()
+            ),
+        )
+    })
 }
 
 /// The permission of `role` that governs `uri`, if any.

@@ -12,8 +12,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
 
-use crate::handle::{NotSent, SessionHandle};
-use crate::sync::{read, write};
+use wamp::sync::{read, write};
+
+use crate::limits::Resource;
+use crate::refusal::Refusal;
+use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, fresh_id};
 
 /// A subscription and its subscribers.
@@ -35,6 +38,23 @@ pub struct Subscription {
 struct State {
     index: UriIndex,
     subscriptions: HashMap<Id, Subscription>,
+}
+
+impl State {
+    /// Every subscription matching `topic`: the exact one, then the patterns that match.
+    fn matching<'a>(&'a self, topic: &'a str) -> impl Iterator<Item = &'a Subscription> + 'a {
+        let exact = self
+            .index
+            .exact(topic)
+            .and_then(|id| self.subscriptions.get(&id));
+        let patterns = self
+            .index
+            .patterns()
+            .iter()
+            .filter_map(|id| self.subscriptions.get(id))
+            .filter(move |s| s.policy.matches(&s.uri, topic));
+        exact.into_iter().chain(patterns)
+    }
 }
 
 /// What the session asked for in `PUBLISH.Options` that the broker needs.
@@ -153,29 +173,37 @@ impl TopicWatch {
 pub struct Subscribed {
     /// The (possibly shared) subscription id.
     pub id: Id,
-    /// Whether this subscribe created the subscription.
-    pub created: bool,
+    /// When this subscribe created the subscription; `None` when it existed.
+    pub created: Option<SystemTime>,
 }
 
 impl Broker {
-    /// Subscribes `session` to `uri` with `policy`; subscribing twice is idempotent.
+    /// Subscribes `session` to `uri` with `policy`; subscribing twice is idempotent. A new
+    /// subscription takes a unit of the session's quota (refused at its limit).
     pub fn subscribe(
         &self,
         session: &Arc<SessionHandle>,
         uri: &str,
         policy: MatchPolicy,
-    ) -> Subscribed {
+    ) -> Result<Subscribed, Refusal> {
         let mut st = write(&self.state);
+        let existing = st.index.lookup(uri, policy);
+        if let Some(id) = existing
+            && let Some(sub) = st.subscriptions.get(&id)
+            && sub.subscribers.iter().any(|s| s.id == session.id)
+        {
+            return Ok(Subscribed { id, created: None });
+        }
+        session.quota.acquire(Resource::Subscriptions)?.keep();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some(id) = st.index.lookup(uri, policy) {
-            if let Some(sub) = st.subscriptions.get_mut(&id)
-                && !sub.subscribers.iter().any(|s| s.id == session.id)
-            {
-                sub.subscribers.push(Arc::clone(session));
-            }
-            return Subscribed { id, created: false };
+        if let Some(id) = existing
+            && let Some(sub) = st.subscriptions.get_mut(&id)
+        {
+            sub.subscribers.push(Arc::clone(session));
+            return Ok(Subscribed { id, created: None });
         }
         let id = fresh_id(|id| st.subscriptions.contains_key(&id));
+        let created = SystemTime::now();
         st.index.insert(uri, policy, id);
         st.subscriptions.insert(
             id,
@@ -183,11 +211,14 @@ impl Broker {
                 id,
                 uri: uri.to_owned(),
                 policy,
-                created: SystemTime::now(),
+                created,
                 subscribers: vec![Arc::clone(session)],
             },
         );
-        Subscribed { id, created: true }
+        Ok(Subscribed {
+            id,
+            created: Some(created),
+        })
     }
 
     /// Removes `session` from subscription `id`; `None` when the session has no such
@@ -197,7 +228,10 @@ impl Broker {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let sub = st.subscriptions.get_mut(&id)?;
         let at = sub.subscribers.iter().position(|s| s.id == session)?;
-        sub.subscribers.swap_remove(at);
+        sub.subscribers
+            .swap_remove(at)
+            .quota
+            .release(Resource::Subscriptions);
         if !sub.subscribers.is_empty() {
             return Some(Unsubscribed {
                 id,
@@ -245,25 +279,13 @@ impl Broker {
 
     /// Whether anyone would receive a publication to `topic`.
     pub fn has_subscribers(&self, topic: &str) -> bool {
-        let st = read(&self.state);
-        st.index.exact(topic).is_some()
-            || st.index.patterns().iter().any(|id| {
-                st.subscriptions
-                    .get(id)
-                    .is_some_and(|s| s.policy.matches(&s.uri, topic))
-            })
+        read(&self.state).matching(topic).next().is_some()
     }
 
     /// Delivers a publication to every matching subscriber and returns the publication id.
     pub fn publish(&self, publisher: &Identity<'_>, p: &Publication<'_>) -> Id {
         let publication = wamp::id::random_id();
         let st = read(&self.state);
-        let exact = st.index.exact(p.topic);
-        let patterns = st.index.patterns().iter().copied().filter(|id| {
-            st.subscriptions
-                .get(id)
-                .is_some_and(|s| s.policy.matches(&s.uri, p.topic))
-        });
         // The details of the event, built once: with the topic for pattern subscriptions.
         let mut details = Dict::new();
         if p.disclose {
@@ -272,19 +294,17 @@ impl Broker {
             details.insert("publisher_authrole".into(), publisher.authrole.into());
         }
         let mut with_topic: Option<Dict> = None;
-        for id in exact.into_iter().chain(patterns) {
-            if let Some(sub) = st.subscriptions.get(&id) {
-                let details = if sub.policy == MatchPolicy::Exact {
-                    &details
-                } else {
-                    with_topic.get_or_insert_with(|| {
-                        let mut d = details.clone();
-                        d.insert("topic".into(), p.topic.into());
-                        d
-                    })
-                };
-                deliver(sub, publisher, publication, details, p);
-            }
+        for sub in st.matching(p.topic) {
+            let details = if sub.policy == MatchPolicy::Exact {
+                &details
+            } else {
+                with_topic.get_or_insert_with(|| {
+                    let mut d = details.clone();
+                    d.insert("topic".into(), p.topic.into());
+                    d
+                })
+            };
+            deliver(sub, publisher, publication, details, p);
         }
         publication
     }
@@ -308,14 +328,7 @@ impl Broker {
 
     /// Every subscription matching `topic`.
     pub fn matching(&self, topic: &str) -> Vec<Id> {
-        let st = read(&self.state);
-        let exact = st.index.exact(topic);
-        let patterns = st.index.patterns().iter().copied().filter(|id| {
-            st.subscriptions
-                .get(id)
-                .is_some_and(|s| s.policy.matches(&s.uri, topic))
-        });
-        exact.into_iter().chain(patterns).collect()
+        read(&self.state).matching(topic).map(|s| s.id).collect()
     }
 }
 
@@ -409,32 +422,7 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handle::{CalleeFeatures, Outbox, QueueLimits};
-    use wamp::transport::{Framing, TransportInfo};
-
-    fn session(id: Id) -> Arc<SessionHandle> {
-        let (outbox, _rx) = Outbox::new(8, QueueLimits { max_bytes: 1 << 20 });
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let transport = TransportInfo {
-            framing: Framing::RawSocket,
-            serializer: Serializer::Json,
-            peer: addr,
-            local: addr,
-            websocket_protocol: None,
-            http_headers: Arc::new([]),
-            peer_max_message_size: 1 << 20,
-        };
-        Arc::new(SessionHandle::new(
-            id,
-            "realm1".into(),
-            "a".into(),
-            "anonymous".into(),
-            transport,
-            CalleeFeatures::default(),
-            None,
-            outbox,
-        ))
-    }
+    use crate::session_handle::testing::session;
 
     #[test]
     fn a_topic_watch_follows_every_change_of_the_subscriptions() {
@@ -443,12 +431,16 @@ mod tests {
         let (a, b) = (session(1), session(2));
         assert!(!broker.watched_has_subscribers(&watch));
         assert!(!broker.watched_has_subscribers(&watch), "cached");
-        let prefix = broker.subscribe(&a, "wamp.session.", MatchPolicy::Prefix);
+        let prefix = broker
+            .subscribe(&a, "wamp.session.", MatchPolicy::Prefix)
+            .unwrap();
         assert!(
             broker.watched_has_subscribers(&watch),
             "a prefix subscription matches"
         );
-        let other = broker.subscribe(&b, "com.example", MatchPolicy::Exact);
+        let other = broker
+            .subscribe(&b, "com.example", MatchPolicy::Exact)
+            .unwrap();
         assert!(
             broker.watched_has_subscribers(&watch),
             "unrelated changes keep it"
@@ -458,7 +450,9 @@ mod tests {
             !broker.watched_has_subscribers(&watch),
             "gone with the subscription"
         );
-        broker.subscribe(&b, "wamp.session.on_stats", MatchPolicy::Exact);
+        broker
+            .subscribe(&b, "wamp.session.on_stats", MatchPolicy::Exact)
+            .unwrap();
         assert!(broker.watched_has_subscribers(&watch));
         broker.detach(b.id);
         assert!(

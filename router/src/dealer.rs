@@ -11,8 +11,11 @@ use std::time::SystemTime;
 use wamp::message::code;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value};
 
-use crate::handle::{NotSent, SessionHandle};
-use crate::sync::lock;
+use wamp::sync::lock;
+
+use crate::limits::Resource;
+use crate::refusal::Refusal;
+use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, fresh_id};
 
 /// How a shared registration picks its callee.
@@ -88,25 +91,7 @@ struct State {
     registrations: HashMap<Id, Registration>,
     invocations: HashMap<Id, Pending>,
     by_call: HashMap<(Id, Id), Id>,
-    /// Calls in progress per caller (bounded by [`Call::max_pending`]).
-    calls_by_caller: HashMap<Id, usize>,
     next_invocation: Id,
-}
-
-/// Why a request failed: the error URI for the ERROR reply and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The WAMP error URI.
-    pub error: &'static str,
-    /// A human-readable explanation.
-    pub message: String,
-}
-
-fn refuse(error: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal {
-        error,
-        message: message.into(),
-    }
 }
 
 /// What a register did.
@@ -114,8 +99,8 @@ fn refuse(error: &'static str, message: impl Into<String>) -> Refusal {
 pub struct Registered {
     /// The registration id.
     pub id: Id,
-    /// Whether this register created the registration.
-    pub created: bool,
+    /// When this register created the registration; `None` when it existed (shared).
+    pub created: Option<SystemTime>,
 }
 
 /// What a call asked for that the dealer needs.
@@ -131,8 +116,6 @@ pub struct Call<'a> {
     pub disclose: bool,
     /// Whether the caller accepts progressive results.
     pub receive_progress: bool,
-    /// How many calls the caller may have in progress.
-    pub max_pending: usize,
 }
 
 /// The dealer of one realm.
@@ -167,8 +150,8 @@ impl State {
         })
     }
 
+    /// Adds a call in progress (its unit of the caller's quota already taken).
     fn add_pending(&mut self, invocation: Id, p: Pending) {
-        *self.calls_by_caller.entry(p.caller.id).or_default() += 1;
         self.by_call
             .insert((p.caller.id, p.caller_request), invocation);
         self.invocations.insert(invocation, p);
@@ -177,12 +160,7 @@ impl State {
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.invocations.remove(&invocation)?;
         self.by_call.remove(&(p.caller.id, p.caller_request));
-        if let Some(n) = self.calls_by_caller.get_mut(&p.caller.id) {
-            *n -= 1;
-            if *n == 0 {
-                self.calls_by_caller.remove(&p.caller.id);
-            }
-        }
+        p.caller.quota.release(Resource::Calls);
         Some(p)
     }
 
@@ -194,7 +172,7 @@ impl State {
 }
 
 impl Dealer {
-    /// Registers `callee` for `uri`.
+    /// Registers `callee` for `uri`, taking a unit of its quota (refused at its limit).
     pub fn register(
         &self,
         callee: &Arc<SessionHandle>,
@@ -202,10 +180,11 @@ impl Dealer {
         policy: MatchPolicy,
         invoke: InvokePolicy,
     ) -> Result<Registered, Refusal> {
+        let held = callee.quota.acquire(Resource::Registrations)?;
         let mut st = lock(&self.state);
         if let Some(id) = st.index.lookup(uri, policy) {
             let Some(r) = st.registrations.get_mut(&id) else {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "wamp.error.procedure_already_exists",
                     "registration vanished",
                 ));
@@ -214,7 +193,7 @@ impl Dealer {
                 || invoke == InvokePolicy::Single
                 || r.invoke != invoke
             {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "wamp.error.procedure_already_exists",
                     format!(
                         "procedure {uri:?} is already registered (invoke {})",
@@ -223,15 +202,17 @@ impl Dealer {
                 ));
             }
             if r.callees.iter().any(|c| c.id == callee.id) {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "wamp.error.procedure_already_exists",
                     format!("this session already registered {uri:?}"),
                 ));
             }
             r.callees.push(Arc::clone(callee));
-            return Ok(Registered { id, created: false });
+            held.keep();
+            return Ok(Registered { id, created: None });
         }
         let id = fresh_id(|id| st.registrations.contains_key(&id));
+        let created = SystemTime::now();
         st.index.insert(uri, policy, id);
         st.registrations.insert(
             id,
@@ -240,12 +221,16 @@ impl Dealer {
                 uri: uri.to_owned(),
                 policy,
                 invoke,
-                created: SystemTime::now(),
+                created,
                 callees: vec![Arc::clone(callee)],
                 next: 0,
             },
         );
-        Ok(Registered { id, created: true })
+        held.keep();
+        Ok(Registered {
+            id,
+            created: Some(created),
+        })
     }
 
     /// Removes `callee` from registration `id`. `None`: not registered by this session;
@@ -254,7 +239,7 @@ impl Dealer {
         let mut st = lock(&self.state);
         let r = st.registrations.get_mut(&id)?;
         let at = r.callees.iter().position(|c| c.id == callee)?;
-        r.callees.remove(at);
+        r.callees.remove(at).quota.release(Resource::Registrations);
         if !r.callees.is_empty() {
             return Some(false);
         }
@@ -262,26 +247,21 @@ impl Dealer {
         Some(true)
     }
 
-    /// Routes a call to a callee as an INVOCATION.
+    /// Routes a call to a callee as an INVOCATION, taking a unit of the caller's quota until
+    /// the call ends (refused at its limit).
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
+        let held = caller.quota.acquire(Resource::Calls)?;
         let mut st = lock(&self.state);
-        let pending = st.calls_by_caller.get(&caller.id).copied().unwrap_or(0);
-        if pending >= c.max_pending {
-            return Err(refuse(
-                crate::router::LIMIT_EXCEEDED,
-                format!("this session already has {pending} calls in progress, the most allowed"),
-            ));
-        }
         let (registration, callee, details, receive_progress) = {
             let Some(reg) = st.find(c.procedure) else {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "wamp.error.no_such_procedure",
                     format!("no callee registered procedure {:?}", c.procedure),
                 ));
             };
             let n = reg.callees.len();
             if n == 0 {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "wamp.error.no_such_procedure",
                     "the procedure has no callee left",
                 ));
@@ -313,6 +293,7 @@ impl Dealer {
         }
         st.next_invocation = st.next_invocation % wamp::id::MAX_ID + 1;
         let invocation = st.next_invocation;
+        held.keep();
         st.add_pending(
             invocation,
             Pending {
@@ -334,7 +315,7 @@ impl Dealer {
             Err(not_sent) => {
                 lock(&self.state).remove_pending(invocation);
                 Err(match not_sent {
-                    NotSent::TooLarge => refuse(
+                    NotSent::TooLarge => Refusal::new(
                         "wamp.error.payload_size_exceeded",
                         format!(
                             "the invocation exceeds the callee's limit of {} bytes",
@@ -342,7 +323,7 @@ impl Dealer {
                         ),
                     ),
                     NotSent::Unavailable => {
-                        refuse("wamp.error.canceled", "the callee is going away")
+                        Refusal::new("wamp.error.canceled", "the callee is going away")
                     }
                 })
             }

@@ -1,22 +1,52 @@
-//! `wamp-router`: a WAMP v2 router (broker and dealer) configured like Crossbar.io.
+//! `wamp-router`: a WAMP v2 router (broker and dealer) configured like Crossbar.io, which counts
+//! every session's traffic and publishes it as Crossbar's `wamp.session.*` meta events.
 //!
-//! [`Router::start`] binds the transports of a [`config::Config`]; each connection runs in
-//! [`session`]; realms ([`realm`]) own a [`broker`] and a [`dealer`]; [`auth`] applies the
-//! roles' permissions.
+//! # The public API
+//! What `wamp-router` (the binary), `wamp-monitor --demo`, the load generator's tests and other
+//! embedders use:
+//! - [`config::Config`]: a Crossbar-shaped `config.json`, loaded and validated
+//!   ([`config::Config::load`], [`config::Config::parse`], the embedded default);
+//! - [`Router::start`] binds its transports with [`RouterOptions`] (queue sizes, per-session
+//!   limits, timeouts) and returns a running [`Router`]: its [`Endpoint`]s and URLs, and
+//!   [`Router::shutdown`], which says GOODBYE to every session;
+//! - [`LIMIT_EXCEEDED`], the error URI of a request beyond a per-session limit.
+//!
+//! # The rooms inside, top to bottom
+//! Each imports only rooms below it:
+//! - `router`: starts a listener per transport and shuts down (the top: it wires the rest);
+//! - `listener`: accepts connections and runs their transport handshakes;
+//! - `session`: one task per connection — `handshake` (HELLO → WELCOME or ABORT), `dispatch`
+//!   (one frame in, replies out), `pubsub` and `rpc` (one handler per message), the ending;
+//! - `meta`: the meta `procedures` (answered in-process), the meta `events` (published
+//!   through the broker) and the `details` dicts both return;
+//! - `context`: what every session shares (realms, options, the shutdown signal);
+//! - `realm`: a realm's sessions, broker, dealer and meta events;
+//! - `broker` and `dealer`: subscriptions and publications; registrations and calls;
+//! - `authorize`: the one check of a URI for an action (valid, outside `wamp.`, permitted);
+//! - `session_handle`: a joined session as the others see it (identity, queue, quota);
+//! - `outbox`, `limits`, `refusal`, `stats`, `uri_index`, `options`: its parts and the
+//!   vocabulary shared by all.
 
-pub mod auth;
-pub mod broker;
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod authorize;
+mod broker;
 pub mod config;
-pub mod dealer;
-pub mod handle;
-pub mod listener;
-pub mod meta;
-pub mod meta_api;
-pub mod realm;
-pub mod router;
-pub mod session;
-pub mod stats;
-mod sync;
-pub mod uri_index;
+mod context;
+mod dealer;
+mod limits;
+mod listener;
+mod meta;
+mod options;
+mod outbox;
+mod realm;
+mod refusal;
+mod router;
+mod session;
+mod session_handle;
+mod stats;
+mod uri_index;
 
-pub use router::{Endpoint, Router, RouterOptions, StartError};
+pub use limits::LIMIT_EXCEEDED;
+pub use options::RouterOptions;
+pub use router::{Endpoint, Router, StartError};

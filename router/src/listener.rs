@@ -7,11 +7,15 @@ use tokio::net::{TcpListener, TcpStream};
 use wamp::transport::{Connection, TransportError, rawsocket, websocket};
 
 use crate::config::{TransportConfig, TransportKind};
-use crate::router::Shared;
+use crate::context::RouterContext;
 use crate::session::{self, ListenerSettings};
 
 /// Accepts connections until the router shuts down.
-pub async fn accept_loop(socket: TcpListener, transport: TransportConfig, router: Arc<Shared>) {
+pub async fn accept_loop(
+    socket: TcpListener,
+    transport: TransportConfig,
+    router: Arc<RouterContext>,
+) {
     let transport = Arc::new(transport);
     let settings = Arc::new(ListenerSettings {
         anonymous_role: transport.anonymous_role.clone(),
@@ -29,11 +33,13 @@ pub async fn accept_loop(socket: TcpListener, transport: TransportConfig, router
                     Arc::clone(&settings),
                 );
                 router.tasks.spawn(async move {
+                    // One deadline from the accept to HELLO, the transport handshake included.
                     let timeout = r.options.hello_timeout;
+                    let hello_by = tokio::time::Instant::now() + timeout;
                     // Boxed: the transport handshake (large for WebSocket) is over once the
                     // session runs, so it need not take room in the task for the session's life.
-                    match Box::pin(tokio::time::timeout(timeout, handshake(stream, &t))).await {
-                        Ok(Ok(conn)) => session::run(conn, r, s).await,
+                    match Box::pin(tokio::time::timeout_at(hello_by, handshake(stream, &t))).await {
+                        Ok(Ok(conn)) => session::run(conn, r, s, hello_by).await,
                         Ok(Err(e)) => tracing::info!(%peer, "transport handshake failed: {e}"),
                         Err(_) => {
                             tracing::info!(%peer, "transport handshake not completed within {timeout:?}")

@@ -1,5 +1,7 @@
 //! `wamp-router`: runs the router from a Crossbar-shaped configuration.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use anyhow::Context as _;

@@ -1,16 +1,17 @@
-//! A realm: its configuration (roles), its sessions, its broker and its dealer.
+//! A realm: its configuration (roles), its sessions, its broker, its dealer and its meta
+//! events. Each of those owns its own state; the realm adds and removes sessions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use wamp::Id;
+use wamp::sync::{read, write};
 
-use crate::broker::{Broker, TopicWatch};
+use crate::broker::Broker;
 use crate::config::{RealmConfig, RoleConfig};
 use crate::dealer::Dealer;
-use crate::handle::SessionHandle;
-use crate::meta::MetaPublisher;
-use crate::sync::{read, write};
+use crate::meta::MetaEvents;
+use crate::session_handle::SessionHandle;
 use crate::uri_index::fresh_id;
 
 /// One realm of the router.
@@ -19,24 +20,22 @@ pub struct Realm {
     /// The realm's configuration.
     pub config: RealmConfig,
     /// Subscriptions and publications.
-    pub broker: Broker,
+    pub broker: Arc<Broker>,
     /// Registrations and calls.
     pub dealer: Dealer,
-    /// The internal session that publishes meta events.
-    pub meta: MetaPublisher,
-    /// Whether anyone subscribes to `wamp.session.on_stats`, cached.
-    pub stats_watch: TopicWatch,
+    /// The meta events, published into the broker.
+    pub events: MetaEvents,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
 impl Realm {
     /// An empty realm.
     pub fn new(config: RealmConfig) -> Self {
+        let broker = Arc::new(Broker::default());
         Realm {
-            meta: MetaPublisher::new(config.enable_meta_api),
+            events: MetaEvents::new(Arc::clone(&broker), config.enable_meta_api),
             config,
-            broker: Broker::default(),
-            stats_watch: TopicWatch::new("wamp.session.on_stats"),
+            broker,
             dealer: Dealer::default(),
             sessions: RwLock::new(HashMap::new()),
         }
@@ -49,7 +48,7 @@ impl Realm {
 
     /// The role called `name`, if the realm defines it.
     pub fn role(&self, name: &str) -> Option<&RoleConfig> {
-        self.config.roles.iter().find(|r| r.name == name)
+        self.config.role(name)
     }
 
     /// Adds a session with a fresh random id made by `make`; returns its handle.
@@ -66,10 +65,10 @@ impl Realm {
     pub fn detach(&self, id: Id) {
         write(&self.sessions).remove(&id);
         for u in self.broker.detach(id) {
-            self.publish_unsubscribed(id, u.id, &u.uri, u.deleted);
+            self.events.on_unsubscribe(id, &u);
         }
         for (reg, deleted) in self.dealer.detach(id) {
-            self.publish_unregistered(id, reg, deleted);
+            self.events.on_unregister(id, reg, deleted);
         }
     }
 

@@ -1,67 +1,18 @@
-//! The router: realms from the configuration, a listener per transport, and shutdown.
+//! The router: realms from the configuration, a listener per transport, and shutdown. The top
+//! of the crate: it wires the rooms below together and nothing below imports it.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wamp::Id;
 
 use crate::config::{Config, TransportKind};
+use crate::context::RouterContext;
 use crate::listener;
+use crate::options::RouterOptions;
 use crate::realm::Realm;
-
-/// The error of a request that would take a session beyond a limit of [`RouterOptions`].
-pub const LIMIT_EXCEEDED: &str = "wampstat.error.limit_exceeded";
-
-/// Router-wide tunables that are not part of a Crossbar configuration.
-#[derive(Debug, Clone)]
-pub struct RouterOptions {
-    /// Capacity of each session's outbound queue, in messages; a session whose queue is full
-    /// is closed as a slow consumer.
-    pub outbound_queue: usize,
-    /// Bytes a session's outbound queue may hold before the session is closed as a slow
-    /// consumer (with `outbound_queue`, this bounds a session's memory).
-    pub outbound_bytes: usize,
-    /// Subscriptions one session may hold (beyond: `wampstat.error.limit_exceeded`).
-    pub max_subscriptions: usize,
-    /// Registrations one session may hold.
-    pub max_registrations: usize,
-    /// Calls one session may have in progress.
-    pub max_pending_calls: usize,
-    /// How long a new connection may take to send HELLO.
-    pub hello_timeout: Duration,
-    /// How long a closing session waits for the client's GOODBYE and for its last writes.
-    pub goodbye_timeout: Duration,
-}
-
-impl Default for RouterOptions {
-    fn default() -> Self {
-        RouterOptions {
-            outbound_queue: 8192,
-            outbound_bytes: 32 << 20,
-            max_subscriptions: 10_000,
-            max_registrations: 10_000,
-            max_pending_calls: 10_000,
-            hello_timeout: Duration::from_secs(10),
-            goodbye_timeout: Duration::from_secs(2),
-        }
-    }
-}
-
-/// What all sessions share.
-#[derive(Debug)]
-pub struct Shared {
-    /// Realms by name.
-    pub realms: HashMap<String, Arc<Realm>>,
-    /// Cancelled when the router shuts down.
-    pub shutdown: CancellationToken,
-    /// The tunables.
-    pub options: RouterOptions,
-    /// Every session and listener task, for a graceful shutdown.
-    pub tasks: TaskTracker,
-}
 
 /// A listening transport.
 #[derive(Debug, Clone)]
@@ -85,7 +36,7 @@ impl Endpoint {
 /// A started router.
 #[derive(Debug)]
 pub struct Router {
-    shared: Arc<Shared>,
+    context: Arc<RouterContext>,
     endpoints: Vec<Endpoint>,
 }
 
@@ -112,7 +63,7 @@ impl Router {
             .into_iter()
             .map(|r| (r.name.clone(), Arc::new(Realm::new(r))))
             .collect();
-        let shared = Arc::new(Shared {
+        let context = Arc::new(RouterContext {
             realms,
             shutdown: CancellationToken::new(),
             options,
@@ -120,7 +71,7 @@ impl Router {
         });
         let mut endpoints = Vec::new();
         for t in config.transports {
-            let addr = SocketAddr::new(t.interface, t.port);
+            let addr = t.socket_addr();
             let kind_name = match t.kind {
                 TransportKind::WebSocket { .. } => "websocket",
                 TransportKind::RawSocket => "rawsocket",
@@ -142,11 +93,11 @@ impl Router {
                 kind: t.kind.clone(),
                 addr: bound,
             });
-            shared
+            context
                 .tasks
-                .spawn(listener::accept_loop(socket, t, Arc::clone(&shared)));
+                .spawn(listener::accept_loop(socket, t, Arc::clone(&context)));
         }
-        Ok(Router { shared, endpoints })
+        Ok(Router { context, endpoints })
     }
 
     /// The listening transports, in configuration order.
@@ -170,19 +121,22 @@ impl Router {
             .map(Endpoint::url)
     }
 
-    /// The realm called `name`.
-    pub fn realm(&self, name: &str) -> Option<&Arc<Realm>> {
-        self.shared.realms.get(name)
+    /// Whether session `id` is joined to realm `realm`.
+    pub fn is_joined(&self, realm: &str, id: Id) -> bool {
+        self.context
+            .realms
+            .get(realm)
+            .is_some_and(|r| r.session(id).is_some())
     }
 
     /// Stops accepting, says GOODBYE (`wamp.close.system_shutdown`) to every session and waits
     /// for them to close.
     pub async fn shutdown(self) {
         tracing::info!("shutting down");
-        self.shared.shutdown.cancel();
-        self.shared.tasks.close();
-        let limit = self.shared.options.goodbye_timeout * 3;
-        if tokio::time::timeout(limit, self.shared.tasks.wait())
+        self.context.shutdown.cancel();
+        self.context.tasks.close();
+        let limit = self.context.options.goodbye_timeout * 3;
+        if tokio::time::timeout(limit, self.context.tasks.wait())
             .await
             .is_err()
         {

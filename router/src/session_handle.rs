@@ -1,15 +1,16 @@
-//! The part of a session that others may touch: its identity, what its client announced, and
-//! its bounded outbound queue.
+//! A joined session as the realm, the broker and the dealer see it: its identity, what its
+//! client announced, its statistics, its quota, and the way to queue messages to it or ask it
+//! to close.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use wamp::transport::{Outbound, TransportInfo};
 use wamp::{Dict, Id, Message, Serializer, Value};
 
+use crate::limits::{Limits, Quota};
+use crate::outbox::{Outbox, Overflow};
 use crate::stats::SessionStats;
 
 /// Why the router ends a session from outside its own task.
@@ -65,14 +66,6 @@ pub enum NotSent {
     Unavailable,
 }
 
-/// The limits of a session's outbound queue.
-#[derive(Debug, Clone, Copy)]
-pub struct QueueLimits {
-    /// Queued bytes above which the session is closed as a slow consumer (the message count
-    /// is bounded by the channel's capacity).
-    pub max_bytes: usize,
-}
-
 /// A joined session as the realm, broker and dealer see it.
 #[derive(Debug)]
 pub struct SessionHandle {
@@ -90,73 +83,11 @@ pub struct SessionHandle {
     pub callee: CalleeFeatures,
     /// Its traffic statistics, when its realm has `stats` configured.
     pub stats: Option<Arc<SessionStats>>,
+    /// What it holds against its limits.
+    pub quota: Quota,
     outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
-}
-
-/// A session's bounded outbound queue: a channel bounded in messages, and a count of the bytes
-/// in it (incremented by [`Outbox::push`], decremented by the writer through
-/// [`Outbox::written`]) bounded by [`QueueLimits::max_bytes`].
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
-    queued_bytes: Arc<AtomicUsize>,
-    limits: QueueLimits,
-}
-
-/// Why [`Outbox::push`] refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overflow {
-    /// Too many messages or bytes are queued.
-    Full,
-    /// The writer is gone.
-    Closed,
-}
-
-impl Outbox {
-    /// An empty queue of `capacity` messages and `limits`; the receiver goes to the writer.
-    pub fn new(capacity: usize, limits: QueueLimits) -> (Outbox, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
-        (
-            Outbox {
-                tx,
-                queued_bytes,
-                limits,
-            },
-            rx,
-        )
-    }
-
-    /// Queues without waiting, accounting for the bytes.
-    pub fn push(&self, item: Outbound) -> Result<(), Overflow> {
-        let len = outbound_len(&item);
-        if self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > self.limits.max_bytes {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            return Err(Overflow::Full);
-        }
-        self.tx.try_send(item).map_err(|e| {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            match e {
-                TrySendError::Full(_) => Overflow::Full,
-                TrySendError::Closed(_) => Overflow::Closed,
-            }
-        })
-    }
-
-    /// Tells the queue that a batch was written (call from the writer).
-    pub fn written(&self, batch: &[Outbound]) {
-        let len: usize = batch.iter().map(outbound_len).sum();
-        self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-    }
-}
-
-fn outbound_len(item: &Outbound) -> usize {
-    match item {
-        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
-        Outbound::Close => 0,
-    }
 }
 
 impl SessionHandle {
@@ -170,6 +101,7 @@ impl SessionHandle {
         transport: TransportInfo,
         callee: CalleeFeatures,
         stats: Option<Arc<SessionStats>>,
+        limits: Limits,
         outbox: Outbox,
     ) -> Self {
         SessionHandle {
@@ -180,6 +112,7 @@ impl SessionHandle {
             transport,
             callee,
             stats,
+            quota: Quota::new(limits),
             outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),
@@ -245,5 +178,65 @@ impl SessionHandle {
     pub async fn close_requested(&self) -> CloseReason {
         self.close.cancelled().await;
         self.reason.get().cloned().unwrap_or(CloseReason::Shutdown)
+    }
+}
+
+/// Sessions for unit tests, without sockets: a handle whose queue the test reads.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+    use wamp::transport::{Framing, Outbound, TransportInfo};
+    use wamp::{Id, Serializer};
+
+    use super::{CalleeFeatures, SessionHandle};
+    use crate::limits::Limits;
+    use crate::options::RouterOptions;
+    use crate::outbox::{Outbox, QueueLimits};
+
+    /// A JSON RawSocket session `id` of `authrole` in realm `realm1`, with `callee` features and
+    /// `limits`; the receiver holds what is queued to it.
+    pub fn handle(
+        id: Id,
+        authrole: &str,
+        callee: CalleeFeatures,
+        limits: Limits,
+    ) -> (SessionHandle, mpsc::Receiver<Outbound>) {
+        let (outbox, rx) = Outbox::new(64, QueueLimits { max_bytes: 1 << 20 });
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        let transport = TransportInfo {
+            framing: Framing::RawSocket,
+            serializer: Serializer::Json,
+            peer: addr,
+            local: addr,
+            websocket_protocol: None,
+            http_headers: Arc::new([]),
+            peer_max_message_size: 1 << 20,
+        };
+        let h = SessionHandle::new(
+            id,
+            "realm1".into(),
+            format!("authid-{id}"),
+            authrole.into(),
+            transport,
+            callee,
+            None,
+            limits,
+            outbox,
+        );
+        (h, rx)
+    }
+
+    /// [`handle`] with the default limits and no callee features, for tests that do not read
+    /// its queue.
+    pub fn session(id: Id) -> Arc<SessionHandle> {
+        let (h, _rx) = handle(
+            id,
+            "anonymous",
+            CalleeFeatures::default(),
+            RouterOptions::default().limits(),
+        );
+        Arc::new(h)
     }
 }

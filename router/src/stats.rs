@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::StatsConfig;
-use crate::sync::lock;
+use wamp::sync::lock;
 
 /// Traffic of one direction pair, since the start of a cycle or of the session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,11 +120,6 @@ impl SessionStats {
                 finished: false,
             }),
         }
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &StatsConfig {
-        &self.config
     }
 
     /// When the session joined, ns since the Unix epoch.

@@ -2,46 +2,34 @@
 //! **[ours]** `wampstat.session.stats`), answered in-process on behalf of the router's internal
 //! session. Arguments are positional, as in Crossbar.
 
+use std::sync::Arc;
+
 use wamp::{Dict, Id, MatchPolicy, Payload, Value, dict};
 
-use crate::handle::{CloseReason, SessionHandle};
-use crate::meta::{is_meta_uri, session_details, subscription_dict};
+use super::details::{registration_dict, session_details, subscription_dict};
+use crate::authorize::is_router_uri;
 use crate::realm::Realm;
+use crate::refusal::Refusal;
+use crate::session_handle::{CloseReason, SessionHandle};
 
-/// A meta procedure's error: the error URI and a message (its only argument).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetaError {
-    /// The WAMP error URI.
-    pub error: &'static str,
-    /// The explanation.
-    pub message: String,
-}
+/// What a meta procedure answers: its result, or the error URI and a message.
+pub type Answer = Result<Payload, Refusal>;
 
-/// What a meta procedure answers.
-pub type Answer = Result<Payload, MetaError>;
-
-fn error(uri: &'static str, message: String) -> MetaError {
-    MetaError {
-        error: uri,
-        message,
-    }
-}
-
-fn invalid(message: impl Into<String>) -> MetaError {
-    error("wamp.error.invalid_argument", message.into())
+fn invalid(message: impl Into<String>) -> Refusal {
+    Refusal::invalid_argument(message)
 }
 
 fn one(v: impl Into<Value>) -> Answer {
     Ok(Payload::from_args(vec![v.into()]))
 }
 
-fn id_arg(args: &[Value], i: usize, what: &str) -> Result<Id, MetaError> {
+fn id_arg(args: &[Value], i: usize, what: &str) -> Result<Id, Refusal> {
     args.get(i)
         .and_then(Value::as_u64)
         .ok_or_else(|| invalid(format!("argument {i} must be the {what} (an integer ID)")))
 }
 
-fn str_arg<'a>(args: &'a [Value], i: usize, what: &str) -> Result<&'a str, MetaError> {
+fn str_arg<'a>(args: &'a [Value], i: usize, what: &str) -> Result<&'a str, Refusal> {
     args.get(i)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(format!("argument {i} must be the {what} (a string)")))
@@ -58,7 +46,7 @@ pub fn call(
     procedure: &str,
     payload: &Payload,
 ) -> Option<Answer> {
-    if !realm.meta.enabled() {
+    if !realm.config.enable_meta_api {
         return None;
     }
     let answer = |args: Vec<Value>, kwargs: Dict| -> Option<Answer> {
@@ -78,7 +66,7 @@ pub fn call(
             }),
             "wamp.session.kill" => id_arg(a, 0, "session id").and_then(|id| {
                 let victim = realm.session(id).ok_or_else(|| no_session(id))?;
-                kill(&[victim], caller, &kwargs, false)?;
+                kill(&[victim], caller, &kwargs)?;
                 Ok(one_value(Value::Null))
             }),
             "wamp.session.kill_by_authid" | "wamp.session.kill_by_authrole" => {
@@ -96,7 +84,7 @@ pub fn call(
                                 }
                         })
                         .collect();
-                    kill(&victims, caller, &kwargs, true)?;
+                    kill(&victims, caller, &kwargs)?;
                     Ok(one_value(ids(victims.iter().map(|s| s.id))))
                 })
             }
@@ -138,39 +126,27 @@ pub fn call(
                 realm
                     .dealer
                     .with_registration(id, |r| {
-                        let mut d = subscription_dict(r.id, r.created, &r.uri, r.policy);
-                        d.insert("invoke".into(), r.invoke.as_str().into());
-                        one_value(Value::Dict(d))
+                        one_value(Value::Dict(registration_dict(
+                            r.id, r.created, &r.uri, r.policy, r.invoke,
+                        )))
                     })
                     .ok_or_else(|| no_registration(id))
             }),
             "wamp.subscription.list_subscribers" | "wamp.subscription.count_subscribers" => {
+                let count = procedure.ends_with("count_subscribers");
                 id_arg(a, 0, "subscription id").and_then(|id| {
-                    let count = procedure.ends_with("count_subscribers");
                     realm
                         .broker
-                        .with_subscription(id, |s| {
-                            if count {
-                                one_value(s.subscribers.len().into())
-                            } else {
-                                one_value(ids(s.subscribers.iter().map(|h| h.id)))
-                            }
-                        })
+                        .with_subscription(id, |s| members(&s.subscribers, count))
                         .ok_or_else(|| no_subscription(id))
                 })
             }
             "wamp.registration.list_callees" | "wamp.registration.count_callees" => {
+                let count = procedure.ends_with("count_callees");
                 id_arg(a, 0, "registration id").and_then(|id| {
-                    let count = procedure.ends_with("count_callees");
                     realm
                         .dealer
-                        .with_registration(id, |r| {
-                            if count {
-                                one_value(r.callees.len().into())
-                            } else {
-                                one_value(ids(r.callees.iter().map(|h| h.id)))
-                            }
-                        })
+                        .with_registration(id, |r| members(&r.callees, count))
                         .ok_or_else(|| no_registration(id))
                 })
             }
@@ -193,29 +169,38 @@ fn one_value(v: Value) -> Payload {
     Payload::from_args(vec![v])
 }
 
-fn no_session(id: Id) -> MetaError {
-    error(
+/// The members of a subscription or registration: their ids, or (`count`) how many.
+fn members(sessions: &[Arc<SessionHandle>], count: bool) -> Payload {
+    one_value(if count {
+        sessions.len().into()
+    } else {
+        ids(sessions.iter().map(|h| h.id))
+    })
+}
+
+fn no_session(id: Id) -> Refusal {
+    Refusal::new(
         "wamp.error.no_such_session",
         format!("no session with ID {id} exists on this router"),
     )
 }
 
-fn no_subscription(id: Id) -> MetaError {
-    error(
+fn no_subscription(id: Id) -> Refusal {
+    Refusal::new(
         "wamp.error.no_such_subscription",
         format!("no subscription with ID {id} exists on this broker"),
     )
 }
 
-fn no_registration(id: Id) -> MetaError {
-    error(
+fn no_registration(id: Id) -> Refusal {
+    Refusal::new(
         "wamp.error.no_such_registration",
         format!("no registration with ID {id} exists on this dealer"),
     )
 }
 
 /// The optional `[filter_authroles]` argument of `count` and `list`.
-fn authrole_filter(args: &[Value]) -> Result<Option<Vec<String>>, MetaError> {
+fn authrole_filter(args: &[Value]) -> Result<Option<Vec<String>>, Refusal> {
     match args.first() {
         None | Some(Value::Null) => Ok(None),
         Some(Value::List(l)) => Ok(Some(
@@ -227,7 +212,7 @@ fn authrole_filter(args: &[Value]) -> Result<Option<Vec<String>>, MetaError> {
     }
 }
 
-fn sessions(realm: &Realm, filter: &Option<Vec<String>>) -> Vec<std::sync::Arc<SessionHandle>> {
+fn sessions(realm: &Realm, filter: &Option<Vec<String>>) -> Vec<Arc<SessionHandle>> {
     let mut all: Vec<_> = realm
         .sessions()
         .into_iter()
@@ -239,19 +224,17 @@ fn sessions(realm: &Realm, filter: &Option<Vec<String>>) -> Vec<std::sync::Arc<S
 
 /// Closes `victims` with GOODBYE (kwargs `reason`, default `wamp.close.normal`, and `message`).
 fn kill(
-    victims: &[std::sync::Arc<SessionHandle>],
+    victims: &[Arc<SessionHandle>],
     caller: &SessionHandle,
     kwargs: &Dict,
-    _many: bool,
-) -> Result<(), MetaError> {
+) -> Result<(), Refusal> {
     let reason = match kwargs.get("reason") {
         None | Some(Value::Null) => "wamp.close.normal".to_owned(),
         Some(Value::Str(r)) if wamp::uri::is_valid(r, wamp::uri::UriCheck::Loose) => r.clone(),
         Some(other) => {
-            return Err(error(
-                "wamp.error.invalid_uri",
-                format!("reason must be a URI, got {other:?}"),
-            ));
+            return Err(Refusal::invalid_uri(format!(
+                "reason must be a URI, got {other:?}"
+            )));
         }
     };
     let message = kwargs
@@ -282,18 +265,17 @@ fn listing(realm: &Realm, args: &[Value], subscriptions: bool) -> Answer {
         }
     };
     let mut by: [Vec<Id>; 3] = Default::default();
-    let mut add =
-        |id: Id, uri: &str, policy: MatchPolicy, members: &[std::sync::Arc<SessionHandle>]| {
-            if is_meta_uri(uri) || session.is_some_and(|s| !members.iter().any(|m| m.id == s)) {
-                return;
-            }
-            let slot = match policy {
-                MatchPolicy::Exact => 0,
-                MatchPolicy::Prefix => 1,
-                MatchPolicy::Wildcard => 2,
-            };
-            by[slot].push(id);
+    let mut add = |id: Id, uri: &str, policy: MatchPolicy, members: &[Arc<SessionHandle>]| {
+        if is_router_uri(uri) || session.is_some_and(|s| !members.iter().any(|m| m.id == s)) {
+            return;
+        }
+        let slot = match policy {
+            MatchPolicy::Exact => 0,
+            MatchPolicy::Prefix => 1,
+            MatchPolicy::Wildcard => 2,
         };
+        by[slot].push(id);
+    };
     if subscriptions {
         realm
             .broker

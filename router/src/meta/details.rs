@@ -1,0 +1,135 @@
+//! The dicts that meta events and meta procedures share: a session's details, a subscription's
+//! or registration's description, and the two halves of an `on_stats` event — each built in one
+//! place, with Crossbar's keys in Crossbar's order.
+
+use std::time::SystemTime;
+
+use wamp::{Dict, Id, MatchPolicy, Value, dict};
+
+use crate::dealer::InvokePolicy;
+use crate::session_handle::SessionHandle;
+use crate::stats::Cycle;
+
+/// `created` as Crossbar writes it: ISO 8601 UTC with milliseconds, e.g. `2026-11-25T19:55:37.999Z`.
+pub fn iso8601(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// The `wamp.subscription.get` dict (and `on_create`'s).
+pub fn subscription_dict(id: Id, created: SystemTime, uri: &str, policy: MatchPolicy) -> Dict {
+    dict! {
+        "id" => id,
+        "created" => iso8601(created),
+        "uri" => uri,
+        "match" => policy.as_str(),
+    }
+}
+
+/// The `wamp.registration.get` dict (and `on_create`'s): a subscription's, with `invoke`.
+pub fn registration_dict(
+    id: Id,
+    created: SystemTime,
+    uri: &str,
+    policy: MatchPolicy,
+    invoke: InvokePolicy,
+) -> Dict {
+    let mut d = subscription_dict(id, created, uri, policy);
+    d.insert("invoke".into(), invoke.as_str().into());
+    d
+}
+
+/// The `info` of an `on_stats` event.
+pub fn stats_info(s: &SessionHandle) -> Dict {
+    dict! {
+        "realm" => s.realm.as_str(),
+        "session" => s.id,
+        "authid" => s.authid.as_str(),
+        "authrole" => s.authrole.as_str(),
+    }
+}
+
+/// The `stats` of an `on_stats` event: Crossbar's keys, then **[ours]** the rx/tx split.
+pub fn stats_dict(s: &SessionHandle, c: &Cycle) -> Dict {
+    let n = &c.counters;
+    dict! {
+        "cycle" => c.cycle,
+        "serializer" => s.serializer().name(),
+        "timestamp" => c.timestamp_ns,
+        "duration" => c.duration_ns,
+        "bytes" => n.bytes(),
+        "messages" => n.messages(),
+        "rated_messages" => n.rated_messages,
+        "first" => c.first,
+        "last" => c.last,
+        "bytes_rx" => n.bytes_rx,
+        "bytes_tx" => n.bytes_tx,
+        "messages_rx" => n.messages_rx,
+        "messages_tx" => n.messages_tx,
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// A session's details as `wamp.session.on_join` and `wamp.session.get` give them, with the keys
+/// in Crossbar's order. **[ours]**: `serializer` is the serializer's name for every transport,
+/// and `websocket_protocol` is null on RawSocket.
+pub fn session_details(s: &SessionHandle) -> Dict {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let host = HOST.get_or_init(host_name).as_str();
+    let t = &s.transport;
+    let peer = t.peer_string();
+    let pid = std::process::id();
+    let websocket = t.framing == wamp::transport::Framing::WebSocket;
+    let headers = if websocket {
+        let mut h = Dict::new();
+        for (k, v) in t.http_headers.iter() {
+            h.insert(k.clone(), v.as_str().into());
+        }
+        Value::Dict(h)
+    } else {
+        Value::Null
+    };
+    dict! {
+        "realm" => s.realm.as_str(),
+        "session" => s.id,
+        "authid" => s.authid.as_str(),
+        "authrole" => s.authrole.as_str(),
+        "authmethod" => "anonymous",
+        "authprovider" => "static",
+        "authextra" => Value::Dict(dict! {
+            "x_cb_node" => host,
+            "x_cb_worker" => "router",
+            "x_cb_peer" => peer.as_str(),
+            "x_cb_pid" => pid,
+        }),
+        "serializer" => s.serializer().name(),
+        "transport" => Value::Dict(dict! {
+            "channel_type" => "tcp",
+            "channel_framing" => t.framing.name(),
+            "channel_serializer" => s.serializer().name(),
+            "own" => Value::Null,
+            "peer" => peer.as_str(),
+            "is_server" => true,
+            "own_pid" => pid,
+            "own_tid" => pid,
+            "own_fd" => -1,
+            "is_secure" => false,
+            "channel_id" => Value::Dict(Dict::new()),
+            "peer_cert" => Value::Null,
+            "websocket_protocol" => Value::from(t.websocket_protocol.clone()),
+            "websocket_extensions_in_use" => if websocket { Value::List(Vec::new()) } else { Value::Null },
+            "http_headers_received" => headers,
+            "http_headers_sent" => if websocket { Value::Dict(Dict::new()) } else { Value::Null },
+            "http_cbtid" => Value::Null,
+        }),
+        "resumed" => false,
+        "resumable" => false,
+        "resume_token" => Value::Null,
+    }
+}

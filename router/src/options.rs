@@ -1,0 +1,52 @@
+//! Router-wide tunables that are not part of a Crossbar configuration.
+
+use std::time::Duration;
+
+use crate::limits::Limits;
+
+/// Router-wide tunables that are not part of a Crossbar configuration.
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    /// Capacity of each session's outbound queue, in messages; a session whose queue is full
+    /// is closed as a slow consumer.
+    pub outbound_queue: usize,
+    /// Bytes a session's outbound queue may hold before the session is closed as a slow
+    /// consumer (with `outbound_queue`, this bounds a session's memory).
+    pub outbound_bytes: usize,
+    /// Subscriptions one session may hold (beyond: `wampstat.error.limit_exceeded`).
+    pub max_subscriptions: usize,
+    /// Registrations one session may hold.
+    pub max_registrations: usize,
+    /// Calls one session may have in progress.
+    pub max_pending_calls: usize,
+    /// How long a new connection may take from being accepted to sending HELLO (the transport
+    /// handshake included).
+    pub hello_timeout: Duration,
+    /// How long a closing session waits for the client's GOODBYE and for its last writes.
+    pub goodbye_timeout: Duration,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        RouterOptions {
+            outbound_queue: 8192,
+            outbound_bytes: 32 << 20,
+            max_subscriptions: 10_000,
+            max_registrations: 10_000,
+            max_pending_calls: 10_000,
+            hello_timeout: Duration::from_secs(10),
+            goodbye_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RouterOptions {
+    /// What each session may hold.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            subscriptions: self.max_subscriptions,
+            registrations: self.max_registrations,
+            calls: self.max_pending_calls,
+        }
+    }
+}

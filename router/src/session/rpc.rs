@@ -1,0 +1,133 @@
+//! CALL, REGISTER, UNREGISTER, YIELD, ERROR (of an INVOCATION) and CANCEL: parse the options →
+//! check the URI → the meta procedures or the dealer → reply (and the lifecycle meta events,
+//! after the reply).
+
+use wamp::message::code;
+use wamp::{Dict, Id, MatchPolicy, Message, Payload};
+
+use super::dispatch::Joined;
+use super::options::{cancel_mode, flag, invoke_policy, match_policy};
+use crate::authorize::{self, Action};
+use crate::dealer::Call;
+use crate::meta::procedures;
+use crate::refusal::Refusal;
+
+impl Joined<'_> {
+    /// CALL: answered by a meta procedure, or routed to a callee as INVOCATION.
+    pub(super) fn on_call(&self, request: Id, options: &Dict, procedure: &str, payload: &Payload) {
+        if let Err(r) = self.call(request, options, procedure, payload) {
+            self.refuse(code::CALL, request, r);
+        }
+    }
+
+    fn call(
+        &self,
+        request: Id,
+        options: &Dict,
+        procedure: &str,
+        payload: &Payload,
+    ) -> Result<(), Refusal> {
+        let perm = authorize::check(
+            &self.realm.config,
+            self.role,
+            procedure,
+            MatchPolicy::Exact,
+            Action::Call,
+        )?;
+        if let Some(answer) = procedures::call(self.realm, self.me, procedure, payload) {
+            self.send(&Message::Result {
+                request,
+                details: Dict::new(),
+                payload: answer?,
+            });
+            return Ok(());
+        }
+        let call = Call {
+            request,
+            procedure,
+            payload,
+            disclose: perm.disclose.caller || flag(options, "disclose_me"),
+            receive_progress: flag(options, "receive_progress"),
+        };
+        self.realm.dealer.call(self.me, &call)
+    }
+
+    /// REGISTER: REGISTERED, or why not.
+    pub(super) fn on_register(&self, request: Id, options: &Dict, procedure: &str) {
+        if let Err(r) = self.register(request, options, procedure) {
+            self.refuse(code::REGISTER, request, r);
+        }
+    }
+
+    fn register(&self, request: Id, options: &Dict, procedure: &str) -> Result<(), Refusal> {
+        let policy = match_policy(options)?;
+        let invoke = invoke_policy(options)?;
+        authorize::check(
+            &self.realm.config,
+            self.role,
+            procedure,
+            policy,
+            Action::Register,
+        )?;
+        let r = self
+            .realm
+            .dealer
+            .register(self.me, procedure, policy, invoke)?;
+        self.send(&Message::Registered {
+            request,
+            registration: r.id,
+        });
+        self.realm
+            .events
+            .on_register(self.me.id, r.id, procedure, policy, invoke, r.created);
+        Ok(())
+    }
+
+    /// UNREGISTER: UNREGISTERED, or `wamp.error.no_such_registration`.
+    pub(super) fn on_unregister(&self, request: Id, registration: Id) {
+        match self.realm.dealer.unregister(self.me.id, registration) {
+            Some(deleted) => {
+                self.send(&Message::Unregistered { request });
+                self.realm
+                    .events
+                    .on_unregister(self.me.id, registration, deleted);
+            }
+            None => self.refuse(
+                code::UNREGISTER,
+                request,
+                Refusal::new(
+                    "wamp.error.no_such_registration",
+                    format!("this session has no registration {registration}"),
+                ),
+            ),
+        }
+    }
+
+    /// YIELD: the callee's result, to its caller.
+    pub(super) fn on_yield(&self, invocation: Id, options: &Dict, payload: Payload) {
+        self.realm
+            .dealer
+            .yield_result(self.me.id, invocation, options, payload);
+    }
+
+    /// ERROR for an INVOCATION: the callee's error, to its caller.
+    pub(super) fn on_invocation_error(
+        &self,
+        invocation: Id,
+        details: Dict,
+        error: String,
+        payload: Payload,
+    ) {
+        self.realm
+            .dealer
+            .yield_error(self.me.id, invocation, details, error, payload);
+    }
+
+    /// CANCEL of one of this session's calls.
+    pub(super) fn on_cancel(&self, request: Id, options: &Dict) {
+        match cancel_mode(options) {
+            Ok(mode) => self.realm.dealer.cancel(self.me, request, mode),
+            Err(r) => self.refuse(code::CANCEL, request, r),
+        }
+    }
+}
