@@ -6,7 +6,10 @@
 //! - [`value`]: a dynamic value that keeps binary data intact in both serializers;
 //! - [`payload`]: opaque arguments, forwarded without re-encoding where possible;
 //! - [`transport`]: RawSocket and WebSocket connections with their handshakes and limits;
-//! - [`client`]: an async client session.
+//! - [`client`]: an async client session;
+//! - [`sync`]: lock helpers that survive a panicking lock holder.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod client;
 pub mod codec;
@@ -14,6 +17,7 @@ pub mod id;
 pub mod message;
 pub mod payload;
 pub mod serializer;
+pub mod sync;
 pub mod transport;
 pub mod uri;
 pub mod value;
