@@ -1,5 +1,8 @@
 use super::*;
 use crate::dict;
+use crate::message::code;
+use crate::payload::Payload;
+use crate::value::Dict;
 use proptest::prelude::*;
 
 fn sample_payload() -> Payload {

@@ -1,0 +1,339 @@
+//! Decoding: the layout of every message, read element by element from a [`Format`]'s split
+//! of the frame, with each element's type, IDs and URIs checked.
+
+use bytes::Bytes;
+use serde::de::Deserialize;
+
+use super::{DecodeError, Elements, Format, Kind};
+use crate::id::{self, Id};
+use crate::message::{Message, code, name_of};
+use crate::payload::{Part, Payload};
+use crate::uri::{self, MatchPolicy, UriCheck};
+use crate::value::{Dict, Value};
+
+/// Reads the elements of one message in order.
+struct Reader<'a, F> {
+    frame: &'a Bytes,
+    elements: Elements,
+    message: &'static str,
+    next: usize,
+    _format: std::marker::PhantomData<F>,
+}
+
+impl<'a, F: Format> Reader<'a, F> {
+    fn element_error(
+        &self,
+        index: usize,
+        field: &'static str,
+        problem: impl Into<String>,
+    ) -> DecodeError {
+        DecodeError::Element {
+            message: self.message,
+            index,
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    fn take<T: Deserialize<'a>>(
+        &mut self,
+        field: &'static str,
+        what: &str,
+    ) -> Result<T, DecodeError> {
+        let i = self.next;
+        self.next += 1;
+        let bytes: &'a [u8] = &self.frame[self.elements.range(i)];
+        F::parse(bytes).map_err(|e| self.element_error(i, field, format!("must be {what}: {e}")))
+    }
+
+    fn id(&mut self, field: &'static str) -> Result<Id, DecodeError> {
+        let i = self.next;
+        let v: u64 = self.take(field, "an integer ID")?;
+        if id::is_valid(v) {
+            Ok(v)
+        } else {
+            Err(self.element_error(i, field, format!("is {v}, outside [1, 2^53]")))
+        }
+    }
+
+    fn int(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        self.take(field, "a non-negative integer")
+    }
+
+    fn dict(&mut self, field: &'static str) -> Result<Dict, DecodeError> {
+        self.take(field, "a dict")
+    }
+
+    fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        self.take(field, "a string")
+    }
+
+    /// A concrete URI, checked with the loose rules.
+    fn uri(
+        &mut self,
+        field: &'static str,
+        code: u64,
+        request: Option<Id>,
+    ) -> Result<String, DecodeError> {
+        let s = self.string(field)?;
+        if uri::is_valid(&s, UriCheck::Loose) {
+            Ok(s)
+        } else {
+            Err(self.invalid_uri(field, code, request, s))
+        }
+    }
+
+    /// A URI that may be a pattern, by the `match` option.
+    fn pattern(&mut self, options: &Dict, code: u64, request: Id) -> Result<String, DecodeError> {
+        let field = if code == code::SUBSCRIBE {
+            "Topic"
+        } else {
+            "Procedure"
+        };
+        let s = self.string(field)?;
+        let policy = options
+            .get("match")
+            .and_then(Value::as_str)
+            .and_then(MatchPolicy::parse)
+            .unwrap_or_default();
+        if uri::is_valid_pattern(&s, policy, UriCheck::Loose) {
+            Ok(s)
+        } else {
+            Err(self.invalid_uri(field, code, Some(request), s))
+        }
+    }
+
+    fn invalid_uri(
+        &self,
+        field: &'static str,
+        code: u64,
+        request: Option<Id>,
+        uri: String,
+    ) -> DecodeError {
+        DecodeError::InvalidUri {
+            message: self.message,
+            code,
+            request,
+            field,
+            uri,
+        }
+    }
+
+    /// The optional `Arguments|list` and `ArgumentsKw|dict` at the end.
+    fn payload(&mut self) -> Result<Payload, DecodeError> {
+        let mut payload = Payload::empty();
+        if self.next < self.elements.len {
+            let (i, r) = (self.next, self.elements.range(self.next));
+            if F::kind(&self.frame[r.clone()]) != Kind::List {
+                return Err(self.element_error(i, "Arguments", "must be a list"));
+            }
+            payload.args = Some(Part::Raw(F::SERIALIZER, self.frame.slice(r)));
+            self.next += 1;
+        }
+        if self.next < self.elements.len {
+            let (i, r) = (self.next, self.elements.range(self.next));
+            if F::kind(&self.frame[r.clone()]) != Kind::Dict {
+                return Err(self.element_error(i, "ArgumentsKw", "must be a dict"));
+            }
+            payload.kwargs = Some(Part::Raw(F::SERIALIZER, self.frame.slice(r)));
+            self.next += 1;
+        }
+        Ok(payload)
+    }
+}
+
+fn arity(message: &'static str, got: usize, min: usize, max: usize) -> Result<(), DecodeError> {
+    if (min..=max).contains(&got) {
+        Ok(())
+    } else {
+        Err(DecodeError::Arity {
+            message,
+            min,
+            max,
+            got,
+        })
+    }
+}
+
+pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeError> {
+    let elements = F::split(frame)?;
+    if elements.len == 0 {
+        return Err(DecodeError::NotAMessage);
+    }
+    let c: u64 = F::parse(&frame[elements.range(0)]).map_err(|_| DecodeError::NotAMessage)?;
+    let message = name_of(c).ok_or(DecodeError::UnknownCode(c))?;
+    let n = elements.count();
+    let mut r = Reader::<F> {
+        frame,
+        elements,
+        message,
+        next: 1,
+        _format: std::marker::PhantomData,
+    };
+    use code::*;
+    let (min, max) = match c {
+        ERROR => (5, 7),
+        PUBLISH | EVENT | CALL | INVOCATION => (4, 6),
+        RESULT | YIELD => (3, 5),
+        SUBSCRIBE | REGISTER => (4, 4),
+        UNSUBSCRIBED | UNREGISTERED => (2, 3),
+        // ABORT may carry Arguments and ArgumentsKw (advanced profile); they are read and dropped.
+        ABORT => (3, 5),
+        _ => (3, 3),
+    };
+    arity(message, n, min, max)?;
+    let m = match c {
+        HELLO => Message::Hello {
+            realm: r.uri("Realm", c, None)?,
+            details: r.dict("Details")?,
+        },
+        WELCOME => Message::Welcome {
+            session: r.id("Session")?,
+            details: r.dict("Details")?,
+        },
+        ABORT => {
+            let m = Message::Abort {
+                details: r.dict("Details")?,
+                reason: r.uri("Reason", c, None)?,
+            };
+            r.payload()?;
+            m
+        }
+        CHALLENGE => Message::Challenge {
+            authmethod: r.string("AuthMethod")?,
+            extra: r.dict("Extra")?,
+        },
+        AUTHENTICATE => Message::Authenticate {
+            signature: r.string("Signature")?,
+            extra: r.dict("Extra")?,
+        },
+        GOODBYE => Message::Goodbye {
+            details: r.dict("Details")?,
+            reason: r.uri("Reason", c, None)?,
+        },
+        ERROR => {
+            let request_type = r.int("REQUEST.Type")?;
+            if name_of(request_type).is_none() {
+                return Err(r.element_error(
+                    1,
+                    "REQUEST.Type",
+                    format!("{request_type} is not a message code"),
+                ));
+            }
+            Message::Error {
+                request_type,
+                request: r.id("REQUEST.Request")?,
+                details: r.dict("Details")?,
+                error: r.uri("Error", c, None)?,
+                payload: r.payload()?,
+            }
+        }
+        PUBLISH => {
+            let request = r.id("Request")?;
+            let options = r.dict("Options")?;
+            // Only an acknowledged publication gets an ERROR back (hence the request id).
+            let acknowledged = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
+            Message::Publish {
+                request,
+                topic: r.uri("Topic", c, acknowledged.then_some(request))?,
+                options,
+                payload: r.payload()?,
+            }
+        }
+        PUBLISHED => Message::Published {
+            request: r.id("PUBLISH.Request")?,
+            publication: r.id("Publication")?,
+        },
+        SUBSCRIBE | REGISTER => {
+            let request = r.id("Request")?;
+            let options = r.dict("Options")?;
+            let uri = r.pattern(&options, c, request)?;
+            if c == SUBSCRIBE {
+                Message::Subscribe {
+                    request,
+                    options,
+                    topic: uri,
+                }
+            } else {
+                Message::Register {
+                    request,
+                    options,
+                    procedure: uri,
+                }
+            }
+        }
+        SUBSCRIBED => Message::Subscribed {
+            request: r.id("SUBSCRIBE.Request")?,
+            subscription: r.id("Subscription")?,
+        },
+        UNSUBSCRIBE => Message::Unsubscribe {
+            request: r.id("Request")?,
+            subscription: r.id("SUBSCRIBED.Subscription")?,
+        },
+        UNSUBSCRIBED | UNREGISTERED => {
+            // A revocation (advanced profile) carries request 0 and a Details dict.
+            let request = if n == 3 {
+                r.int("UNSUBSCRIBE.Request")?
+            } else {
+                r.id("UNSUBSCRIBE.Request")?
+            };
+            if n == 3 {
+                r.dict("Details")?;
+            }
+            if c == UNSUBSCRIBED {
+                Message::Unsubscribed { request }
+            } else {
+                Message::Unregistered { request }
+            }
+        }
+        EVENT => Message::Event {
+            subscription: r.id("SUBSCRIBED.Subscription")?,
+            publication: r.id("PUBLISHED.Publication")?,
+            details: r.dict("Details")?,
+            payload: r.payload()?,
+        },
+        CALL => {
+            let request = r.id("Request")?;
+            Message::Call {
+                request,
+                options: r.dict("Options")?,
+                procedure: r.uri("Procedure", c, Some(request))?,
+                payload: r.payload()?,
+            }
+        }
+        CANCEL => Message::Cancel {
+            request: r.id("CALL.Request")?,
+            options: r.dict("Options")?,
+        },
+        RESULT => Message::Result {
+            request: r.id("CALL.Request")?,
+            details: r.dict("Details")?,
+            payload: r.payload()?,
+        },
+        REGISTERED => Message::Registered {
+            request: r.id("REGISTER.Request")?,
+            registration: r.id("Registration")?,
+        },
+        UNREGISTER => Message::Unregister {
+            request: r.id("Request")?,
+            registration: r.id("REGISTERED.Registration")?,
+        },
+        INVOCATION => Message::Invocation {
+            request: r.id("Request")?,
+            registration: r.id("REGISTERED.Registration")?,
+            details: r.dict("Details")?,
+            payload: r.payload()?,
+        },
+        INTERRUPT => Message::Interrupt {
+            request: r.id("INVOCATION.Request")?,
+            options: r.dict("Options")?,
+        },
+        YIELD => Message::Yield {
+            request: r.id("INVOCATION.Request")?,
+            options: r.dict("Options")?,
+            payload: r.payload()?,
+        },
+        other => return Err(DecodeError::UnknownCode(other)),
+    };
+    Ok(m)
+}
