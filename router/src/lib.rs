@@ -17,10 +17,11 @@
 //! - `listener`: accepts connections and runs their transport handshakes;
 //! - `session`: one task per connection — `handshake` (HELLO → WELCOME or ABORT), `dispatch`
 //!   (one frame in, replies out), `pubsub` and `rpc` (one handler per message), the ending;
-//! - `meta`: the meta `procedures` (answered in-process), the meta `events` (published
-//!   through the broker) and the `details` dicts both return;
+//! - `meta_procedures`: the meta API's procedures, answered in-process;
 //! - `context`: what every session shares (realms, options, the shutdown signal);
 //! - `realm`: a realm's sessions, broker, dealer and meta events;
+//! - `meta_events`: the meta events, published through the broker;
+//! - `meta_details`: the dicts that meta events and procedures both return;
 //! - `broker` and `dealer`: subscriptions and publications; registrations and calls;
 //! - `authorize`: the one check of a URI for an action (valid, outside `wamp.`, permitted);
 //! - `session_handle`: a joined session as the others see it (identity, queue, quota);
@@ -36,7 +37,9 @@ mod context;
 mod dealer;
 mod limits;
 mod listener;
-mod meta;
+mod meta_details;
+mod meta_events;
+mod meta_procedures;
 mod options;
 mod outbox;
 mod realm;

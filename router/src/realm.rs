@@ -10,7 +10,7 @@ use wamp::sync::{read, write};
 use crate::broker::Broker;
 use crate::config::{RealmConfig, RoleConfig};
 use crate::dealer::Dealer;
-use crate::meta::MetaEvents;
+use crate::meta_events::MetaEvents;
 use crate::session_handle::SessionHandle;
 use crate::uri_index::fresh_id;
 

@@ -9,7 +9,7 @@ use super::dispatch::Joined;
 use super::options::{cancel_mode, flag, invoke_policy, match_policy};
 use crate::authorize::{self, Action};
 use crate::dealer::Call;
-use crate::meta::procedures;
+use crate::meta_procedures as procedures;
 use crate::refusal::Refusal;
 
 impl Joined<'_> {

@@ -8,12 +8,12 @@ use std::time::SystemTime;
 
 use wamp::{Id, MatchPolicy, Payload, Value};
 
-use super::details::{
-    registration_dict, session_details, stats_dict, stats_info, subscription_dict,
-};
 use crate::authorize::is_router_uri;
 use crate::broker::{Broker, Identity, Publication, TopicWatch, Unsubscribed};
 use crate::dealer::InvokePolicy;
+use crate::meta_details::{
+    registration_dict, session_details, stats_dict, stats_info, subscription_dict,
+};
 use crate::session_handle::SessionHandle;
 use crate::stats::Cycle;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use wamp::{Dict, Id, MatchPolicy, Payload, Value, dict};
 
-use super::details::{registration_dict, session_details, subscription_dict};
 use crate::authorize::is_router_uri;
+use crate::meta_details::{registration_dict, session_details, subscription_dict};
 use crate::realm::Realm;
 use crate::refusal::Refusal;
 use crate::session_handle::{CloseReason, SessionHandle};
