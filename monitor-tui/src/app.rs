@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use wamp::Id;
 
-use crate::state::{Model, SessionRow, short_transport};
+use crate::model::{Model, SessionRow, short_transport};
 
 /// What the caller must do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,7 +508,7 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::MetaEvent;
+    use crate::model::MetaEvent;
     use wamp::{Dict, Value};
 
     fn key(code: KeyCode) -> KeyEvent {

@@ -8,7 +8,7 @@ use wamp::{Dict, Value};
 
 use crate::feed::FeedItem;
 use crate::format;
-use crate::state::{MetaEvent, Model, parse_event, short_transport};
+use crate::model::{MetaEvent, Model, parse_event, short_transport};
 
 fn unix_secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)

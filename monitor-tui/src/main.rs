@@ -12,7 +12,7 @@ use wamp_monitor::app::{Action, View};
 use wamp_monitor::demo::Demo;
 use wamp_monitor::feed::{self, FeedConfig, FeedItem};
 use wamp_monitor::headless;
-use wamp_monitor::state::Model;
+use wamp_monitor::model::Model;
 use wamp_monitor::ui::{self, Header};
 
 /// The same allocator as the router (many small messages per second).
@@ -124,7 +124,7 @@ async fn once(config: &FeedConfig) -> anyhow::Result<()> {
         .await
         .context("cannot list the sessions")?;
     let mut model = Model::new(0.0, 0.0);
-    model.apply(wamp_monitor::state::MetaEvent::Snapshot(sessions), 0.0);
+    model.apply(wamp_monitor::model::MetaEvent::Snapshot(sessions), 0.0);
     model.sessions.shift_remove(&session.id());
     headless::table(&model, 0.0, &mut std::io::stdout().lock())?;
     let _ = session.leave("wamp.close.normal").await;

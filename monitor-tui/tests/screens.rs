@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
 use wamp_monitor::app::View;
-use wamp_monitor::state::{MetaEvent, Model};
+use wamp_monitor::model::{MetaEvent, Model};
 use wamp_monitor::ui::{self, Header};
 
 /// The moment every screen is drawn at: 12 min 41 s after the monitor started.

@@ -10,7 +10,7 @@ use wamp::Id;
 use super::{Ctx, Theme, centered, clear_around};
 use crate::app::Focus;
 use crate::format;
-use crate::state::LogKind;
+use crate::model::LogKind;
 
 /// Every key, as the help overlay lists it.
 const KEYS: [(&str, &str); 13] = [

@@ -20,7 +20,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
 use crate::app::{Focus, View};
-use crate::state::{Model, SessionRow};
+use crate::model::{Model, SessionRow};
 
 /// What the header says about where the monitor is connected; not part of the model because it
 /// never changes while the monitor runs.

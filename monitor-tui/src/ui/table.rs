@@ -10,7 +10,7 @@ use wamp::Id;
 use super::{Ctx, width};
 use crate::app::{Focus, SortColumn};
 use crate::format;
-use crate::state::{Cycle, SessionRow, Totals, short_transport};
+use crate::model::{Cycle, SessionRow, Totals, short_transport};
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ const COLUMNS: [Col; 13] = [
 /// before either grows further.
 const FAIR: usize = 16;
 const MAX_TEXT: usize = 32;
-const MAX_TREND: usize = crate::state::HISTORY;
+const MAX_TREND: usize = crate::model::HISTORY;
 
 impl Col {
     fn title(self) -> &'static str {
