@@ -12,9 +12,9 @@ use std::time::Instant;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use wamp::{Dict, Value, dict};
-use wamp_monitor::app::View;
 use wamp_monitor::model::{HISTORY, MetaEvent, Model};
 use wamp_monitor::ui::{self, Header};
+use wamp_monitor::view::View;
 
 /// Resident memory in bytes (Linux).
 fn rss() -> usize {

@@ -8,12 +8,13 @@ use clap::Parser;
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 use wamp::Serializer;
-use wamp_monitor::app::{Action, View};
 use wamp_monitor::demo::Demo;
 use wamp_monitor::feed::{self, FeedConfig, FeedItem};
 use wamp_monitor::headless;
+use wamp_monitor::keys::Action;
 use wamp_monitor::model::Model;
 use wamp_monitor::ui::{self, Header};
+use wamp_monitor::view::View;
 
 /// The same allocator as the router (many small messages per second).
 #[global_allocator]

@@ -10,9 +10,9 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
-use wamp_monitor::app::View;
 use wamp_monitor::model::{MetaEvent, Model};
 use wamp_monitor::ui::{self, Header};
+use wamp_monitor::view::View;
 
 /// The moment every screen is drawn at: 12 min 41 s after the monitor started.
 const NOW: f64 = 761.1;

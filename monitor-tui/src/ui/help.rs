@@ -8,9 +8,9 @@ use ratatui::widgets::{Padding, Paragraph};
 use wamp::Id;
 
 use super::{Ctx, Theme, centered, clear_around};
-use crate::app::Focus;
 use crate::format;
 use crate::model::LogKind;
+use crate::view::Focus;
 
 /// Every key, as the help overlay lists it.
 const KEYS: [(&str, &str); 13] = [

@@ -18,9 +18,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
+use wamp::Id;
 
-use crate::app::{Focus, View};
 use crate::model::{Model, SessionRow};
+use crate::view::{Focus, View};
 
 /// What the header says about where the monitor is connected; not part of the model because it
 /// never changes while the monitor runs.
@@ -134,6 +135,25 @@ pub fn pages(area: Rect, view: &View) -> (usize, usize) {
         inner(areas.table).saturating_sub(1),
         areas.log.map_or(0, inner),
     )
+}
+
+impl View {
+    /// Brings the view up to date with the screen and the model before drawing: records how
+    /// many rows fit in `area` (see [`pages`]), re-finds the selection, keeps it and the log
+    /// scrolled in range, and returns the visible rows (pass them to [`View::on_key`]).
+    ///
+    /// It lives here rather than with the [`View`] because only the layout knows what fits.
+    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Id> {
+        let (page, log_page) = pages(area, self);
+        self.page = page.max(1);
+        self.log_page = log_page.max(1);
+        self.log_scroll = self
+            .log_scroll
+            .min(model.log.len().saturating_sub(self.log_page));
+        let rows = self.visible_rows(model, now);
+        self.sync(&rows);
+        rows
+    }
 }
 
 /// Draws the whole screen.

@@ -8,9 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use wamp::Id;
 
 use super::{Ctx, width};
-use crate::app::{Focus, SortColumn};
 use crate::format;
 use crate::model::{Cycle, SessionRow, Totals, short_transport};
+use crate::view::{Focus, SortColumn};
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
