@@ -6,7 +6,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use wamp::Id;
 
-use crate::view::{Focus, View};
+use crate::view::{Focus, Mode, View};
 
 /// What the caller must do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,15 +17,6 @@ pub enum Action {
     Quit,
     /// Call `wamp.session.kill` for this session (the operator confirmed it).
     Kill(Id),
-}
-
-/// The modal layer that gets keys first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Normal,
-    Help,
-    Filter,
-    Confirm,
 }
 
 impl View {
@@ -39,10 +30,10 @@ impl View {
         }
         self.sync(rows);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match (self.mode(), key.code) {
+        match (self.mode, key.code) {
             (_, Char('c')) if ctrl => Action::Quit,
-            (Mode::Confirm, Char('y' | 'Y')) => self.confirm_kill(),
-            (Mode::Confirm, _) => self.cancel_kill(),
+            (Mode::Confirm(id), Char('y' | 'Y')) => self.confirm_kill(id),
+            (Mode::Confirm(_), _) => self.cancel_kill(),
             (Mode::Filter, Enter) => self.end_filter(),
             (Mode::Filter, Esc) => self.clear_filter(),
             (Mode::Filter, Backspace) => self.pop_filter(),
@@ -67,18 +58,6 @@ impl View {
             (_, Char('p')) => self.toggle_pause(),
             (_, Char('x')) => self.ask_kill(rows),
             _ => Action::None,
-        }
-    }
-
-    fn mode(&self) -> Mode {
-        if self.confirm_kill.is_some() {
-            Mode::Confirm
-        } else if self.typing {
-            Mode::Filter
-        } else if self.show_help {
-            Mode::Help
-        } else {
-            Mode::Normal
         }
     }
 
@@ -126,7 +105,7 @@ impl View {
     }
 
     fn start_filter(&mut self) -> Action {
-        self.typing = true;
+        self.mode = Mode::Filter;
         self.focus = Focus::Table;
         Action::None
     }
@@ -142,12 +121,12 @@ impl View {
     }
 
     fn end_filter(&mut self) -> Action {
-        self.typing = false;
+        self.mode = Mode::Normal;
         Action::None
     }
 
     fn clear_filter(&mut self) -> Action {
-        self.typing = false;
+        self.mode = Mode::Normal;
         self.filter.clear();
         Action::None
     }
@@ -166,7 +145,10 @@ impl View {
     }
 
     fn toggle_help(&mut self) -> Action {
-        self.show_help = !self.show_help;
+        self.mode = match self.mode {
+            Mode::Help => Mode::Normal,
+            _ => Mode::Help,
+        };
         Action::None
     }
 
@@ -176,16 +158,19 @@ impl View {
     }
 
     fn ask_kill(&mut self, rows: &[Id]) -> Action {
-        self.confirm_kill = self.selected_index(rows).map(|i| rows[i]);
+        if let Some(i) = self.selected_index(rows) {
+            self.mode = Mode::Confirm(rows[i]);
+        }
         Action::None
     }
 
-    fn confirm_kill(&mut self) -> Action {
-        self.confirm_kill.take().map_or(Action::None, Action::Kill)
+    fn confirm_kill(&mut self, id: Id) -> Action {
+        self.mode = Mode::Normal;
+        Action::Kill(id)
     }
 
     fn cancel_kill(&mut self) -> Action {
-        self.confirm_kill = None;
+        self.mode = Mode::Normal;
         Action::None
     }
 
@@ -323,7 +308,7 @@ mod tests {
         let m = model();
         let mut v = View::new(false);
         press(&mut v, &[], "/");
-        assert!(v.typing);
+        assert_eq!(v.mode, Mode::Filter);
         for (text, want) in [
             ("ALICE", vec![10]),
             ("msgpack", vec![10, 20]),
@@ -347,13 +332,13 @@ mod tests {
         assert_eq!(v.on_key(key(KeyCode::Backspace), &[]), Action::None);
         assert_eq!(v.filter, "qs?");
         v.on_key(key(KeyCode::Enter), &[]);
-        assert!(!v.typing);
+        assert_eq!(v.mode, Mode::Normal);
         assert_eq!(v.filter, "qs?", "Enter keeps the filter");
         v.on_key(key(KeyCode::Esc), &[]);
         assert_eq!(v.filter, "", "Esc clears a kept filter before quitting");
         press(&mut v, &[], "/ab");
         v.on_key(key(KeyCode::Esc), &[]);
-        assert!(!v.typing);
+        assert_eq!(v.mode, Mode::Normal);
         assert_eq!(v.filter, "", "Esc while typing drops the filter");
     }
 
@@ -419,11 +404,11 @@ mod tests {
         let mut v = View::new(false);
         v.sync(&rows);
         press(&mut v, &rows, "jx");
-        assert_eq!(v.confirm_kill, Some(2));
+        assert_eq!(v.mode, Mode::Confirm(2));
         assert_eq!(press(&mut v, &rows, "n"), Action::None);
-        assert_eq!(v.confirm_kill, None);
+        assert_eq!(v.mode, Mode::Normal);
         assert_eq!(press(&mut v, &rows, "xy"), Action::Kill(2));
-        assert_eq!(v.confirm_kill, None);
+        assert_eq!(v.mode, Mode::Normal);
         press(&mut v, &rows, "x");
         assert_eq!(
             v.on_key(key(KeyCode::Esc), &rows),
@@ -435,7 +420,7 @@ mod tests {
             Action::None,
             "nothing to kill without rows"
         );
-        assert_eq!(v.confirm_kill, None);
+        assert_eq!(v.mode, Mode::Normal);
     }
 
     #[test]
@@ -446,9 +431,9 @@ mod tests {
         press(&mut v, &[], "p");
         assert!(v.paused);
         press(&mut v, &[], "?");
-        assert!(v.show_help);
+        assert_eq!(v.mode, Mode::Help);
         assert_eq!(press(&mut v, &[], "j"), Action::None, "any key closes help");
-        assert!(!v.show_help);
+        assert_eq!(v.mode, Mode::Normal);
         assert_eq!(
             v.on_key(key(KeyCode::Esc), &[]),
             Action::None,
@@ -471,7 +456,7 @@ mod tests {
         );
         v.on_key(key(KeyCode::Enter), &[]);
         press(&mut v, &[], "?");
-        assert!(v.show_help);
+        assert_eq!(v.mode, Mode::Help);
         assert_eq!(press(&mut v, &[], "q"), Action::Quit);
     }
 

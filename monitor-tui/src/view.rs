@@ -152,6 +152,21 @@ pub fn matches(row: &SessionRow, needle: &str) -> bool {
         || has(&row.peer)
 }
 
+/// The modal layer that gets keys first. At most one is open, so a kill cannot wait for `y`
+/// while the filter is being typed or the help is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Nothing open: keys move, sort, open panes.
+    #[default]
+    Normal,
+    /// The help overlay is shown; any key closes it.
+    Help,
+    /// Keys are being typed into the filter.
+    Filter,
+    /// A kill of this session waits for `y`.
+    Confirm(Id),
+}
+
 /// Everything about the screen that is not data: selection, scrolling, sort, filter, panes.
 #[derive(Debug, Clone)]
 pub struct View {
@@ -171,18 +186,14 @@ pub struct View {
     pub reversed: bool,
     /// The filter text.
     pub filter: String,
-    /// Whether keys are being typed into the filter.
-    pub typing: bool,
+    /// What is open that gets keys first: the help, the filter being typed, a kill to confirm.
+    pub mode: Mode,
     /// Which pane the movement keys act on.
     pub focus: Focus,
     /// Whether the detail pane is shown.
     pub show_detail: bool,
-    /// Whether the help overlay is shown.
-    pub show_help: bool,
     /// Whether the display is paused (the caller keeps collecting data).
     pub paused: bool,
-    /// A kill waiting for `y`.
-    pub confirm_kill: Option<Id>,
     /// How many log lines the log is scrolled back from the newest.
     pub log_scroll: usize,
     /// Whether to use colours (off under `NO_COLOR`); styles use only modifiers then.
@@ -216,12 +227,10 @@ impl View {
             sort: SortColumn::MessagesPerS,
             reversed: false,
             filter: String::new(),
-            typing: false,
+            mode: Mode::Normal,
             focus: Focus::Table,
             show_detail: false,
-            show_help: false,
             paused: false,
-            confirm_kill: None,
             log_scroll: 0,
             color,
             wall_offset: None,

@@ -10,7 +10,7 @@ use wamp::Id;
 use super::{Ctx, Theme, centered, clear_around};
 use crate::format;
 use crate::model::LogKind;
-use crate::view::Focus;
+use crate::view::{Focus, Mode, View};
 
 /// Every key, as the help overlay lists it.
 const KEYS: [(&str, &str); 13] = [
@@ -130,20 +130,20 @@ const KEEP: u8 = 9;
 
 /// The hints for what the keys do now (typing a filter, confirming, reading the help, …).
 fn hints(cx: &Ctx) -> Vec<Hint> {
-    let view = cx.view;
-    if view.confirm_kill.is_some() {
-        return vec![("y", "kill", KEEP), ("any other key", "cancel", KEEP)];
-    }
-    if view.typing {
-        return vec![
+    match cx.view.mode {
+        Mode::Confirm(_) => vec![("y", "kill", KEEP), ("any other key", "cancel", KEEP)],
+        Mode::Filter => vec![
             ("Enter", "keep", KEEP),
             ("Esc", "clear", KEEP),
             ("Backspace", "delete", 5),
-        ];
+        ],
+        Mode::Help => vec![("? Esc", "close help", KEEP), ("q", "quit", KEEP)],
+        Mode::Normal => normal_hints(cx.view),
     }
-    if view.show_help {
-        return vec![("? Esc", "close help", KEEP), ("q", "quit", KEEP)];
-    }
+}
+
+/// The hints when nothing is open: what moves (the selection or the log) and pause or resume.
+fn normal_hints(view: &View) -> Vec<Hint> {
     let moves = if view.focus == Focus::Log {
         "scroll"
     } else {
@@ -176,7 +176,7 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, cx: &Ctx, flash: bool) {
         .map(|e| Line::styled(format!("✗ {e} "), theme.bad()));
     let error_width = error.as_ref().map_or(0, Line::width);
     let mut prefix = vec![Span::raw(" ")];
-    if cx.view.typing {
+    if cx.view.mode == Mode::Filter {
         prefix.push(Span::styled("filter ", theme.label()));
         prefix.push(Span::styled(format!("{}▏  ", cx.view.filter), theme.warn()));
     }

@@ -21,7 +21,7 @@ use ratatui::widgets::{Block, BorderType};
 use wamp::Id;
 
 use crate::model::{Model, SessionRow};
-use crate::view::{Focus, View};
+use crate::view::{Focus, Mode, View};
 
 /// What the header says about where the monitor is connected; not part of the model because it
 /// never changes while the monitor runs.
@@ -174,11 +174,10 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, header: &Header, now:
     }
     let log_in_sight = areas.log.is_some() && view.log_scroll == 0;
     help::footer(frame, areas.footer, &cx, !log_in_sight);
-    if let Some(id) = view.confirm_kill {
-        help::confirm_kill(frame, &cx, id);
-    }
-    if view.show_help {
-        help::overlay(frame, &cx);
+    match view.mode {
+        Mode::Confirm(id) => help::confirm_kill(frame, &cx, id),
+        Mode::Help => help::overlay(frame, &cx),
+        Mode::Normal | Mode::Filter => {}
     }
 }
 

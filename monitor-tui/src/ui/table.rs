@@ -10,7 +10,7 @@ use wamp::Id;
 use super::{Ctx, width};
 use crate::format;
 use crate::model::{Cycle, SessionRow, Totals, short_transport};
-use crate::view::{Focus, SortColumn};
+use crate::view::{Focus, Mode, SortColumn};
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,8 +266,9 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
         Span::styled("· sort ", theme.label()),
         Span::raw(format!("{} {arrow} ", view.sort.name())),
     ];
-    if view.typing || !view.filter.is_empty() {
-        let cursor = if view.typing { "▏" } else { "" };
+    let typing = view.mode == Mode::Filter;
+    if typing || !view.filter.is_empty() {
+        let cursor = if typing { "▏" } else { "" };
         spans.push(Span::styled("· filter ", theme.label()));
         spans.push(Span::styled(
             format!("{}{cursor} ", view.filter),
