@@ -2,9 +2,10 @@
 //! router's `wamp.session.*` meta events.
 //!
 //! [`feed`] follows the router, [`model`] is the pure model, [`view`] the UI state, [`keys`]
-//! what keys do to it and [`ui`] the drawing; [`headless`] prints events for scripts; [`demo`]
-//! runs a router with traffic.
+//! what keys do to it and [`ui`] the drawing; [`app`] runs the dashboard on them; [`headless`]
+//! prints events for scripts; [`demo`] runs a router with traffic.
 
+pub mod app;
 pub mod demo;
 pub mod feed;
 pub mod format;

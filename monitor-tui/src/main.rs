@@ -1,20 +1,16 @@
 //! `wamp-monitor`: the dashboard, or headless output for scripts.
 
 use std::io::Write as _;
-use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
-use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 use wamp::Serializer;
+use wamp_monitor::app::App;
 use wamp_monitor::demo::Demo;
-use wamp_monitor::feed::{self, FeedConfig, FeedItem};
+use wamp_monitor::feed::{self, FeedConfig};
 use wamp_monitor::headless;
-use wamp_monitor::keys::Action;
 use wamp_monitor::model::Model;
-use wamp_monitor::ui::{self, Header};
-use wamp_monitor::view::View;
 
 /// The same allocator as the router (many small messages per second).
 #[global_allocator]
@@ -104,7 +100,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else if headless {
         lines(config, args.json).await
     } else {
-        dashboard(config, &args).await
+        App::start(config, args.retention).run(args.tick).await
     };
     if let Some(d) = demo {
         d.stop().await;
@@ -157,76 +153,4 @@ async fn lines(config: FeedConfig, json: bool) -> anyhow::Result<()> {
             out.flush()?;
         }
     }
-}
-
-/// The dashboard: a fixed-rate loop that drains the feed into the model and draws; keys are
-/// read on their own thread. While paused, a frozen copy is drawn and data keeps coming in.
-async fn dashboard(config: FeedConfig, args: &Args) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::channel::<FeedItem>(65536);
-    let (kill_tx, kill_rx) = mpsc::channel(16);
-    let header = Header {
-        url: config.url.clone(),
-        realm: config.realm.clone(),
-    };
-    tokio::spawn(feed::run(config, tx, kill_rx));
-    let (key_tx, mut key_rx) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        while let Ok(ev) = event::read() {
-            if key_tx.send(ev).is_err() {
-                break;
-            }
-        }
-    });
-    let clock = Instant::now();
-    let now = || clock.elapsed().as_secs_f64();
-    let mut model = Model::new(now(), args.retention);
-    let mut frozen: Option<Model> = None;
-    let mut view = View::from_env();
-    view.wall_offset = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs_f64() - now());
-    let mut rows = Vec::new();
-    let mut terminal = ratatui::init();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.tick.clamp(0.5, 60.0)));
-    let result = loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                while let Ok(item) = rx.try_recv() {
-                    if let Some(ev) = item.into_meta() {
-                        model.apply(ev, now());
-                    }
-                }
-                model.tick(now());
-                view.tick();
-            }
-            Some(ev) = key_rx.recv() => {
-                if let Event::Key(key) = ev {
-                    match view.on_key(key, &rows) {
-                        Action::Quit => break Ok(()),
-                        Action::Kill(id) => {
-                            let _ = kill_tx.try_send(id);
-                        }
-                        Action::None => {}
-                    }
-                }
-            }
-        }
-        match (view.paused, &frozen) {
-            (true, None) => frozen = Some(model.clone()),
-            (false, Some(_)) => frozen = None,
-            _ => {}
-        }
-        let shown = frozen.as_ref().unwrap_or(&model);
-        let t = now();
-        let drawn = terminal.draw(|f| {
-            rows = view.fit(f.area(), shown, t);
-            ui::draw(f, shown, &view, &header, t);
-        });
-        if let Err(e) = drawn {
-            break Err(anyhow::Error::from(e).context("cannot draw"));
-        }
-    };
-    ratatui::restore();
-    result
 }

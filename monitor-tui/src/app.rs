@@ -1,0 +1,257 @@
+//! The dashboard: an [`App`] owns the model, the view, the frozen copy drawn while paused, the
+//! feed's channels and the rows of the last frame, and runs the fixed-rate loop — drain the
+//! feed into the model, hand keys to the view, draw.
+//!
+//! Keys are read on their own thread and answered at once; data is applied only on a tick, so
+//! the numbers on screen change at the tick rate however busy the router is.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use ratatui::crossterm::event::{self, Event, KeyEvent};
+use ratatui::{DefaultTerminal, Frame};
+use tokio::sync::mpsc;
+use wamp::Id;
+
+use crate::feed::{self, FeedConfig, FeedItem};
+use crate::keys::Action;
+use crate::model::Model;
+use crate::ui::{self, Header};
+use crate::view::View;
+
+/// How many feed items may wait for the next tick before the feed waits.
+const FEED_BACKLOG: usize = 65536;
+/// How many kills may wait for the feed.
+const KILL_BACKLOG: usize = 16;
+
+/// The running dashboard.
+pub struct App {
+    /// What the feed delivered, applied on every tick.
+    model: Model,
+    /// The copy of the model drawn while paused (data keeps coming into `model`).
+    frozen: Option<Model>,
+    /// Selection, sort, filter, panes.
+    view: View,
+    /// Where the monitor is connected, for the header.
+    header: Header,
+    /// The rows of the last frame, in screen order: what the next key acts on.
+    rows: Vec<Id>,
+    /// What the feed delivers.
+    feed: mpsc::Receiver<FeedItem>,
+    /// Sessions for the feed to kill.
+    kills: mpsc::Sender<Id>,
+    /// The monitor clock (model times are seconds since this).
+    clock: Instant,
+}
+
+impl App {
+    /// Starts following the router at `config` (the feed runs as a task on the current Tokio
+    /// runtime); sessions that left stay on screen for `retention` seconds.
+    pub fn start(config: FeedConfig, retention: f64) -> App {
+        let (tx, rx) = mpsc::channel(FEED_BACKLOG);
+        let (kill_tx, kill_rx) = mpsc::channel(KILL_BACKLOG);
+        let header = Header {
+            url: config.url.clone(),
+            realm: config.realm.clone(),
+        };
+        tokio::spawn(feed::run(config, tx, kill_rx));
+        App::new(header, rx, kill_tx, retention)
+    }
+
+    /// An app that reads `feed` and sends kills to `kills`.
+    fn new(
+        header: Header,
+        feed: mpsc::Receiver<FeedItem>,
+        kills: mpsc::Sender<Id>,
+        retention: f64,
+    ) -> App {
+        let clock = Instant::now();
+        let now = || clock.elapsed().as_secs_f64();
+        let model = Model::new(now(), retention);
+        let mut view = View::from_env();
+        view.wall_offset = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64() - now());
+        App {
+            model,
+            frozen: None,
+            view,
+            header,
+            rows: Vec::new(),
+            feed,
+            kills,
+            clock,
+        }
+    }
+
+    /// Runs the dashboard until the operator quits: takes over the terminal, and restores it
+    /// however the loop ends (ratatui's panic hook restores it on a panic), reads keys on their
+    /// own thread and draws `ticks_per_s` times a second (0.5 to 60).
+    pub async fn run(mut self, ticks_per_s: f64) -> anyhow::Result<()> {
+        let keys = read_keys();
+        let mut terminal = ratatui::init();
+        let result = self.run_on(&mut terminal, keys, ticks_per_s).await;
+        ratatui::restore();
+        result
+    }
+
+    /// The loop: on a tick or a key, update, then draw (except after the key that quits).
+    async fn run_on(
+        &mut self,
+        terminal: &mut DefaultTerminal,
+        mut keys: mpsc::UnboundedReceiver<Event>,
+        ticks_per_s: f64,
+    ) -> anyhow::Result<()> {
+        let period = Duration::from_secs_f64(1.0 / ticks_per_s.clamp(0.5, 60.0));
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.on_tick(),
+                Some(ev) = keys.recv() => {
+                    if let Event::Key(key) = ev
+                        && self.on_key(key).is_break()
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+            terminal.draw(|f| self.draw(f)).context("cannot draw")?;
+        }
+    }
+
+    /// Seconds on the monitor clock.
+    fn now(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64()
+    }
+
+    /// Applies what the feed delivered since the last tick and advances time.
+    fn on_tick(&mut self) {
+        while let Ok(item) = self.feed.try_recv() {
+            if let Some(ev) = item.into_meta() {
+                let now = self.now();
+                self.model.apply(ev, now);
+            }
+        }
+        let now = self.now();
+        self.model.tick(now);
+        self.view.tick();
+    }
+
+    /// Hands a key to the view, with the rows of the last frame; breaks when the operator quits.
+    fn on_key(&mut self, key: KeyEvent) -> ControlFlow<()> {
+        match self.view.on_key(key, &self.rows) {
+            Action::Quit => return ControlFlow::Break(()),
+            Action::Kill(id) => {
+                // Full or gone: the feed is reconnecting or ending; the kill is dropped.
+                let _ = self.kills.try_send(id);
+            }
+            Action::None => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Freezes a copy of the model when paused (and drops it on resume), then draws one frame
+    /// of it and keeps its rows for the next key.
+    fn draw(&mut self, frame: &mut Frame) {
+        match (self.view.paused, &self.frozen) {
+            (true, None) => self.frozen = Some(self.model.clone()),
+            (false, Some(_)) => self.frozen = None,
+            _ => {}
+        }
+        let now = self.now();
+        let shown = self.frozen.as_ref().unwrap_or(&self.model);
+        self.rows = self.view.fit(frame.area(), shown, now);
+        ui::draw(frame, shown, &self.view, &self.header, now);
+    }
+}
+
+/// Reads terminal events on a thread of their own (reading blocks) until the receiver is gone.
+fn read_keys() -> mpsc::UnboundedReceiver<Event> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        while let Ok(ev) = event::read() {
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    use wamp::{Dict, Value, dict};
+
+    /// An app on hand-made channels: what the test sends is what the feed delivered.
+    fn app() -> (App, mpsc::Sender<FeedItem>, mpsc::Receiver<Id>) {
+        let (tx, rx) = mpsc::channel(16);
+        let (kill_tx, kill_rx) = mpsc::channel(16);
+        (App::new(Header::default(), rx, kill_tx, 30.0), tx, kill_rx)
+    }
+
+    fn join(tx: &mpsc::Sender<FeedItem>, id: u64) {
+        let details = dict! {"session" => id, "authid" => format!("user-{id}")};
+        let item = FeedItem::Event {
+            topic: "wamp.session.on_join".into(),
+            args: vec![Value::Dict(details)],
+            kwargs: Dict::new(),
+            received: SystemTime::now(),
+        };
+        tx.try_send(item).expect("room in the test channel");
+    }
+
+    fn frame(app: &mut App) {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+        terminal.draw(|f| app.draw(f)).expect("drawn");
+    }
+
+    fn press(app: &mut App, c: char) -> ControlFlow<()> {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn a_tick_applies_the_feed_and_keys_act_on_the_rows_last_drawn() {
+        let (mut app, tx, mut kills) = app();
+        join(&tx, 7);
+        frame(&mut app);
+        assert!(app.rows.is_empty(), "nothing is applied before a tick");
+        app.on_tick();
+        assert_eq!(app.model.sessions.len(), 1);
+        frame(&mut app);
+        assert_eq!(app.rows, [7]);
+        assert!(press(&mut app, 'x').is_continue());
+        assert!(press(&mut app, 'y').is_continue());
+        assert_eq!(
+            kills.try_recv().ok(),
+            Some(7),
+            "the confirmed kill goes to the feed"
+        );
+        assert!(press(&mut app, 'q').is_break());
+    }
+
+    #[test]
+    fn a_pause_draws_a_frozen_copy_while_data_keeps_coming() {
+        let (mut app, tx, _kills) = app();
+        join(&tx, 1);
+        app.on_tick();
+        frame(&mut app);
+        assert!(press(&mut app, 'p').is_continue());
+        frame(&mut app);
+        assert!(app.frozen.is_some());
+        join(&tx, 2);
+        app.on_tick();
+        frame(&mut app);
+        assert_eq!(app.model.sessions.len(), 2, "the model keeps up");
+        assert_eq!(app.rows, [1], "the screen shows the frozen copy");
+        assert!(press(&mut app, 'p').is_continue());
+        frame(&mut app);
+        assert!(app.frozen.is_none());
+        assert_eq!(app.rows.len(), 2, "resumed: the live model again");
+    }
+}
