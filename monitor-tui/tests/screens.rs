@@ -287,20 +287,22 @@ fn detail_pane_160x48() {
     insta::assert_snapshot!(render(&m, &mut detail_view(&m), 160, 48));
 }
 
+fn help_view(model: &Model) -> View {
+    let mut v = view();
+    key(&mut v, model, KeyCode::Char('?'));
+    v
+}
+
 #[test]
 fn help_overlay_80x24() {
     let m = model();
-    let mut v = view();
-    key(&mut v, &m, KeyCode::Char('?'));
-    insta::assert_snapshot!(render(&m, &mut v, 80, 24));
+    insta::assert_snapshot!(render(&m, &mut help_view(&m), 80, 24));
 }
 
 #[test]
 fn help_overlay_160x48() {
     let m = model();
-    let mut v = view();
-    key(&mut v, &m, KeyCode::Char('?'));
-    insta::assert_snapshot!(render(&m, &mut v, 160, 48));
+    insta::assert_snapshot!(render(&m, &mut help_view(&m), 160, 48));
 }
 
 #[test]

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Padding, Paragraph};
+use ratatui::widgets::{Block, Padding, Paragraph};
 use wamp::Id;
 
 use super::{Ctx, Theme, centered, clear_around};
@@ -51,15 +51,11 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
         format::duration(cx.model.retention)
     );
     lines.push(note("dim rows", &kept, theme));
-    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
-    let area = frame.area();
-    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     let closes = Line::styled(" any key closes ", theme.label()).right_aligned();
     let block = theme
         .pane(Line::styled(" Keys ", theme.accent()), true)
         .title_bottom(closes);
-    clear_around(frame, area, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    popup(frame, lines, block);
 }
 
 /// A line of the notes under the keys: a label in the key column, then text.
@@ -113,12 +109,18 @@ pub(super) fn confirm_kill(frame: &mut Frame, cx: &Ctx, id: Id) {
             Span::styled(" keep it", theme.label()),
         ]),
     ];
-    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
-    let area = frame.area();
-    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     let block = theme
         .pane(Line::styled(" Kill? ", theme.bad()), true)
         .padding(Padding::horizontal(1));
+    popup(frame, lines, block);
+}
+
+/// Draws `lines` in `block` in the middle of the screen on a cleared patch, four columns wider
+/// than the widest line (the borders and a column either side) and just as high as they need.
+fn popup(frame: &mut Frame, lines: Vec<Line>, block: Block) {
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let area = frame.area();
+    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     clear_around(frame, area, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
