@@ -2,8 +2,8 @@
 //! filter, panes — as the [`View`], with the queries the drawing and the keys share (which
 //! rows are visible, which one is selected).
 //!
-//! It sits below both [`crate::ui`] (which draws it) and [`crate::keys`] (which changes it on
-//! key presses); it knows the [`Model`] only to read it.
+//! The drawing (`ui`) and the key handling (`keys`) both depend on it, never the other way
+//! round; it reads the [`Model`] and never changes it.
 
 use std::cmp::Ordering;
 
