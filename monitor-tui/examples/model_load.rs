@@ -12,9 +12,9 @@ use std::time::Instant;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use wamp::{Dict, Value, dict};
-use wamp_monitor::app::View;
-use wamp_monitor::state::{HISTORY, MetaEvent, Model};
+use wamp_monitor::model::{HISTORY, MetaEvent, Model};
 use wamp_monitor::ui::{self, Header};
+use wamp_monitor::view::View;
 
 /// Resident memory in bytes (Linux).
 fn rss() -> usize {
@@ -94,7 +94,7 @@ fn main() {
         }
         let frame_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(frames);
         black_box(&model);
-        let history = (HISTORY * std::mem::size_of::<wamp_monitor::state::Cycle>()) as f64;
+        let history = (HISTORY * std::mem::size_of::<wamp_monitor::model::Cycle>()) as f64;
         println!(
             "{sessions:>6} sessions: model absorbs {:.0} stats events/s on one core; {:.1} KiB per session \
              ({:.1} KiB of it the {HISTORY}-cycle history); a 160x48 frame takes {frame_ms:.1} ms",

@@ -212,8 +212,8 @@ pub async fn kill(session: &Session, id: Id) -> Result<(), String> {
 
 impl FeedItem {
     /// What the model makes of this item (`None` for events it does not follow).
-    pub fn into_meta(self) -> Option<crate::state::MetaEvent> {
-        use crate::state::{MetaEvent, parse_event};
+    pub fn into_meta(self) -> Option<crate::model::MetaEvent> {
+        use crate::model::{MetaEvent, parse_event};
         match self {
             FeedItem::Event { topic, args, .. } => parse_event(&topic, &args),
             FeedItem::Snapshot(list) => Some(MetaEvent::Snapshot(list)),

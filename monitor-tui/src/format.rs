@@ -6,12 +6,18 @@
 /// SI prefixes for scaled values, from none to exa.
 const PREFIXES: [&str; 7] = ["", "k", "M", "G", "T", "P", "E"];
 
+/// `v`, or zero when it is negative or not a number: what every helper here shows for a value
+/// that cannot be (a clock that went back, a rate over no time).
+fn non_negative(v: f64) -> f64 {
+    if v.is_finite() { v.max(0.0) } else { 0.0 }
+}
+
 /// Scales `v` by powers of 1000 and renders it with one decimal while the scaled value is below
 /// `decimals_below` (counts: 10 → `4.5k` but `41k`; rates: 100 → `12.1k` but `988k`). Unscaled
 /// values are whole, except that rates keep one decimal below 10 (`0.5`).
 /// Returns the rendered number and the index of its prefix.
 fn scale(v: f64, decimals_below: f64) -> (String, usize) {
-    let mut v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+    let mut v = non_negative(v);
     let mut unit = 0;
     while v >= 999.5 && unit + 1 < PREFIXES.len() {
         v /= 1000.0;
@@ -31,13 +37,15 @@ fn scale(v: f64, decimals_below: f64) -> (String, usize) {
 
 /// A count with an SI suffix: `86`, `4.5k`, `988k`, `1.2M`.
 pub fn count(n: u64) -> String {
-    let (text, unit) = scale(n as f64, 10.0);
-    format!("{text}{}", PREFIXES[unit])
+    with_prefix(scale(n as f64, 10.0))
 }
 
 /// A rate (per second), one digit more precise than [`count`]: `0.5`, `86`, `12.1k`, `988k`.
 pub fn rate(per_s: f64) -> String {
-    let (text, unit) = scale(per_s, 100.0);
+    with_prefix(scale(per_s, 100.0))
+}
+
+fn with_prefix((text, unit): (String, usize)) -> String {
     format!("{text}{}", PREFIXES[unit])
 }
 
@@ -58,7 +66,7 @@ fn with_byte_unit((text, unit): (String, usize)) -> String {
 
 /// A short duration: `4ms`, `0.1s`, `4.5s`, `41s`, `12m`, `3h`, `2d`.
 pub fn duration(secs: f64) -> String {
-    let s = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    let s = non_negative(secs);
     if s < 0.0995 {
         format!("{:.0}ms", s * 1000.0)
     } else if s < 9.95 {
@@ -76,11 +84,7 @@ pub fn duration(secs: f64) -> String {
 
 /// A length of time as `HH:MM:SS`, with days in front past a day: `00:12:41`, `2d 03:00:00`.
 pub fn uptime(secs: f64) -> String {
-    let total = if secs.is_finite() {
-        secs.max(0.0) as u64
-    } else {
-        0
-    };
+    let total = non_negative(secs) as u64;
     let (days, rest) = (total / 86_400, total % 86_400);
     let hms = format!(
         "{:02}:{:02}:{:02}",
@@ -97,11 +101,7 @@ pub fn uptime(secs: f64) -> String {
 
 /// A time of day, `HH:MM:SS`, from seconds since a midnight (any number of days later).
 pub fn clock(secs: f64) -> String {
-    let total = if secs.is_finite() {
-        secs.max(0.0) as u64
-    } else {
-        0
-    };
+    let total = non_negative(secs) as u64;
     uptime((total % 86_400) as f64)
 }
 

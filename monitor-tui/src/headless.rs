@@ -1,14 +1,59 @@
-//! Headless output for scripts: one JSON object or one human line per meta event, or the
-//! current session table once.
+//! Headless output for scripts: one JSON object or one human line per meta event
+//! ([`lines`]), or the current session table once ([`once`]); no terminal needed.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
+use tokio::sync::mpsc;
 use wamp::{Dict, Value};
 
-use crate::feed::FeedItem;
+use crate::feed::{self, FeedConfig, FeedItem};
 use crate::format;
-use crate::state::{MetaEvent, Model, parse_event, short_transport};
+use crate::model::{MetaEvent, Model, parse_event, short_transport};
+
+/// `--once`: joins, prints the table of the sessions there (without its own) and leaves.
+pub async fn once(config: &FeedConfig) -> anyhow::Result<()> {
+    let options = wamp::SessionOptions {
+        serializer: config.serializer,
+        ..Default::default()
+    };
+    let session = wamp::Session::join(&config.url, &config.realm, options)
+        .await
+        .with_context(|| format!("cannot join {} at {}", config.realm, config.url))?;
+    let sessions = feed::snapshot(&session)
+        .await
+        .context("cannot list the sessions")?;
+    let mut model = Model::new(0.0, 0.0);
+    model.apply(MetaEvent::Snapshot(sessions), 0.0);
+    model.sessions.shift_remove(&session.id());
+    table(&model, 0.0, &mut std::io::stdout().lock())?;
+    let _ = session.leave("wamp.close.normal").await;
+    Ok(())
+}
+
+/// `--plain` and `--json`: follows the router and prints everything the feed delivers, one
+/// `line` (such as [`plain_line`] or [`json_line`]) each, until the feed ends or Ctrl-C.
+pub async fn lines(config: FeedConfig, line: fn(&FeedItem) -> String) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::channel(65536);
+    let (_kills, kill_rx) = mpsc::channel(1);
+    tokio::spawn(feed::run(config, tx, kill_rx));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    loop {
+        let item = tokio::select! {
+            item = rx.recv() => match item {
+                Some(item) => item,
+                None => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        writeln!(out, "{}", line(&item))?;
+        // Flush when nothing else is waiting, so a pipe sees events promptly.
+        if rx.is_empty() {
+            out.flush()?;
+        }
+    }
+}
 
 fn unix_secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)

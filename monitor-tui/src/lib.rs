@@ -1,13 +1,33 @@
 //! `wamp-monitor`: a live terminal dashboard of every WAMP session's traffic, fed by the
 //! router's `wamp.session.*` meta events.
 //!
-//! [`feed`] follows the router, [`state`] is the pure model, [`app`] the keys and [`ui`] the
-//! drawing; [`headless`] prints events for scripts; [`demo`] runs a router with traffic.
+//! The modules, from the router to the screen:
+//!
+//! - [`feed`]: the connection to the router — join, subscribe to `wamp.session.`, fetch the
+//!   sessions already there, reconnect — delivering [`feed::FeedItem`]s.
+//! - [`model`]: the pure data model (sessions, totals, rates, recent cycles, the event log),
+//!   changed only by meta events and time.
+//! - [`view`]: the UI state (selection, scrolling, sort, filter, panes, the open
+//!   [`view::Mode`]) and which rows of a model it shows.
+//! - [`keys`]: what keys do to the view; a key that needs the outside world (quit, kill) comes
+//!   back as a [`keys::Action`].
+//! - [`ui`]: draws a model and a view, and knows how much fits ([`view::View::fit`]).
+//! - [`app`]: the dashboard, an [`app::App`] that owns the model, the view and the feed's
+//!   channels and runs the fixed-rate loop.
+//! - [`headless`]: `--plain`, `--json` and `--once`, output for scripts.
+//! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
+//! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
+//!
+//! Dependencies point one way: [`model`] uses none of the others, [`view`] reads the model,
+//! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
+//! model, the view, the keys and the ui together.
 
 pub mod app;
 pub mod demo;
 pub mod feed;
 pub mod format;
 pub mod headless;
-pub mod state;
+pub mod keys;
+pub mod model;
 pub mod ui;
+pub mod view;

@@ -1,19 +1,11 @@
 //! `wamp-monitor`: the dashboard, or headless output for scripts.
 
-use std::io::Write as _;
-use std::time::{Duration, Instant};
-
-use anyhow::Context as _;
 use clap::Parser;
-use ratatui::crossterm::event::{self, Event};
-use tokio::sync::mpsc;
 use wamp::Serializer;
-use wamp_monitor::app::{Action, View};
+use wamp_monitor::app::App;
 use wamp_monitor::demo::Demo;
-use wamp_monitor::feed::{self, FeedConfig, FeedItem};
+use wamp_monitor::feed::FeedConfig;
 use wamp_monitor::headless;
-use wamp_monitor::state::Model;
-use wamp_monitor::ui::{self, Header};
 
 /// The same allocator as the router (many small messages per second).
 #[global_allocator]
@@ -52,6 +44,34 @@ struct Args {
     retention: f64,
 }
 
+/// What the program does: the dashboard, or one of the headless outputs for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunMode {
+    /// The terminal dashboard (no output flag).
+    Dashboard,
+    /// `--plain`: one human-readable line per meta event.
+    Plain,
+    /// `--json`: one JSON object per meta event.
+    Json,
+    /// `--once`: the session table, then exit.
+    Once,
+}
+
+impl RunMode {
+    /// The mode the flags ask for (clap lets at most one of them through).
+    fn of(args: &Args) -> RunMode {
+        if args.once {
+            RunMode::Once
+        } else if args.json {
+            RunMode::Json
+        } else if args.plain {
+            RunMode::Plain
+        } else {
+            RunMode::Dashboard
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -74,9 +94,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs the mode the flags ask for: logs to stderr when headless, the demo router around it
+/// with `--demo`.
 async fn run(args: Args) -> anyhow::Result<()> {
-    let headless = args.plain || args.json || args.once;
-    if headless {
+    let mode = RunMode::of(&args);
+    if mode != RunMode::Dashboard {
         // Logs go to stderr, never into the output a script reads.
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -98,12 +120,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         realm: args.realm.clone(),
         serializer: args.serializer,
     };
-    let result = if args.once {
-        once(&config).await
-    } else if headless {
-        lines(config, args.json).await
-    } else {
-        dashboard(config, &args).await
+    let result = match mode {
+        RunMode::Dashboard => App::start(config, args.retention).run(args.tick).await,
+        RunMode::Plain => headless::lines(config, headless::plain_line).await,
+        RunMode::Json => headless::lines(config, headless::json_line).await,
+        RunMode::Once => headless::once(&config).await,
     };
     if let Some(d) = demo {
         d.stop().await;
@@ -111,121 +132,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
     result
 }
 
-/// `--once`.
-async fn once(config: &FeedConfig) -> anyhow::Result<()> {
-    let options = wamp::SessionOptions {
-        serializer: config.serializer,
-        ..Default::default()
-    };
-    let session = wamp::Session::join(&config.url, &config.realm, options)
-        .await
-        .with_context(|| format!("cannot join {} at {}", config.realm, config.url))?;
-    let sessions = feed::snapshot(&session)
-        .await
-        .context("cannot list the sessions")?;
-    let mut model = Model::new(0.0, 0.0);
-    model.apply(wamp_monitor::state::MetaEvent::Snapshot(sessions), 0.0);
-    model.sessions.shift_remove(&session.id());
-    headless::table(&model, 0.0, &mut std::io::stdout().lock())?;
-    let _ = session.leave("wamp.close.normal").await;
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `--plain` and `--json`.
-async fn lines(config: FeedConfig, json: bool) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::channel(65536);
-    let (_kills, kill_rx) = mpsc::channel(1);
-    tokio::spawn(feed::run(config, tx, kill_rx));
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    loop {
-        let item = tokio::select! {
-            item = rx.recv() => match item {
-                Some(item) => item,
-                None => return Ok(()),
-            },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let line = if json {
-            headless::json_line(&item)
-        } else {
-            headless::plain_line(&item)
-        };
-        writeln!(out, "{line}")?;
-        // Flush when nothing else is waiting, so a pipe sees events promptly.
-        if rx.is_empty() {
-            out.flush()?;
+    fn mode(flags: &[&str]) -> Result<RunMode, clap::Error> {
+        let argv = std::iter::once("wamp-monitor").chain(flags.iter().copied());
+        Args::try_parse_from(argv).map(|a| RunMode::of(&a))
+    }
+
+    #[test]
+    fn one_flag_picks_one_mode_and_two_are_refused() {
+        assert_eq!(mode(&[]).ok(), Some(RunMode::Dashboard));
+        assert_eq!(mode(&["--demo"]).ok(), Some(RunMode::Dashboard));
+        assert_eq!(mode(&["--plain"]).ok(), Some(RunMode::Plain));
+        assert_eq!(mode(&["--json"]).ok(), Some(RunMode::Json));
+        assert_eq!(mode(&["--once"]).ok(), Some(RunMode::Once));
+        for both in [
+            ["--plain", "--json"],
+            ["--plain", "--once"],
+            ["--json", "--once"],
+        ] {
+            assert!(mode(&both).is_err(), "{both:?}");
         }
     }
-}
-
-/// The dashboard: a fixed-rate loop that drains the feed into the model and draws; keys are
-/// read on their own thread. While paused, a frozen copy is drawn and data keeps coming in.
-async fn dashboard(config: FeedConfig, args: &Args) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::channel::<FeedItem>(65536);
-    let (kill_tx, kill_rx) = mpsc::channel(16);
-    let header = Header {
-        url: config.url.clone(),
-        realm: config.realm.clone(),
-    };
-    tokio::spawn(feed::run(config, tx, kill_rx));
-    let (key_tx, mut key_rx) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        while let Ok(ev) = event::read() {
-            if key_tx.send(ev).is_err() {
-                break;
-            }
-        }
-    });
-    let clock = Instant::now();
-    let now = || clock.elapsed().as_secs_f64();
-    let mut model = Model::new(now(), args.retention);
-    let mut frozen: Option<Model> = None;
-    let mut view = View::from_env();
-    view.wall_offset = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs_f64() - now());
-    let mut rows = Vec::new();
-    let mut terminal = ratatui::init();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.tick.clamp(0.5, 60.0)));
-    let result = loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                while let Ok(item) = rx.try_recv() {
-                    if let Some(ev) = item.into_meta() {
-                        model.apply(ev, now());
-                    }
-                }
-                model.tick(now());
-                view.tick();
-            }
-            Some(ev) = key_rx.recv() => {
-                if let Event::Key(key) = ev {
-                    match view.on_key(key, &rows) {
-                        Action::Quit => break Ok(()),
-                        Action::Kill(id) => {
-                            let _ = kill_tx.try_send(id);
-                        }
-                        Action::None => {}
-                    }
-                }
-            }
-        }
-        match (view.paused, &frozen) {
-            (true, None) => frozen = Some(model.clone()),
-            (false, Some(_)) => frozen = None,
-            _ => {}
-        }
-        let shown = frozen.as_ref().unwrap_or(&model);
-        let t = now();
-        let drawn = terminal.draw(|f| {
-            rows = view.fit(f.area(), shown, t);
-            ui::draw(f, shown, &view, &header, t);
-        });
-        if let Err(e) = drawn {
-            break Err(anyhow::Error::from(e).context("cannot draw"));
-        }
-    };
-    ratatui::restore();
-    result
 }

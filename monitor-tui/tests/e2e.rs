@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
 use wamp_monitor::feed::{self, FeedConfig, FeedItem};
-use wamp_monitor::state::{MetaEvent, Model};
+use wamp_monitor::model::{MetaEvent, Model};
 
 /// Applies feed items to the model until `done` holds (bounded by 10 s).
 async fn follow_until(

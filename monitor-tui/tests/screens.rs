@@ -10,9 +10,9 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
-use wamp_monitor::app::View;
-use wamp_monitor::state::{MetaEvent, Model};
+use wamp_monitor::model::{MetaEvent, Model};
 use wamp_monitor::ui::{self, Header};
+use wamp_monitor::view::View;
 
 /// The moment every screen is drawn at: 12 min 41 s after the monitor started.
 const NOW: f64 = 761.1;
@@ -287,20 +287,22 @@ fn detail_pane_160x48() {
     insta::assert_snapshot!(render(&m, &mut detail_view(&m), 160, 48));
 }
 
+fn help_view(model: &Model) -> View {
+    let mut v = view();
+    key(&mut v, model, KeyCode::Char('?'));
+    v
+}
+
 #[test]
 fn help_overlay_80x24() {
     let m = model();
-    let mut v = view();
-    key(&mut v, &m, KeyCode::Char('?'));
-    insta::assert_snapshot!(render(&m, &mut v, 80, 24));
+    insta::assert_snapshot!(render(&m, &mut help_view(&m), 80, 24));
 }
 
 #[test]
 fn help_overlay_160x48() {
     let m = model();
-    let mut v = view();
-    key(&mut v, &m, KeyCode::Char('?'));
-    insta::assert_snapshot!(render(&m, &mut v, 160, 48));
+    insta::assert_snapshot!(render(&m, &mut help_view(&m), 160, 48));
 }
 
 #[test]

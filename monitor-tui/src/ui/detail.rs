@@ -9,7 +9,7 @@ use wamp::{Dict, Value};
 
 use super::{Ctx, Theme};
 use crate::format;
-use crate::state::{Cycle, SessionRow};
+use crate::model::{Cycle, SessionRow};
 
 /// The width of the sparkline labels and of the newest values beside them.
 const LABEL: u16 = 12;

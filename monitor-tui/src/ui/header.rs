@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{Ctx, Header, width};
 use crate::format;
-use crate::state::Connection;
+use crate::model::Connection;
 
 /// Draws the header into `area` (two lines).
 pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, header: &Header) {

@@ -4,13 +4,13 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Padding, Paragraph};
+use ratatui::widgets::{Block, Padding, Paragraph};
 use wamp::Id;
 
 use super::{Ctx, Theme, centered, clear_around};
-use crate::app::Focus;
 use crate::format;
-use crate::state::LogKind;
+use crate::model::LogKind;
+use crate::view::{Focus, Mode, View};
 
 /// Every key, as the help overlay lists it.
 const KEYS: [(&str, &str); 13] = [
@@ -51,15 +51,11 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
         format::duration(cx.model.retention)
     );
     lines.push(note("dim rows", &kept, theme));
-    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
-    let area = frame.area();
-    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     let closes = Line::styled(" any key closes ", theme.label()).right_aligned();
     let block = theme
         .pane(Line::styled(" Keys ", theme.accent()), true)
         .title_bottom(closes);
-    clear_around(frame, area, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    popup(frame, lines, block);
 }
 
 /// A line of the notes under the keys: a label in the key column, then text.
@@ -113,12 +109,18 @@ pub(super) fn confirm_kill(frame: &mut Frame, cx: &Ctx, id: Id) {
             Span::styled(" keep it", theme.label()),
         ]),
     ];
-    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
-    let area = frame.area();
-    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     let block = theme
         .pane(Line::styled(" Kill? ", theme.bad()), true)
         .padding(Padding::horizontal(1));
+    popup(frame, lines, block);
+}
+
+/// Draws `lines` in `block` in the middle of the screen on a cleared patch, four columns wider
+/// than the widest line (the borders and a column either side) and just as high as they need.
+fn popup(frame: &mut Frame, lines: Vec<Line>, block: Block) {
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let area = frame.area();
+    let popup = centered(area, width as u16, lines.len() as u16 + 2);
     clear_around(frame, area, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
@@ -130,20 +132,20 @@ const KEEP: u8 = 9;
 
 /// The hints for what the keys do now (typing a filter, confirming, reading the help, …).
 fn hints(cx: &Ctx) -> Vec<Hint> {
-    let view = cx.view;
-    if view.confirm_kill.is_some() {
-        return vec![("y", "kill", KEEP), ("any other key", "cancel", KEEP)];
-    }
-    if view.typing {
-        return vec![
+    match cx.view.mode {
+        Mode::Confirm(_) => vec![("y", "kill", KEEP), ("any other key", "cancel", KEEP)],
+        Mode::Filter => vec![
             ("Enter", "keep", KEEP),
             ("Esc", "clear", KEEP),
             ("Backspace", "delete", 5),
-        ];
+        ],
+        Mode::Help => vec![("? Esc", "close help", KEEP), ("q", "quit", KEEP)],
+        Mode::Normal => normal_hints(cx.view),
     }
-    if view.show_help {
-        return vec![("? Esc", "close help", KEEP), ("q", "quit", KEEP)];
-    }
+}
+
+/// The hints when nothing is open: what moves (the selection or the log) and pause or resume.
+fn normal_hints(view: &View) -> Vec<Hint> {
     let moves = if view.focus == Focus::Log {
         "scroll"
     } else {
@@ -176,7 +178,7 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, cx: &Ctx, flash: bool) {
         .map(|e| Line::styled(format!("✗ {e} "), theme.bad()));
     let error_width = error.as_ref().map_or(0, Line::width);
     let mut prefix = vec![Span::raw(" ")];
-    if cx.view.typing {
+    if cx.view.mode == Mode::Filter {
         prefix.push(Span::styled("filter ", theme.label()));
         prefix.push(Span::styled(format!("{}▏  ", cx.view.filter), theme.warn()));
     }

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Ctx, Theme};
-use crate::app::Focus;
-use crate::state::{LogEntry, LogKind};
+use crate::model::{LogEntry, LogKind};
+use crate::view::Focus;
 
 /// Draws the log into `area`, scrolled back by the view's log scroll.
 pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {

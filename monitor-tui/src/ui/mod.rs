@@ -18,9 +18,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
+use wamp::Id;
 
-use crate::app::{Focus, View};
-use crate::state::{Model, SessionRow};
+use crate::model::{Model, SessionRow};
+use crate::view::{Focus, Mode, View};
 
 /// What the header says about where the monitor is connected; not part of the model because it
 /// never changes while the monitor runs.
@@ -136,6 +137,25 @@ pub fn pages(area: Rect, view: &View) -> (usize, usize) {
     )
 }
 
+impl View {
+    /// Brings the view up to date with the screen and the model before drawing: records how
+    /// many rows fit in `area` (see [`pages`]), re-finds the selection, keeps it and the log
+    /// scrolled in range, and returns the visible rows (pass them to [`View::on_key`]).
+    ///
+    /// It lives here rather than with the [`View`] because only the layout knows what fits.
+    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Id> {
+        let (page, log_page) = pages(area, self);
+        self.page = page.max(1);
+        self.log_page = log_page.max(1);
+        self.log_scroll = self
+            .log_scroll
+            .min(model.log.len().saturating_sub(self.log_page));
+        let rows = self.visible_rows(model, now);
+        self.sync(&rows);
+        rows
+    }
+}
+
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, header: &Header, now: f64) {
     let cx = Ctx::new(model, view, now);
@@ -154,11 +174,10 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, header: &Header, now:
     }
     let log_in_sight = areas.log.is_some() && view.log_scroll == 0;
     help::footer(frame, areas.footer, &cx, !log_in_sight);
-    if let Some(id) = view.confirm_kill {
-        help::confirm_kill(frame, &cx, id);
-    }
-    if view.show_help {
-        help::overlay(frame, &cx);
+    match view.mode {
+        Mode::Confirm(id) => help::confirm_kill(frame, &cx, id),
+        Mode::Help => help::overlay(frame, &cx),
+        Mode::Normal | Mode::Filter => {}
     }
 }
 

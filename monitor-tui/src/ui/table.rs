@@ -8,9 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use wamp::Id;
 
 use super::{Ctx, width};
-use crate::app::{Focus, SortColumn};
 use crate::format;
-use crate::state::{Cycle, SessionRow, Totals, short_transport};
+use crate::model::{Cycle, SessionRow, Totals, short_transport};
+use crate::view::{Focus, Mode, SortColumn};
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ const COLUMNS: [Col; 13] = [
 /// before either grows further.
 const FAIR: usize = 16;
 const MAX_TEXT: usize = 32;
-const MAX_TREND: usize = crate::state::HISTORY;
+const MAX_TREND: usize = crate::model::HISTORY;
 
 impl Col {
     fn title(self) -> &'static str {
@@ -266,8 +266,9 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
         Span::styled("· sort ", theme.label()),
         Span::raw(format!("{} {arrow} ", view.sort.name())),
     ];
-    if view.typing || !view.filter.is_empty() {
-        let cursor = if view.typing { "▏" } else { "" };
+    let typing = view.mode == Mode::Filter;
+    if typing || !view.filter.is_empty() {
+        let cursor = if typing { "▏" } else { "" };
         spans.push(Span::styled("· filter ", theme.label()));
         spans.push(Span::styled(
             format!("{}{cursor} ", view.filter),

@@ -1,7 +1,7 @@
 //! The model, driven by events captured from Crossbar.io and by hand-made ones.
 
 use wamp::{Dict, Value, dict};
-use wamp_monitor::state::{Connection, MetaEvent, Model, parse_event};
+use wamp_monitor::model::{Connection, MetaEvent, Model, parse_event};
 
 fn captured() -> Vec<(String, Vec<Value>)> {
     let path = concat!(
@@ -143,8 +143,8 @@ fn aggregate_rates_and_history_are_bounded() {
         }
     }
     let row = &m.sessions[&1];
-    assert_eq!(row.history.len(), wamp_monitor::state::HISTORY);
-    assert!(m.aggregate.len() <= wamp_monitor::state::AGGREGATE_HISTORY);
+    assert_eq!(row.history.len(), wamp_monitor::model::HISTORY);
+    assert!(m.aggregate.len() <= wamp_monitor::model::AGGREGATE_HISTORY);
     let (msgs, _) = *m.aggregate.last().unwrap();
     assert!(
         (msgs - 50.0).abs() < 1e-6,

@@ -1,0 +1,482 @@
+//! What keys do: [`View::on_key`] turns a key press into a change of the [`View`] and, when a
+//! key needs the outside world (quit, kill), an [`Action`] for the caller.
+//!
+//! The model is never touched here: keys change only what is shown and how.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use wamp::Id;
+
+use crate::view::{Focus, Mode, View};
+
+/// What the caller must do after a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing; redraw.
+    None,
+    /// Leave the program.
+    Quit,
+    /// Call `wamp.session.kill` for this session (the operator confirmed it).
+    Kill(Id),
+}
+
+impl View {
+    /// Handles one key press; `rows` are the currently visible rows (see [`View::visible_rows`]).
+    pub fn on_key(&mut self, key: KeyEvent, rows: &[Id]) -> Action {
+        use KeyCode::{
+            BackTab, Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up,
+        };
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        self.sync(rows);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match (self.mode, key.code) {
+            (_, Char('c')) if ctrl => Action::Quit,
+            (Mode::Confirm(id), Char('y' | 'Y')) => self.confirm_kill(id),
+            (Mode::Confirm(_), _) => self.cancel_kill(),
+            (Mode::Filter, Enter) => self.end_filter(),
+            (Mode::Filter, Esc) => self.clear_filter(),
+            (Mode::Filter, Backspace) => self.pop_filter(),
+            (Mode::Filter, Char(c)) => self.push_filter(c),
+            (Mode::Filter, _) => Action::None,
+            (Mode::Help, Char('q')) => Action::Quit,
+            (Mode::Help, _) => self.toggle_help(),
+            (_, Esc) => self.escape(),
+            (_, Char('q')) => Action::Quit,
+            (_, Up | Char('k')) => self.move_by(-1, rows),
+            (_, Down | Char('j')) => self.move_by(1, rows),
+            (_, PageUp) => self.move_by(-self.page_step(), rows),
+            (_, PageDown) => self.move_by(self.page_step(), rows),
+            (_, Home | Char('g')) => self.move_by(isize::MIN / 2, rows),
+            (_, End | Char('G')) => self.move_by(isize::MAX / 2, rows),
+            (_, Char('s')) => self.next_sort(),
+            (_, Char('S')) => self.reverse_sort(),
+            (_, Char('/')) => self.start_filter(),
+            (_, Tab | BackTab | Char('l')) => self.switch_focus(),
+            (_, Enter) => self.toggle_detail(),
+            (_, Char('?')) => self.toggle_help(),
+            (_, Char('p')) => self.toggle_pause(),
+            (_, Char('x')) => self.ask_kill(rows),
+            _ => Action::None,
+        }
+    }
+
+    fn page_step(&self) -> isize {
+        let page = if self.focus == Focus::Log {
+            self.log_page
+        } else {
+            self.page
+        };
+        page.saturating_sub(1).max(1) as isize
+    }
+
+    fn move_by(&mut self, delta: isize, rows: &[Id]) -> Action {
+        match self.focus {
+            Focus::Table => self.move_selection(delta, rows),
+            Focus::Log => self.scroll_log(delta),
+        }
+        Action::None
+    }
+
+    fn move_selection(&mut self, delta: isize, rows: &[Id]) {
+        self.follow = true;
+        if let Some(i) = self.selected_index(rows) {
+            let last = rows.len() - 1;
+            let to = i.saturating_add_signed(delta).min(last);
+            self.select(to, rows);
+        }
+    }
+
+    /// The newest line is at the top (scroll 0); ↓ scrolls back in time. [`View::fit`] keeps
+    /// the scroll within the log.
+    fn scroll_log(&mut self, delta: isize) {
+        self.log_scroll = self.log_scroll.saturating_add_signed(delta);
+    }
+
+    fn next_sort(&mut self) -> Action {
+        self.sort = self.sort.next();
+        self.reversed = false;
+        Action::None
+    }
+
+    fn reverse_sort(&mut self) -> Action {
+        self.reversed = !self.reversed;
+        Action::None
+    }
+
+    fn start_filter(&mut self) -> Action {
+        self.mode = Mode::Filter;
+        self.focus = Focus::Table;
+        Action::None
+    }
+
+    fn push_filter(&mut self, c: char) -> Action {
+        self.filter.push(c);
+        Action::None
+    }
+
+    fn pop_filter(&mut self) -> Action {
+        self.filter.pop();
+        Action::None
+    }
+
+    fn end_filter(&mut self) -> Action {
+        self.mode = Mode::Normal;
+        Action::None
+    }
+
+    fn clear_filter(&mut self) -> Action {
+        self.mode = Mode::Normal;
+        self.filter.clear();
+        Action::None
+    }
+
+    fn switch_focus(&mut self) -> Action {
+        self.focus = match self.focus {
+            Focus::Table => Focus::Log,
+            Focus::Log => Focus::Table,
+        };
+        Action::None
+    }
+
+    fn toggle_detail(&mut self) -> Action {
+        self.show_detail = !self.show_detail;
+        Action::None
+    }
+
+    fn toggle_help(&mut self) -> Action {
+        self.mode = match self.mode {
+            Mode::Help => Mode::Normal,
+            _ => Mode::Help,
+        };
+        Action::None
+    }
+
+    fn toggle_pause(&mut self) -> Action {
+        self.paused = !self.paused;
+        Action::None
+    }
+
+    fn ask_kill(&mut self, rows: &[Id]) -> Action {
+        if let Some(i) = self.selected_index(rows) {
+            self.mode = Mode::Confirm(rows[i]);
+        }
+        Action::None
+    }
+
+    fn confirm_kill(&mut self, id: Id) -> Action {
+        self.mode = Mode::Normal;
+        Action::Kill(id)
+    }
+
+    fn cancel_kill(&mut self) -> Action {
+        self.mode = Mode::Normal;
+        Action::None
+    }
+
+    /// Esc closes the innermost thing open (filter, detail pane, log focus) and only then quits.
+    fn escape(&mut self) -> Action {
+        if !self.filter.is_empty() {
+            self.filter.clear();
+        } else if self.show_detail {
+            self.show_detail = false;
+        } else if self.focus == Focus::Log {
+            self.focus = Focus::Table;
+        } else {
+            return Action::Quit;
+        }
+        Action::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetaEvent, Model};
+    use crate::view::SortColumn;
+    use wamp::{Dict, Value};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn press(view: &mut View, rows: &[Id], keys: &str) -> Action {
+        keys.chars()
+            .map(|c| view.on_key(key(KeyCode::Char(c)), rows))
+            .last()
+            .unwrap_or(Action::None)
+    }
+
+    fn dict(pairs: &[(&str, Value)]) -> Dict {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn join(model: &mut Model, id: u64, authid: &str, framing: &str, ser: &str, peer: &str) {
+        let transport = dict(&[
+            ("channel_framing", framing.into()),
+            ("channel_serializer", ser.into()),
+            ("peer", peer.into()),
+        ]);
+        let details = dict(&[
+            ("session", Value::Int(id as i64)),
+            ("authid", authid.into()),
+            ("authrole", "anonymous".into()),
+            ("transport", Value::Dict(transport)),
+        ]);
+        model.apply(MetaEvent::Join(details), 0.0);
+    }
+
+    fn stats(model: &mut Model, id: u64, messages: i64, bytes: i64, now: f64) {
+        let info = dict(&[("session", Value::Int(id as i64))]);
+        let stats = dict(&[
+            ("messages", Value::Int(messages)),
+            ("bytes", Value::Int(bytes)),
+            ("rated_messages", Value::Int(messages)),
+            ("duration", Value::Int(1_000_000_000)),
+        ]);
+        model.apply(MetaEvent::Stats(info, stats), now);
+    }
+
+    fn model() -> Model {
+        let mut m = Model::new(0.0, 60.0);
+        join(
+            &mut m,
+            30,
+            "carol",
+            "websocket",
+            "json",
+            "tcp4:10.0.0.3:5000",
+        );
+        join(
+            &mut m,
+            10,
+            "alice",
+            "rawsocket",
+            "msgpack",
+            "tcp4:10.0.0.1:5000",
+        );
+        join(
+            &mut m,
+            20,
+            "bob",
+            "websocket",
+            "msgpack",
+            "tcp4:10.0.0.2:5000",
+        );
+        stats(&mut m, 30, 5, 9000, 1.0);
+        stats(&mut m, 10, 50, 100, 1.0);
+        stats(&mut m, 20, 20, 500, 1.0);
+        m
+    }
+
+    #[test]
+    fn sorts_by_rate_then_by_every_column() {
+        let m = model();
+        let mut v = View::new(false);
+        assert_eq!(
+            v.visible_rows(&m, 1.0),
+            [10, 20, 30],
+            "msgs/s, largest first"
+        );
+        press(&mut v, &[], "S");
+        assert_eq!(v.visible_rows(&m, 1.0), [30, 20, 10], "reversed");
+        press(&mut v, &[], "s");
+        assert_eq!(v.sort, SortColumn::BytesPerS);
+        assert!(!v.reversed, "a new column starts in its natural direction");
+        assert_eq!(v.visible_rows(&m, 1.0), [30, 20, 10]);
+        press(&mut v, &[], "ss");
+        assert_eq!(v.sort, SortColumn::Age);
+        press(&mut v, &[], "s");
+        assert_eq!(v.sort, SortColumn::Session);
+        assert_eq!(v.visible_rows(&m, 1.0), [10, 20, 30]);
+        press(&mut v, &[], "s");
+        assert_eq!(v.visible_rows(&m, 1.0), [10, 20, 30], "authid A to Z");
+        press(&mut v, &[], "sss");
+        assert_eq!(v.sort, SortColumn::Serializer);
+        assert_eq!(
+            v.visible_rows(&m, 1.0),
+            [30, 10, 20],
+            "json first, ties by id"
+        );
+    }
+
+    #[test]
+    fn filter_matches_any_text_column() {
+        let m = model();
+        let mut v = View::new(false);
+        press(&mut v, &[], "/");
+        assert_eq!(v.mode, Mode::Filter);
+        for (text, want) in [
+            ("ALICE", vec![10]),
+            ("msgpack", vec![10, 20]),
+            ("rs", vec![10]),
+            ("websocket", vec![20, 30]),
+            ("10.0.0.3", vec![30]),
+            ("20", vec![20]),
+            ("anon", vec![10, 20, 30]),
+            ("nobody", vec![]),
+        ] {
+            v.filter = text.to_owned();
+            assert_eq!(v.visible_rows(&m, 1.0), want, "filter {text:?}");
+        }
+    }
+
+    #[test]
+    fn typing_a_filter_takes_every_key() {
+        let mut v = View::new(false);
+        press(&mut v, &[], "/qs?x");
+        assert_eq!(v.filter, "qs?x");
+        assert_eq!(v.on_key(key(KeyCode::Backspace), &[]), Action::None);
+        assert_eq!(v.filter, "qs?");
+        v.on_key(key(KeyCode::Enter), &[]);
+        assert_eq!(v.mode, Mode::Normal);
+        assert_eq!(v.filter, "qs?", "Enter keeps the filter");
+        v.on_key(key(KeyCode::Esc), &[]);
+        assert_eq!(v.filter, "", "Esc clears a kept filter before quitting");
+        press(&mut v, &[], "/ab");
+        v.on_key(key(KeyCode::Esc), &[]);
+        assert_eq!(v.mode, Mode::Normal);
+        assert_eq!(v.filter, "", "Esc while typing drops the filter");
+    }
+
+    #[test]
+    fn moves_pages_and_ends() {
+        let rows: Vec<Id> = (1..=30).collect();
+        let mut v = View::new(false);
+        v.page = 10;
+        v.sync(&rows);
+        assert_eq!(v.selected, Some(1));
+        press(&mut v, &rows, "jjj");
+        assert_eq!(v.selected, Some(4));
+        v.on_key(key(KeyCode::Up), &rows);
+        press(&mut v, &rows, "k");
+        assert_eq!(v.selected, Some(2));
+        v.on_key(key(KeyCode::PageDown), &rows);
+        assert_eq!(v.selected, Some(11));
+        assert_eq!(v.scroll, 1, "scrolled just enough to show the selection");
+        v.on_key(key(KeyCode::End), &rows);
+        assert_eq!((v.selected, v.scroll), (Some(30), 20));
+        v.on_key(key(KeyCode::PageUp), &rows);
+        assert_eq!((v.selected, v.scroll), (Some(21), 20));
+        v.on_key(key(KeyCode::Home), &rows);
+        assert_eq!((v.selected, v.scroll), (Some(1), 0));
+        press(&mut v, &rows, "k");
+        assert_eq!(v.selected, Some(1), "stops at the top");
+    }
+
+    #[test]
+    fn selection_follows_the_session_and_falls_back_to_its_place() {
+        let mut v = View::new(false);
+        v.sync(&[5, 6, 7]);
+        press(&mut v, &[5, 6, 7], "j");
+        assert_eq!(v.selected, Some(6));
+        v.sync(&[7, 6, 5]);
+        assert_eq!(
+            (v.selected, v.cursor),
+            (Some(6), 1),
+            "re-sorted: same session"
+        );
+        v.sync(&[7, 5]);
+        assert_eq!(v.selected, Some(5), "gone: the row now in its place");
+        v.sync(&[]);
+        assert_eq!(v.selected_index(&[]), None);
+    }
+
+    #[test]
+    fn focus_moves_the_log_instead() {
+        let rows = [1, 2, 3];
+        let mut v = View::new(false);
+        v.sync(&rows);
+        v.on_key(key(KeyCode::Tab), &rows);
+        assert_eq!(v.focus, Focus::Log);
+        press(&mut v, &rows, "jjk");
+        assert_eq!((v.log_scroll, v.selected), (1, Some(1)));
+        press(&mut v, &rows, "l");
+        assert_eq!(v.focus, Focus::Table);
+    }
+
+    #[test]
+    fn kill_needs_confirmation() {
+        let rows = [1, 2];
+        let mut v = View::new(false);
+        v.sync(&rows);
+        press(&mut v, &rows, "jx");
+        assert_eq!(v.mode, Mode::Confirm(2));
+        assert_eq!(press(&mut v, &rows, "n"), Action::None);
+        assert_eq!(v.mode, Mode::Normal);
+        assert_eq!(press(&mut v, &rows, "xy"), Action::Kill(2));
+        assert_eq!(v.mode, Mode::Normal);
+        press(&mut v, &rows, "x");
+        assert_eq!(
+            v.on_key(key(KeyCode::Esc), &rows),
+            Action::None,
+            "Esc cancels, not quits"
+        );
+        assert_eq!(
+            press(&mut v, &[], "x"),
+            Action::None,
+            "nothing to kill without rows"
+        );
+        assert_eq!(v.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn toggles() {
+        let mut v = View::new(false);
+        v.on_key(key(KeyCode::Enter), &[]);
+        assert!(v.show_detail);
+        press(&mut v, &[], "p");
+        assert!(v.paused);
+        press(&mut v, &[], "?");
+        assert_eq!(v.mode, Mode::Help);
+        assert_eq!(press(&mut v, &[], "j"), Action::None, "any key closes help");
+        assert_eq!(v.mode, Mode::Normal);
+        assert_eq!(
+            v.on_key(key(KeyCode::Esc), &[]),
+            Action::None,
+            "Esc closes the detail"
+        );
+        assert!(!v.show_detail);
+    }
+
+    #[test]
+    fn quits() {
+        let mut v = View::new(false);
+        assert_eq!(press(&mut v, &[], "q"), Action::Quit);
+        assert_eq!(v.on_key(key(KeyCode::Esc), &[]), Action::Quit);
+        press(&mut v, &[], "/");
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            v.on_key(ctrl_c, &[]),
+            Action::Quit,
+            "Ctrl-C quits even while typing"
+        );
+        v.on_key(key(KeyCode::Enter), &[]);
+        press(&mut v, &[], "?");
+        assert_eq!(v.mode, Mode::Help);
+        assert_eq!(press(&mut v, &[], "q"), Action::Quit);
+    }
+
+    #[test]
+    fn the_selection_stays_on_top_until_the_user_moves_it_then_follows_its_session() {
+        let mut v = View::new(false);
+        v.sync(&[1, 2, 3]);
+        v.sync(&[3, 1, 2]);
+        assert_eq!(
+            v.selected_index(&[3, 1, 2]),
+            Some(0),
+            "the busiest session, whichever it is"
+        );
+        press(&mut v, &[3, 1, 2], "j");
+        assert_eq!(v.selected, Some(1));
+        v.sync(&[1, 2, 3]);
+        assert_eq!(
+            v.selected_index(&[1, 2, 3]),
+            Some(0),
+            "now it follows session 1"
+        );
+    }
+}

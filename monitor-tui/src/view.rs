@@ -1,0 +1,320 @@
+//! The UI state: everything about the screen that is not data — selection, scrolling, sort,
+//! filter, panes — as the [`View`], with the queries the drawing and the keys share (which
+//! rows are visible, which one is selected).
+//!
+//! The drawing (`ui`) and the key handling (`keys`) both depend on it, never the other way
+//! round; it reads the [`Model`] and never changes it.
+
+use std::cmp::Ordering;
+
+use wamp::Id;
+
+use crate::model::{Model, SessionRow, short_transport};
+
+/// Which pane the movement keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The session table.
+    Table,
+    /// The event log.
+    Log,
+}
+
+/// A column the session table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    /// Session id.
+    Session,
+    /// Authid.
+    Authid,
+    /// Authrole.
+    Role,
+    /// Transport (websocket/rawsocket).
+    Transport,
+    /// Serializer.
+    Serializer,
+    /// Messages since join.
+    Messages,
+    /// Bytes since join.
+    Bytes,
+    /// Rated messages since join.
+    Rated,
+    /// Messages per second.
+    MessagesPerS,
+    /// Bytes per second.
+    BytesPerS,
+    /// Last cycle number.
+    Cycle,
+    /// Age of the last stats event.
+    Age,
+}
+
+impl SortColumn {
+    /// Every column, in the order `s` cycles through them.
+    pub const ALL: [SortColumn; 12] = [
+        SortColumn::Session,
+        SortColumn::Authid,
+        SortColumn::Role,
+        SortColumn::Transport,
+        SortColumn::Serializer,
+        SortColumn::Messages,
+        SortColumn::Bytes,
+        SortColumn::Rated,
+        SortColumn::MessagesPerS,
+        SortColumn::BytesPerS,
+        SortColumn::Cycle,
+        SortColumn::Age,
+    ];
+
+    /// The column after this one (wrapping around).
+    pub fn next(self) -> SortColumn {
+        let i = Self::ALL.iter().position(|&c| c == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    /// Its name, as the table title shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortColumn::Session => "session",
+            SortColumn::Authid => "authid",
+            SortColumn::Role => "role",
+            SortColumn::Transport => "transport",
+            SortColumn::Serializer => "serializer",
+            SortColumn::Messages => "msgs",
+            SortColumn::Bytes => "bytes",
+            SortColumn::Rated => "rated",
+            SortColumn::MessagesPerS => "msgs/s",
+            SortColumn::BytesPerS => "bytes/s",
+            SortColumn::Cycle => "cycle",
+            SortColumn::Age => "age",
+        }
+    }
+
+    /// Whether it naturally sorts largest first (traffic), rather than A to Z (names, ids, age).
+    pub fn descending(self) -> bool {
+        matches!(
+            self,
+            SortColumn::Messages
+                | SortColumn::Bytes
+                | SortColumn::Rated
+                | SortColumn::MessagesPerS
+                | SortColumn::BytesPerS
+                | SortColumn::Cycle
+        )
+    }
+
+    /// Compares two sessions by this column, in its natural direction.
+    fn compare(self, a: &SessionRow, b: &SessionRow, now: f64) -> Ordering {
+        let by = match self {
+            SortColumn::Session => a.id.cmp(&b.id),
+            SortColumn::Authid => a.authid.cmp(&b.authid),
+            SortColumn::Role => a.authrole.cmp(&b.authrole),
+            SortColumn::Transport => a
+                .transport
+                .cmp(&b.transport)
+                .then(a.serializer.cmp(&b.serializer)),
+            SortColumn::Serializer => a.serializer.cmp(&b.serializer),
+            SortColumn::Messages => a.totals.messages.cmp(&b.totals.messages),
+            SortColumn::Bytes => a.totals.bytes.cmp(&b.totals.bytes),
+            SortColumn::Rated => a.totals.rated_messages.cmp(&b.totals.rated_messages),
+            SortColumn::MessagesPerS => a.messages_per_s(now).total_cmp(&b.messages_per_s(now)),
+            SortColumn::BytesPerS => a.bytes_per_s(now).total_cmp(&b.bytes_per_s(now)),
+            SortColumn::Cycle => a.cycle.cmp(&b.cycle),
+            // Sessions without any stats event yet go last.
+            SortColumn::Age => compare_age(a.age(now), b.age(now)),
+        };
+        if self.descending() { by.reverse() } else { by }
+    }
+}
+
+fn compare_age(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Whether `row` matches the (lower-case) filter text: its id, authid, authrole, transport,
+/// serializer or peer contains it, ignoring case.
+pub fn matches(row: &SessionRow, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let has = |s: &str| s.to_lowercase().contains(needle);
+    row.id.to_string().contains(needle)
+        || has(&row.authid)
+        || has(&row.authrole)
+        || has(&row.transport)
+        || has(short_transport(&row.transport))
+        || has(&row.serializer)
+        || has(&row.peer)
+}
+
+/// The modal layer that gets keys first. At most one is open, so a kill cannot wait for `y`
+/// while the filter is being typed or the help is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Nothing open: keys move, sort, open panes.
+    #[default]
+    Normal,
+    /// The help overlay is shown; any key closes it.
+    Help,
+    /// Keys are being typed into the filter.
+    Filter,
+    /// A kill of this session waits for `y`.
+    Confirm(Id),
+}
+
+/// Everything about the screen that is not data: selection, scrolling, sort, filter, panes.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The selected session (kept across re-sorting and updates).
+    pub selected: Option<Id>,
+    /// Where the selection was in the visible rows (used when the selected session vanishes).
+    pub cursor: usize,
+    /// The first visible table row.
+    pub scroll: usize,
+    /// How many table rows fit on the screen (see [`View::fit`]).
+    pub page: usize,
+    /// How many log lines fit on the screen (see [`View::fit`]).
+    pub log_page: usize,
+    /// The sort column.
+    pub sort: SortColumn,
+    /// Whether the sort runs against the column's natural direction.
+    pub reversed: bool,
+    /// The filter text.
+    pub filter: String,
+    /// What is open that gets keys first: the help, the filter being typed, a kill to confirm.
+    pub mode: Mode,
+    /// Which pane the movement keys act on.
+    pub focus: Focus,
+    /// Whether the detail pane is shown.
+    pub show_detail: bool,
+    /// Whether the display is paused (the caller keeps collecting data).
+    pub paused: bool,
+    /// How many log lines the log is scrolled back from the newest.
+    pub log_scroll: usize,
+    /// Whether to use colours (off under `NO_COLOR`); styles use only modifiers then.
+    pub color: bool,
+    /// Seconds to add to a monitor-clock time to get the wall-clock time of day (seconds since
+    /// a midnight, local or UTC as the caller likes) for log and join times; `None` shows them
+    /// as time since the monitor started.
+    pub wall_offset: Option<f64>,
+    /// Rendered frames so far (drives the connecting spinner).
+    pub tick: u64,
+    /// Whether the selection follows a session (after the user moved it) rather than staying
+    /// on its row (at start: the top row, whichever session is busiest).
+    pub follow: bool,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View::new(true)
+    }
+}
+
+impl View {
+    /// The start-up view: sorted by messages/s, table focused, nothing open.
+    pub fn new(color: bool) -> Self {
+        View {
+            selected: None,
+            cursor: 0,
+            scroll: 0,
+            page: 10,
+            log_page: 5,
+            sort: SortColumn::MessagesPerS,
+            reversed: false,
+            filter: String::new(),
+            mode: Mode::Normal,
+            focus: Focus::Table,
+            show_detail: false,
+            paused: false,
+            log_scroll: 0,
+            color,
+            wall_offset: None,
+            tick: 0,
+            follow: false,
+        }
+    }
+
+    /// The start-up view, with colours unless the `NO_COLOR` environment variable is set.
+    pub fn from_env() -> Self {
+        View::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+    }
+
+    /// The sessions to show, filtered and sorted (ties by session id, so the order is stable).
+    pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Id> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&SessionRow> = model
+            .sessions
+            .values()
+            .filter(|r| matches(r, &needle))
+            .collect();
+        rows.sort_by(|a, b| {
+            let by = self.sort.compare(a, b, now);
+            let by = if self.reversed { by.reverse() } else { by };
+            by.then(a.id.cmp(&b.id))
+        });
+        rows.into_iter().map(|r| r.id).collect()
+    }
+
+    /// The index of the selected row in `rows`: the selected session's, or the last cursor
+    /// position (clamped) when that session is gone; `None` when there are no rows.
+    pub fn selected_index(&self, rows: &[Id]) -> Option<usize> {
+        if rows.is_empty() {
+            return None;
+        }
+        let found = self
+            .selected
+            .and_then(|id| rows.iter().position(|&r| r == id));
+        Some(found.unwrap_or(self.cursor.min(rows.len() - 1)))
+    }
+
+    /// Re-finds the selection in `rows` (selecting the first row if none) and scrolls to it.
+    pub fn sync(&mut self, rows: &[Id]) {
+        if !self.follow {
+            self.selected = None;
+        }
+        match self.selected_index(rows) {
+            Some(i) => self.select(i, rows),
+            None => {
+                self.cursor = 0;
+                self.scroll = 0;
+            }
+        }
+    }
+
+    /// Counts a rendered frame.
+    pub fn tick(&mut self) {
+        self.tick = self.tick.wrapping_add(1);
+    }
+
+    /// Selects row `i` of `rows` and scrolls so that it is visible.
+    pub(crate) fn select(&mut self, i: usize, rows: &[Id]) {
+        self.cursor = i;
+        self.selected = rows.get(i).copied();
+        let page = self.page.max(1);
+        if i < self.scroll {
+            self.scroll = i;
+        } else if i >= self.scroll + page {
+            self.scroll = i + 1 - page;
+        }
+        self.scroll = self.scroll.min(rows.len().saturating_sub(page));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_is_reachable() {
+        let mut c = SortColumn::Session;
+        for _ in 0..SortColumn::ALL.len() {
+            c = c.next();
+        }
+        assert_eq!(c, SortColumn::Session);
+    }
+}
