@@ -4,6 +4,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wamp::client::{ClientError, Closed};
@@ -12,12 +13,13 @@ use wamp::transport::rawsocket;
 use wamp::{Dict, Message, Payload, Serializer, Value, dict};
 use wamp_router::RouterOptions;
 use wamp_router::config::{Allow, Permission, UriCheck};
+use wamp_router::router::LIMIT_EXCEEDED;
 
 /// A publisher/subscriber pair that must keep working while another session misbehaves.
 async fn bystanders_still_work(router: &wamp_router::Router) {
     let a = join(router, Transport::Ws, Serializer::Json).await;
     let b = join(router, Transport::Rs, Serializer::Msgpack).await;
-    let mut s = b.subscribe("com.alive", Dict::new()).await.unwrap();
+    let mut s = subscribe(&b, "com.alive", Dict::new()).await;
     a.publish("com.alive", Payload::from_args(vec![1.into()]), ack())
         .await
         .unwrap();
@@ -31,7 +33,7 @@ async fn bystanders_still_work(router: &wamp_router::Router) {
 async fn malformed_frames_abort_only_their_session() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let mut s = a.subscribe("com.alive", Dict::new()).await.unwrap();
+    let mut s = subscribe(&a, "com.alive", Dict::new()).await;
     let cases: [(Serializer, &[u8]); 6] = [
         (Serializer::Json, b"[16, 1, {}"),
         (Serializer::Json, b"{\"not\": \"an array\"}"),
@@ -98,27 +100,17 @@ async fn unknown_realm_is_refused_with_no_such_realm() {
 async fn invalid_uris_get_invalid_uri_errors() {
     let router = start().await;
     let (mut raw, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
-    raw.send_bytes(Bytes::from_static(br#"[32, 5, {}, "com..bad"]"#))
-        .await;
-    match raw.recv().await {
-        Some(Message::Error {
-            request_type: code::SUBSCRIBE,
-            request: 5,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_uri"),
-        other => panic!("expected ERROR, got {other:?}"),
-    }
-    raw.send_bytes(Bytes::from_static(br#"[48, 6, {}, "com. bad"]"#))
-        .await;
-    match raw.recv().await {
-        Some(Message::Error {
-            request_type: code::CALL,
-            request: 6,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_uri"),
-        other => panic!("expected ERROR, got {other:?}"),
+    let cases: [(&[u8], u64, wamp::Id); 2] = [
+        (br#"[32, 5, {}, "com..bad"]"#, code::SUBSCRIBE, 5),
+        (br#"[48, 6, {}, "com. bad"]"#, code::CALL, 6),
+    ];
+    for (frame, request_type, request) in cases {
+        raw.send_bytes(Bytes::from_static(frame)).await;
+        let (t, r, error, _) = raw.expect_error().await;
+        assert_eq!(
+            (t, r, error.as_str()),
+            (request_type, request, "wamp.error.invalid_uri")
+        );
     }
     drop(raw);
     router.shutdown().await;
@@ -130,9 +122,11 @@ async fn strict_realms_refuse_loose_uris() {
     config.realms[0].uri_check = UriCheck::Strict;
     let router = start_with(config, test_options()).await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let e = a.subscribe("com.Example", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
-    a.subscribe("com.example", Dict::new()).await.unwrap();
+    assert_wamp_error(
+        a.subscribe("com.Example", Dict::new()).await,
+        "wamp.error.invalid_uri",
+    );
+    subscribe(&a, "com.example", Dict::new()).await;
     router.shutdown().await;
 }
 
@@ -159,28 +153,13 @@ async fn role_permissions_deny_with_not_authorized() {
     });
     let router = start_with(config, test_options()).await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    fn denied<T>(r: Result<T, ClientError>) -> Option<String> {
-        r.err().and_then(|e| e.wamp_error().map(str::to_owned))
-    }
-    let not_authorized = Some("wamp.error.not_authorized".to_owned());
-    assert_eq!(
-        denied(a.publish("com.closed", Payload::empty(), ack()).await),
-        not_authorized
-    );
-    assert_eq!(
-        denied(
-            a.call("com.closed", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        ),
-        not_authorized
-    );
-    assert_eq!(
-        denied(a.register("com.closed", Dict::new()).await.map(|_| ())),
-        not_authorized
-    );
-    a.subscribe("com.closed", Dict::new()).await.unwrap();
-    a.register("com.open.p", Dict::new()).await.unwrap();
+    let not_authorized = "wamp.error.not_authorized";
+    let publish = a.publish("com.closed", Payload::empty(), ack()).await;
+    assert_wamp_error(publish, not_authorized);
+    assert_wamp_error(call(&a, "com.closed").await, not_authorized);
+    assert_wamp_error(a.register("com.closed", Dict::new()).await, not_authorized);
+    subscribe(&a, "com.closed", Dict::new()).await;
+    register(&a, "com.open.p", Dict::new()).await;
     a.publish("com.open.t", Payload::empty(), ack())
         .await
         .unwrap();
@@ -330,7 +309,7 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
         Some(Message::Subscribed { .. })
     ));
     let fast = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut events = fast.subscribe("com.flood", Dict::new()).await.unwrap();
+    let mut events = subscribe(&fast, "com.flood", Dict::new()).await;
     let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let payload = Payload::from_args(vec![Value::Bytes(vec![7; 1024])]);
     let mut received = 0;
@@ -397,23 +376,21 @@ async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed(
     let a = join(&router, Transport::Rs, Serializer::Json).await;
     let mut subs = Vec::new();
     for t in ["com.a", "com.b", "com.c"] {
-        subs.push(a.subscribe(t, Dict::new()).await.unwrap());
+        subs.push(subscribe(&a, t, Dict::new()).await);
     }
-    let e = a.subscribe("com.d", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
+    assert_wamp_error(a.subscribe("com.d", Dict::new()).await, LIMIT_EXCEEDED);
     // Subscribing again to what it holds is not a new subscription.
-    a.subscribe("com.a", Dict::new()).await.unwrap();
+    subscribe(&a, "com.a", Dict::new()).await;
     a.unsubscribe(subs[1].id).await.unwrap();
-    a.subscribe("com.d", Dict::new()).await.unwrap();
-    let r1 = a.register("com.p1", Dict::new()).await.unwrap();
-    a.register("com.p2", Dict::new()).await.unwrap();
-    let e = a.register("com.p3", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
+    subscribe(&a, "com.d", Dict::new()).await;
+    let r1 = register(&a, "com.p1", Dict::new()).await;
+    register(&a, "com.p2", Dict::new()).await;
+    assert_wamp_error(a.register("com.p3", Dict::new()).await, LIMIT_EXCEEDED);
     a.unregister(r1.id).await.unwrap();
-    a.register("com.p3", Dict::new()).await.unwrap();
+    register(&a, "com.p3", Dict::new()).await;
     // Another session has its own allowance.
     let b = join(&router, Transport::Ws, Serializer::Msgpack).await;
-    b.subscribe("com.x", Dict::new()).await.unwrap();
+    subscribe(&b, "com.x", Dict::new()).await;
     router.shutdown().await;
 }
 
@@ -425,48 +402,21 @@ async fn a_session_cannot_have_more_calls_in_progress_than_allowed() {
     };
     let router = start_with(default_config(), options).await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
-    let mut reg = callee.register("com.hold", Dict::new()).await.unwrap();
-    let caller = std::sync::Arc::new(join(&router, Transport::Rs, Serializer::Json).await);
-    let mut calls = Vec::new();
-    for _ in 0..2 {
-        let c = std::sync::Arc::clone(&caller);
-        calls.push(tokio::spawn(async move {
-            c.call("com.hold", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        }));
-    }
-    let first = within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap();
-    let second = within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap();
-    let e = caller
-        .call("com.hold", Payload::empty(), Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::router::LIMIT_EXCEEDED));
+    let mut reg = register(&callee, "com.hold", Dict::new()).await;
+    let caller = Arc::new(join(&router, Transport::Rs, Serializer::Json).await);
+    let calls = [(); 2].map(|_| spawn_call(Arc::clone(&caller), "com.hold"));
+    let first = next_invocation(&mut reg).await;
+    let second = next_invocation(&mut reg).await;
+    assert_wamp_error(call(&caller, "com.hold").await, LIMIT_EXCEEDED);
     first.reply(Ok(Payload::empty())).await.unwrap();
     second.reply(Ok(Payload::empty())).await.unwrap();
     for c in calls {
         within("the calls", c).await.unwrap().unwrap();
     }
     // With the two answered, calling works again.
-    let again = {
-        let c = std::sync::Arc::clone(&caller);
-        tokio::spawn(async move {
-            c.call("com.hold", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        })
-    };
-    within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap()
-        .reply(Ok(Payload::empty()))
-        .await
-        .unwrap();
+    let again = spawn_call(Arc::clone(&caller), "com.hold");
+    let inv = next_invocation(&mut reg).await;
+    inv.reply(Ok(Payload::empty())).await.unwrap();
     within("the call", again).await.unwrap().unwrap();
     router.shutdown().await;
 }
