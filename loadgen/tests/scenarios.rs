@@ -34,8 +34,36 @@ struct Observed {
     left: HashSet<Id>,
 }
 
+/// A monitor session and what it observed, kept up to date by a task of its own.
+struct Observer {
+    monitor: Session,
+    observed: Arc<Mutex<Observed>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Observer {
+    /// Waits (at most 10 s) until the router announced each of `ids` as left.
+    async fn until_left(&self, ids: impl Iterator<Item = Id> + Clone) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let notified = self.changed.notified();
+                let all_left = {
+                    let left = &self.observed.lock().unwrap().left;
+                    ids.clone().all(|id| left.contains(&id))
+                };
+                if all_left {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the router announced every session as left");
+    }
+}
+
 /// A monitor subscribed to `wamp.session.` (prefix) that adds up every session's statistics.
-async fn observe(router: &Router) -> (Session, Arc<Mutex<Observed>>, Arc<tokio::sync::Notify>) {
+async fn observe(router: &Router) -> Observer {
     let m = Session::join(
         &router.websocket_url().unwrap(),
         "realm1",
@@ -76,7 +104,11 @@ async fn observe(router: &Router) -> (Session, Arc<Mutex<Observed>>, Arc<tokio::
             c.notify_waiters();
         }
     });
-    (m, observed, changed)
+    Observer {
+        monitor: m,
+        observed,
+        changed,
+    }
 }
 
 fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) -> Plan {
@@ -96,25 +128,13 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
 /// sessions as left, and checks that each session's traffic as the load generator counted it
 /// equals the router's statistics for it. Returns the report.
 async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report {
-    let (monitor, observed, changed) = observe(router).await;
+    let observer = observe(router).await;
     let run = Arc::new(Run::new(plan));
     let report = execute(&run, &scenario).await.expect("the scenario runs");
-    let ids: Vec<Id> = report.sessions.iter().map(|s| s.id).collect();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let notified = changed.notified();
-            if ids
-                .iter()
-                .all(|id| observed.lock().unwrap().left.contains(id))
-            {
-                return;
-            }
-            notified.await;
-        }
-    })
-    .await
-    .expect("the router announced every session as left");
-    let stats = observed.lock().unwrap().stats.clone();
+    observer
+        .until_left(report.sessions.iter().map(|s| s.id))
+        .await;
+    let stats = observer.observed.lock().unwrap().stats.clone();
     for s in &report.sessions {
         let mut t = s.traffic;
         t.rated_messages = 0; // the loadgen rates with 512 bytes, this realm with 256
@@ -125,7 +145,7 @@ async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report
             s.id
         );
     }
-    let _ = monitor.leave("wamp.close.normal").await;
+    let _ = observer.monitor.leave("wamp.close.normal").await;
     report
 }
 
@@ -311,7 +331,7 @@ async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
         Schedule::Open { rate: 2000.0 },
         60_000,
     );
-    let (monitor, observed, changed) = observe(&router).await;
+    let observer = observe(&router).await;
     let run = Arc::new(Run::new(run_plan));
     let task = {
         let run = Arc::clone(&run);
@@ -336,22 +356,10 @@ async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
     let calls = report.outcome.calls.as_ref().unwrap();
     assert!(calls.ok >= 200 && report.errors().is_empty());
     assert!((calls.ok as f64 / report.seconds - 2000.0).abs() < 400.0);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let notified = changed.notified();
-            if report
-                .sessions
-                .iter()
-                .all(|s| observed.lock().unwrap().left.contains(&s.id))
-            {
-                return;
-            }
-            notified.await;
-        }
-    })
-    .await
-    .expect("every session left");
-    let _ = monitor.leave("wamp.close.normal").await;
+    observer
+        .until_left(report.sessions.iter().map(|s| s.id))
+        .await;
+    let _ = observer.monitor.leave("wamp.close.normal").await;
     router.shutdown().await;
 }
 
