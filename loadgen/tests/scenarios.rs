@@ -125,12 +125,13 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
 }
 
 /// Runs `scenario` with a monitor watching, waits until the router announced every one of its
-/// sessions as left, and checks that each session's traffic as the load generator counted it
-/// equals the router's statistics for it. Returns the report.
+/// sessions as left, and checks that the run had no errors and that each session's traffic as
+/// the load generator counted it equals the router's statistics for it. Returns the report.
 async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report {
     let observer = observe(router).await;
     let run = Arc::new(Run::new(plan));
     let report = execute(&run, &scenario).await.expect("the scenario runs");
+    assert!(report.errors().is_empty(), "{:?}", report.errors());
     observer
         .until_left(report.sessions.iter().map(|s| s.id))
         .await;
@@ -177,7 +178,6 @@ async fn pubsub_counts_agree_with_the_router_on_both_transports() {
         let (pubs, events) = (o.publications.as_ref().unwrap(), o.events.as_ref().unwrap());
         assert_eq!(pubs.ok, 1000, "2,000/s for 0.5 s");
         assert_eq!(events.ok, 3000, "every subscriber got every publication");
-        assert!(report.errors().is_empty(), "{:?}", report.errors());
         assert_eq!(report.sessions.len(), 5);
         // Received: WELCOME and GOODBYE each, SUBSCRIBED per subscription, PUBLISHED, EVENTs.
         let t = total(&report);
@@ -193,6 +193,7 @@ async fn pubsub_counts_agree_with_the_router_on_both_transports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
     let router = router().await;
+    let rs = router.rawsocket_url().unwrap();
     for schedule in [Schedule::Open { rate: 1000.0 }, Schedule::Closed] {
         let cfg = RpcConfig {
             callees: 2,
@@ -203,17 +204,11 @@ async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
         };
         let report = run_observed(
             &router,
-            plan(
-                router.rawsocket_url().unwrap(),
-                Serializer::Msgpack,
-                schedule,
-                500,
-            ),
+            plan(rs.clone(), Serializer::Msgpack, schedule, 500),
             Scenario::Rpc(cfg),
         )
         .await;
         let calls = report.outcome.calls.as_ref().unwrap();
-        assert!(report.errors().is_empty(), "{:?}", report.errors());
         if schedule != Schedule::Closed {
             assert_eq!(calls.ok, 500, "1,000/s for 0.5 s");
         }
@@ -228,10 +223,11 @@ async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_runs_both_halves_at_their_share_of_the_rate() {
     let router = router().await;
+    let ws = router.websocket_url().unwrap();
     let report = run_observed(
         &router,
         plan(
-            router.websocket_url().unwrap(),
+            ws,
             Serializer::Msgpack,
             Schedule::Open { rate: 2000.0 },
             500,
@@ -253,27 +249,21 @@ async fn mixed_runs_both_halves_at_their_share_of_the_rate() {
     assert_eq!(o.publications.as_ref().unwrap().ok, 250);
     assert_eq!(o.events.as_ref().unwrap().ok, 500);
     assert_eq!(o.calls.as_ref().unwrap().ok, 750);
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     router.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churn_sessions_come_and_go_and_each_is_counted_exactly() {
     let router = router().await;
+    let rs = router.rawsocket_url().unwrap();
     let report = run_observed(
         &router,
-        plan(
-            router.rawsocket_url().unwrap(),
-            Serializer::Json,
-            Schedule::Open { rate: 100.0 },
-            500,
-        ),
+        plan(rs, Serializer::Json, Schedule::Open { rate: 100.0 }, 500),
         Scenario::Churn(ChurnConfig::default()),
     )
     .await;
     let cycles = report.outcome.cycles.as_ref().unwrap();
     assert_eq!(cycles.ok, 50, "100 sessions/s for 0.5 s");
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     assert_eq!(
         report.sessions.len(),
         51,
@@ -291,14 +281,10 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
         interval: Duration::from_millis(20),
         ..ExampleConfig::default()
     };
+    let ws = router.websocket_url().unwrap();
     let report = run_observed(
         &router,
-        plan(
-            router.websocket_url().unwrap(),
-            Serializer::Json,
-            Schedule::Closed,
-            10_000,
-        ),
+        plan(ws, Serializer::Json, Schedule::Closed, 10_000),
         Scenario::Example(cfg),
     )
     .await;
@@ -312,7 +298,6 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
         "its own events are timed (this router discloses the publisher)"
     );
     assert_eq!(report.sessions.len(), 4);
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     // Each client sends HELLO, SUBSCRIBE, 5 PUBLISH and GOODBYE.
     assert_eq!(total(&report).messages_tx, 4 * 8);
     assert!(
