@@ -472,14 +472,15 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
 #[tokio::test]
 async fn the_meta_api_is_authorized_like_any_other_uri() {
     use wamp_router::config::{Allow, Permission};
-    let mut config = default_config();
-    config.realms[0].roles[0].permissions.push(Permission {
-        uri: "wamp.".into(),
-        match_policy: wamp::MatchPolicy::Prefix,
-        allow: Allow::default(),
-        disclose: Default::default(),
-    });
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| {
+        config.realms[0].roles[0].permissions.push(Permission {
+            uri: "wamp.".into(),
+            match_policy: wamp::MatchPolicy::Prefix,
+            allow: Allow::default(),
+            disclose: Default::default(),
+        })
+    })
+    .await;
     let s = join(&router, Transport::Rs, Serializer::Json).await;
     let not_authorized = "wamp.error.not_authorized";
     assert_wamp_error(call(&s, "wamp.session.count").await, not_authorized);
@@ -494,9 +495,7 @@ async fn the_meta_api_is_authorized_like_any_other_uri() {
 
 #[tokio::test]
 async fn realms_with_the_meta_api_off_have_no_meta_procedures() {
-    let mut config = default_config();
-    config.realms[0].enable_meta_api = false;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].enable_meta_api = false).await;
     let s = join(&router, Transport::Ws, Serializer::Json).await;
     assert_wamp_error(
         call(&s, "wamp.session.count").await,

@@ -118,9 +118,7 @@ async fn invalid_uris_get_invalid_uri_errors() {
 
 #[tokio::test]
 async fn strict_realms_refuse_loose_uris() {
-    let mut config = default_config();
-    config.realms[0].uri_check = UriCheck::Strict;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].uri_check = UriCheck::Strict).await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
     assert_wamp_error(
         a.subscribe("com.Example", Dict::new()).await,
@@ -132,26 +130,27 @@ async fn strict_realms_refuse_loose_uris() {
 
 #[tokio::test]
 async fn role_permissions_deny_with_not_authorized() {
-    let mut config = default_config();
-    let role = &mut config.realms[0].roles[0];
-    role.permissions[0].allow = Allow {
-        call: false,
-        register: false,
-        publish: false,
-        subscribe: true,
-    };
-    role.permissions.push(Permission {
-        uri: "com.open.".into(),
-        match_policy: wamp::MatchPolicy::Prefix,
-        allow: Allow {
-            call: true,
-            register: true,
-            publish: true,
+    let router = start_configured(|config| {
+        let role = &mut config.realms[0].roles[0];
+        role.permissions[0].allow = Allow {
+            call: false,
+            register: false,
+            publish: false,
             subscribe: true,
-        },
-        disclose: Default::default(),
-    });
-    let router = start_with(config, test_options()).await;
+        };
+        role.permissions.push(Permission {
+            uri: "com.open.".into(),
+            match_policy: wamp::MatchPolicy::Prefix,
+            allow: Allow {
+                call: true,
+                register: true,
+                publish: true,
+                subscribe: true,
+            },
+            disclose: Default::default(),
+        });
+    })
+    .await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let not_authorized = "wamp.error.not_authorized";
     let publish = a.publish("com.closed", Payload::empty(), ack()).await;
@@ -169,9 +168,8 @@ async fn role_permissions_deny_with_not_authorized() {
 
 #[tokio::test]
 async fn rawsocket_handshake_errors_follow_the_spec() {
-    let mut config = default_config();
-    config.transports[1].serializers = vec![Serializer::Json];
-    let router = start_with(config, test_options()).await;
+    let router =
+        start_configured(|config| config.transports[1].serializers = vec![Serializer::Json]).await;
     let addr = url(&router, Transport::Rs)
         .trim_start_matches("rs://")
         .to_owned();
@@ -287,13 +285,10 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
     const QUEUE: usize = 64;
     const EVENTS: usize = 20_000;
     const WINDOW: usize = QUEUE / 2;
-    let router = start_with(
-        default_config(),
-        RouterOptions {
-            outbound_queue: QUEUE,
-            ..test_options()
-        },
-    )
+    let router = start_with_options(RouterOptions {
+        outbound_queue: QUEUE,
+        ..test_options()
+    })
     .await;
     let rs = url(&router, Transport::Rs);
     // The slow consumer subscribes and then never reads its socket again.
@@ -372,7 +367,7 @@ async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed(
         max_registrations: 2,
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let a = join(&router, Transport::Rs, Serializer::Json).await;
     let mut subs = Vec::new();
     for t in ["com.a", "com.b", "com.c"] {
@@ -400,7 +395,7 @@ async fn a_session_cannot_have_more_calls_in_progress_than_allowed() {
         max_pending_calls: 2,
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
     let mut reg = register(&callee, "com.hold", Dict::new()).await;
     let caller = Arc::new(join(&router, Transport::Rs, Serializer::Json).await);

@@ -308,7 +308,7 @@ async fn a_silent_connection_is_closed_after_the_hello_timeout() {
         hello_timeout: std::time::Duration::from_millis(200),
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let mut raw = Raw::connect(&url(&router, Transport::Ws), Serializer::Json).await;
     raw.expect_abort("wamp.error.protocol_violation").await;
     router.shutdown().await;

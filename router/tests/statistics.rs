@@ -267,15 +267,16 @@ async fn ten_rated_messages_end_a_cycle() {
 
 #[tokio::test]
 async fn duration_trigger_ends_cycles_as_messages_pass() {
-    let mut config = default_config();
-    config.realms[0].stats = Some(StatsConfig {
-        rated_message_size: 256,
-        trigger_after_rated_messages: 0,
-        trigger_after_duration_ns: 1,
-        trigger_on_join: false,
-        trigger_on_leave: true,
-    });
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| {
+        config.realms[0].stats = Some(StatsConfig {
+            rated_message_size: 256,
+            trigger_after_rated_messages: 0,
+            trigger_after_duration_ns: 1,
+            trigger_on_join: false,
+            trigger_on_leave: true,
+        })
+    })
+    .await;
     let (_m, mut meta) = monitor(&router).await;
     let s = counted(&router, Transport::Ws, Serializer::Json).await;
     let id = s.id();
@@ -328,9 +329,7 @@ async fn killed_sessions_end_with_last_stats_then_on_leave() {
 
 #[tokio::test]
 async fn realms_without_stats_send_no_on_stats() {
-    let mut config = default_config();
-    config.realms[0].stats = None;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].stats = None).await;
     let (_m, mut meta) = monitor(&router).await;
     let s = join(&router, Transport::Ws, Serializer::Json).await;
     let id = s.id();

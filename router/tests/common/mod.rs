@@ -47,6 +47,18 @@ pub fn test_options() -> RouterOptions {
     }
 }
 
+/// A router running the default configuration after `configure` changed it.
+pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> Router {
+    let mut config = default_config();
+    configure(&mut config);
+    start_with(config, test_options()).await
+}
+
+/// A router running the default configuration with `options`.
+pub async fn start_with_options(options: RouterOptions) -> Router {
+    start_with(default_config(), options).await
+}
+
 /// A router running `config` with `options`.
 pub async fn start_with(config: Config, options: RouterOptions) -> Router {
     Router::start(config, options).await.expect("router starts")
