@@ -29,6 +29,25 @@ async fn bystanders_still_work(router: &wamp_router::Router) {
     );
 }
 
+/// The host:port of the router's RawSocket listener.
+fn rawsocket_addr(router: &wamp_router::Router) -> String {
+    url(router, Transport::Rs)
+        .trim_start_matches("rs://")
+        .to_owned()
+}
+
+/// A TCP connection to `addr` that asked for JSON and 16 MiB messages: the connection and the
+/// router's 4-byte handshake reply.
+async fn json_handshake(addr: &str) -> (TcpStream, [u8; 4]) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 4];
+    within("the handshake reply", s.read_exact(&mut reply))
+        .await
+        .unwrap();
+    (s, reply)
+}
+
 #[tokio::test]
 async fn malformed_frames_abort_only_their_session() {
     let router = start().await;
@@ -170,9 +189,7 @@ async fn role_permissions_deny_with_not_authorized() {
 async fn rawsocket_handshake_errors_follow_the_spec() {
     let router =
         start_configured(|config| config.transports[1].serializers = vec![Serializer::Json]).await;
-    let addr = url(&router, Transport::Rs)
-        .trim_start_matches("rs://")
-        .to_owned();
+    let addr = rawsocket_addr(&router);
     async fn exchange(addr: &str, hello: [u8; 4]) -> Vec<u8> {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(&hello).await.unwrap();
@@ -200,12 +217,7 @@ async fn rawsocket_handshake_errors_follow_the_spec() {
     // Not RawSocket at all: the connection is closed without a reply.
     assert_eq!(exchange(&addr, *b"GET ").await, Vec::<u8>::new());
     // A good handshake: the router announces 1 MiB (exponent 11) and echoes JSON.
-    let mut s = TcpStream::connect(&addr).await.unwrap();
-    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
-    let mut reply = [0u8; 4];
-    within("the handshake reply", s.read_exact(&mut reply))
-        .await
-        .unwrap();
+    let (_, reply) = json_handshake(&addr).await;
     assert_eq!(
         reply,
         [0x7F, (rawsocket::length_exponent(1 << 20) << 4) | 1, 0, 0]
@@ -216,13 +228,7 @@ async fn rawsocket_handshake_errors_follow_the_spec() {
 #[tokio::test]
 async fn rawsocket_ping_gets_pong_and_oversize_frames_abort() {
     let router = start().await;
-    let addr = url(&router, Transport::Rs)
-        .trim_start_matches("rs://")
-        .to_owned();
-    let mut s = TcpStream::connect(&addr).await.unwrap();
-    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
-    let mut reply = [0u8; 4];
-    s.read_exact(&mut reply).await.unwrap();
+    let (mut s, _) = json_handshake(&rawsocket_addr(&router)).await;
     s.write_all(&[1, 0, 0, 3, b'a', b'b', b'c']).await.unwrap();
     let mut pong = [0u8; 7];
     within("the pong", s.read_exact(&mut pong)).await.unwrap();
