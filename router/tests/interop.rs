@@ -147,20 +147,26 @@ async fn run_monitor(url: String, serializer: &str, client_url: String, client_s
     run_script("monitor_client.py", &options, "monitor OK:").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_python_monitor_sees_join_stats_and_leave_over_websocket() {
+/// Runs the monitor over `transport` with `serializer` twice against a router of its own:
+/// watching a JSON client on the same transport, then a msgpack client on the other one.
+async fn run_monitor_over(transport: Transport, serializer: &str) {
+    let other = match transport {
+        Transport::Ws => Transport::Rs,
+        Transport::Rs => Transport::Ws,
+    };
     let router = start().await;
-    let ws = url(&router, Transport::Ws);
-    run_monitor(ws.clone(), "json", ws.clone(), "json").await;
-    run_monitor(ws, "json", url(&router, Transport::Rs), "msgpack").await;
+    let monitors = url(&router, transport);
+    run_monitor(monitors.clone(), serializer, monitors.clone(), "json").await;
+    run_monitor(monitors, serializer, url(&router, other), "msgpack").await;
     router.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_monitor_sees_join_stats_and_leave_over_websocket() {
+    run_monitor_over(Transport::Ws, "json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
-    let router = start().await;
-    let rs = url(&router, Transport::Rs);
-    run_monitor(rs.clone(), "msgpack", rs.clone(), "json").await;
-    run_monitor(rs, "msgpack", url(&router, Transport::Ws), "msgpack").await;
-    router.shutdown().await;
+    run_monitor_over(Transport::Rs, "msgpack").await;
 }
