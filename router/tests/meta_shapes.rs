@@ -9,6 +9,17 @@ use serde_json::Value as Json;
 use wamp::client::Subscription;
 use wamp::{Dict, Payload, Serializer, Value, dict};
 
+/// Where our session details (on_join, wamp.session.get) deliberately differ from Crossbar's:
+/// serializer is a name on every transport (Crossbar: null or an integer); channel_serializer
+/// likewise (Crossbar: null on WebSocket); HTTP headers are the client's own; websocket_protocol
+/// is null on RawSocket.
+const SESSION_DETAILS_OURS: &[&str] = &[
+    "serializer",
+    "transport.channel_serializer",
+    "transport.http_headers_received",
+    "transport.websocket_protocol",
+];
+
 fn fixture(name: &str) -> Vec<Json> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/crossbar")
@@ -105,20 +116,8 @@ async fn on_join_has_crossbars_shape_for_both_framings() {
         let theirs = captured("wamp.session.on_join", |a| {
             a[0]["transport"]["channel_framing"] == framing
         });
-        // [ours] serializer is a name on every transport (Crossbar: null or an integer);
-        // channel_serializer likewise (Crossbar: null on WebSocket); HTTP headers are the
-        // client's own; websocket_protocol is null on RawSocket.
-        same_shape(
-            &details,
-            &theirs[0],
-            "",
-            &[
-                "serializer",
-                "transport.channel_serializer",
-                "transport.http_headers_received",
-                "transport.websocket_protocol",
-            ],
-        );
+        // [ours] see SESSION_DETAILS_OURS.
+        same_shape(&details, &theirs[0], "", SESSION_DETAILS_OURS);
         assert_eq!(details["serializer"], "msgpack");
         assert_eq!(details["transport"]["channel_serializer"], "msgpack");
         assert_eq!(details["transport"]["channel_framing"], framing);
@@ -307,13 +306,8 @@ async fn meta_procedures_answer_like_crossbar() {
                 .unwrap_or_else(|e| panic!("{procedure}: {e}")),
         );
         let theirs = captured_result(procedure);
-        let except: &[&str] = if procedure == "wamp.session.get" {
-            &[
-                "serializer",
-                "transport.channel_serializer",
-                "transport.http_headers_received",
-                "transport.websocket_protocol",
-            ]
+        let except = if procedure == "wamp.session.get" {
+            SESSION_DETAILS_OURS
         } else {
             &[]
         };
