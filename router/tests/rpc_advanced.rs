@@ -46,6 +46,14 @@ fn call(request: wamp::Id, procedure: &str, options: Dict) -> Message {
     }
 }
 
+/// Waits for the next INTERRUPT and returns its request id and options.
+async fn interrupt(raw: &mut Raw) -> (wamp::Id, Dict) {
+    match raw.recv().await {
+        Some(Message::Interrupt { request, options }) => (request, options),
+        other => panic!("expected INTERRUPT, got {other:?}"),
+    }
+}
+
 /// Sends CALL `request` of `procedure` from `caller` and waits until `callee` is invoked for it:
 /// returns the INVOCATION's request id and details.
 async fn invoke(
@@ -90,16 +98,12 @@ async fn cancel_killnowait_interrupts_and_answers_at_once() {
         (request_type, request, error.as_str()),
         (code::CALL, 7, "wamp.error.canceled")
     );
-    match callee.recv().await {
-        Some(Message::Interrupt { request, options }) => {
-            assert_eq!(request, inv);
-            assert_eq!(
-                options.get("mode").and_then(Value::as_str),
-                Some("killnowait")
-            );
-        }
-        other => panic!("expected INTERRUPT, got {other:?}"),
-    }
+    let (request, options) = interrupt(&mut callee).await;
+    assert_eq!(request, inv);
+    assert_eq!(
+        options.get("mode").and_then(Value::as_str),
+        Some("killnowait")
+    );
     // A late YIELD is dropped: the caller gets nothing more (checked with a second call).
     callee
         .send(&yield_(inv, Dict::new(), Payload::empty()))
@@ -122,9 +126,7 @@ async fn cancel_kill_waits_for_the_callees_error() {
     let (mut caller, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
     let (inv, _) = invoke(&mut caller, &mut callee, 3, "com.k", Dict::new()).await;
     caller.send(&cancel(3, dict! {"mode" => "kill"})).await;
-    assert!(
-        matches!(callee.recv().await, Some(Message::Interrupt { request, .. }) if request == inv)
-    );
+    assert_eq!(interrupt(&mut callee).await.0, inv);
     callee
         .send(&Message::error(
             code::INVOCATION,
@@ -176,9 +178,7 @@ async fn a_caller_leaving_interrupts_its_callee() {
     assert!(
         matches!(caller.recv().await, Some(Message::Goodbye { ref reason, .. }) if reason == "wamp.close.goodbye_and_out")
     );
-    assert!(
-        matches!(callee.recv().await, Some(Message::Interrupt { request, .. }) if request == inv)
-    );
+    assert_eq!(interrupt(&mut callee).await.0, inv);
     router.shutdown().await;
 }
 
