@@ -23,21 +23,17 @@ import sys
 
 import wampcheck  # first of all: it starts the clock and the watchdog, then imports autobahn
 
-import asyncio
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.request import Publication
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
 from wampcheck import (
-    BUDGET,
-    CLEANUP_BUDGET_S,
-    CheckFailed,
     EventSink,
     Runner,
     add_timeout_and_verbose,
     connect,
     expect,
+    expect_error,
     is_id,
-    leave,
     run_main,
     short,
     wait,
@@ -170,38 +166,20 @@ async def check_rpc(a, b):
     res = await wait(a.session.call("com.example.add", 2, 3), "RESULT of com.example.add(2, 3)")
     expect(res == 5, f"com.example.add(2, 3) returned {res!r}, expected 5")
 
-    try:
-        res = await wait(a.session.call("com.example.fail"), "ERROR reply to com.example.fail")
-    except ApplicationError as e:
-        expect(
-            e.error == "com.example.error.failed",
-            f"com.example.fail raised error URI {e.error!r}, expected 'com.example.error.failed'",
-        )
-        expect(list(e.args) == ["boom"], f"com.example.fail error args {list(e.args)!r}, expected ['boom']")
-        expect(e.kwargs == {"code": 7}, f"com.example.fail error kwargs {e.kwargs!r}, expected {{'code': 7}}")
-    else:
-        raise CheckFailed(f"com.example.fail returned {res!r} instead of an ERROR")
+    e = await expect_error(
+        a.session.call("com.example.fail"), "com.example.error.failed", "a call of com.example.fail"
+    )
+    expect(list(e.args) == ["boom"], f"com.example.fail error args {list(e.args)!r}, expected ['boom']")
+    expect(e.kwargs == {"code": 7}, f"com.example.fail error kwargs {e.kwargs!r}, expected {{'code': 7}}")
 
-    try:
-        res = await wait(a.session.call("com.example.nothing"), "ERROR reply to com.example.nothing")
-    except ApplicationError as e:
-        expect(
-            e.error == "wamp.error.no_such_procedure",
-            f"calling an unregistered procedure gave error {e.error!r}, expected 'wamp.error.no_such_procedure'",
-        )
-    else:
-        raise CheckFailed(f"calling unregistered com.example.nothing returned {res!r} instead of an ERROR")
-
-    try:
-        reg = await wait(a.session.register(add, "com.example.add"), "ERROR reply to A's duplicate REGISTER")
-    except ApplicationError as e:
-        expect(
-            e.error == "wamp.error.procedure_already_exists",
-            f"registering com.example.add a second time gave error {e.error!r}, "
-            "expected 'wamp.error.procedure_already_exists'",
-        )
-    else:
-        raise CheckFailed(f"A could register com.example.add although B holds it (registration {reg.id!r})")
+    await expect_error(
+        a.session.call("com.example.nothing"), "wamp.error.no_such_procedure",
+        "a call of unregistered com.example.nothing",
+    )
+    await expect_error(
+        a.session.register(add, "com.example.add"), "wamp.error.procedure_already_exists",
+        "A's REGISTER of com.example.add, which B holds",
+    )
 
     text = "h\u00e9llo w\u00f6rld \u20ac \U0001f600"
     res = await wait(a.session.call("com.example.echo", text), "RESULT of echo of a non-ASCII string")
@@ -226,15 +204,10 @@ async def check_unsubscribe_unregister(a, b):
     await wait(sub.unsubscribe(), "UNSUBSCRIBED for com.example.unsub")
     reg = await wait(b.session.register(lambda: "x", "com.example.unreg"), "REGISTERED for com.example.unreg")
     await wait(reg.unregister(), "UNREGISTERED for com.example.unreg")
-    try:
-        res = await wait(a.session.call("com.example.unreg"), "ERROR reply to a call of an unregistered procedure")
-    except ApplicationError as e:
-        expect(
-            e.error == "wamp.error.no_such_procedure",
-            f"call after UNREGISTER gave {e.error!r}, expected 'wamp.error.no_such_procedure'",
-        )
-    else:
-        raise CheckFailed(f"call after UNREGISTER returned {res!r}")
+    await expect_error(
+        a.session.call("com.example.unreg"), "wamp.error.no_such_procedure",
+        "a call of com.example.unreg after UNREGISTER",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,10 +241,7 @@ async def run(args):
                     r.skip(name, f"connection of session {gone} is closed")
                     continue
                 await r.step(name, fn, *fargs)
-            # both leave at once; GOODBYE always gets CLEANUP_BUDGET_S even when the checks used
-            # up the budget
-            BUDGET.reserve(CLEANUP_BUDGET_S)
-            await asyncio.gather(r.step("GOODBYE session A", leave, a), r.step("GOODBYE session B", leave, b))
+            await r.leave_all([("GOODBYE session A", a), ("GOODBYE session B", b)])
     finally:
         await r.close()
     return r.failures

@@ -116,6 +116,17 @@ def expect(cond, message):
         raise CheckFailed(message)
 
 
+async def expect_error(awaitable, uri, request):
+    """Await the reply to ``request`` (words like "a call of com.example.x") like ``wait``: it must
+    be the WAMP ERROR ``uri``. -> the ApplicationError, for checks of its args and kwargs"""
+    try:
+        res = await wait(awaitable, f"the reply to {request}")
+    except ApplicationError as e:
+        expect(e.error == uri, f"{request} gave error {e.error!r}, expected {uri!r}")
+        return e
+    raise CheckFailed(f"{request} returned {short(res)} instead of an ERROR {uri!r}")
+
+
 def short(value, limit=200):
     r = repr(value)
     return r if len(r) <= limit else r[:limit] + f"... ({len(r)} chars)"
@@ -435,6 +446,12 @@ class Runner:
             self.failures[-1] = (name, f"{self.failures[-1][1]} [{lost}]")
         print(f"  FAIL {name}: {self.failures[-1][1]}", file=sys.stderr, flush=True)
         return False
+
+    async def leave_all(self, goodbyes):
+        """The GOODBYE steps ``goodbyes`` (check name, peer), all at once. GOODBYE always gets
+        CLEANUP_BUDGET_S, even when the checks used up the budget. -> True if all of them held"""
+        BUDGET.reserve(CLEANUP_BUDGET_S)
+        return all(await asyncio.gather(*(self.step(name, leave, peer) for name, peer in goodbyes)))
 
     def skip(self, name, why):
         self.failures.append((name, f"skipped: {why}"))

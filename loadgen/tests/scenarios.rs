@@ -34,8 +34,36 @@ struct Observed {
     left: HashSet<Id>,
 }
 
+/// A monitor session and what it observed, kept up to date by a task of its own.
+struct Observer {
+    monitor: Session,
+    observed: Arc<Mutex<Observed>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Observer {
+    /// Waits (at most 10 s) until the router announced each of `ids` as left.
+    async fn until_left(&self, ids: impl Iterator<Item = Id> + Clone) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let notified = self.changed.notified();
+                let all_left = {
+                    let left = &self.observed.lock().unwrap().left;
+                    ids.clone().all(|id| left.contains(&id))
+                };
+                if all_left {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the router announced every session as left");
+    }
+}
+
 /// A monitor subscribed to `wamp.session.` (prefix) that adds up every session's statistics.
-async fn observe(router: &Router) -> (Session, Arc<Mutex<Observed>>, Arc<tokio::sync::Notify>) {
+async fn observe(router: &Router) -> Observer {
     let m = Session::join(
         &router.websocket_url().unwrap(),
         "realm1",
@@ -76,7 +104,11 @@ async fn observe(router: &Router) -> (Session, Arc<Mutex<Observed>>, Arc<tokio::
             c.notify_waiters();
         }
     });
-    (m, observed, changed)
+    Observer {
+        monitor: m,
+        observed,
+        changed,
+    }
 }
 
 fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) -> Plan {
@@ -93,28 +125,17 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
 }
 
 /// Runs `scenario` with a monitor watching, waits until the router announced every one of its
-/// sessions as left, and checks that each session's traffic as the load generator counted it
-/// equals the router's statistics for it. Returns the report.
+/// sessions as left, and checks that the run had no errors and that each session's traffic as
+/// the load generator counted it equals the router's statistics for it. Returns the report.
 async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report {
-    let (monitor, observed, changed) = observe(router).await;
+    let observer = observe(router).await;
     let run = Arc::new(Run::new(plan));
     let report = execute(&run, &scenario).await.expect("the scenario runs");
-    let ids: Vec<Id> = report.sessions.iter().map(|s| s.id).collect();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let notified = changed.notified();
-            if ids
-                .iter()
-                .all(|id| observed.lock().unwrap().left.contains(id))
-            {
-                return;
-            }
-            notified.await;
-        }
-    })
-    .await
-    .expect("the router announced every session as left");
-    let stats = observed.lock().unwrap().stats.clone();
+    assert!(report.errors().is_empty(), "{:?}", report.errors());
+    observer
+        .until_left(report.sessions.iter().map(|s| s.id))
+        .await;
+    let stats = observer.observed.lock().unwrap().stats.clone();
     for s in &report.sessions {
         let mut t = s.traffic;
         t.rated_messages = 0; // the loadgen rates with 512 bytes, this realm with 256
@@ -125,7 +146,7 @@ async fn run_observed(router: &Router, plan: Plan, scenario: Scenario) -> Report
             s.id
         );
     }
-    let _ = monitor.leave("wamp.close.normal").await;
+    let _ = observer.monitor.leave("wamp.close.normal").await;
     report
 }
 
@@ -157,7 +178,6 @@ async fn pubsub_counts_agree_with_the_router_on_both_transports() {
         let (pubs, events) = (o.publications.as_ref().unwrap(), o.events.as_ref().unwrap());
         assert_eq!(pubs.ok, 1000, "2,000/s for 0.5 s");
         assert_eq!(events.ok, 3000, "every subscriber got every publication");
-        assert!(report.errors().is_empty(), "{:?}", report.errors());
         assert_eq!(report.sessions.len(), 5);
         // Received: WELCOME and GOODBYE each, SUBSCRIBED per subscription, PUBLISHED, EVENTs.
         let t = total(&report);
@@ -173,6 +193,7 @@ async fn pubsub_counts_agree_with_the_router_on_both_transports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
     let router = router().await;
+    let rs = router.rawsocket_url().unwrap();
     for schedule in [Schedule::Open { rate: 1000.0 }, Schedule::Closed] {
         let cfg = RpcConfig {
             callees: 2,
@@ -183,17 +204,11 @@ async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
         };
         let report = run_observed(
             &router,
-            plan(
-                router.rawsocket_url().unwrap(),
-                Serializer::Msgpack,
-                schedule,
-                500,
-            ),
+            plan(rs.clone(), Serializer::Msgpack, schedule, 500),
             Scenario::Rpc(cfg),
         )
         .await;
         let calls = report.outcome.calls.as_ref().unwrap();
-        assert!(report.errors().is_empty(), "{:?}", report.errors());
         if schedule != Schedule::Closed {
             assert_eq!(calls.ok, 500, "1,000/s for 0.5 s");
         }
@@ -208,10 +223,11 @@ async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_runs_both_halves_at_their_share_of_the_rate() {
     let router = router().await;
+    let ws = router.websocket_url().unwrap();
     let report = run_observed(
         &router,
         plan(
-            router.websocket_url().unwrap(),
+            ws,
             Serializer::Msgpack,
             Schedule::Open { rate: 2000.0 },
             500,
@@ -233,27 +249,21 @@ async fn mixed_runs_both_halves_at_their_share_of_the_rate() {
     assert_eq!(o.publications.as_ref().unwrap().ok, 250);
     assert_eq!(o.events.as_ref().unwrap().ok, 500);
     assert_eq!(o.calls.as_ref().unwrap().ok, 750);
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     router.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churn_sessions_come_and_go_and_each_is_counted_exactly() {
     let router = router().await;
+    let rs = router.rawsocket_url().unwrap();
     let report = run_observed(
         &router,
-        plan(
-            router.rawsocket_url().unwrap(),
-            Serializer::Json,
-            Schedule::Open { rate: 100.0 },
-            500,
-        ),
+        plan(rs, Serializer::Json, Schedule::Open { rate: 100.0 }, 500),
         Scenario::Churn(ChurnConfig::default()),
     )
     .await;
     let cycles = report.outcome.cycles.as_ref().unwrap();
     assert_eq!(cycles.ok, 50, "100 sessions/s for 0.5 s");
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     assert_eq!(
         report.sessions.len(),
         51,
@@ -271,14 +281,10 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
         interval: Duration::from_millis(20),
         ..ExampleConfig::default()
     };
+    let ws = router.websocket_url().unwrap();
     let report = run_observed(
         &router,
-        plan(
-            router.websocket_url().unwrap(),
-            Serializer::Json,
-            Schedule::Closed,
-            10_000,
-        ),
+        plan(ws, Serializer::Json, Schedule::Closed, 10_000),
         Scenario::Example(cfg),
     )
     .await;
@@ -292,7 +298,6 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
         "its own events are timed (this router discloses the publisher)"
     );
     assert_eq!(report.sessions.len(), 4);
-    assert!(report.errors().is_empty(), "{:?}", report.errors());
     // Each client sends HELLO, SUBSCRIBE, 5 PUBLISH and GOODBYE.
     assert_eq!(total(&report).messages_tx, 4 * 8);
     assert!(
@@ -311,7 +316,7 @@ async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
         Schedule::Open { rate: 2000.0 },
         60_000,
     );
-    let (monitor, observed, changed) = observe(&router).await;
+    let observer = observe(&router).await;
     let run = Arc::new(Run::new(run_plan));
     let task = {
         let run = Arc::clone(&run);
@@ -336,22 +341,10 @@ async fn an_interrupted_run_reports_what_it_did_so_far_and_leaves_cleanly() {
     let calls = report.outcome.calls.as_ref().unwrap();
     assert!(calls.ok >= 200 && report.errors().is_empty());
     assert!((calls.ok as f64 / report.seconds - 2000.0).abs() < 400.0);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let notified = changed.notified();
-            if report
-                .sessions
-                .iter()
-                .all(|s| observed.lock().unwrap().left.contains(&s.id))
-            {
-                return;
-            }
-            notified.await;
-        }
-    })
-    .await
-    .expect("every session left");
-    let _ = monitor.leave("wamp.close.normal").await;
+    observer
+        .until_left(report.sessions.iter().map(|s| s.id))
+        .await;
+    let _ = observer.monitor.leave("wamp.close.normal").await;
     router.shutdown().await;
 }
 

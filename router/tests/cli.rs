@@ -1,10 +1,25 @@
 //! The `wamp-router` binary: configuration checks and the errors a user sees.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
-fn router() -> Command {
+/// Runs `wamp-router --check` with `args`.
+fn check(args: &[&OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .arg("--check")
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+/// Asserts that the check passed, showing what the router said otherwise.
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -22,26 +37,14 @@ fn with_stats(stats: &str) -> String {
 
 #[test]
 fn check_accepts_the_default_and_crossbar_configs() {
-    let out = router().arg("--check").output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = check(&[]);
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
     let crossbar = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/crossbar/crossbar-config.json"
     );
-    let out = router()
-        .args(["--check", "--config", crossbar])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&check(&["--config".as_ref(), crossbar.as_ref()]));
 }
 
 #[test]
@@ -77,11 +80,7 @@ fn invalid_stats_blocks_are_refused_with_file_path_and_problem() {
     for (i, (stats, path, problem)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{i}.json"));
         std::fs::write(&file, with_stats(stats)).expect("written");
-        let out = router()
-            .args(["--check", "--config"])
-            .arg(&file)
-            .output()
-            .expect("runs");
+        let out = check(&["--config".as_ref(), file.as_ref()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{stats} was accepted");
         assert!(
@@ -101,24 +100,9 @@ fn cbdir_reads_config_json() {
         include_str!("../../config/default.json"),
     )
     .expect("written");
-    let out = router()
-        .arg("--check")
-        .arg("--cbdir")
-        .arg(&dir)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&check(&["--cbdir".as_ref(), dir.as_ref()]));
     let missing = scratch("cli-empty");
-    let out = router()
-        .arg("--check")
-        .arg("--cbdir")
-        .arg(&missing)
-        .output()
-        .expect("runs");
+    let out = check(&["--cbdir".as_ref(), missing.as_ref()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
 }

@@ -66,9 +66,13 @@ fn python() -> &'static Path {
     })
 }
 
-/// Runs `script` from interop/ with `args` and asserts that it passed: exit 0 and a last line
-/// starting with `ok`.
-async fn run_script(script: &str, args: Vec<String>, ok: &'static str) {
+/// Runs `script` from interop/ with `options` (each `--name value`) and asserts that it passed:
+/// exit 0 and a last line starting with `ok`.
+async fn run_script(script: &str, options: &[(&str, &str)], ok: &'static str) {
+    let args: Vec<String> = options
+        .iter()
+        .flat_map(|(name, value)| [format!("--{name}"), value.to_string()])
+        .collect();
     let python = tokio::task::spawn_blocking(python)
         .await
         .expect("venv ready");
@@ -95,46 +99,31 @@ async fn run_script(script: &str, args: Vec<String>, ok: &'static str) {
 
 /// Runs the interop client against `url` and asserts that every check passed.
 async fn run_client(url: String, serializer: &str, serializer_b: Option<&str>) {
-    let mut args = vec![
-        "--url".into(),
-        url,
-        "--serializer".into(),
-        serializer.into(),
-        "--realm".into(),
-        "realm1".into(),
-    ];
+    let mut options = vec![("url", url.as_str()), ("serializer", serializer)];
+    options.push(("realm", "realm1"));
     if let Some(b) = serializer_b {
-        args.extend(["--serializer-b".into(), b.into()]);
+        options.push(("serializer-b", b));
     }
-    run_script("interop_client.py", args, "interop OK:").await;
+    run_script("interop_client.py", &options, "interop OK:").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_over_websocket_json() {
-    let router = start().await;
-    run_client(url(&router, Transport::Ws), "json", None).await;
-    router.shutdown().await;
+/// One test per transport and serializer: the interop client against a router of its own.
+macro_rules! autobahn_over {
+    ($($name:ident: $transport:expr, $serializer:literal;)+) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let router = start().await;
+            run_client(url(&router, $transport), $serializer, None).await;
+            router.shutdown().await;
+        }
+    )+};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_over_websocket_msgpack() {
-    let router = start().await;
-    run_client(url(&router, Transport::Ws), "msgpack", None).await;
-    router.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_over_rawsocket_json() {
-    let router = start().await;
-    run_client(url(&router, Transport::Rs), "json", None).await;
-    router.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_over_rawsocket_msgpack() {
-    let router = start().await;
-    run_client(url(&router, Transport::Rs), "msgpack", None).await;
-    router.shutdown().await;
+autobahn_over! {
+    autobahn_over_websocket_json: Transport::Ws, "json";
+    autobahn_over_websocket_msgpack: Transport::Ws, "msgpack";
+    autobahn_over_rawsocket_json: Transport::Rs, "json";
+    autobahn_over_rawsocket_msgpack: Transport::Rs, "msgpack";
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,35 +137,36 @@ async fn autobahn_sessions_with_different_serializers_interoperate() {
 /// Runs the Crossbar-style Python monitor against `url`, watching a Python client's session
 /// over `client_url`.
 async fn run_monitor(url: String, serializer: &str, client_url: String, client_serializer: &str) {
-    let args = vec![
-        "--url".into(),
-        url,
-        "--serializer".into(),
-        serializer.into(),
-        "--client-url".into(),
-        client_url,
-        "--client-serializer".into(),
-        client_serializer.into(),
-        "--realm".into(),
-        "realm1".into(),
+    let options = [
+        ("url", url.as_str()),
+        ("serializer", serializer),
+        ("client-url", &client_url),
+        ("client-serializer", client_serializer),
+        ("realm", "realm1"),
     ];
-    run_script("monitor_client.py", args, "monitor OK:").await;
+    run_script("monitor_client.py", &options, "monitor OK:").await;
+}
+
+/// Runs the monitor over `transport` with `serializer` twice against a router of its own:
+/// watching a JSON client on the same transport, then a msgpack client on the other one.
+async fn run_monitor_over(transport: Transport, serializer: &str) {
+    let other = match transport {
+        Transport::Ws => Transport::Rs,
+        Transport::Rs => Transport::Ws,
+    };
+    let router = start().await;
+    let monitors = url(&router, transport);
+    run_monitor(monitors.clone(), serializer, monitors.clone(), "json").await;
+    run_monitor(monitors, serializer, url(&router, other), "msgpack").await;
+    router.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_monitor_sees_join_stats_and_leave_over_websocket() {
-    let router = start().await;
-    let ws = url(&router, Transport::Ws);
-    run_monitor(ws.clone(), "json", ws.clone(), "json").await;
-    run_monitor(ws, "json", url(&router, Transport::Rs), "msgpack").await;
-    router.shutdown().await;
+    run_monitor_over(Transport::Ws, "json").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
-    let router = start().await;
-    let rs = url(&router, Transport::Rs);
-    run_monitor(rs.clone(), "msgpack", rs.clone(), "json").await;
-    run_monitor(rs, "msgpack", url(&router, Transport::Ws), "msgpack").await;
-    router.shutdown().await;
+    run_monitor_over(Transport::Rs, "msgpack").await;
 }

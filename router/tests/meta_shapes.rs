@@ -7,7 +7,18 @@ mod common;
 use common::*;
 use serde_json::Value as Json;
 use wamp::client::Subscription;
-use wamp::{Dict, Payload, Serializer, Session, Value, dict};
+use wamp::{Dict, Payload, Serializer, Value, dict};
+
+/// Where our session details (on_join, wamp.session.get) deliberately differ from Crossbar's:
+/// serializer is a name on every transport (Crossbar: null or an integer); channel_serializer
+/// likewise (Crossbar: null on WebSocket); HTTP headers are the client's own; websocket_protocol
+/// is null on RawSocket.
+const SESSION_DETAILS_OURS: &[&str] = &[
+    "serializer",
+    "transport.channel_serializer",
+    "transport.http_headers_received",
+    "transport.websocket_protocol",
+];
 
 fn fixture(name: &str) -> Vec<Json> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,10 +99,6 @@ fn same_shape(ours: &Json, theirs: &Json, path: &str, except: &[&str]) {
     }
 }
 
-async fn subscribe_meta(s: &Session, topic: &str) -> Subscription {
-    s.subscribe(topic, Dict::new()).await.unwrap()
-}
-
 async fn next_args(sub: &mut Subscription) -> Vec<Value> {
     next_event(sub).await.payload.args().unwrap()
 }
@@ -100,7 +107,7 @@ async fn next_args(sub: &mut Subscription) -> Vec<Value> {
 async fn on_join_has_crossbars_shape_for_both_framings() {
     let router = start().await;
     let m = join(&router, Transport::Ws, Serializer::Json).await;
-    let mut joins = subscribe_meta(&m, "wamp.session.on_join").await;
+    let mut joins = subscribe(&m, "wamp.session.on_join", Dict::new()).await;
     for (transport, framing) in [(Transport::Ws, "websocket"), (Transport::Rs, "rawsocket")] {
         let s = join(&router, transport, Serializer::Msgpack).await;
         let ours = next_args(&mut joins).await;
@@ -109,20 +116,8 @@ async fn on_join_has_crossbars_shape_for_both_framings() {
         let theirs = captured("wamp.session.on_join", |a| {
             a[0]["transport"]["channel_framing"] == framing
         });
-        // [ours] serializer is a name on every transport (Crossbar: null or an integer);
-        // channel_serializer likewise (Crossbar: null on WebSocket); HTTP headers are the
-        // client's own; websocket_protocol is null on RawSocket.
-        same_shape(
-            &details,
-            &theirs[0],
-            "",
-            &[
-                "serializer",
-                "transport.channel_serializer",
-                "transport.http_headers_received",
-                "transport.websocket_protocol",
-            ],
-        );
+        // [ours] see SESSION_DETAILS_OURS.
+        same_shape(&details, &theirs[0], "", SESSION_DETAILS_OURS);
         assert_eq!(details["serializer"], "msgpack");
         assert_eq!(details["transport"]["channel_serializer"], "msgpack");
         assert_eq!(details["transport"]["channel_framing"], framing);
@@ -154,8 +149,8 @@ async fn on_join_has_crossbars_shape_for_both_framings() {
 async fn on_stats_and_on_leave_have_crossbars_shape_plus_the_rx_tx_split() {
     let router = start().await;
     let m = join(&router, Transport::Ws, Serializer::Json).await;
-    let mut stats = subscribe_meta(&m, "wamp.session.on_stats").await;
-    let mut leaves = subscribe_meta(&m, "wamp.session.on_leave").await;
+    let mut stats = subscribe(&m, "wamp.session.on_stats", Dict::new()).await;
+    let mut leaves = subscribe(&m, "wamp.session.on_leave", Dict::new()).await;
     let s = join(&router, Transport::Rs, Serializer::Json).await;
     let id = s.id();
     s.leave("wamp.close.normal").await.unwrap();
@@ -213,12 +208,12 @@ async fn subscription_and_registration_events_have_crossbars_shape() {
         "wamp.registration.on_unregister",
         "wamp.registration.on_delete",
     ] {
-        subs.push((t, subscribe_meta(&m, t).await));
+        subs.push((t, subscribe(&m, t, Dict::new()).await));
     }
     let s = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let sub = s.subscribe("com.example.topic", Dict::new()).await.unwrap();
+    let sub = subscribe(&s, "com.example.topic", Dict::new()).await;
     s.unsubscribe(sub.id).await.unwrap();
-    let reg = s.register("com.example.proc", Dict::new()).await.unwrap();
+    let reg = register(&s, "com.example.proc", Dict::new()).await;
     s.unregister(reg.id).await.unwrap();
     for (topic, sub) in &mut subs {
         let ours = next_args(sub).await;
@@ -237,19 +232,10 @@ async fn meta_procedures_answer_like_crossbar() {
     let router = start().await;
     let m = join(&router, Transport::Ws, Serializer::Json).await;
     let helper = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let exact = helper
-        .subscribe("com.example.topic", Dict::new())
-        .await
-        .unwrap();
-    let prefix = helper
-        .subscribe("com.example.", dict! {"match" => "prefix"})
-        .await
-        .unwrap();
-    let reg = helper
-        .register("com.example.proc2", Dict::new())
-        .await
-        .unwrap();
-    let call = |p: &'static str, args: Vec<Value>| {
+    let exact = subscribe(&helper, "com.example.topic", Dict::new()).await;
+    let prefix = subscribe(&helper, "com.example.", matching("prefix")).await;
+    let reg = register(&helper, "com.example.proc2", Dict::new()).await;
+    let meta = |p: &'static str, args: Vec<Value>| {
         let m = &m;
         async move { m.call(p, Payload::from_args(args), Dict::new()).await }
     };
@@ -315,18 +301,13 @@ async fn meta_procedures_answer_like_crossbar() {
     ];
     for (procedure, args, expected) in checks {
         let ours = result(
-            call(procedure, args)
+            meta(procedure, args)
                 .await
                 .unwrap_or_else(|e| panic!("{procedure}: {e}")),
         );
         let theirs = captured_result(procedure);
-        let except: &[&str] = if procedure == "wamp.session.get" {
-            &[
-                "serializer",
-                "transport.channel_serializer",
-                "transport.http_headers_received",
-                "transport.websocket_protocol",
-            ]
+        let except = if procedure == "wamp.session.get" {
+            SESSION_DETAILS_OURS
         } else {
             &[]
         };
@@ -336,7 +317,7 @@ async fn meta_procedures_answer_like_crossbar() {
             assert_eq!(ours, expected, "{procedure}");
         }
     }
-    let lookup = call(
+    let lookup = meta(
         "wamp.subscription.lookup",
         vec![
             "com.example.".into(),
@@ -347,7 +328,7 @@ async fn meta_procedures_answer_like_crossbar() {
     .unwrap();
     assert_eq!(result(lookup), Json::from(prefix.id));
     let matched = result(
-        call("wamp.subscription.match", vec!["com.example.topic".into()])
+        meta("wamp.subscription.match", vec!["com.example.topic".into()])
             .await
             .unwrap(),
     );
@@ -367,12 +348,12 @@ async fn meta_procedures_answer_like_crossbar() {
         ("wamp.registration.match", "com.nonexistent"),
     ] {
         assert_eq!(
-            result(call(procedure, vec![none.into()]).await.unwrap()),
+            result(meta(procedure, vec![none.into()]).await.unwrap()),
             Json::Null,
             "{procedure}"
         );
     }
-    let listed = result(call("wamp.subscription.list", vec![]).await.unwrap());
+    let listed = result(meta("wamp.subscription.list", vec![]).await.unwrap());
     assert_eq!(
         listed["exact"],
         Json::from(vec![exact.id]),
@@ -401,13 +382,13 @@ async fn meta_procedures_answer_like_crossbar() {
             "wamp.error.no_such_registration",
         ),
     ] {
-        let e = call(procedure, vec![123456789.into()]).await.unwrap_err();
+        let e = meta(procedure, vec![123456789.into()]).await.unwrap_err();
         assert_eq!(e.wamp_error(), Some(error), "{procedure}");
     }
-    let e = call("wamp.session.get", vec!["not an id".into()])
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_argument"));
+    assert_wamp_error(
+        meta("wamp.session.get", vec!["not an id".into()]).await,
+        "wamp.error.invalid_argument",
+    );
     router.shutdown().await;
 }
 
@@ -450,10 +431,7 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
     ] {
         assert!(d.get(k).and_then(Value::as_u64).is_some(), "{k}");
     }
-    let all = m
-        .call("wampstat.session.stats", Payload::empty(), Dict::new())
-        .await
-        .unwrap();
+    let all = call(&m, "wampstat.session.stats").await.unwrap();
     assert_eq!(all.payload.args().unwrap()[0].as_list().unwrap().len(), 3);
     // kill_by_authrole kills everyone with the role but the caller.
     let killed = m
@@ -480,10 +458,7 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
             wamp::client::Closed::Goodbye("wamp.close.normal".into())
         );
     }
-    let count = m
-        .call("wamp.session.count", Payload::empty(), Dict::new())
-        .await
-        .unwrap();
+    let count = call(&m, "wamp.session.count").await.unwrap();
     assert_eq!(count.payload.args().unwrap(), vec![Value::from(1)]);
     router.shutdown().await;
 }
@@ -491,45 +466,34 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
 #[tokio::test]
 async fn the_meta_api_is_authorized_like_any_other_uri() {
     use wamp_router::config::{Allow, Permission};
-    let mut config = default_config();
-    config.realms[0].roles[0].permissions.push(Permission {
-        uri: "wamp.".into(),
-        match_policy: wamp::MatchPolicy::Prefix,
-        allow: Allow::default(),
-        disclose: Default::default(),
-    });
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| {
+        config.realms[0].roles[0].permissions.push(Permission {
+            uri: "wamp.".into(),
+            match_policy: wamp::MatchPolicy::Prefix,
+            allow: Allow::default(),
+            disclose: Default::default(),
+        })
+    })
+    .await;
     let s = join(&router, Transport::Rs, Serializer::Json).await;
-    let e = s
-        .call("wamp.session.count", Payload::empty(), Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.not_authorized"));
-    let e = s
-        .subscribe("wamp.session.on_join", Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.not_authorized"));
-    let e = s
-        .subscribe("wamp.session.", dict! {"match" => "prefix"})
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.not_authorized"));
+    let not_authorized = "wamp.error.not_authorized";
+    assert_wamp_error(call(&s, "wamp.session.count").await, not_authorized);
+    let on_join = s.subscribe("wamp.session.on_join", Dict::new()).await;
+    assert_wamp_error(on_join, not_authorized);
+    let prefix = s.subscribe("wamp.session.", matching("prefix")).await;
+    assert_wamp_error(prefix, not_authorized);
     // Everything else is still allowed.
-    s.subscribe("com.example", Dict::new()).await.unwrap();
+    subscribe(&s, "com.example", Dict::new()).await;
     router.shutdown().await;
 }
 
 #[tokio::test]
 async fn realms_with_the_meta_api_off_have_no_meta_procedures() {
-    let mut config = default_config();
-    config.realms[0].enable_meta_api = false;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].enable_meta_api = false).await;
     let s = join(&router, Transport::Ws, Serializer::Json).await;
-    let e = s
-        .call("wamp.session.count", Payload::empty(), Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.no_such_procedure"));
+    assert_wamp_error(
+        call(&s, "wamp.session.count").await,
+        "wamp.error.no_such_procedure",
+    );
     router.shutdown().await;
 }

@@ -3,7 +3,26 @@
 mod common;
 
 use common::*;
-use wamp::{Dict, Payload, Serializer, Value, dict};
+use wamp::client::Subscription;
+use wamp::{Dict, Payload, Serializer, Session, Value, dict};
+
+/// Publishes `blob` from `publisher` (to itself too) and expects it intact on each of `subs`.
+async fn publish_and_receive(publisher: &Session, blob: &Value, subs: [&mut Subscription; 2]) {
+    publisher
+        .publish(
+            "com.x",
+            Payload::from_args(vec![blob.clone()]),
+            dict! {"exclude_me" => false},
+        )
+        .await
+        .unwrap();
+    for sub in subs {
+        assert_eq!(
+            next_event(sub).await.payload.args().unwrap(),
+            vec![blob.clone()]
+        );
+    }
+}
 
 #[tokio::test]
 async fn exact_subscription_receives_args_and_kwargs_over_every_combo() {
@@ -11,10 +30,7 @@ async fn exact_subscription_receives_args_and_kwargs_over_every_combo() {
     for (transport, ser) in COMBOS {
         let sub = join(&router, transport, ser).await;
         let publisher = join(&router, transport, ser).await;
-        let mut s = sub
-            .subscribe("com.example.topic", Dict::new())
-            .await
-            .unwrap();
+        let mut s = subscribe(&sub, "com.example.topic", Dict::new()).await;
         let args = vec![
             1.into(),
             "two".into(),
@@ -52,44 +68,15 @@ async fn events_cross_serializers_with_binary_intact() {
     let router = start().await;
     let json = join(&router, Transport::Ws, Serializer::Json).await;
     let msgpack = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut on_json = json.subscribe("com.x", Dict::new()).await.unwrap();
-    let mut on_msgpack = msgpack.subscribe("com.x", Dict::new()).await.unwrap();
+    let mut on_json = subscribe(&json, "com.x", Dict::new()).await;
+    let mut on_msgpack = subscribe(&msgpack, "com.x", Dict::new()).await;
     assert_eq!(
         on_json.id, on_msgpack.id,
         "one subscription id for the same URI and policy"
     );
     let blob = Value::Bytes((0..=255).collect());
-    json.publish(
-        "com.x",
-        Payload::from_args(vec![blob.clone()]),
-        dict! {"exclude_me" => false},
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        next_event(&mut on_msgpack).await.payload.args().unwrap(),
-        vec![blob.clone()]
-    );
-    assert_eq!(
-        next_event(&mut on_json).await.payload.args().unwrap(),
-        vec![blob.clone()]
-    );
-    msgpack
-        .publish(
-            "com.x",
-            Payload::from_args(vec![blob.clone()]),
-            dict! {"exclude_me" => false},
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        next_event(&mut on_json).await.payload.args().unwrap(),
-        vec![blob.clone()]
-    );
-    assert_eq!(
-        next_event(&mut on_msgpack).await.payload.args().unwrap(),
-        vec![blob]
-    );
+    publish_and_receive(&json, &blob, [&mut on_msgpack, &mut on_json]).await;
+    publish_and_receive(&msgpack, &blob, [&mut on_json, &mut on_msgpack]).await;
     router.shutdown().await;
 }
 
@@ -97,10 +84,10 @@ async fn events_cross_serializers_with_binary_intact() {
 async fn exclude_me_defaults_to_true() {
     let router = start().await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut own = a.subscribe("com.own", Dict::new()).await.unwrap();
-    let mut marker = a.subscribe("com.marker", Dict::new()).await.unwrap();
+    let mut own = subscribe(&a, "com.own", Dict::new()).await;
+    let mut marker = subscribe(&a, "com.marker", Dict::new()).await;
     a.publish("com.own", Payload::empty(), ack()).await.unwrap();
-    assert_no_event_before_marker(&a, &mut own, &mut marker, "com.marker").await;
+    assert_no_event_before_marker(&a, &mut [&mut own], &mut marker, "com.marker").await;
     a.publish(
         "com.own",
         Payload::from_args(vec![7.into()]),
@@ -120,54 +107,23 @@ async fn prefix_and_wildcard_subscriptions_carry_the_topic() {
     let router = start().await;
     let sub = join(&router, Transport::Ws, Serializer::Json).await;
     let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut prefix = sub
-        .subscribe("com.example.prefix", dict! {"match" => "prefix"})
-        .await
-        .unwrap();
-    let mut wild = sub
-        .subscribe("com..wild", dict! {"match" => "wildcard"})
-        .await
-        .unwrap();
-    let mut exact = sub
-        .subscribe("com.example.prefix.x.y", Dict::new())
-        .await
-        .unwrap();
-    publisher
-        .publish("com.example.prefix.x.y", Payload::empty(), ack())
-        .await
-        .unwrap();
+    let mut prefix = subscribe(&sub, "com.example.prefix", matching("prefix")).await;
+    let mut wild = subscribe(&sub, "com..wild", matching("wildcard")).await;
+    let mut exact = subscribe(&sub, "com.example.prefix.x.y", Dict::new()).await;
+    let publish = |topic: &'static str| publisher.publish(topic, Payload::empty(), ack());
+    publish("com.example.prefix.x.y").await.unwrap();
     let e = next_event(&mut prefix).await;
-    assert_eq!(
-        e.details.get("topic").and_then(Value::as_str),
-        Some("com.example.prefix.x.y")
-    );
+    assert_eq!(topic_of(&e), Some("com.example.prefix.x.y"));
     assert!(next_event(&mut exact).await.details.get("topic").is_none());
-    publisher
-        .publish("com.any.wild", Payload::empty(), ack())
-        .await
-        .unwrap();
+    publish("com.any.wild").await.unwrap();
     let e = next_event(&mut wild).await;
-    assert_eq!(
-        e.details.get("topic").and_then(Value::as_str),
-        Some("com.any.wild")
-    );
+    assert_eq!(topic_of(&e), Some("com.any.wild"));
     // Neither pattern matches these.
-    publisher
-        .publish("com.any.wild.more", Payload::empty(), ack())
-        .await
-        .unwrap();
-    publisher
-        .publish("com.example.pre", Payload::empty(), ack())
-        .await
-        .unwrap();
-    let mut marker = sub.subscribe("com.marker", Dict::new()).await.unwrap();
-    publisher
-        .publish("com.marker", Payload::empty(), ack())
-        .await
-        .unwrap();
-    next_event(&mut marker).await;
-    assert!(prefix.events.try_recv().is_err());
-    assert!(wild.events.try_recv().is_err());
+    publish("com.any.wild.more").await.unwrap();
+    publish("com.example.pre").await.unwrap();
+    let mut marker = subscribe(&sub, "com.marker", Dict::new()).await;
+    let patterns = &mut [&mut prefix, &mut wild];
+    assert_no_event_before_marker(&publisher, patterns, &mut marker, "com.marker").await;
     router.shutdown().await;
 }
 
@@ -176,7 +132,7 @@ async fn publisher_is_disclosed_by_the_default_role() {
     let router = start().await;
     let sub = join(&router, Transport::Rs, Serializer::Json).await;
     let publisher = join(&router, Transport::Rs, Serializer::Json).await;
-    let mut s = sub.subscribe("com.d", Dict::new()).await.unwrap();
+    let mut s = subscribe(&sub, "com.d", Dict::new()).await;
     publisher
         .publish("com.d", Payload::empty(), ack())
         .await
@@ -199,8 +155,8 @@ async fn eligible_and_exclude_lists_filter_receivers() {
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut sa = a.subscribe("com.f", Dict::new()).await.unwrap();
-    let mut sb = b.subscribe("com.f", Dict::new()).await.unwrap();
+    let mut sa = subscribe(&a, "com.f", Dict::new()).await;
+    let mut sb = subscribe(&b, "com.f", Dict::new()).await;
     let eligible = dict! {"acknowledge" => true, "eligible" => Value::List(vec![b.id().into()])};
     publisher
         .publish("com.f", Payload::from_args(vec![1.into()]), eligible)
@@ -219,8 +175,8 @@ async fn eligible_and_exclude_lists_filter_receivers() {
         next_event(&mut sa).await.payload.args().unwrap(),
         vec![Value::Int(2)]
     );
-    let mut marker = a.subscribe("com.m", Dict::new()).await.unwrap();
-    let mut marker_b = b.subscribe("com.m", Dict::new()).await.unwrap();
+    let mut marker = subscribe(&a, "com.m", Dict::new()).await;
+    let mut marker_b = subscribe(&b, "com.m", Dict::new()).await;
     publisher
         .publish("com.m", Payload::empty(), ack())
         .await
@@ -235,10 +191,9 @@ async fn eligible_and_exclude_lists_filter_receivers() {
 async fn unsubscribe_stops_events_and_unknown_ids_are_errors() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Msgpack).await;
-    let s = a.subscribe("com.u", Dict::new()).await.unwrap();
+    let s = subscribe(&a, "com.u", Dict::new()).await;
     a.unsubscribe(s.id).await.unwrap();
-    let err = a.unsubscribe(s.id).await.unwrap_err();
-    assert_eq!(err.wamp_error(), Some("wamp.error.no_such_subscription"));
+    assert_wamp_error(a.unsubscribe(s.id).await, "wamp.error.no_such_subscription");
     router.shutdown().await;
 }
 
@@ -246,10 +201,10 @@ async fn unsubscribe_stops_events_and_unknown_ids_are_errors() {
 async fn publishing_to_the_wamp_namespace_is_refused() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let err = a
-        .publish("wamp.session.on_join", Payload::empty(), ack())
-        .await
-        .unwrap_err();
-    assert_eq!(err.wamp_error(), Some("wamp.error.invalid_uri"));
+    assert_wamp_error(
+        a.publish("wamp.session.on_join", Payload::empty(), ack())
+            .await,
+        "wamp.error.invalid_uri",
+    );
     router.shutdown().await;
 }

@@ -4,12 +4,14 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wamp::client::{ClientError, Closed};
 use wamp::message::code;
 use wamp::transport::rawsocket;
 use wamp::{Dict, Message, Payload, Serializer, Value, dict};
+use wamp_router::LIMIT_EXCEEDED;
 use wamp_router::RouterOptions;
 use wamp_router::config::{Allow, Permission, UriCheck};
 
@@ -17,7 +19,7 @@ use wamp_router::config::{Allow, Permission, UriCheck};
 async fn bystanders_still_work(router: &wamp_router::Router) {
     let a = join(router, Transport::Ws, Serializer::Json).await;
     let b = join(router, Transport::Rs, Serializer::Msgpack).await;
-    let mut s = b.subscribe("com.alive", Dict::new()).await.unwrap();
+    let mut s = subscribe(&b, "com.alive", Dict::new()).await;
     a.publish("com.alive", Payload::from_args(vec![1.into()]), ack())
         .await
         .unwrap();
@@ -27,11 +29,30 @@ async fn bystanders_still_work(router: &wamp_router::Router) {
     );
 }
 
+/// The host:port of the router's RawSocket listener.
+fn rawsocket_addr(router: &wamp_router::Router) -> String {
+    url(router, Transport::Rs)
+        .trim_start_matches("rs://")
+        .to_owned()
+}
+
+/// A TCP connection to `addr` that asked for JSON and 16 MiB messages: the connection and the
+/// router's 4-byte handshake reply.
+async fn json_handshake(addr: &str) -> (TcpStream, [u8; 4]) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 4];
+    within("the handshake reply", s.read_exact(&mut reply))
+        .await
+        .unwrap();
+    (s, reply)
+}
+
 #[tokio::test]
 async fn malformed_frames_abort_only_their_session() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let mut s = a.subscribe("com.alive", Dict::new()).await.unwrap();
+    let mut s = subscribe(&a, "com.alive", Dict::new()).await;
     let cases: [(Serializer, &[u8]); 6] = [
         (Serializer::Json, b"[16, 1, {}"),
         (Serializer::Json, b"{\"not\": \"an array\"}"),
@@ -98,27 +119,17 @@ async fn unknown_realm_is_refused_with_no_such_realm() {
 async fn invalid_uris_get_invalid_uri_errors() {
     let router = start().await;
     let (mut raw, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
-    raw.send_bytes(Bytes::from_static(br#"[32, 5, {}, "com..bad"]"#))
-        .await;
-    match raw.recv().await {
-        Some(Message::Error {
-            request_type: code::SUBSCRIBE,
-            request: 5,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_uri"),
-        other => panic!("expected ERROR, got {other:?}"),
-    }
-    raw.send_bytes(Bytes::from_static(br#"[48, 6, {}, "com. bad"]"#))
-        .await;
-    match raw.recv().await {
-        Some(Message::Error {
-            request_type: code::CALL,
-            request: 6,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_uri"),
-        other => panic!("expected ERROR, got {other:?}"),
+    let cases: [(&[u8], u64, wamp::Id); 2] = [
+        (br#"[32, 5, {}, "com..bad"]"#, code::SUBSCRIBE, 5),
+        (br#"[48, 6, {}, "com. bad"]"#, code::CALL, 6),
+    ];
+    for (frame, request_type, request) in cases {
+        raw.send_bytes(Bytes::from_static(frame)).await;
+        let (t, r, error, _) = raw.expect_error().await;
+        assert_eq!(
+            (t, r, error.as_str()),
+            (request_type, request, "wamp.error.invalid_uri")
+        );
     }
     drop(raw);
     router.shutdown().await;
@@ -126,61 +137,47 @@ async fn invalid_uris_get_invalid_uri_errors() {
 
 #[tokio::test]
 async fn strict_realms_refuse_loose_uris() {
-    let mut config = default_config();
-    config.realms[0].uri_check = UriCheck::Strict;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].uri_check = UriCheck::Strict).await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let e = a.subscribe("com.Example", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
-    a.subscribe("com.example", Dict::new()).await.unwrap();
+    assert_wamp_error(
+        a.subscribe("com.Example", Dict::new()).await,
+        "wamp.error.invalid_uri",
+    );
+    subscribe(&a, "com.example", Dict::new()).await;
     router.shutdown().await;
 }
 
 #[tokio::test]
 async fn role_permissions_deny_with_not_authorized() {
-    let mut config = default_config();
-    let role = &mut config.realms[0].roles[0];
-    role.permissions[0].allow = Allow {
-        call: false,
-        register: false,
-        publish: false,
-        subscribe: true,
-    };
-    role.permissions.push(Permission {
-        uri: "com.open.".into(),
-        match_policy: wamp::MatchPolicy::Prefix,
-        allow: Allow {
-            call: true,
-            register: true,
-            publish: true,
+    let router = start_configured(|config| {
+        let role = &mut config.realms[0].roles[0];
+        role.permissions[0].allow = Allow {
+            call: false,
+            register: false,
+            publish: false,
             subscribe: true,
-        },
-        disclose: Default::default(),
-    });
-    let router = start_with(config, test_options()).await;
+        };
+        role.permissions.push(Permission {
+            uri: "com.open.".into(),
+            match_policy: wamp::MatchPolicy::Prefix,
+            allow: Allow {
+                call: true,
+                register: true,
+                publish: true,
+                subscribe: true,
+            },
+            disclose: Default::default(),
+        });
+    })
+    .await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    fn denied<T>(r: Result<T, ClientError>) -> Option<String> {
-        r.err().and_then(|e| e.wamp_error().map(str::to_owned))
-    }
-    let not_authorized = Some("wamp.error.not_authorized".to_owned());
-    assert_eq!(
-        denied(a.publish("com.closed", Payload::empty(), ack()).await),
-        not_authorized
-    );
-    assert_eq!(
-        denied(
-            a.call("com.closed", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        ),
-        not_authorized
-    );
-    assert_eq!(
-        denied(a.register("com.closed", Dict::new()).await.map(|_| ())),
-        not_authorized
-    );
-    a.subscribe("com.closed", Dict::new()).await.unwrap();
-    a.register("com.open.p", Dict::new()).await.unwrap();
+    let not_authorized = "wamp.error.not_authorized";
+    let publish = a.publish("com.closed", Payload::empty(), ack()).await;
+    assert_wamp_error(publish, not_authorized);
+    assert_wamp_error(call(&a, "com.closed").await, not_authorized);
+    assert_wamp_error(a.register("com.closed", Dict::new()).await, not_authorized);
+    subscribe(&a, "com.closed", Dict::new()).await;
+    register(&a, "com.open.p", Dict::new()).await;
     a.publish("com.open.t", Payload::empty(), ack())
         .await
         .unwrap();
@@ -190,12 +187,9 @@ async fn role_permissions_deny_with_not_authorized() {
 
 #[tokio::test]
 async fn rawsocket_handshake_errors_follow_the_spec() {
-    let mut config = default_config();
-    config.transports[1].serializers = vec![Serializer::Json];
-    let router = start_with(config, test_options()).await;
-    let addr = url(&router, Transport::Rs)
-        .trim_start_matches("rs://")
-        .to_owned();
+    let router =
+        start_configured(|config| config.transports[1].serializers = vec![Serializer::Json]).await;
+    let addr = rawsocket_addr(&router);
     async fn exchange(addr: &str, hello: [u8; 4]) -> Vec<u8> {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(&hello).await.unwrap();
@@ -223,12 +217,7 @@ async fn rawsocket_handshake_errors_follow_the_spec() {
     // Not RawSocket at all: the connection is closed without a reply.
     assert_eq!(exchange(&addr, *b"GET ").await, Vec::<u8>::new());
     // A good handshake: the router announces 1 MiB (exponent 11) and echoes JSON.
-    let mut s = TcpStream::connect(&addr).await.unwrap();
-    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
-    let mut reply = [0u8; 4];
-    within("the handshake reply", s.read_exact(&mut reply))
-        .await
-        .unwrap();
+    let (_, reply) = json_handshake(&addr).await;
     assert_eq!(
         reply,
         [0x7F, (rawsocket::length_exponent(1 << 20) << 4) | 1, 0, 0]
@@ -239,13 +228,7 @@ async fn rawsocket_handshake_errors_follow_the_spec() {
 #[tokio::test]
 async fn rawsocket_ping_gets_pong_and_oversize_frames_abort() {
     let router = start().await;
-    let addr = url(&router, Transport::Rs)
-        .trim_start_matches("rs://")
-        .to_owned();
-    let mut s = TcpStream::connect(&addr).await.unwrap();
-    s.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
-    let mut reply = [0u8; 4];
-    s.read_exact(&mut reply).await.unwrap();
+    let (mut s, _) = json_handshake(&rawsocket_addr(&router)).await;
     s.write_all(&[1, 0, 0, 3, b'a', b'b', b'c']).await.unwrap();
     let mut pong = [0u8; 7];
     within("the pong", s.read_exact(&mut pong)).await.unwrap();
@@ -308,13 +291,10 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
     const QUEUE: usize = 64;
     const EVENTS: usize = 20_000;
     const WINDOW: usize = QUEUE / 2;
-    let router = start_with(
-        default_config(),
-        RouterOptions {
-            outbound_queue: QUEUE,
-            ..test_options()
-        },
-    )
+    let router = start_with_options(RouterOptions {
+        outbound_queue: QUEUE,
+        ..test_options()
+    })
     .await;
     let rs = url(&router, Transport::Rs);
     // The slow consumer subscribes and then never reads its socket again.
@@ -330,7 +310,7 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_receives_everything() {
         Some(Message::Subscribed { .. })
     ));
     let fast = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut events = fast.subscribe("com.flood", Dict::new()).await.unwrap();
+    let mut events = subscribe(&fast, "com.flood", Dict::new()).await;
     let publisher = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let payload = Payload::from_args(vec![Value::Bytes(vec![7; 1024])]);
     let mut received = 0;
@@ -393,27 +373,25 @@ async fn a_session_cannot_hold_more_subscriptions_or_registrations_than_allowed(
         max_registrations: 2,
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let a = join(&router, Transport::Rs, Serializer::Json).await;
     let mut subs = Vec::new();
     for t in ["com.a", "com.b", "com.c"] {
-        subs.push(a.subscribe(t, Dict::new()).await.unwrap());
+        subs.push(subscribe(&a, t, Dict::new()).await);
     }
-    let e = a.subscribe("com.d", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::LIMIT_EXCEEDED));
+    assert_wamp_error(a.subscribe("com.d", Dict::new()).await, LIMIT_EXCEEDED);
     // Subscribing again to what it holds is not a new subscription.
-    a.subscribe("com.a", Dict::new()).await.unwrap();
+    subscribe(&a, "com.a", Dict::new()).await;
     a.unsubscribe(subs[1].id).await.unwrap();
-    a.subscribe("com.d", Dict::new()).await.unwrap();
-    let r1 = a.register("com.p1", Dict::new()).await.unwrap();
-    a.register("com.p2", Dict::new()).await.unwrap();
-    let e = a.register("com.p3", Dict::new()).await.unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::LIMIT_EXCEEDED));
+    subscribe(&a, "com.d", Dict::new()).await;
+    let r1 = register(&a, "com.p1", Dict::new()).await;
+    register(&a, "com.p2", Dict::new()).await;
+    assert_wamp_error(a.register("com.p3", Dict::new()).await, LIMIT_EXCEEDED);
     a.unregister(r1.id).await.unwrap();
-    a.register("com.p3", Dict::new()).await.unwrap();
+    register(&a, "com.p3", Dict::new()).await;
     // Another session has its own allowance.
     let b = join(&router, Transport::Ws, Serializer::Msgpack).await;
-    b.subscribe("com.x", Dict::new()).await.unwrap();
+    subscribe(&b, "com.x", Dict::new()).await;
     router.shutdown().await;
 }
 
@@ -423,50 +401,23 @@ async fn a_session_cannot_have_more_calls_in_progress_than_allowed() {
         max_pending_calls: 2,
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
-    let mut reg = callee.register("com.hold", Dict::new()).await.unwrap();
-    let caller = std::sync::Arc::new(join(&router, Transport::Rs, Serializer::Json).await);
-    let mut calls = Vec::new();
-    for _ in 0..2 {
-        let c = std::sync::Arc::clone(&caller);
-        calls.push(tokio::spawn(async move {
-            c.call("com.hold", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        }));
-    }
-    let first = within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap();
-    let second = within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap();
-    let e = caller
-        .call("com.hold", Payload::empty(), Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some(wamp_router::LIMIT_EXCEEDED));
+    let mut reg = register(&callee, "com.hold", Dict::new()).await;
+    let caller = Arc::new(join(&router, Transport::Rs, Serializer::Json).await);
+    let calls = [(); 2].map(|_| spawn_call(Arc::clone(&caller), "com.hold"));
+    let first = next_invocation(&mut reg).await;
+    let second = next_invocation(&mut reg).await;
+    assert_wamp_error(call(&caller, "com.hold").await, LIMIT_EXCEEDED);
     first.reply(Ok(Payload::empty())).await.unwrap();
     second.reply(Ok(Payload::empty())).await.unwrap();
     for c in calls {
         within("the calls", c).await.unwrap().unwrap();
     }
     // With the two answered, calling works again.
-    let again = {
-        let c = std::sync::Arc::clone(&caller);
-        tokio::spawn(async move {
-            c.call("com.hold", Payload::empty(), Dict::new())
-                .await
-                .map(|_| ())
-        })
-    };
-    within("an invocation", reg.invocations.recv())
-        .await
-        .unwrap()
-        .reply(Ok(Payload::empty()))
-        .await
-        .unwrap();
+    let again = spawn_call(Arc::clone(&caller), "com.hold");
+    let inv = next_invocation(&mut reg).await;
+    inv.reply(Ok(Payload::empty())).await.unwrap();
     within("the call", again).await.unwrap().unwrap();
     router.shutdown().await;
 }

@@ -5,21 +5,8 @@
 mod common;
 
 use common::*;
-use wamp::client::{Registration, WampError};
+use wamp::client::WampError;
 use wamp::{Dict, Payload, Serializer, Value, dict};
-
-/// Answers invocations of `reg` with `f` until the registration's channel closes.
-fn serve(
-    mut reg: Registration,
-    f: impl Fn(Vec<Value>) -> Result<Payload, WampError> + Send + 'static,
-) {
-    tokio::spawn(async move {
-        while let Some(inv) = reg.invocations.recv().await {
-            let args = inv.payload.args().unwrap_or_default();
-            let _ = inv.reply(f(args)).await;
-        }
-    });
-}
 
 #[tokio::test]
 async fn call_result_error_and_no_such_procedure_over_every_combo() {
@@ -27,18 +14,12 @@ async fn call_result_error_and_no_such_procedure_over_every_combo() {
     for (transport, ser) in COMBOS {
         let callee = join(&router, transport, ser).await;
         let caller = join(&router, transport, ser).await;
-        let add = callee
-            .register("com.example.add", Dict::new())
-            .await
-            .unwrap();
+        let add = register(&callee, "com.example.add", Dict::new()).await;
         serve(add, |args| {
             let sum: i64 = args.iter().filter_map(Value::as_i64).sum();
             Ok(Payload::from_args(vec![sum.into()]))
         });
-        let fail = callee
-            .register("com.example.fail", Dict::new())
-            .await
-            .unwrap();
+        let fail = register(&callee, "com.example.fail", Dict::new()).await;
         serve(fail, |_| {
             Err(WampError {
                 error: "com.example.error.failed".into(),
@@ -59,26 +40,21 @@ async fn call_result_error_and_no_such_procedure_over_every_combo() {
             vec![Value::Int(5)],
             "{transport:?}/{ser}"
         );
-        let e = caller
-            .call("com.example.fail", Payload::empty(), Dict::new())
-            .await
-            .unwrap_err();
+        let e = call(&caller, "com.example.fail").await.unwrap_err();
         let wamp::client::ClientError::Wamp(e) = e else {
             panic!("expected an ERROR, got {e}")
         };
         assert_eq!(e.error, "com.example.error.failed");
         assert_eq!(e.payload.args().unwrap(), vec![Value::from("boom")]);
         assert_eq!(e.payload.kwargs().unwrap(), dict! {"code" => 7});
-        let e = caller
-            .call("com.example.nothing", Payload::empty(), Dict::new())
-            .await
-            .unwrap_err();
-        assert_eq!(e.wamp_error(), Some("wamp.error.no_such_procedure"));
-        let e = caller
-            .register("com.example.add", Dict::new())
-            .await
-            .unwrap_err();
-        assert_eq!(e.wamp_error(), Some("wamp.error.procedure_already_exists"));
+        assert_wamp_error(
+            call(&caller, "com.example.nothing").await,
+            "wamp.error.no_such_procedure",
+        );
+        assert_wamp_error(
+            caller.register("com.example.add", Dict::new()).await,
+            "wamp.error.procedure_already_exists",
+        );
         callee.leave("wamp.close.normal").await.unwrap();
         caller.leave("wamp.close.normal").await.unwrap();
     }
@@ -90,10 +66,8 @@ async fn large_payloads_cross_serializers() {
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let caller = join(&router, Transport::Ws, Serializer::Json).await;
-    serve(
-        callee.register("com.echo", Dict::new()).await.unwrap(),
-        |args| Ok(Payload::from_args(args)),
-    );
+    let echo = register(&callee, "com.echo", Dict::new()).await;
+    serve(echo, |args| Ok(Payload::from_args(args)));
     let big = "x".repeat(200_000);
     let bytes = Value::Bytes((0..100_000u32).map(|i| i as u8).collect());
     let r = caller
@@ -113,25 +87,19 @@ async fn callee_leaving_mid_call_cancels_the_call() {
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
     let caller = join(&router, Transport::Ws, Serializer::Msgpack).await;
-    let mut reg = callee.register("com.slow", Dict::new()).await.unwrap();
-    let call = tokio::spawn(async move {
-        let r = caller.call("com.slow", Payload::empty(), Dict::new()).await;
-        (caller, r)
-    });
+    let mut reg = register(&callee, "com.slow", Dict::new()).await;
+    let caller = std::sync::Arc::new(caller);
+    let pending = spawn_call(std::sync::Arc::clone(&caller), "com.slow");
     // The invocation reached the callee; it leaves without answering.
-    let inv = within("the invocation", reg.invocations.recv())
-        .await
-        .expect("invocation");
-    drop(inv);
+    drop(next_invocation(&mut reg).await);
     callee.leave("wamp.close.normal").await.unwrap();
-    let (caller, r) = within("the canceled call", call).await.unwrap();
-    assert_eq!(r.unwrap_err().wamp_error(), Some("wamp.error.canceled"));
+    let r = within("the canceled call", pending).await.unwrap();
+    assert_wamp_error(r, "wamp.error.canceled");
     // The procedure is gone with its callee.
-    let e = caller
-        .call("com.slow", Payload::empty(), Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.no_such_procedure"));
+    assert_wamp_error(
+        call(&caller, "com.slow").await,
+        "wamp.error.no_such_procedure",
+    );
     router.shutdown().await;
 }
 
@@ -141,16 +109,13 @@ async fn callee_dropping_its_connection_mid_call_cancels_the_call() {
     let url = url(&router, Transport::Rs);
     let callee = join_url(&url, "realm1", Serializer::Msgpack).await.unwrap();
     let caller = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut reg = callee.register("com.drop", Dict::new()).await.unwrap();
-    let call =
-        tokio::spawn(async move { caller.call("com.drop", Payload::empty(), Dict::new()).await });
-    within("the invocation", reg.invocations.recv())
-        .await
-        .expect("invocation");
+    let mut reg = register(&callee, "com.drop", Dict::new()).await;
+    let pending = spawn_call(caller, "com.drop");
+    next_invocation(&mut reg).await;
     drop(reg);
     drop(callee); // no GOODBYE: the client's tasks end and the socket closes
-    let r = within("the canceled call", call).await.unwrap();
-    assert_eq!(r.unwrap_err().wamp_error(), Some("wamp.error.canceled"));
+    let r = within("the canceled call", pending).await.unwrap();
+    assert_wamp_error(r, "wamp.error.canceled");
     router.shutdown().await;
 }
 
@@ -159,51 +124,31 @@ async fn pattern_registrations_pass_the_procedure_and_prefer_the_longest_prefix(
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
     let caller = join(&router, Transport::Rs, Serializer::Json).await;
-    let mut short = callee
-        .register("com.p", dict! {"match" => "prefix"})
-        .await
-        .unwrap();
-    let mut long = callee
-        .register("com.p.q", dict! {"match" => "prefix"})
-        .await
-        .unwrap();
-    let mut wild = callee
-        .register("com..w", dict! {"match" => "wildcard"})
-        .await
-        .unwrap();
-    let c = tokio::spawn(async move {
-        let a = caller
-            .call("com.p.q.r", Payload::empty(), Dict::new())
-            .await
-            .map(|_| ());
-        let b = caller
-            .call("com.x.w", Payload::empty(), Dict::new())
-            .await
-            .map(|_| ());
-        let c = caller
-            .call("com.pz", Payload::empty(), Dict::new())
-            .await
-            .map(|_| ());
-        (a, b, c)
+    let mut short = register(&callee, "com.p", matching("prefix")).await;
+    let mut long = register(&callee, "com.p.q", matching("prefix")).await;
+    let mut wild = register(&callee, "com..w", matching("wildcard")).await;
+    let calls = tokio::spawn(async move {
+        let mut results = Vec::new();
+        for procedure in ["com.p.q.r", "com.x.w", "com.pz"] {
+            results.push(call(&caller, procedure).await.map(|_| ()));
+        }
+        results
     });
     for (reg, procedure) in [
         (&mut long, "com.p.q.r"),
         (&mut wild, "com.x.w"),
         (&mut short, "com.pz"),
     ] {
-        let inv = within("an invocation", reg.invocations.recv())
-            .await
-            .unwrap();
+        let inv = next_invocation(reg).await;
         assert_eq!(
             inv.details.get("procedure").and_then(Value::as_str),
             Some(procedure)
         );
         inv.reply(Ok(Payload::empty())).await.unwrap();
     }
-    let (a, b, c) = within("the calls", c).await.unwrap();
-    a.unwrap();
-    b.unwrap();
-    c.unwrap();
+    for r in within("the calls", calls).await.unwrap() {
+        r.unwrap();
+    }
     router.shutdown().await;
 }
 
@@ -217,20 +162,18 @@ async fn shared_registrations_round_robin() {
     let r1 = one.register("com.rr", rr.clone()).await.unwrap();
     let r2 = two.register("com.rr", rr).await.unwrap();
     assert_eq!(r1.id, r2.id);
-    let e = caller
-        .register("com.rr", dict! {"invoke" => "single"})
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.procedure_already_exists"));
+    assert_wamp_error(
+        caller
+            .register("com.rr", dict! {"invoke" => "single"})
+            .await,
+        "wamp.error.procedure_already_exists",
+    );
     let (id1, id2) = (one.id(), two.id());
     serve(r1, move |_| Ok(Payload::from_args(vec![id1.into()])));
     serve(r2, move |_| Ok(Payload::from_args(vec![id2.into()])));
     let mut seen = Vec::new();
     for _ in 0..4 {
-        let r = caller
-            .call("com.rr", Payload::empty(), Dict::new())
-            .await
-            .unwrap();
+        let r = call(&caller, "com.rr").await.unwrap();
         seen.push(r.payload.args().unwrap()[0].as_u64().unwrap());
     }
     assert_eq!(seen[0], seen[2]);
@@ -245,16 +188,9 @@ async fn caller_is_disclosed_by_the_default_role() {
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
     let caller = join(&router, Transport::Rs, Serializer::Json).await;
     let caller_id = caller.id();
-    let mut reg = callee.register("com.who", Dict::new()).await.unwrap();
-    let c = tokio::spawn(async move {
-        caller
-            .call("com.who", Payload::empty(), Dict::new())
-            .await
-            .map(|_| ())
-    });
-    let inv = within("the invocation", reg.invocations.recv())
-        .await
-        .unwrap();
+    let mut reg = register(&callee, "com.who", Dict::new()).await;
+    let c = spawn_call(caller, "com.who");
+    let inv = next_invocation(&mut reg).await;
     assert_eq!(
         inv.details.get("caller").and_then(Value::as_u64),
         Some(caller_id)
@@ -268,15 +204,13 @@ async fn caller_is_disclosed_by_the_default_role() {
 async fn registering_in_the_wamp_namespace_is_refused() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
-    let e = a
-        .register("wamp.session.count", Dict::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_uri"));
-    let e = a
-        .register("com.bad", dict! {"match" => "glob"})
-        .await
-        .unwrap_err();
-    assert_eq!(e.wamp_error(), Some("wamp.error.invalid_argument"));
+    assert_wamp_error(
+        a.register("wamp.session.count", Dict::new()).await,
+        "wamp.error.invalid_uri",
+    );
+    assert_wamp_error(
+        a.register("com.bad", matching("glob")).await,
+        "wamp.error.invalid_argument",
+    );
     router.shutdown().await;
 }

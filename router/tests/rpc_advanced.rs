@@ -1,4 +1,6 @@
 //! Advanced-profile RPC: cancel modes, progressive results, pattern precedence, size limits.
+// Handlers return `Result<Payload, WampError>`, the shape `Invocation::reply` takes.
+#![allow(clippy::result_large_err)]
 
 mod common;
 
@@ -34,6 +36,52 @@ async fn invocation(raw: &mut Raw) -> (wamp::Id, Dict) {
     }
 }
 
+/// CALL of `procedure`, without arguments, as request `request`.
+fn call(request: wamp::Id, procedure: &str, options: Dict) -> Message {
+    Message::Call {
+        request,
+        options,
+        procedure: procedure.into(),
+        payload: Payload::empty(),
+    }
+}
+
+/// Waits for the next INTERRUPT and returns its request id and options.
+async fn interrupt(raw: &mut Raw) -> (wamp::Id, Dict) {
+    match raw.recv().await {
+        Some(Message::Interrupt { request, options }) => (request, options),
+        other => panic!("expected INTERRUPT, got {other:?}"),
+    }
+}
+
+/// Sends CALL `request` of `procedure` from `caller` and waits until `callee` is invoked for it:
+/// returns the INVOCATION's request id and details.
+async fn invoke(
+    caller: &mut Raw,
+    callee: &mut Raw,
+    request: wamp::Id,
+    procedure: &str,
+    options: Dict,
+) -> (wamp::Id, Dict) {
+    caller.send(&call(request, procedure, options)).await;
+    invocation(callee).await
+}
+
+/// CANCEL of the call `request`.
+fn cancel(request: wamp::Id, options: Dict) -> Message {
+    Message::Cancel { request, options }
+}
+
+/// YIELD for the invocation `request`.
+fn yield_(request: wamp::Id, options: Dict, payload: Payload) -> Message {
+    Message::Yield {
+        request,
+        options,
+        payload,
+    }
+}
+
+/// Callee features for cancelable calls with progressive results.
 fn cancelable() -> Dict {
     dict! {"call_canceling" => true, "progressive_call_results" => true}
 }
@@ -43,63 +91,26 @@ async fn cancel_killnowait_interrupts_and_answers_at_once() {
     let router = start().await;
     let mut callee = raw_callee(&router, "com.c", cancelable()).await;
     let (mut caller, _) = Raw::join(&url(&router, Transport::Ws), Serializer::Msgpack).await;
-    caller
-        .send(&Message::Call {
-            request: 7,
-            options: Dict::new(),
-            procedure: "com.c".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv, _) = invocation(&mut callee).await;
-    caller
-        .send(&Message::Cancel {
-            request: 7,
-            options: Dict::new(),
-        })
-        .await;
-    match caller.recv().await {
-        Some(Message::Error {
-            request_type: code::CALL,
-            request: 7,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.canceled"),
-        other => panic!("expected ERROR canceled, got {other:?}"),
-    }
-    match callee.recv().await {
-        Some(Message::Interrupt { request, options }) => {
-            assert_eq!(request, inv);
-            assert_eq!(
-                options.get("mode").and_then(Value::as_str),
-                Some("killnowait")
-            );
-        }
-        other => panic!("expected INTERRUPT, got {other:?}"),
-    }
+    let (inv, _) = invoke(&mut caller, &mut callee, 7, "com.c", Dict::new()).await;
+    caller.send(&cancel(7, Dict::new())).await;
+    let (request_type, request, error, _) = caller.expect_error().await;
+    assert_eq!(
+        (request_type, request, error.as_str()),
+        (code::CALL, 7, "wamp.error.canceled")
+    );
+    let (request, options) = interrupt(&mut callee).await;
+    assert_eq!(request, inv);
+    assert_eq!(
+        options.get("mode").and_then(Value::as_str),
+        Some("killnowait")
+    );
     // A late YIELD is dropped: the caller gets nothing more (checked with a second call).
     callee
-        .send(&Message::Yield {
-            request: inv,
-            options: Dict::new(),
-            payload: Payload::empty(),
-        })
+        .send(&yield_(inv, Dict::new(), Payload::empty()))
         .await;
-    caller
-        .send(&Message::Call {
-            request: 8,
-            options: Dict::new(),
-            procedure: "com.c".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv2, _) = invocation(&mut callee).await;
+    let (inv2, _) = invoke(&mut caller, &mut callee, 8, "com.c", Dict::new()).await;
     callee
-        .send(&Message::Yield {
-            request: inv2,
-            options: Dict::new(),
-            payload: Payload::empty(),
-        })
+        .send(&yield_(inv2, Dict::new(), Payload::empty()))
         .await;
     assert!(matches!(
         caller.recv().await,
@@ -113,24 +124,9 @@ async fn cancel_kill_waits_for_the_callees_error() {
     let router = start().await;
     let mut callee = raw_callee(&router, "com.k", cancelable()).await;
     let (mut caller, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
-    caller
-        .send(&Message::Call {
-            request: 3,
-            options: Dict::new(),
-            procedure: "com.k".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv, _) = invocation(&mut callee).await;
-    caller
-        .send(&Message::Cancel {
-            request: 3,
-            options: dict! {"mode" => "kill"},
-        })
-        .await;
-    assert!(
-        matches!(callee.recv().await, Some(Message::Interrupt { request, .. }) if request == inv)
-    );
+    let (inv, _) = invoke(&mut caller, &mut callee, 3, "com.k", Dict::new()).await;
+    caller.send(&cancel(3, dict! {"mode" => "kill"})).await;
+    assert_eq!(interrupt(&mut callee).await.0, inv);
     callee
         .send(&Message::error(
             code::INVOCATION,
@@ -139,18 +135,9 @@ async fn cancel_kill_waits_for_the_callees_error() {
             Some("stopped".into()),
         ))
         .await;
-    match caller.recv().await {
-        Some(Message::Error {
-            request: 3,
-            error,
-            payload,
-            ..
-        }) => {
-            assert_eq!(error, "wamp.error.canceled");
-            assert_eq!(payload.args().unwrap(), vec![Value::from("stopped")]);
-        }
-        other => panic!("expected the callee's ERROR, got {other:?}"),
-    }
+    let (_, request, error, payload) = caller.expect_error().await;
+    assert_eq!((request, error.as_str()), (3, "wamp.error.canceled"));
+    assert_eq!(payload.args().unwrap(), vec![Value::from("stopped")]);
     router.shutdown().await;
 }
 
@@ -159,50 +146,20 @@ async fn callees_without_call_canceling_get_no_interrupt() {
     let router = start().await;
     let mut callee = raw_callee(&router, "com.n", Dict::new()).await;
     let (mut caller, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
-    caller
-        .send(&Message::Call {
-            request: 1,
-            options: Dict::new(),
-            procedure: "com.n".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv, _) = invocation(&mut callee).await;
-    caller
-        .send(&Message::Cancel {
-            request: 1,
-            options: dict! {"mode" => "kill"},
-        })
-        .await;
-    assert!(
-        matches!(caller.recv().await, Some(Message::Error { request: 1, ref error, .. }) if error == "wamp.error.canceled")
-    );
+    let (inv, _) = invoke(&mut caller, &mut callee, 1, "com.n", Dict::new()).await;
+    caller.send(&cancel(1, dict! {"mode" => "kill"})).await;
+    let (_, request, error, _) = caller.expect_error().await;
+    assert_eq!((request, error.as_str()), (1, "wamp.error.canceled"));
     // The next thing the callee sees is the next invocation, not an INTERRUPT.
-    caller
-        .send(&Message::Call {
-            request: 2,
-            options: Dict::new(),
-            procedure: "com.n".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv2, _) = invocation(&mut callee).await;
+    let (inv2, _) = invoke(&mut caller, &mut callee, 2, "com.n", Dict::new()).await;
     assert_ne!(inv, inv2);
     // An unknown mode is refused.
-    caller
-        .send(&Message::Cancel {
-            request: 2,
-            options: dict! {"mode" => "now"},
-        })
-        .await;
-    match caller.recv().await {
-        Some(Message::Error {
-            request_type: code::CANCEL,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_argument"),
-        other => panic!("expected ERROR invalid_argument, got {other:?}"),
-    }
+    caller.send(&cancel(2, dict! {"mode" => "now"})).await;
+    let (request_type, _, error, _) = caller.expect_error().await;
+    assert_eq!(
+        (request_type, error.as_str()),
+        (code::CANCEL, "wamp.error.invalid_argument")
+    );
     router.shutdown().await;
 }
 
@@ -211,15 +168,7 @@ async fn a_caller_leaving_interrupts_its_callee() {
     let router = start().await;
     let mut callee = raw_callee(&router, "com.l", cancelable()).await;
     let (mut caller, _) = Raw::join(&url(&router, Transport::Rs), Serializer::Json).await;
-    caller
-        .send(&Message::Call {
-            request: 1,
-            options: Dict::new(),
-            procedure: "com.l".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    let (inv, _) = invocation(&mut callee).await;
+    let (inv, _) = invoke(&mut caller, &mut callee, 1, "com.l", Dict::new()).await;
     caller
         .send(&Message::Goodbye {
             details: Dict::new(),
@@ -229,9 +178,7 @@ async fn a_caller_leaving_interrupts_its_callee() {
     assert!(
         matches!(caller.recv().await, Some(Message::Goodbye { ref reason, .. }) if reason == "wamp.close.goodbye_and_out")
     );
-    assert!(
-        matches!(callee.recv().await, Some(Message::Interrupt { request, .. }) if request == inv)
-    );
+    assert_eq!(interrupt(&mut callee).await.0, inv);
     router.shutdown().await;
 }
 
@@ -246,33 +193,16 @@ async fn progressive_results_reach_callers_that_asked() {
         } else {
             Dict::new()
         };
-        caller
-            .send(&Message::Call {
-                request,
-                options,
-                procedure: "com.prog".into(),
-                payload: Payload::empty(),
-            })
-            .await;
-        let (inv, details) = invocation(&mut callee).await;
+        let (inv, details) = invoke(&mut caller, &mut callee, request, "com.prog", options).await;
         assert_eq!(details.get("receive_progress").is_some(), asked);
         for i in 0..3 {
             let payload = Payload::from_args(vec![i.into()]);
             callee
-                .send(&Message::Yield {
-                    request: inv,
-                    options: dict! {"progress" => true},
-                    payload,
-                })
+                .send(&yield_(inv, dict! {"progress" => true}, payload))
                 .await;
         }
-        callee
-            .send(&Message::Yield {
-                request: inv,
-                options: Dict::new(),
-                payload: Payload::from_args(vec!["done".into()]),
-            })
-            .await;
+        let done = Payload::from_args(vec!["done".into()]);
+        callee.send(&yield_(inv, Dict::new(), done)).await;
         let mut got = Vec::new();
         loop {
             match caller.recv().await {
@@ -306,25 +236,12 @@ async fn wildcard_precedence_follows_the_spec() {
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;
     let caller = join(&router, Transport::Rs, Serializer::Json).await;
-    let mut a = callee
-        .register("com..longname.y", dict! {"match" => "wildcard"})
-        .await
-        .unwrap();
-    let mut b = callee
-        .register("com.a..y", dict! {"match" => "wildcard"})
-        .await
-        .unwrap();
-    let call = tokio::spawn(async move {
-        caller
-            .call("com.a.longname.y", Payload::empty(), Dict::new())
-            .await
-            .map(|_| ())
-    });
-    let inv = within("the invocation", b.invocations.recv())
-        .await
-        .unwrap();
+    let mut a = register(&callee, "com..longname.y", matching("wildcard")).await;
+    let mut b = register(&callee, "com.a..y", matching("wildcard")).await;
+    let pending = spawn_call(caller, "com.a.longname.y");
+    let inv = next_invocation(&mut b).await;
     inv.reply(Ok(Payload::empty())).await.unwrap();
-    within("the result", call).await.unwrap().unwrap();
+    within("the result", pending).await.unwrap().unwrap();
     assert!(a.invocations.try_recv().is_err());
     router.shutdown().await;
 }
@@ -333,45 +250,22 @@ async fn wildcard_precedence_follows_the_spec() {
 async fn answers_too_large_for_the_caller_become_payload_size_exceeded() {
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Msgpack).await;
-    let mut reg = callee.register("com.big", Dict::new()).await.unwrap();
-    tokio::spawn(async move {
-        while let Some(inv) = reg.invocations.recv().await {
-            let _ = inv
-                .reply(Ok(Payload::from_args(vec![Value::Bytes(vec![1; 4096])])))
-                .await;
-        }
+    let big = register(&callee, "com.big", Dict::new()).await;
+    serve(big, |_| {
+        Ok(Payload::from_args(vec![Value::Bytes(vec![1; 4096])]))
     });
     // A caller that announces the smallest RawSocket limit (512 bytes).
-    let conn =
-        wamp::client::connect_transport(&url(&router, Transport::Rs), Serializer::Msgpack, 512)
-            .await
-            .unwrap();
-    let mut caller = Raw {
-        serializer: Serializer::Msgpack,
-        reader: conn.reader,
-        writer: conn.writer,
-    };
+    let rs = url(&router, Transport::Rs);
+    let mut caller = Raw::connect_with_limit(&rs, Serializer::Msgpack, 512).await;
     caller
-        .send(&Message::Hello {
-            realm: "realm1".into(),
-            details: dict! {"roles" => Value::Dict(dict! {"caller" => Value::Dict(Dict::new())})},
-        })
+        .hello(dict! {"caller" => Value::Dict(Dict::new())})
         .await;
-    assert!(matches!(caller.recv().await, Some(Message::Welcome { .. })));
-    caller
-        .send(&Message::Call {
-            request: 1,
-            options: Dict::new(),
-            procedure: "com.big".into(),
-            payload: Payload::empty(),
-        })
-        .await;
-    match caller.recv().await {
-        Some(Message::Error {
-            request: 1, error, ..
-        }) => assert_eq!(error, "wamp.error.payload_size_exceeded"),
-        other => panic!("expected ERROR payload_size_exceeded, got {other:?}"),
-    }
+    caller.send(&call(1, "com.big", Dict::new())).await;
+    let (_, request, error, _) = caller.expect_error().await;
+    assert_eq!(
+        (request, error.as_str()),
+        (1, "wamp.error.payload_size_exceeded")
+    );
     router.shutdown().await;
 }
 
@@ -385,15 +279,12 @@ async fn acknowledged_publications_to_invalid_uris_get_an_error() {
         br#"[16, 5, {"acknowledge": true}, "com..t"]"#,
     ))
     .await;
-    match raw.recv().await {
-        Some(Message::Error {
-            request_type: code::PUBLISH,
-            request: 5,
-            error,
-            ..
-        }) => assert_eq!(error, "wamp.error.invalid_uri"),
-        other => panic!("expected ERROR for request 5 only, got {other:?}"),
-    }
+    // The ERROR is for request 5 only: the unacknowledged request 4 gets no answer.
+    let (request_type, request, error, _) = raw.expect_error().await;
+    assert_eq!(
+        (request_type, request, error.as_str()),
+        (code::PUBLISH, 5, "wamp.error.invalid_uri")
+    );
     drop(raw);
     router.shutdown().await;
 }
@@ -417,7 +308,7 @@ async fn a_silent_connection_is_closed_after_the_hello_timeout() {
         hello_timeout: std::time::Duration::from_millis(200),
         ..test_options()
     };
-    let router = start_with(default_config(), options).await;
+    let router = start_with_options(options).await;
     let mut raw = Raw::connect(&url(&router, Transport::Ws), Serializer::Json).await;
     raw.expect_abort("wamp.error.protocol_violation").await;
     router.shutdown().await;

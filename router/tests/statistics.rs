@@ -11,38 +11,35 @@ use wamp_router::config::StatsConfig;
 /// A monitor written as for Crossbar: one prefix subscription to `wamp.session.`.
 async fn monitor(router: &wamp_router::Router) -> (Session, Subscription) {
     let m = counted(router, Transport::Ws, Serializer::Json).await;
-    let sub = m
-        .subscribe("wamp.session.", dict! {"match" => "prefix"})
-        .await
-        .unwrap();
+    let sub = subscribe(&m, "wamp.session.", matching("prefix")).await;
     (m, sub)
 }
 
-/// The meta events about `session`, in order, up to and including its `on_leave`.
+/// The meta events about `session`, in order, up to and including its `on_leave` (which must
+/// come within the time [`within`] allows).
 async fn events_until_leave(sub: &mut Subscription, session: Id) -> Vec<(String, Vec<Value>)> {
     let mut out = Vec::new();
-    loop {
-        let e = next_event(sub).await;
-        let topic = e
-            .details
-            .get("topic")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let args = e.payload.args().unwrap();
-        let about = match topic.as_str() {
-            "wamp.session.on_leave" => args[0].as_u64(),
-            _ => args[0].get("session").and_then(Value::as_u64),
-        };
-        if about != Some(session) {
-            continue;
+    within("the session's meta events", async {
+        loop {
+            let e = next_event(sub).await;
+            let topic = topic_of(&e).unwrap_or_default().to_owned();
+            let args = e.payload.args().unwrap();
+            let about = match topic.as_str() {
+                "wamp.session.on_leave" => args[0].as_u64(),
+                _ => args[0].get("session").and_then(Value::as_u64),
+            };
+            if about != Some(session) {
+                continue;
+            }
+            let leave = topic == "wamp.session.on_leave";
+            out.push((topic, args));
+            if leave {
+                return;
+            }
         }
-        let leave = topic == "wamp.session.on_leave";
-        out.push((topic, args));
-        if leave {
-            return out;
-        }
-    }
+    })
+    .await;
+    out
 }
 
 /// Sums of the stats dicts of `events`, checking cycles 1..n, `first` once at the start and
@@ -101,11 +98,8 @@ fn check_and_sum(events: &[(String, Vec<Value>)]) -> Dict {
 async fn exercise(s: &Session) {
     let tag = s.id();
     let topic = format!("com.stats.t{tag}");
-    let mut events = s.subscribe(&topic, Dict::new()).await.unwrap();
-    let mut reg = s
-        .register(&format!("com.stats.echo{tag}"), Dict::new())
-        .await
-        .unwrap();
+    let mut events = subscribe(s, &topic, Dict::new()).await;
+    let mut reg = register(s, &format!("com.stats.echo{tag}"), Dict::new()).await;
     let echo = tokio::spawn(async move {
         for _ in 0..5 {
             let inv = reg.invocations.recv().await.unwrap();
@@ -178,9 +172,7 @@ async fn stats_sum_to_what_the_client_exchanged_for_clean_goodbye_and_abrupt_dro
     for (transport, ser) in COMBOS {
         for abrupt in [false, true] {
             let what = format!("{transport:?}/{ser} abrupt={abrupt}");
-            let s = Session::join(&url(&router, transport), "realm1", options(ser))
-                .await
-                .unwrap();
+            let s = counted(&router, transport, ser).await;
             let id = s.id();
             exercise(&s).await;
             let traffic = if abrupt {
@@ -190,11 +182,7 @@ async fn stats_sum_to_what_the_client_exchanged_for_clean_goodbye_and_abrupt_dro
             } else {
                 leave_and_count(s).await
             };
-            let events = within(
-                "the session's meta events",
-                events_until_leave(&mut meta, id),
-            )
-            .await;
+            let events = events_until_leave(&mut meta, id).await;
             let sums = check_and_sum(&events);
             assert_exact(&sums, &traffic, &what);
             assert!(
@@ -222,7 +210,7 @@ async fn first_cycle_holds_hello_and_welcome_and_follows_on_join() {
     let id = s.id();
     let hello_welcome = s.traffic();
     s.leave("wamp.close.normal").await.unwrap();
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let events = events_until_leave(&mut meta, id).await;
     assert_eq!(events[0].0, "wamp.session.on_join");
     assert_eq!(events[1].0, "wamp.session.on_stats");
     let first = events[1].1[1].as_dict().unwrap();
@@ -260,10 +248,8 @@ async fn ten_rated_messages_end_a_cycle() {
             .await
             .unwrap();
     }
-    let handle = s.traffic_handle();
-    s.leave("wamp.close.normal").await.unwrap();
-    let t = handle.snapshot();
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let t = leave_and_count(s).await;
+    let events = events_until_leave(&mut meta, id).await;
     let stats: Vec<&Dict> = events
         .iter()
         .filter(|e| e.0 == "wamp.session.on_stats")
@@ -281,15 +267,16 @@ async fn ten_rated_messages_end_a_cycle() {
 
 #[tokio::test]
 async fn duration_trigger_ends_cycles_as_messages_pass() {
-    let mut config = default_config();
-    config.realms[0].stats = Some(StatsConfig {
-        rated_message_size: 256,
-        trigger_after_rated_messages: 0,
-        trigger_after_duration_ns: 1,
-        trigger_on_join: false,
-        trigger_on_leave: true,
-    });
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| {
+        config.realms[0].stats = Some(StatsConfig {
+            rated_message_size: 256,
+            trigger_after_rated_messages: 0,
+            trigger_after_duration_ns: 1,
+            trigger_on_join: false,
+            trigger_on_leave: true,
+        })
+    })
+    .await;
     let (_m, mut meta) = monitor(&router).await;
     let s = counted(&router, Transport::Ws, Serializer::Json).await;
     let id = s.id();
@@ -298,10 +285,8 @@ async fn duration_trigger_ends_cycles_as_messages_pass() {
             .await
             .unwrap();
     }
-    let handle = s.traffic_handle();
-    s.leave("wamp.close.normal").await.unwrap();
-    let t = handle.snapshot();
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let t = leave_and_count(s).await;
+    let events = events_until_leave(&mut meta, id).await;
     let sums = check_and_sum(&events);
     assert_exact(&sums, &t, "duration trigger");
     // Every message is older than 1 ns by the time the next is counted: one cycle each, but
@@ -336,7 +321,7 @@ async fn killed_sessions_end_with_last_stats_then_on_leave() {
         within("the kill", victim.closed()).await,
         wamp::client::Closed::Goodbye("wamp.close.custom".into())
     );
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let events = events_until_leave(&mut meta, id).await;
     let t = handle.snapshot();
     assert_exact(&check_and_sum(&events), &t, "killed");
     router.shutdown().await;
@@ -344,14 +329,12 @@ async fn killed_sessions_end_with_last_stats_then_on_leave() {
 
 #[tokio::test]
 async fn realms_without_stats_send_no_on_stats() {
-    let mut config = default_config();
-    config.realms[0].stats = None;
-    let router = start_with(config, test_options()).await;
+    let router = start_configured(|config| config.realms[0].stats = None).await;
     let (_m, mut meta) = monitor(&router).await;
     let s = join(&router, Transport::Ws, Serializer::Json).await;
     let id = s.id();
     s.leave("wamp.close.normal").await.unwrap();
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let events = events_until_leave(&mut meta, id).await;
     let topics: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(topics, ["wamp.session.on_join", "wamp.session.on_leave"]);
     router.shutdown().await;
@@ -366,16 +349,10 @@ async fn the_monitors_own_meta_events_are_counted_in_its_statistics() {
     let other = join(&router, Transport::Rs, Serializer::Msgpack).await;
     let oid = other.id();
     other.leave("wamp.close.normal").await.unwrap();
-    within("meta events", events_until_leave(&mut meta, oid)).await;
-    let handle = m.traffic_handle();
+    events_until_leave(&mut meta, oid).await;
     drop(meta);
-    m.leave("wamp.close.normal").await.unwrap();
-    let t = handle.snapshot();
-    let events = within(
-        "the monitor's meta events",
-        events_until_leave(&mut meta2, mid),
-    )
-    .await;
+    let t = leave_and_count(m).await;
+    let events = events_until_leave(&mut meta2, mid).await;
     assert_exact(&check_and_sum(&events), &t, "monitor");
     router.shutdown().await;
 }
@@ -409,7 +386,7 @@ async fn a_protocol_violation_still_ends_with_exact_last_stats() {
         Some(Ok(wamp::transport::Inbound::Message(b))) => rx_bytes += b.len() as u64, // ABORT
         other => panic!("expected ABORT, got {other:?}"),
     }
-    let events = within("meta events", events_until_leave(&mut meta, id)).await;
+    let events = events_until_leave(&mut meta, id).await;
     let sums = check_and_sum(&events);
     let get = |k: &str| sums.get(k).and_then(Value::as_u64).unwrap();
     assert_eq!(get("bytes_rx"), hello_len + garbage.len() as u64);
@@ -424,10 +401,7 @@ async fn many_monitors_do_not_feed_each_other_a_storm_of_on_stats() {
     let mut monitors = Vec::new();
     for _ in 0..8 {
         let m = counted(&router, Transport::Rs, Serializer::Json).await;
-        let sub = m
-            .subscribe("wamp.session.on_stats", Dict::new())
-            .await
-            .unwrap();
+        let sub = subscribe(&m, "wamp.session.on_stats", Dict::new()).await;
         monitors.push((m, sub));
     }
     let (_w, mut meta) = monitor(&router).await;
@@ -435,16 +409,10 @@ async fn many_monitors_do_not_feed_each_other_a_storm_of_on_stats() {
     let id = s.id();
     exercise(&s).await;
     s.leave("wamp.close.normal").await.unwrap();
-    within(
-        "the session's meta events",
-        events_until_leave(&mut meta, id),
-    )
-    .await;
+    events_until_leave(&mut meta, id).await;
     // Each on_stats a monitor receives counts in its statistics but never ends its cycle, so
     // the monitors' own cycles stay few instead of multiplying.
-    let snapshot = monitors[0]
-        .0
-        .call("wampstat.session.stats", Payload::empty(), Dict::new())
+    let snapshot = call(&monitors[0].0, "wampstat.session.stats")
         .await
         .unwrap();
     let cycles: u64 = snapshot.payload.args().unwrap()[0]

@@ -1,11 +1,15 @@
 //! Shared by the integration tests: a router on ephemeral loopback ports, and client helpers.
 #![allow(dead_code)]
 
+use std::borrow::Borrow;
 use std::future::Future;
 use std::time::Duration;
 
-use wamp::client::{ClientError, Event, Subscription};
-use wamp::{Dict, Serializer, Session, SessionOptions};
+use tokio::task::JoinHandle;
+use wamp::client::{
+    CallResult, ClientError, Event, Invocation, Registration, Subscription, WampError,
+};
+use wamp::{Dict, Payload, Serializer, Session, SessionOptions};
 use wamp_router::config::{Config, TransportKind};
 use wamp_router::{Router, RouterOptions};
 
@@ -41,6 +45,18 @@ pub fn test_options() -> RouterOptions {
         goodbye_timeout: Duration::from_millis(300),
         ..RouterOptions::default()
     }
+}
+
+/// A router running the default configuration after `configure` changed it.
+pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> Router {
+    let mut config = default_config();
+    configure(&mut config);
+    start_with(config, test_options()).await
+}
+
+/// A router running the default configuration with `options`.
+pub async fn start_with_options(options: RouterOptions) -> Router {
+    start_with(default_config(), options).await
 }
 
 /// A router running `config` with `options`.
@@ -95,12 +111,83 @@ pub async fn next_event(sub: &mut Subscription) -> Event {
         .expect("subscription open")
 }
 
+/// The topic an event names in its details (pattern subscriptions only).
+pub fn topic_of(e: &Event) -> Option<&str> {
+    e.details.get("topic").and_then(Value::as_str)
+}
+
+/// The next invocation of a registration.
+pub async fn next_invocation(reg: &mut Registration) -> Invocation {
+    within("an invocation", reg.invocations.recv())
+        .await
+        .expect("registration open")
+}
+
+/// Subscribes `session` to `topic` with `options`; the router must accept.
+pub async fn subscribe(session: &Session, topic: &str, options: Dict) -> Subscription {
+    session
+        .subscribe(topic, options)
+        .await
+        .unwrap_or_else(|e| panic!("subscribing to {topic}: {e}"))
+}
+
+/// Registers `procedure` for `session` with `options`; the router must accept.
+pub async fn register(session: &Session, procedure: &str, options: Dict) -> Registration {
+    session
+        .register(procedure, options)
+        .await
+        .unwrap_or_else(|e| panic!("registering {procedure}: {e}"))
+}
+
+/// Options with the match policy `policy` (`prefix` or `wildcard`).
+pub fn matching(policy: &str) -> Dict {
+    wamp::dict! {"match" => policy}
+}
+
+/// Calls `procedure` without arguments or options.
+pub async fn call(session: &Session, procedure: &str) -> Result<CallResult, ClientError> {
+    session.call(procedure, Payload::empty(), Dict::new()).await
+}
+
+/// Answers invocations of `reg` with `f` (given the call's arguments) until the registration's
+/// channel closes.
+pub fn serve(
+    mut reg: Registration,
+    f: impl Fn(Vec<Value>) -> Result<Payload, WampError> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        while let Some(inv) = reg.invocations.recv().await {
+            let args = inv.payload.args().unwrap_or_default();
+            let _ = inv.reply(f(args)).await;
+        }
+    });
+}
+
+/// Calls `procedure` without arguments from a task, so that the test can handle the
+/// invocation meanwhile; the task's result is the call's, without its payload.
+pub fn spawn_call(
+    caller: impl Borrow<Session> + Send + Sync + 'static,
+    procedure: &str,
+) -> JoinHandle<Result<(), ClientError>> {
+    let procedure = procedure.to_owned();
+    tokio::spawn(async move { call(caller.borrow(), &procedure).await.map(|_| ()) })
+}
+
+/// Asserts that a request was refused with the ERROR `uri`.
+pub fn assert_wamp_error<T>(result: Result<T, ClientError>, uri: &str) {
+    match result {
+        Ok(_) => panic!("expected ERROR {uri}, the request succeeded"),
+        Err(e) => assert_eq!(e.wamp_error(), Some(uri), "{e}"),
+    }
+}
+
 /// Asserts that no event is pending after a marker publication was received: publishes to
-/// `marker_topic` (which `marker` subscribes) from `session` and checks that `sub` got nothing
-/// before the marker arrived. Ordering through one router session makes this deterministic.
+/// `marker_topic` (which `marker` subscribes) from `session` and checks that none of `subs` got
+/// anything before the marker arrived. Ordering through one router session makes this
+/// deterministic.
 pub async fn assert_no_event_before_marker(
     session: &Session,
-    sub: &mut Subscription,
+    subs: &mut [&mut Subscription],
     marker: &mut Subscription,
     marker_topic: &str,
 ) {
@@ -113,10 +200,12 @@ pub async fn assert_no_event_before_marker(
         .await
         .expect("marker published");
     next_event(marker).await;
-    assert!(
-        sub.events.try_recv().is_err(),
-        "an unexpected event arrived"
-    );
+    for sub in subs {
+        assert!(
+            sub.events.try_recv().is_err(),
+            "an unexpected event arrived"
+        );
+    }
 }
 
 /// Options with acknowledge.
@@ -146,13 +235,36 @@ pub struct Raw {
 impl Raw {
     /// Opens a transport without saying HELLO.
     pub async fn connect(url: &str, serializer: Serializer) -> Raw {
-        let c = wamp::client::connect_transport(url, serializer, 16 << 20)
+        Raw::connect_with_limit(url, serializer, 16 << 20).await
+    }
+
+    /// Opens a transport that announces `max_message_size` as the most it accepts, without
+    /// saying HELLO.
+    pub async fn connect_with_limit(
+        url: &str,
+        serializer: Serializer,
+        max_message_size: usize,
+    ) -> Raw {
+        let c = wamp::client::connect_transport(url, serializer, max_message_size)
             .await
             .expect("transport connects");
         Raw {
             serializer,
             reader: c.reader,
             writer: c.writer,
+        }
+    }
+
+    /// Says HELLO to realm1 announcing `roles`; expects WELCOME and returns the session id.
+    pub async fn hello(&mut self, roles: Dict) -> wamp::Id {
+        self.send(&wamp::Message::Hello {
+            realm: "realm1".into(),
+            details: wamp::dict! {"roles" => Value::Dict(roles)},
+        })
+        .await;
+        match self.recv().await {
+            Some(wamp::Message::Welcome { session, .. }) => session,
+            other => panic!("expected WELCOME, got {other:?}"),
         }
     }
 
@@ -169,15 +281,8 @@ impl Raw {
         roles: Dict,
     ) -> (Raw, wamp::Id) {
         let mut raw = Raw::connect(url, serializer).await;
-        raw.send(&wamp::Message::Hello {
-            realm: "realm1".into(),
-            details: wamp::dict! {"roles" => Value::Dict(roles)},
-        })
-        .await;
-        match raw.recv().await {
-            Some(wamp::Message::Welcome { session, .. }) => (raw, session),
-            other => panic!("expected WELCOME, got {other:?}"),
-        }
+        let session = raw.hello(roles).await;
+        (raw, session)
     }
 
     /// Sends a message.
@@ -206,6 +311,20 @@ impl Raw {
                 Some(Ok(wamp::transport::Inbound::Ping(_))) => continue,
                 Some(Err(_)) | None => return None,
             }
+        }
+    }
+
+    /// Expects an ERROR; returns its request type, request id, error URI and payload.
+    pub async fn expect_error(&mut self) -> (u64, wamp::Id, String, Payload) {
+        match self.recv().await {
+            Some(wamp::Message::Error {
+                request_type,
+                request,
+                error,
+                payload,
+                ..
+            }) => (request_type, request, error, payload),
+            other => panic!("expected ERROR, got {other:?}"),
         }
     }
 
