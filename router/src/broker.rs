@@ -17,7 +17,7 @@ use wamp::sync::{read, write};
 use crate::limits::Resource;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
-use crate::uri_index::{UriIndex, fresh_id};
+use crate::uri_index::{UriIndex, add_new};
 
 /// A subscription and its subscribers.
 #[derive(Debug)]
@@ -202,12 +202,13 @@ impl Broker {
             sub.subscribers.push(Arc::clone(session));
             return Ok(Subscribed { id, created: None });
         }
-        let id = fresh_id(|id| st.subscriptions.contains_key(&id));
-        let created = SystemTime::now();
-        st.index.insert(uri, policy, id);
-        st.subscriptions.insert(
-            id,
-            Subscription {
+        let st = &mut *st;
+        let (id, created) = add_new(
+            &mut st.index,
+            &mut st.subscriptions,
+            uri,
+            policy,
+            |id, created| Subscription {
                 id,
                 uri: uri.to_owned(),
                 policy,
@@ -429,18 +430,15 @@ mod tests {
         let broker = Broker::default();
         let watch = TopicWatch::new("wamp.session.on_stats");
         let (a, b) = (session(1), session(2));
+        let subscribe = |s, uri, policy| broker.subscribe(s, uri, policy).unwrap();
         assert!(!broker.watched_has_subscribers(&watch));
         assert!(!broker.watched_has_subscribers(&watch), "cached");
-        let prefix = broker
-            .subscribe(&a, "wamp.session.", MatchPolicy::Prefix)
-            .unwrap();
+        let prefix = subscribe(&a, "wamp.session.", MatchPolicy::Prefix);
         assert!(
             broker.watched_has_subscribers(&watch),
             "a prefix subscription matches"
         );
-        let other = broker
-            .subscribe(&b, "com.example", MatchPolicy::Exact)
-            .unwrap();
+        let other = subscribe(&b, "com.example", MatchPolicy::Exact);
         assert!(
             broker.watched_has_subscribers(&watch),
             "unrelated changes keep it"
@@ -450,9 +448,7 @@ mod tests {
             !broker.watched_has_subscribers(&watch),
             "gone with the subscription"
         );
-        broker
-            .subscribe(&b, "wamp.session.on_stats", MatchPolicy::Exact)
-            .unwrap();
+        subscribe(&b, "wamp.session.on_stats", MatchPolicy::Exact);
         assert!(broker.watched_has_subscribers(&watch));
         broker.detach(b.id);
         assert!(

@@ -16,7 +16,7 @@ use wamp::sync::lock;
 use crate::limits::Resource;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
-use crate::uri_index::{UriIndex, fresh_id};
+use crate::uri_index::{UriIndex, add_new};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,12 +211,13 @@ impl Dealer {
             held.keep();
             return Ok(Registered { id, created: None });
         }
-        let id = fresh_id(|id| st.registrations.contains_key(&id));
-        let created = SystemTime::now();
-        st.index.insert(uri, policy, id);
-        st.registrations.insert(
-            id,
-            Registration {
+        let st = &mut *st;
+        let (id, created) = add_new(
+            &mut st.index,
+            &mut st.registrations,
+            uri,
+            policy,
+            |id, created| Registration {
                 id,
                 uri: uri.to_owned(),
                 policy,

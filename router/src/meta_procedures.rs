@@ -7,6 +7,8 @@ use std::sync::Arc;
 use wamp::{Dict, Id, MatchPolicy, Payload, Value, dict};
 
 use crate::authorize::is_router_uri;
+use crate::broker::Subscription;
+use crate::dealer::Registration;
 use crate::meta_details::{registration_dict, session_details, subscription_dict};
 use crate::realm::Realm;
 use crate::refusal::Refusal;
@@ -112,43 +114,27 @@ pub fn call(
             }),
             "wamp.registration.match" => str_arg(a, 0, "procedure")
                 .map(|p| one_value(Value::from(realm.dealer.best_match(p)))),
-            "wamp.subscription.get" => id_arg(a, 0, "subscription id").and_then(|id| {
-                realm
-                    .broker
-                    .with_subscription(id, |s| {
-                        one_value(Value::Dict(subscription_dict(
-                            s.id, s.created, &s.uri, s.policy,
-                        )))
-                    })
-                    .ok_or_else(|| no_subscription(id))
+            "wamp.subscription.get" => subscription(realm, a, |s| {
+                one_value(Value::Dict(subscription_dict(
+                    s.id, s.created, &s.uri, s.policy,
+                )))
             }),
-            "wamp.registration.get" => id_arg(a, 0, "registration id").and_then(|id| {
-                realm
-                    .dealer
-                    .with_registration(id, |r| {
-                        one_value(Value::Dict(registration_dict(
-                            r.id, r.created, &r.uri, r.policy, r.invoke,
-                        )))
-                    })
-                    .ok_or_else(|| no_registration(id))
+            "wamp.registration.get" => registration(realm, a, |r| {
+                one_value(Value::Dict(registration_dict(
+                    r.id, r.created, &r.uri, r.policy, r.invoke,
+                )))
             }),
-            "wamp.subscription.list_subscribers" | "wamp.subscription.count_subscribers" => {
-                let count = procedure.ends_with("count_subscribers");
-                id_arg(a, 0, "subscription id").and_then(|id| {
-                    realm
-                        .broker
-                        .with_subscription(id, |s| members(&s.subscribers, count))
-                        .ok_or_else(|| no_subscription(id))
-                })
+            "wamp.subscription.list_subscribers" => {
+                subscription(realm, a, |s| members(&s.subscribers, false))
             }
-            "wamp.registration.list_callees" | "wamp.registration.count_callees" => {
-                let count = procedure.ends_with("count_callees");
-                id_arg(a, 0, "registration id").and_then(|id| {
-                    realm
-                        .dealer
-                        .with_registration(id, |r| members(&r.callees, count))
-                        .ok_or_else(|| no_registration(id))
-                })
+            "wamp.subscription.count_subscribers" => {
+                subscription(realm, a, |s| members(&s.subscribers, true))
+            }
+            "wamp.registration.list_callees" => {
+                registration(realm, a, |r| members(&r.callees, false))
+            }
+            "wamp.registration.count_callees" => {
+                registration(realm, a, |r| members(&r.callees, true))
             }
             "wampstat.session.stats" => stats_snapshot(realm, a),
             _ => return None,
@@ -167,6 +153,24 @@ pub fn call(
 
 fn one_value(v: Value) -> Payload {
     Payload::from_args(vec![v])
+}
+
+/// `f` of the subscription whose id is argument 0.
+fn subscription(realm: &Realm, args: &[Value], f: impl FnOnce(&Subscription) -> Payload) -> Answer {
+    let id = id_arg(args, 0, "subscription id")?;
+    realm
+        .broker
+        .with_subscription(id, f)
+        .ok_or_else(|| no_subscription(id))
+}
+
+/// `f` of the registration whose id is argument 0.
+fn registration(realm: &Realm, args: &[Value], f: impl FnOnce(&Registration) -> Payload) -> Answer {
+    let id = id_arg(args, 0, "registration id")?;
+    realm
+        .dealer
+        .with_registration(id, f)
+        .ok_or_else(|| no_registration(id))
 }
 
 /// The members of a subscription or registration: their ids, or (`count`) how many.

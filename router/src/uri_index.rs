@@ -3,6 +3,7 @@
 //! scanning.
 
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 use wamp::{Id, MatchPolicy};
 
@@ -52,6 +53,22 @@ impl UriIndex {
             self.patterns.retain(|&p| p != id);
         }
     }
+}
+
+/// Adds a new entry for `uri` with `policy` to `index` and `entries`, under a fresh id, made by
+/// `make(id, created)`; returns the id and the creation time.
+pub fn add_new<T>(
+    index: &mut UriIndex,
+    entries: &mut HashMap<Id, T>,
+    uri: &str,
+    policy: MatchPolicy,
+    make: impl FnOnce(Id, SystemTime) -> T,
+) -> (Id, SystemTime) {
+    let id = fresh_id(|id| entries.contains_key(&id));
+    let created = SystemTime::now();
+    index.insert(uri, policy, id);
+    entries.insert(id, make(id, created));
+    (id, created)
 }
 
 /// A random id in [1, 2^53] for which `taken` is false.

@@ -109,6 +109,12 @@ impl Client {
         }
     }
 
+    /// The one message queued in answer to what `flow` came from (the session going on).
+    fn answer(&mut self, flow: Flow) -> String {
+        continues(flow);
+        self.next()
+    }
+
     /// Whether nothing is queued to the client.
     fn nothing_queued(&mut self) -> bool {
         self.queued.try_recv().is_err()
@@ -166,29 +172,28 @@ fn strict_realms_refuse_uris_that_are_not_strict_for_every_request() {
         vec![permission("", MatchPolicy::Prefix, ALL)],
     );
     let mut c = Client::join(&r, ROOMY);
-    continues(c.publish(1, "com.Example", true));
     assert_eq!(
-        c.next(),
+        c.answer(c.publish(1, "com.Example", true)),
         r#"[8,16,1,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
     );
-    continues(c.subscribe(2, "com.Example", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.subscribe(2, "com.Example", Dict::new())),
         r#"[8,32,2,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
     );
-    continues(c.call(3, "com.Example"));
     assert_eq!(
-        c.next(),
+        c.answer(c.call(3, "com.Example")),
         r#"[8,48,3,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
     );
-    continues(c.register(4, "com.Example", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.register(4, "com.Example", Dict::new())),
         r#"[8,64,4,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
     );
     // A pattern is checked as a pattern: empty components are fine, upper case is not.
-    continues(c.subscribe(5, "com..x", dict! {"match" => "wildcard"}));
-    assert!(c.next().starts_with("[33,5,"), "SUBSCRIBED");
+    assert!(
+        c.answer(c.subscribe(5, "com..x", dict! {"match" => "wildcard"}))
+            .starts_with("[33,5,"),
+        "SUBSCRIBED"
+    );
     continues(c.subscribe(6, "com.X.", dict! {"match" => "prefix"}));
     assert!(
         c.next()
@@ -199,9 +204,8 @@ fn strict_realms_refuse_uris_that_are_not_strict_for_every_request() {
 #[test]
 fn uris_the_decoder_refuses_are_answered_with_invalid_uri_and_the_session_goes_on() {
     let mut c = Client::join(&open_realm(), ROOMY);
-    continues(c.send_frame(r#"[32,7,{},"com.a b"]"#));
     assert_eq!(
-        c.next(),
+        c.answer(c.send_frame(r#"[32,7,{},"com.a b"]"#)),
         r#"[8,32,7,{},"wamp.error.invalid_uri",["invalid URI \"com.a b\" in SUBSCRIBE"]]"#
     );
     // A publication nobody acknowledges is dropped without a word.
@@ -212,19 +216,20 @@ fn uris_the_decoder_refuses_are_answered_with_invalid_uri_and_the_session_goes_o
 #[test]
 fn only_the_router_publishes_and_registers_in_the_wamp_namespace() {
     let mut c = Client::join(&open_realm(), ROOMY);
-    continues(c.publish(1, "wamp.session.on_join", true));
     assert_eq!(
-        c.next(),
+        c.answer(c.publish(1, "wamp.session.on_join", true)),
         r#"[8,16,1,{},"wamp.error.invalid_uri",["\"wamp.session.on_join\": the wamp. namespace is the router's"]]"#
     );
-    continues(c.register(2, "wamp.session.count", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.register(2, "wamp.session.count", Dict::new())),
         r#"[8,64,2,{},"wamp.error.invalid_uri",["\"wamp.session.count\": the wamp. namespace is the router's"]]"#
     );
     // Subscribing there (a monitor) and calling there (the meta API) are fine.
-    continues(c.subscribe(3, "wamp.session.on_join", Dict::new()));
-    assert!(c.next().starts_with("[33,3,"), "SUBSCRIBED");
+    assert!(
+        c.answer(c.subscribe(3, "wamp.session.on_join", Dict::new()))
+            .starts_with("[33,3,"),
+        "SUBSCRIBED"
+    );
     continues(c.call(4, "wamp.session.count"));
     assert_eq!(c.next(), "[50,4,{},[1]]");
 }
@@ -243,30 +248,32 @@ fn what_the_role_does_not_allow_is_not_authorized() {
         ],
     );
     let mut c = Client::join(&r, ROOMY);
-    continues(c.publish(1, "com.x", true));
     assert_eq!(
-        c.next(),
+        c.answer(c.publish(1, "com.x", true)),
         r#"[8,16,1,{},"wamp.error.not_authorized",["role \"user\" is not allowed to publish \"com.x\""]]"#
     );
-    continues(c.call(2, "com.x"));
     assert_eq!(
-        c.next(),
+        c.answer(c.call(2, "com.x")),
         r#"[8,48,2,{},"wamp.error.not_authorized",["role \"user\" is not allowed to call \"com.x\""]]"#
     );
-    continues(c.register(3, "com.x", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.register(3, "com.x", Dict::new())),
         r#"[8,64,3,{},"wamp.error.not_authorized",["role \"user\" is not allowed to register \"com.x\""]]"#
     );
-    continues(c.subscribe(4, "org.x", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.subscribe(4, "org.x", Dict::new())),
         r#"[8,32,4,{},"wamp.error.not_authorized",["role \"user\" is not allowed to subscribe \"org.x\""]]"#
     );
-    continues(c.subscribe(5, "com.x", Dict::new()));
-    assert!(c.next().starts_with("[33,5,"), "SUBSCRIBED");
-    continues(c.publish(6, "com.open", true));
-    assert!(c.next().starts_with("[17,6,"), "PUBLISHED");
+    assert!(
+        c.answer(c.subscribe(5, "com.x", Dict::new()))
+            .starts_with("[33,5,"),
+        "SUBSCRIBED"
+    );
+    assert!(
+        c.answer(c.publish(6, "com.open", true))
+            .starts_with("[17,6,"),
+        "PUBLISHED"
+    );
 }
 
 #[test]
@@ -290,9 +297,8 @@ fn each_limit_refuses_one_more_and_gives_way_when_something_goes() {
     let mut c = Client::join(&r, limits);
     continues(c.subscribe(1, "com.a", Dict::new()));
     let subscribed = c.next();
-    continues(c.subscribe(2, "com.b", Dict::new()));
     assert_eq!(
-        c.next(),
+        c.answer(c.subscribe(2, "com.b", Dict::new())),
         r#"[8,32,2,{},"wampstat.error.limit_exceeded",["this session already holds 1 subscriptions, the most allowed"]]"#
     );
     // Subscribing again to what it holds is not a new subscription.
@@ -304,26 +310,34 @@ fn each_limit_refuses_one_more_and_gives_way_when_something_goes() {
         subscription,
     }));
     assert_eq!(c.next(), "[35,4]");
-    continues(c.subscribe(5, "com.b", Dict::new()));
-    assert!(c.next().starts_with("[33,5,"), "SUBSCRIBED");
+    assert!(
+        c.answer(c.subscribe(5, "com.b", Dict::new()))
+            .starts_with("[33,5,"),
+        "SUBSCRIBED"
+    );
 
-    continues(c.register(6, "com.p1", Dict::new()));
-    assert!(c.next().starts_with("[65,6,"), "REGISTERED");
-    continues(c.register(7, "com.p2", Dict::new()));
+    assert!(
+        c.answer(c.register(6, "com.p1", Dict::new()))
+            .starts_with("[65,6,"),
+        "REGISTERED"
+    );
     assert_eq!(
-        c.next(),
+        c.answer(c.register(7, "com.p2", Dict::new())),
         r#"[8,64,7,{},"wampstat.error.limit_exceeded",["this session already holds 1 registrations, the most allowed"]]"#
     );
 
     let mut callee = Client::join(&r, ROOMY);
-    continues(callee.register(1, "com.hold", Dict::new()));
-    assert!(callee.next().starts_with("[65,1,"), "REGISTERED");
+    assert!(
+        callee
+            .answer(callee.register(1, "com.hold", Dict::new()))
+            .starts_with("[65,1,"),
+        "REGISTERED"
+    );
     continues(c.call(8, "com.hold"));
     let invocation = callee.next();
     assert!(invocation.starts_with("[68,"), "INVOCATION: {invocation}");
-    continues(c.call(9, "com.hold"));
     assert_eq!(
-        c.next(),
+        c.answer(c.call(9, "com.hold")),
         r#"[8,48,9,{},"wampstat.error.limit_exceeded",["this session already has 1 calls in progress, the most allowed"]]"#
     );
     let request = id_at(&invocation, 1);
@@ -344,9 +358,8 @@ fn an_unknown_procedure_takes_nothing_of_the_callers_allowance() {
     let one_call = Limits { calls: 1, ..ROOMY };
     let mut c = Client::join(&open_realm(), one_call);
     for request in 1..=3 {
-        continues(c.call(request, "com.nobody"));
         assert_eq!(
-            c.next(),
+            c.answer(c.call(request, "com.nobody")),
             format!(
                 r#"[8,48,{request},{{}},"wamp.error.no_such_procedure",["no callee registered procedure \"com.nobody\""]]"#
             )
@@ -357,27 +370,23 @@ fn an_unknown_procedure_takes_nothing_of_the_callers_allowance() {
 #[test]
 fn options_of_the_wrong_value_are_invalid_arguments() {
     let mut c = Client::join(&open_realm(), ROOMY);
-    continues(c.subscribe(1, "com.a", dict! {"match" => "fuzzy"}));
     assert_eq!(
-        c.next(),
+        c.answer(c.subscribe(1, "com.a", dict! {"match" => "fuzzy"})),
         r#"[8,32,1,{},"wamp.error.invalid_argument",["match must be \"exact\", \"prefix\" or \"wildcard\", got Str(\"fuzzy\")"]]"#
     );
-    continues(c.register(2, "com.a", dict! {"match" => 3}));
     assert_eq!(
-        c.next(),
+        c.answer(c.register(2, "com.a", dict! {"match" => 3})),
         r#"[8,64,2,{},"wamp.error.invalid_argument",["match must be \"exact\", \"prefix\" or \"wildcard\", got Int(3)"]]"#
     );
-    continues(c.register(3, "com.a", dict! {"invoke" => "sometimes"}));
     assert_eq!(
-        c.next(),
+        c.answer(c.register(3, "com.a", dict! {"invoke" => "sometimes"})),
         r#"[8,64,3,{},"wamp.error.invalid_argument",["invoke must be single, roundrobin, random, first or last, got Str(\"sometimes\")"]]"#
     );
-    continues(c.send(Message::Cancel {
-        request: 4,
-        options: dict! {"mode" => "maybe"},
-    }));
     assert_eq!(
-        c.next(),
+        c.answer(c.send(Message::Cancel {
+            request: 4,
+            options: dict! {"mode" => "maybe"},
+        })),
         r#"[8,49,4,{},"wamp.error.invalid_argument",["mode must be skip, kill or killnowait, got Str(\"maybe\")"]]"#
     );
 }
@@ -390,22 +399,20 @@ fn unsubscribing_or_unregistering_what_it_does_not_hold_is_refused() {
     continues(b.register(1, "com.p", Dict::new()));
     let registered = b.next();
     let registration = id_at(&registered, 2);
-    continues(a.send(Message::Unregister {
-        request: 2,
-        registration,
-    }));
     assert_eq!(
-        a.next(),
+        a.answer(a.send(Message::Unregister {
+            request: 2,
+            registration,
+        })),
         format!(
             r#"[8,66,2,{{}},"wamp.error.no_such_registration",["this session has no registration {registration}"]]"#
         )
     );
-    continues(a.send(Message::Unsubscribe {
-        request: 3,
-        subscription: 99,
-    }));
     assert_eq!(
-        a.next(),
+        a.answer(a.send(Message::Unsubscribe {
+            request: 3,
+            subscription: 99,
+        })),
         r#"[8,34,3,{},"wamp.error.no_such_subscription",["this session has no subscription 99"]]"#
     );
     assert!(b.nothing_queued(), "the other session hears nothing");
