@@ -158,6 +158,14 @@ where
             (due, sent, Instant::now(), outcome)
         });
     }
+    // A sender that reached its own limit takes its answers while the run lasts; then what is
+    // still in flight gets the plan's `drain`, no more.
+    while !inflight.is_empty() && !run.is_stopped() {
+        tokio::select! {
+            Some(x) = inflight.next() => settle(&mut rec, x),
+            _ = run.stopped() => {}
+        }
+    }
     let deadline = Instant::now() + run.plan.drain;
     while !inflight.is_empty() {
         match tokio::time::timeout_at(deadline, inflight.next()).await {

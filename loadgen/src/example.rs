@@ -4,6 +4,7 @@
 //! not apply: each worker runs its clients one after the other.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -12,7 +13,7 @@ use wamp::{Dict, Id, Payload, Value, dict};
 
 use crate::drive::{Lane, drive};
 use crate::latency::Recorder;
-use crate::report::Outcome;
+use crate::report::{Outcome, Unfinished};
 use crate::run::{Run, error_key};
 use crate::schedule::Schedule;
 
@@ -32,6 +33,21 @@ pub struct ExampleConfig {
     pub interval: Duration,
 }
 
+impl ExampleConfig {
+    /// How long the clients take, with room for joining and leaving: the run's default
+    /// duration, so that every client runs to its end.
+    pub fn expected_duration(&self) -> Duration {
+        let publishing = self.interval * u32::try_from(self.publications).unwrap_or(u32::MAX);
+        let one = publishing + Duration::from_millis(500);
+        one * u32::try_from(self.repeat).unwrap_or(u32::MAX) + Duration::from_secs(5)
+    }
+
+    /// Clients in all.
+    pub fn clients(&self) -> u64 {
+        self.repeat * self.parallel.max(1) as u64
+    }
+}
+
 impl Default for ExampleConfig {
     fn default() -> Self {
         ExampleConfig {
@@ -45,9 +61,11 @@ impl Default for ExampleConfig {
 
 /// Runs the scenario.
 pub async fn run(run: &Arc<Run>, cfg: &ExampleConfig) -> anyhow::Result<Outcome> {
+    // Clients that ran to their end, and those that failed: the rest were cut short.
+    let ended = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..cfg.parallel.max(1) {
-        let (run, cfg) = (Arc::clone(run), cfg.clone());
+        let (run, cfg, ended) = (Arc::clone(run), cfg.clone(), Arc::clone(&ended));
         workers.push(tokio::spawn(async move {
             let publications = Arc::new(tokio::sync::Mutex::new(Recorder::default()));
             let events = Arc::new(tokio::sync::Mutex::new(Recorder::default()));
@@ -56,12 +74,17 @@ pub async fn run(run: &Arc<Run>, cfg: &ExampleConfig) -> anyhow::Result<Outcome>
                 ..Lane::new(Schedule::Closed, 1)
             };
             let clients = drive(&run, lane, |_, _| {
-                let (run, cfg) = (Arc::clone(&run), cfg.clone());
+                let (run, cfg, ended) = (Arc::clone(&run), cfg.clone(), Arc::clone(&ended));
                 let (p, e) = (Arc::clone(&publications), Arc::clone(&events));
                 async move {
-                    let (pubs, evs) = client(&run, &cfg).await?;
-                    p.lock().await.merge(&pubs);
-                    e.lock().await.merge(&evs);
+                    let result = client(&run, &cfg).await;
+                    // A failed client ended too (and counts as a failure).
+                    if !matches!(&result, Ok(c) if !c.completed) {
+                        ended.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let c = result?;
+                    p.lock().await.merge(&c.publications);
+                    e.lock().await.merge(&c.events);
                     Ok(())
                 }
             })
@@ -85,21 +108,36 @@ pub async fn run(run: &Arc<Run>, cfg: &ExampleConfig) -> anyhow::Result<Outcome>
             cycles: Some(c),
             publications: Some(p),
             events: Some(e),
-            calls: None,
+            ..Outcome::default()
         });
     }
+    outcome.unfinished = Some(Unfinished {
+        clients: cfg.clients().saturating_sub(ended.load(Ordering::Relaxed)),
+        of: cfg.clients(),
+    });
     Ok(outcome)
 }
 
+/// What one example client recorded.
+struct Client {
+    /// Its publications' acknowledgement latencies.
+    publications: Recorder,
+    /// The events it received.
+    events: Recorder,
+    /// Whether it published all it should (the run's end did not cut it short).
+    completed: bool,
+}
+
 /// One example client: join, subscribe, publish the counter with acknowledgement, leave.
-/// Returns its publications' acknowledgement latencies and the events it received. Parallel
-/// clients share the topic, so an event is timed (publish → event) only when it is this
-/// client's own — the router discloses the publisher — and counted without a latency otherwise.
-async fn client(run: &Run, cfg: &ExampleConfig) -> Result<(Recorder, Recorder), String> {
+/// Parallel clients share the topic, so an event is timed (publish → event) only when it is
+/// this client's own — the router discloses the publisher — and counted without a latency
+/// otherwise. A client the run's end stops early is cut short, not failed.
+async fn client(run: &Run, cfg: &ExampleConfig) -> Result<Client, String> {
     let s = run.join().await.map_err(|e| error_key(&e))?;
     let mut pubs = Recorder::default();
     let mut events = Recorder::default();
     let mut sent_at: Vec<Instant> = Vec::new();
+    let mut completed = false;
     let work = async {
         let mut sub = s.subscribe(TOPIC, Dict::new()).await?;
         let options = dict! {"acknowledge" => true, "exclude_me" => false};
@@ -139,16 +177,21 @@ async fn client(run: &Run, cfg: &ExampleConfig) -> Result<(Recorder, Recorder), 
                     },
                 }
             }
-            if run.is_stopped() {
-                break;
+            if run.is_stopped() && counter + 1 < cfg.publications {
+                return Ok(());
             }
         }
+        completed = true;
         Ok::<_, wamp::client::ClientError>(())
     };
     let outcome = work.await;
     run.leave(s).await;
     outcome.map_err(|e| error_key(&e))?;
-    Ok((pubs, events))
+    Ok(Client {
+        publications: pubs,
+        events,
+        completed,
+    })
 }
 
 /// Counts an event; times it from its publication when `me` published it.

@@ -46,19 +46,20 @@ struct Args {
     /// For churn: sessions per second. Not used by `example`.
     #[arg(long, default_value = "max", global = true)]
     rate: String,
-    /// Measured seconds [default: 10; for example: as long as its clients take].
-    #[arg(long, global = true)]
-    duration: Option<f64>,
-    /// Seconds of warm-up before measuring [default: 1; for example: 0].
-    #[arg(long, global = true)]
-    warmup: Option<f64>,
+    /// Measured time, e.g. 10, 500ms, 2s, 1m (a bare number is seconds) [default: 10s; for
+    /// example: as long as its clients take].
+    #[arg(long, global = true, value_parser = wamp::duration::parse)]
+    duration: Option<Duration>,
+    /// Warm-up before measuring (sent, not recorded) [default: 1s; for example: 0].
+    #[arg(long, global = true, value_parser = wamp::duration::parse)]
+    warmup: Option<Duration>,
     /// Stop after this many requests in total (warm-up included).
     #[arg(long, global = true)]
     count: Option<u64>,
-    /// Seconds to wait at the end for answers still in flight (then counted as
-    /// loadgen.timeout) [default: 5].
-    #[arg(long, global = true)]
-    drain: Option<f64>,
+    /// How long to wait at the end for answers still in flight (then counted as
+    /// loadgen.timeout).
+    #[arg(long, global = true, value_parser = wamp::duration::parse, default_value = "5s")]
+    drain: Duration,
     /// Print the summary as JSON (schema wamp-loadgen/1).
     #[arg(long, global = true)]
     json: bool,
@@ -148,9 +149,9 @@ enum Command {
         /// Sessions alive at once at most.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
-        /// Milliseconds each session stays after its work.
-        #[arg(long, default_value_t = 0)]
-        linger_ms: u64,
+        /// How long each session stays after its work (e.g. 500ms).
+        #[arg(long, value_parser = wamp::duration::parse, default_value = "0")]
+        linger: Duration,
     },
     /// The Crossbar.io session-statistics example's client: subscribe com.example.topic1,
     /// publish 0..4 (acknowledged, exclude_me=false) one per interval, leave.
@@ -161,9 +162,9 @@ enum Command {
         /// Workers at once.
         #[arg(long, default_value_t = 1)]
         parallel: usize,
-        /// Milliseconds between a client's publications.
-        #[arg(long, default_value_t = 1000)]
-        interval_ms: u64,
+        /// Time between a client's publications (e.g. 1s, 250ms).
+        #[arg(long, value_parser = wamp::duration::parse, default_value = "1s")]
+        interval: Duration,
     },
     /// Sessions that join and stay idle until the run ends (memory per session).
     Idle {
@@ -244,20 +245,20 @@ fn scenario(command: &Command) -> anyhow::Result<Scenario> {
         }
         Command::Churn {
             concurrency,
-            linger_ms,
+            linger,
         } => Scenario::Churn(ChurnConfig {
             concurrency: *concurrency,
-            linger: Duration::from_millis(*linger_ms),
+            linger: *linger,
             share: 1.0,
         }),
         Command::Example {
             repeat,
             parallel,
-            interval_ms,
+            interval,
         } => Scenario::Example(ExampleConfig {
             repeat: *repeat,
             parallel: *parallel,
-            interval: Duration::from_millis(*interval_ms),
+            interval: *interval,
             ..ExampleConfig::default()
         }),
         Command::Idle {
@@ -280,17 +281,9 @@ fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
             _ => anyhow::bail!("--rate must be a positive number or max, not {r:?}"),
         },
     };
-    let seconds = |v: Option<f64>, default: f64, name: &str| -> anyhow::Result<Duration> {
-        let v = v.unwrap_or(default);
-        Duration::try_from_secs_f64(v)
-            .with_context(|| format!("--{name} must be a number of seconds ≥ 0, not {v}"))
-    };
     let (warmup, duration) = match scenario {
-        Scenario::Example(e) => (
-            0.0,
-            (e.repeat as f64 * e.publications as f64 * e.interval.as_secs_f64()) + 5.0,
-        ),
-        _ => (1.0, 10.0),
+        Scenario::Example(e) => (Duration::ZERO, e.expected_duration()),
+        _ => (Duration::from_secs(1), Duration::from_secs(10)),
     };
     Ok(Plan {
         url: args.url.clone(),
@@ -301,10 +294,10 @@ fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
         } else {
             schedule
         },
-        warmup: seconds(args.warmup, warmup, "warmup")?,
-        duration: seconds(args.duration, duration, "duration")?,
+        warmup: args.warmup.unwrap_or(warmup),
+        duration: args.duration.unwrap_or(duration),
         count: args.count,
-        drain: seconds(args.drain, 5.0, "drain")?,
+        drain: args.drain,
     })
 }
 

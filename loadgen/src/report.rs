@@ -25,6 +25,18 @@ pub struct Outcome {
     pub events: Option<Recorder>,
     /// Session cycles (join → left) of `churn` and `example`.
     pub cycles: Option<Recorder>,
+    /// `example`: clients that did not run to their end because the run's duration ended
+    /// first (cut short, or never started) — not failures — and how many were asked for.
+    pub unfinished: Option<Unfinished>,
+}
+
+/// Clients of a run that did not run to their end because its duration ended first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Clients cut short or never started.
+    pub clients: u64,
+    /// Clients asked for.
+    pub of: u64,
 }
 
 impl Outcome {
@@ -174,6 +186,7 @@ impl Report {
                 "messages_tx": t.messages_tx, "messages_rx": t.messages_rx,
                 "bytes_tx": t.bytes_tx, "bytes_rx": t.bytes_rx,
             },
+            "unfinished": self.outcome.unfinished.map(|u| u.clients),
         })
     }
 }
@@ -217,6 +230,17 @@ impl fmt::Display for Report {
             t.messages_rx,
             bytes(t.bytes_rx),
         )?;
+        if let Some(u) = self.outcome.unfinished
+            && u.clients > 0
+            && !self.interrupted
+        {
+            writeln!(
+                f,
+                "  the duration ended the run: {} of {} clients did not run to their end (not \
+                 failures; a longer --duration runs them all)",
+                u.clients, u.of
+            )?;
+        }
         let errors = self.errors();
         if !errors.is_empty() {
             writeln!(f, "  errors:")?;

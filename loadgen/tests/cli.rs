@@ -142,9 +142,9 @@ async fn json_summaries_of_every_scenario_follow_the_schema() {
             "--rate",
             rate,
             "--duration",
-            "0.3",
+            "300ms",
             "--warmup",
-            "0",
+            "0s",
             "--json",
         ])
     };
@@ -155,7 +155,7 @@ async fn json_summaries_of_every_scenario_follow_the_schema() {
         (common(&ws, "50"), vec!["churn"]),
         (
             common(&rs, "max"),
-            vec!["example", "--parallel", "2", "--interval-ms", "10"],
+            vec!["example", "--parallel", "2", "--interval", "10ms"],
         ),
     ];
     for (mut a, scenario) in runs {
@@ -189,6 +189,29 @@ async fn bad_input_ends_with_a_clear_message_and_the_documented_exit_status() {
         err.contains("rs://127.0.0.1:9") && err.contains("refused"),
         "{err}"
     );
+
+    for (option, value, scenario) in [
+        ("--duration", "2x", "rpc"),
+        ("--warmup", "-1", "rpc"),
+        ("--drain", "soon", "rpc"),
+        ("--linger", "5 minutes-ish", "churn"),
+        ("--interval", "1 k", "example"),
+    ] {
+        let (global, local) = if scenario == "rpc" {
+            (format!("{option}={value}"), None)
+        } else {
+            ("--json".to_owned(), Some(format!("{option}={value}")))
+        };
+        let mut a = args(&["--url", &rs, &global, scenario]);
+        a.extend(local);
+        let out = loadgen(a.clone()).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains("500ms, 2s, 1m"),
+            "{a:?}: the option and the accepted forms: {err}"
+        );
+    }
 
     let out = loadgen(args(&["--url", &rs, "--realm", "nope", "rpc"])).await;
     let err = String::from_utf8_lossy(&out.stderr);

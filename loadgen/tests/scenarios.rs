@@ -11,7 +11,7 @@ use wamp::{Id, Serializer, Session, SessionOptions, Value, dict};
 use wamp_loadgen::churn::ChurnConfig;
 use wamp_loadgen::example::ExampleConfig;
 use wamp_loadgen::pubsub::PubSubConfig;
-use wamp_loadgen::report::Report;
+use wamp_loadgen::report::{Report, Unfinished};
 use wamp_loadgen::rpc::RpcConfig;
 use wamp_loadgen::run::{Plan, Run};
 use wamp_loadgen::schedule::Schedule;
@@ -304,6 +304,48 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
         report.seconds < 5.0,
         "the run ends when its clients are done"
     );
+    assert_eq!(o.unfinished, Some(Unfinished { clients: 0, of: 4 }));
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_clients_longer_than_the_drain_run_to_their_end_and_the_duration_only_cuts() {
+    let router = router().await;
+    let cfg = ExampleConfig {
+        repeat: 2,
+        parallel: 2,
+        interval: Duration::from_millis(60),
+        ..ExampleConfig::default()
+    };
+    let rs = router.rawsocket_url().unwrap();
+    // Each client takes 5 × 60 ms, longer than the drain: it is still awaited while the run
+    // lasts (the run's default duration fits its clients).
+    let mut p = plan(rs.clone(), Serializer::Msgpack, Schedule::Closed, 0);
+    p.duration = cfg.expected_duration();
+    p.drain = Duration::from_millis(100);
+    let report = run_observed(&router, p, Scenario::Example(cfg.clone())).await;
+    let o = &report.outcome;
+    assert_eq!(o.cycles.as_ref().unwrap().ok, 4);
+    assert_eq!(o.publications.as_ref().unwrap().ok, 20);
+    assert_eq!(o.unfinished, Some(Unfinished { clients: 0, of: 4 }));
+    // A duration shorter than the clients cuts them short: no failure, and said so.
+    let report = run_observed(
+        &router,
+        plan(rs, Serializer::Msgpack, Schedule::Closed, 200),
+        Scenario::Example(cfg),
+    )
+    .await;
+    assert_eq!(
+        report.outcome.unfinished,
+        Some(Unfinished { clients: 4, of: 4 }),
+        "2 cut short, 2 never started"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("the duration ended the run: 4 of 4 clients did not run to their end")
+    );
+    assert_eq!(report.failures(), 0);
     router.shutdown().await;
 }
 

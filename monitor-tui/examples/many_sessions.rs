@@ -1,5 +1,5 @@
 //! Many live sessions for measuring the monitor: `--sessions` sessions join a router and each
-//! publishes `--rate` times per second until Ctrl-C (or `--seconds`), so that a router with a
+//! publishes `--rate` times per second until Ctrl-C (or `--duration`), so that a router with a
 //! duration trigger (e.g. `config/examples/stats-by-duration.json`: one cycle per second)
 //! sends a steady stream of `on_stats` events.
 //!
@@ -26,9 +26,9 @@ struct Args {
     /// Publications per second per session.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
-    /// Stop after this many seconds.
-    #[arg(long, default_value_t = 600.0)]
-    seconds: f64,
+    /// Stop after this long (e.g. 600, 90s, 10m).
+    #[arg(long, value_parser = wamp::duration::parse, default_value = "10m")]
+    duration: Duration,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let period = Duration::from_secs_f64(1.0 / args.rate.max(0.01));
     let mut tick =
         tokio::time::interval(period / u32::try_from(sessions.len().max(1)).unwrap_or(u32::MAX));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(args.seconds);
+    let deadline = tokio::time::Instant::now() + args.duration;
     let mut next = 0usize;
     loop {
         tokio::select! {

@@ -39,9 +39,9 @@ struct Args {
     /// Screen refreshes per second.
     #[arg(long, default_value_t = 4.0)]
     tick: f64,
-    /// Seconds that sessions which left stay on screen (dimmed).
-    #[arg(long, default_value_t = 30.0)]
-    retention: f64,
+    /// How long sessions that left stay on screen (dimmed), e.g. 30, 30s, 2m.
+    #[arg(long, value_parser = wamp::duration::parse, default_value = "30s")]
+    retention: std::time::Duration,
 }
 
 /// What the program does: the dashboard, or one of the headless outputs for scripts.
@@ -121,7 +121,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         serializer: args.serializer,
     };
     let result = match mode {
-        RunMode::Dashboard => App::start(config, args.retention).run(args.tick).await,
+        RunMode::Dashboard => {
+            App::start(config, args.retention.as_secs_f64())
+                .run(args.tick)
+                .await
+        }
         RunMode::Plain => headless::lines(config, headless::plain_line).await,
         RunMode::Json => headless::lines(config, headless::json_line).await,
         RunMode::Once => headless::once(&config).await,

@@ -140,3 +140,17 @@ async fn once_prints_the_live_sessions_and_exits() {
     );
     router.shutdown().await;
 }
+
+#[test]
+fn durations_take_the_forms_people_type_and_bad_ones_name_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+        .args(["--once", "--retention", "half a minute"])
+        .output()
+        .expect("the monitor runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--retention") && err.contains("500ms, 2s, 1m"),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -34,6 +35,12 @@ struct Args {
     /// Capacity of each session's outbound queue, in messages.
     #[arg(long, value_name = "N", default_value_t = RouterOptions::default().outbound_queue)]
     outbound_queue: usize,
+    /// How long a new connection may take to send HELLO, from its accept (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "10s")]
+    hello_timeout: Duration,
+    /// How long a closing session waits for the client's GOODBYE and its last writes.
+    #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "2s")]
+    goodbye_timeout: Duration,
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +80,8 @@ fn run() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let options = RouterOptions {
         outbound_queue: args.outbound_queue.max(1),
+        hello_timeout: args.hello_timeout,
+        goodbye_timeout: args.goodbye_timeout,
         ..RouterOptions::default()
     };
     rt.block_on(async move {

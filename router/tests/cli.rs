@@ -106,3 +106,20 @@ fn cbdir_reads_config_json() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
 }
+
+#[test]
+fn durations_take_the_forms_people_type_and_bad_ones_name_them() {
+    assert_success(&check(&[
+        "--hello-timeout".as_ref(),
+        "500ms".as_ref(),
+        "--goodbye-timeout".as_ref(),
+        "1".as_ref(),
+    ]));
+    let out = check(&["--hello-timeout".as_ref(), "10 sec-ish".as_ref()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--hello-timeout") && err.contains("500ms, 2s, 1m"),
+        "{err}"
+    );
+}
