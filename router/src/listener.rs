@@ -18,7 +18,8 @@ pub async fn accept_loop(
 ) {
     let transport = Arc::new(transport);
     let settings = Arc::new(ListenerSettings {
-        anonymous_role: transport.anonymous_role.clone(),
+        auth: transport.auth.clone(),
+        decoy_key: rand::random(),
     });
     loop {
         let accepted = tokio::select! {

@@ -100,8 +100,8 @@ pub fn session_details(s: &SessionHandle) -> Dict {
         "session" => s.id,
         "authid" => s.authid.as_str(),
         "authrole" => s.authrole.as_str(),
-        "authmethod" => "anonymous",
-        "authprovider" => "static",
+        "authmethod" => s.authmethod,
+        "authprovider" => s.authprovider,
         "authextra" => Value::Dict(dict! {
             "x_cb_node" => host,
             "x_cb_worker" => "router",

@@ -51,10 +51,19 @@ impl Realm {
         self.config.role(name)
     }
 
-    /// Adds a session with a fresh random id made by `make`; returns its handle.
-    pub fn attach(&self, make: impl FnOnce(Id) -> SessionHandle) -> Arc<SessionHandle> {
+    /// Adds a session made by `make` with the id `preferred` (announced in a WAMP-CRA
+    /// challenge), or a fresh random one if that is taken; returns its handle.
+    pub fn attach(
+        &self,
+        preferred: Id,
+        make: impl FnOnce(Id) -> SessionHandle,
+    ) -> Arc<SessionHandle> {
         let mut sessions = write(&self.sessions);
-        let id = fresh_id(|id| sessions.contains_key(&id));
+        let id = if sessions.contains_key(&preferred) {
+            fresh_id(|id| sessions.contains_key(&id))
+        } else {
+            preferred
+        };
         let handle = Arc::new(make(id));
         sessions.insert(id, Arc::clone(&handle));
         handle

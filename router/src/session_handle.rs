@@ -57,6 +57,19 @@ impl CalleeFeatures {
     }
 }
 
+/// Who a session is, as its authentication established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The authenticated id.
+    pub authid: String,
+    /// The role its permissions come from.
+    pub authrole: String,
+    /// How it authenticated: `anonymous`, `ticket`, `wampcra`.
+    pub authmethod: &'static str,
+    /// Who vouched for it: `static` (the configuration).
+    pub authprovider: &'static str,
+}
+
 /// Why a message was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotSent {
@@ -77,6 +90,10 @@ pub struct SessionHandle {
     pub authid: String,
     /// The role its permissions come from.
     pub authrole: String,
+    /// How it authenticated.
+    pub authmethod: &'static str,
+    /// Who vouched for it.
+    pub authprovider: &'static str,
     /// What its transport handshake established.
     pub transport: TransportInfo,
     /// What it supports as a callee.
@@ -96,8 +113,7 @@ impl SessionHandle {
     pub fn new(
         id: Id,
         realm: String,
-        authid: String,
-        authrole: String,
+        who: Authenticated,
         transport: TransportInfo,
         callee: CalleeFeatures,
         stats: Option<Arc<SessionStats>>,
@@ -107,8 +123,10 @@ impl SessionHandle {
         SessionHandle {
             id,
             realm,
-            authid,
-            authrole,
+            authid: who.authid,
+            authrole: who.authrole,
+            authmethod: who.authmethod,
+            authprovider: who.authprovider,
             transport,
             callee,
             stats,
@@ -190,7 +208,7 @@ pub(crate) mod testing {
     use wamp::transport::{Framing, Outbound, TransportInfo};
     use wamp::{Id, Serializer};
 
-    use super::{CalleeFeatures, SessionHandle};
+    use super::{Authenticated, CalleeFeatures, SessionHandle};
     use crate::limits::Limits;
     use crate::options::RouterOptions;
     use crate::outbox::{Outbox, QueueLimits};
@@ -217,8 +235,12 @@ pub(crate) mod testing {
         let h = SessionHandle::new(
             id,
             "realm1".into(),
-            format!("authid-{id}"),
-            authrole.into(),
+            Authenticated {
+                authid: format!("authid-{id}"),
+                authrole: authrole.into(),
+                authmethod: "anonymous",
+                authprovider: "static",
+            },
             transport,
             callee,
             None,

@@ -7,11 +7,13 @@
 //! - [`payload`]: opaque arguments, forwarded without re-encoding where possible;
 //! - [`transport`]: RawSocket and WebSocket connections with their handshakes and limits;
 //! - [`client`]: an async client session;
+//! - [`auth`]: authentication (ticket, WAMP-CRA) for clients and the router;
 //! - [`sync`]: lock helpers that survive a panicking lock holder;
 //! - [`duration`]: durations as people type them on the binaries' command lines.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod duration;

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use wording::serde_message;
 
+mod auth;
 mod json_path;
 mod raw;
 mod strict;
@@ -31,6 +32,7 @@ mod validate;
 mod wording;
 
 /// How a permission's URI is matched (`match`): the `wamp` crate's match policy.
+pub use auth::{AuthConfig, CraUser, Identity, Principal, Salt, Secret};
 pub use wamp::MatchPolicy;
 /// A serializer a transport offers (`serializers`): the `wamp` crate's serializer.
 pub use wamp::Serializer as SerializerKind;
@@ -181,10 +183,8 @@ pub struct TransportConfig {
     pub serializers: Vec<SerializerKind>,
     /// Largest WAMP message accepted, in bytes (`options.max_message_size`); always > 0.
     pub max_message_size: usize,
-    /// The role of anonymous sessions (`auth.anonymous.role`, default `anonymous`). Without an
-    /// `auth` block everybody joins anonymously with role `anonymous`, like Crossbar; `None` when
-    /// an `auth` block exists but allows no anonymous (static) login.
-    pub anonymous_role: Option<String>,
+    /// How its clients may authenticate (`auth`).
+    pub auth: AuthConfig,
 }
 
 impl TransportConfig {
@@ -282,6 +282,15 @@ impl Config {
     /// [`ConfigError::Syntax`] if `text` is not JSON, [`ConfigError::Invalid`] if it is not a
     /// valid configuration.
     pub fn parse(text: &str, source: &str) -> Result<Loaded, ConfigError> {
+        Config::parse_with_env(text, source, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::parse`], reading the `${NAME}` secrets with `env`.
+    fn parse_with_env(
+        text: &str,
+        source: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, ConfigError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
             file: source.to_owned(),
@@ -289,7 +298,7 @@ impl Config {
             column: e.column(),
             message: serde_message(&e),
         })?;
-        let loaded = validate::validate(&value, source)?;
+        let loaded = validate::validate(&value, source, env)?;
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
@@ -350,7 +359,6 @@ const DEFAULT_JSON: &str = include_str!("../../../config/default.json");
 fn fallback_default() -> Config {
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let serializers = vec![SerializerKind::Json, SerializerKind::Msgpack];
-    let anonymous = Some("anonymous".to_owned());
     Config {
         realms: vec![RealmConfig {
             name: "realm1".to_owned(),
@@ -390,7 +398,7 @@ fn fallback_default() -> Config {
                 port: 8080,
                 serializers: serializers.clone(),
                 max_message_size: 1024 * 1024,
-                anonymous_role: anonymous.clone(),
+                auth: AuthConfig::anonymous_only("anonymous"),
             },
             TransportConfig {
                 kind: TransportKind::RawSocket,
@@ -398,7 +406,7 @@ fn fallback_default() -> Config {
                 port: 8081,
                 serializers,
                 max_message_size: 1024 * 1024,
-                anonymous_role: anonymous,
+                auth: AuthConfig::anonymous_only("anonymous"),
             },
         ],
     }

@@ -2,6 +2,7 @@
 //! silently and not used; keys not declared here are reported by serde_ignored and become
 //! warnings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -184,6 +185,47 @@ pub(super) struct RawWampTransport {
 #[serde(expecting = "an object")]
 pub(super) struct RawMessageOptions {
     pub(super) max_message_size: Option<Int>,
+}
+
+/// `auth.ticket` of type `static`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawTicketStatic {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(default)]
+    pub(super) principals: BTreeMap<String, RawTicketPrincipal>,
+}
+
+/// One principal of static ticket authentication.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawTicketPrincipal {
+    pub(super) ticket: String,
+    pub(super) role: String,
+    pub(super) realm: Option<String>,
+}
+
+/// `auth.wampcra` of type `static`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawCraStatic {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(default)]
+    pub(super) users: BTreeMap<String, RawCraUser>,
+}
+
+/// One user of static WAMP-CRA authentication.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawCraUser {
+    pub(super) secret: String,
+    pub(super) role: String,
+    pub(super) realm: Option<String>,
+    pub(super) salt: Option<String>,
+    pub(super) iterations: Option<Int>,
+    pub(super) keylen: Option<Int>,
 }
 
 /// `auth.anonymous` of type `static`.

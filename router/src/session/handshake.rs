@@ -1,7 +1,7 @@
 //! HELLO → WELCOME or ABORT: the realm, the authentication method and role, the session's
 //! handle and statistics. Before a session exists nothing is queued for it: a RawSocket PING is
-//! answered on the connection directly, and a refusal comes back as the ABORT to send.
-//! (CHALLENGE and AUTHENTICATE will go here.)
+//! answered on the connection directly, and a refusal comes back as the ABORT to send. The
+//! method and its CHALLENGE / AUTHENTICATE are in [`super::authenticate`].
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -10,6 +10,7 @@ use wamp::transport::{FrameReader, FrameWriter, Inbound, Outbound, TransportErro
 use wamp::{Dict, Message, Value, dict};
 
 use super::ListenerSettings;
+use super::authenticate::{self, Begin, Outcome, Pending};
 use crate::context::RouterContext;
 use crate::outbox::Outbox;
 use crate::realm::Realm;
@@ -51,18 +52,7 @@ pub(super) async fn hello(
         tracing::warn!(peer = %info.peer, reason, "refusing session: {message}");
         Err(Some(Abort { reason, message }))
     };
-    let frame = loop {
-        match reader.next().await.ok_or(None)? {
-            Ok(Inbound::Message(b)) => break b,
-            Ok(Inbound::Ping(p)) => {
-                if let Err(e) = writer.write_batch(&[Outbound::Pong(p)]).await {
-                    tracing::debug!(peer = %info.peer, "transport ended: {e}");
-                    return Err(None);
-                }
-            }
-            Err(e) => return Err(transport_failure(info, e)),
-        }
-    };
+    let frame = next_message(reader, writer, info).await?;
     let (realm_name, details) = match wamp::decode(info.serializer, &frame) {
         Ok(Message::Hello { realm, details }) => (realm, details),
         Ok(other) => {
@@ -83,46 +73,37 @@ pub(super) async fn hello(
             "HELLO must announce at least one role in details.roles".into(),
         );
     }
+    let session = wamp::id::random_id();
+    let outcome = match authenticate::begin(listener, &details, session) {
+        Ok(Begin::Accept(outcome)) => outcome,
+        Ok(Begin::Challenge(challenge, pending)) => {
+            challenge_and_verify(reader, writer, info, challenge, pending).await?
+        }
+        Err(a) => return abort(a.reason, a.message),
+    };
+    let realm_name = outcome.realm.unwrap_or(realm_name);
+    let who = outcome.who;
     let Some(realm) = router.realms.get(&realm_name) else {
         return abort(
             "wamp.error.no_such_realm",
             format!("no realm {realm_name:?} on this router"),
         );
     };
-    if let Some(methods) = details.get("authmethods").and_then(Value::as_list)
-        && !methods.iter().any(|m| m.as_str() == Some("anonymous"))
-    {
-        return abort(
-            "wamp.error.no_auth_method",
-            "this router offers anonymous authentication only; add \"anonymous\" to authmethods"
-                .into(),
-        );
-    }
-    let Some(authrole) = listener.anonymous_role.clone() else {
-        return abort(
-            "wamp.error.no_auth_method",
-            "this transport does not allow anonymous sessions".into(),
-        );
-    };
-    if realm.role(&authrole).is_none() {
+    if realm.role(&who.authrole).is_none() {
         return abort(
             "wamp.error.no_such_role",
-            format!(
-                "realm {realm_name:?} has no role {authrole:?} (the transport's anonymous role)"
-            ),
+            format!("realm {realm_name:?} has no role {:?}", who.authrole),
         );
     }
-    let authid = random_authid();
     let stats = realm.config.stats.map(|config| {
         tracing::info!("WAMP session statistics ENABLED ({config})");
         Arc::new(SessionStats::new(config, opened.0, opened.1))
     });
-    let me = realm.attach(|id| {
+    let me = realm.attach(session, |id| {
         SessionHandle::new(
             id,
             realm_name.clone(),
-            authid,
-            authrole,
+            who,
             info.clone(),
             CalleeFeatures::from_hello(&details),
             stats,
@@ -165,17 +146,62 @@ fn transport_failure(info: &TransportInfo, e: TransportError) -> NotJoined {
     }
 }
 
-/// An authid like Crossbar's anonymous ones: six groups of four, e.g. `5UR5-7FTV-3X4K-779F-V59L-NSAE`.
-fn random_authid() -> String {
-    const ALPHABET: &[u8] = b"345679ACEFGHJKLMNPQRSTUVWXY";
-    let mut s = String::with_capacity(29);
-    for i in 0..24 {
-        if i > 0 && i % 4 == 0 {
-            s.push('-');
-        }
-        s.push(char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]));
+/// Sends CHALLENGE and checks the AUTHENTICATE that answers it (a PING meanwhile is answered).
+async fn challenge_and_verify(
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+    info: &TransportInfo,
+    challenge: Box<Message>,
+    pending: Pending,
+) -> Result<Outcome, NotJoined> {
+    let bytes = wamp::encode(info.serializer, &challenge).map_err(|_| None)?;
+    let written = writer.write_batch(&[Outbound::Message(bytes)]).await;
+    if let Err(e) = written {
+        tracing::debug!(peer = %info.peer, "transport ended: {e}");
+        return Err(None);
     }
-    s
+    let frame = next_message(reader, writer, info).await?;
+    let signature = match wamp::decode(info.serializer, &frame) {
+        Ok(Message::Authenticate { signature, .. }) => signature,
+        Ok(other) => {
+            return Err(Some(Abort {
+                reason: "wamp.error.protocol_violation",
+                message: format!("expected AUTHENTICATE, got {}", other.name()),
+            }));
+        }
+        Err(e) => {
+            return Err(Some(Abort {
+                reason: "wamp.error.protocol_violation",
+                message: e.to_string(),
+            }));
+        }
+    };
+    let (authid, method) = (pending.authid().to_owned(), pending.method());
+    pending.verify(&signature).map_err(|a| {
+        tracing::info!(peer = %info.peer, authid = %authid, authmethod = method, "authentication failed: {}", a.message);
+        Some(a)
+    })
+}
+
+/// The next WAMP message of a connection that has not joined yet; a PING is answered on the
+/// connection directly.
+async fn next_message(
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+    info: &TransportInfo,
+) -> Result<bytes::Bytes, NotJoined> {
+    loop {
+        match reader.next().await.ok_or(None)? {
+            Ok(Inbound::Message(b)) => return Ok(b),
+            Ok(Inbound::Ping(p)) => {
+                if let Err(e) = writer.write_batch(&[Outbound::Pong(p)]).await {
+                    tracing::debug!(peer = %info.peer, "transport ended: {e}");
+                    return Err(None);
+                }
+            }
+            Err(e) => return Err(transport_failure(info, e)),
+        }
+    }
 }
 
 /// WELCOME details: identity and the roles with the features this router implements.
@@ -191,8 +217,8 @@ fn welcome_details(realm: &str, me: &SessionHandle) -> Dict {
         "realm" => realm,
         "authid" => me.authid.as_str(),
         "authrole" => me.authrole.as_str(),
-        "authmethod" => "anonymous",
-        "authprovider" => "static",
+        "authmethod" => me.authmethod,
+        "authprovider" => me.authprovider,
         "authextra" => Value::Dict(Dict::new()),
         "roles" => Value::Dict(dict! {
             "broker" => features(&[
@@ -209,17 +235,5 @@ fn welcome_details(realm: &str, me: &SessionHandle) -> Dict {
                 "progressive_call_results",
             ]),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn authids_look_like_crossbars() {
-        let a = super::random_authid();
-        assert_eq!(a.len(), 29);
-        assert_eq!(a.split('-').count(), 6);
-        assert!(a.split('-').all(|g| g.len() == 4));
-        assert_ne!(a, super::random_authid());
     }
 }

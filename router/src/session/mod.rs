@@ -3,6 +3,7 @@
 //! one ([`dispatch`], [`pubsub`], [`rpc`]) until the session ends one way or another, and the
 //! ending: leaving the realm, the GOODBYE exchange, the last statistics and `on_leave`.
 
+mod authenticate;
 mod dispatch;
 mod handshake;
 mod options;
@@ -28,8 +29,11 @@ use crate::stats::Direction;
 /// What a listener tells each session about its transport.
 #[derive(Debug, Clone)]
 pub struct ListenerSettings {
-    /// The role anonymous sessions get on this transport; `None` refuses anonymous.
-    pub anonymous_role: Option<String>,
+    /// How its clients may authenticate.
+    pub auth: crate::config::AuthConfig,
+    /// Keys the made-up challenges of unknown authids, so that the same authid always gets the
+    /// same (and an unknown one looks like a known one).
+    pub decoy_key: [u8; 32],
 }
 
 /// How a session ended.

@@ -70,7 +70,7 @@ struct Client {
 impl Client {
     fn join(realm: &Arc<Realm>, limits: Limits) -> Client {
         let mut queued = None;
-        let me = realm.attach(|id| {
+        let me = realm.attach(wamp::id::random_id(), |id| {
             let (h, rx) = handle(id, "user", CalleeFeatures::default(), limits);
             queued = Some(rx);
             h

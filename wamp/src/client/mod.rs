@@ -21,6 +21,7 @@ use self::traffic::TrafficCounters;
 pub use self::traffic::{Traffic, TrafficHandle};
 pub use self::types::{CallResult, ClientError, Event, Invocation, WampError};
 pub use self::url::Endpoint;
+use crate::auth::Credentials;
 use crate::codec;
 use crate::dict;
 use crate::id::{Id, IdSequence};
@@ -40,6 +41,8 @@ pub struct SessionOptions {
     pub max_message_size: usize,
     /// An authid to ask for (anonymous authentication may ignore it).
     pub authid: Option<String>,
+    /// How to authenticate (offered in HELLO, used to answer CHALLENGE).
+    pub credentials: Credentials,
     /// Capacity of the outbound queue and of each subscription's and registration's channel.
     pub queue: usize,
     /// How long connecting and joining may take.
@@ -55,6 +58,7 @@ impl Default for SessionOptions {
             serializer: Serializer::Json,
             max_message_size: 16 << 20,
             authid: None,
+            credentials: Credentials::Anonymous,
             queue: 4096,
             timeout: Duration::from_secs(10),
             rated_message_size: 512,
@@ -215,7 +219,9 @@ impl Session {
                 tracing::debug!("client writer ended: {e}");
             }
         });
-        let mut details = dict! {"roles" => client_roles(), "authmethods" => Value::List(vec!["anonymous".into()])};
+        let method = options.credentials.method();
+        let mut details =
+            dict! {"roles" => client_roles(), "authmethods" => Value::List(vec![method.into()])};
         if let Some(authid) = &options.authid {
             details.insert("authid".into(), authid.as_str().into());
         }
@@ -249,10 +255,16 @@ impl Session {
                         .to_owned();
                     return Err(ClientError::Aborted { reason, message });
                 }
-                Message::Challenge { authmethod, .. } => {
-                    return Err(ClientError::Protocol(format!(
-                        "authentication {authmethod:?} is not supported by this client"
-                    )));
+                Message::Challenge { authmethod, extra } => {
+                    let signature = options
+                        .credentials
+                        .answer(&authmethod, &extra)
+                        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                    let answer = Message::Authenticate {
+                        signature,
+                        extra: Dict::new(),
+                    };
+                    send_on(&out, ser, &answer).await?;
                 }
                 other => {
                     return Err(ClientError::Protocol(format!(

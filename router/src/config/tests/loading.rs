@@ -88,7 +88,7 @@ fn crossbar_capture_loads_with_warnings() {
     );
     assert_eq!(t[0].socket_addr().to_string(), "127.0.0.1:18080");
     assert_eq!(t[0].max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
-    assert_eq!(t[0].anonymous_role.as_deref(), Some("anonymous"));
+    assert_eq!(t[0].auth.anonymous.as_deref(), Some("anonymous"));
     assert_eq!(t[1].kind, TransportKind::RawSocket);
     assert_eq!(t[1].port, 18081);
     assert_eq!(

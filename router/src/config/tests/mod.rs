@@ -15,9 +15,17 @@ fn default_value() -> Value {
 }
 
 fn with(edit: impl FnOnce(&mut Value)) -> Result<Loaded, ConfigError> {
+    with_env(edit, &|_| None)
+}
+
+/// [`with`], with `env` as the environment `${NAME}` secrets are read from.
+fn with_env(
+    edit: impl FnOnce(&mut Value),
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
     let mut value = default_value();
     edit(&mut value);
-    Config::parse(&value.to_string(), SOURCE)
+    Config::parse_with_env(&value.to_string(), SOURCE, env)
 }
 
 fn realm0(v: &mut Value) -> &mut Value {
@@ -77,6 +85,6 @@ fn anonymous_roles(config: &Config) -> Vec<Option<&str>> {
     config
         .transports
         .iter()
-        .map(|t| t.anonymous_role.as_deref())
+        .map(|t| t.auth.anonymous.as_deref())
         .collect()
 }

@@ -178,23 +178,94 @@ fn transport_variants() {
 #[test]
 fn auth_warnings() {
     let w = warnings(with(|v| {
-        raw(v)["auth"] = json!({"ticket": {"type": "static", "principals": {}}})
+        raw(v)["auth"] = json!({"cryptosign": {"type": "static", "principals": {}}})
     }));
     assert_eq!(
         w,
         [
-            "config/x.json: workers[0].transports[1].auth.ticket: authentication method \
-             \"ticket\" is not supported by wampstat (only static \"anonymous\"), ignored",
+            "config/x.json: workers[0].transports[1].auth.cryptosign: authentication method \
+             \"cryptosign\" is not supported by wampstat (only anonymous, ticket and wampcra), \
+             ignored",
             "config/x.json: workers[0].transports[1].auth: no supported authentication \
-             method: wampstat only supports static anonymous authentication, so no client \
+             method (wampstat supports static anonymous, ticket and wampcra), so no client \
              can join through this transport",
         ]
     );
-    let loaded = with(|v| raw(v)["auth"] = json!({"ticket": {}})).expect("loads");
-    assert_eq!(loaded.config.transports[1].anonymous_role, None);
+    let loaded = with(|v| raw(v)["auth"] = json!({"cryptosign": {}})).expect("loads");
+    assert_eq!(loaded.config.transports[1].auth.anonymous, None);
+    let w =
+        warnings(with(
+            |v| {
+                raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": "com.auth"}})
+            },
+        ));
+    assert!(
+        w[0].contains("auth.ticket.type: ticket authentication of type \"dynamic\""),
+        "{w:?}"
+    );
 
     let w = warnings(with(|v| realm0(v)["roles"][0]["name"] = json!("backend")));
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(w[0].contains("workers[0].transports[0].paths.ws: no \"auth\" block"));
     assert!(w[1].contains("workers[0].transports[1]: no \"auth\" block"));
+}
+
+#[test]
+fn ticket_and_wampcra_principals_with_secrets_from_the_environment() {
+    let env = |name: &str| (name == "ALICE_TICKET").then(|| "from-the-env".to_owned());
+    let loaded = with_env(
+        |v| {
+            raw(v)["auth"] = json!({
+                "ticket": {"type": "static", "principals": {
+                    "alice": {"ticket": "${ALICE_TICKET}", "role": "anonymous"},
+                    "bob": {"ticket": "plain", "role": "anonymous", "realm": "realm1"}}},
+                "wampcra": {"type": "static", "users": {
+                    "carol": {"secret": "k", "role": "anonymous", "salt": "s", "iterations": 100}}},
+                "anonymous": {"type": "static"}
+            })
+        },
+        &env,
+    )
+    .expect("loads");
+    let auth = &loaded.config.transports[1].auth;
+    let tickets = auth.ticket.as_ref().unwrap();
+    assert_eq!(tickets["alice"].ticket.expose(), "from-the-env");
+    assert_eq!(tickets["bob"].identity.realm.as_deref(), Some("realm1"));
+    let carol = &auth.wampcra.as_ref().unwrap()["carol"];
+    let salt = carol.salt.as_ref().unwrap();
+    assert_eq!(
+        (salt.salt.as_str(), salt.iterations, salt.keylen),
+        ("s", 100, 32)
+    );
+    assert_eq!(auth.methods(), ["wampcra", "ticket", "anonymous"]);
+    let shown = format!("{:?}", loaded.config);
+    assert!(
+        !shown.contains("from-the-env") && !shown.contains("\"plain\""),
+        "{shown}"
+    );
+
+    let unset = with_env(
+        |v| {
+            raw(v)["auth"] = json!({"ticket": {"type": "static", "principals": {
+            "alice": {"ticket": "${BOB_TICKET}", "role": "anonymous"}}}})
+        },
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unset.contains("workers[0].transports[1].auth.ticket.principals.alice.ticket")
+            && unset.contains("BOB_TICKET is not set"),
+        "{unset}"
+    );
+    let no_role = with(|v| {
+        raw(v)["auth"] = json!({"wampcra": {"type": "static", "users": {
+            "carol": {"secret": "k", "role": "nobody"}}}})
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        no_role.contains("auth.wampcra.users.carol.role") && no_role.contains("\"nobody\""),
+        "{no_role}"
+    );
 }

@@ -1,20 +1,20 @@
-//! Authentication: a transport's `auth` block, and whether its anonymous role exists.
+//! Authentication: a transport's `auth` block (anonymous, static ticket and WAMP-CRA, secrets
+//! from the environment), and whether the roles it names exist.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::transports::Pending;
 use super::{Cx, Result};
-use crate::config::RealmConfig;
 use crate::config::json_path::JsonPath;
-use crate::config::raw::RawAnonymousStatic;
+use crate::config::raw::{Int, RawAnonymousStatic, RawCraStatic, RawTicketStatic};
 use crate::config::wording::quoted_list;
+use crate::config::{AuthConfig, CraUser, Identity, Principal, RealmConfig, Salt, Secret};
 
-/// Authentication methods Crossbar knows besides `anonymous`; ignored with a warning.
+/// Authentication methods Crossbar knows that wampstat does not implement; ignored with a
+/// warning.
 const OTHER_CROSSBAR_AUTHMETHODS: &[&str] = &[
-    "ticket",
-    "wampcra",
     "tls",
     "cookie",
     "cryptosign",
@@ -22,6 +22,16 @@ const OTHER_CROSSBAR_AUTHMETHODS: &[&str] = &[
     "cryptosign-proxy",
     "anonymous-proxy",
 ];
+
+/// A transport's authentication as validated, with where its roles were named.
+pub(super) struct TransportAuth {
+    /// What the router uses.
+    pub(super) config: AuthConfig,
+    /// Where the anonymous role came from.
+    pub(super) anonymous: Anonymous,
+    /// The roles of ticket and WAMP-CRA principals, each with its path.
+    pub(super) roles: Vec<(String, JsonPath)>,
+}
 
 /// Where a transport's anonymous role came from.
 pub(super) enum Anonymous {
@@ -34,24 +44,30 @@ pub(super) enum Anonymous {
 }
 
 impl Cx<'_> {
-    /// Where the anonymous role of a transport with the `auth` block `raw` (at `ap`) comes from.
+    /// The authentication of a transport with the `auth` block `raw` (at `ap`).
     pub(super) fn auth(
         &mut self,
         raw: Option<Map<String, Value>>,
         ap: &JsonPath,
-    ) -> Result<Anonymous> {
+    ) -> Result<TransportAuth> {
         let Some(methods) = raw.filter(|m| !m.is_empty()) else {
             // Crossbar: "if authentication is _not_ configured, allow anyone to join as anonymous"
-            return Ok(Anonymous::Implicit);
+            return Ok(TransportAuth {
+                config: AuthConfig::anonymous_only("anonymous"),
+                anonymous: Anonymous::Implicit,
+                roles: Vec::new(),
+            });
         };
         let mut anonymous = Anonymous::Disabled;
-        for (method, config) in &methods {
+        let mut config = AuthConfig::default();
+        let mut roles = Vec::new();
+        for (method, raw_method) in &methods {
             let mp = ap.key(method);
             match method.as_str() {
                 "anonymous" => {
-                    match self.type_of(config, &mp)? {
+                    match self.type_of(raw_method, &mp)? {
                         "static" => {
-                            let raw: RawAnonymousStatic = self.typed(config, &mp)?;
+                            let raw: RawAnonymousStatic = self.typed(raw_method, &mp)?;
                             let (role, at) = match raw.role {
                                 Some(role) => (role, mp.key("role")),
                                 None => ("anonymous".to_owned(), mp.clone()),
@@ -59,6 +75,7 @@ impl Cx<'_> {
                             if role.is_empty() {
                                 return Err(self.err(&at, "must not be empty"));
                             }
+                            config.anonymous = Some(role.clone());
                             anonymous = Anonymous::Explicit(role, at);
                         }
                         t @ ("dynamic" | "function") => {
@@ -76,10 +93,74 @@ impl Cx<'_> {
                         }
                     }
                 }
+                "ticket" | "wampcra" => match self.type_of(raw_method, &mp)? {
+                    "static" if method == "ticket" => {
+                        let raw: RawTicketStatic = self.typed(raw_method, &mp)?;
+                        let mut principals = BTreeMap::new();
+                        for (authid, p) in raw.principals {
+                            let pp = mp.key("principals").key(&authid);
+                            let identity = self.identity(p.role, p.realm, &pp, &mut roles)?;
+                            let ticket = self.secret(p.ticket, &pp.key("ticket"))?;
+                            principals.insert(authid, Principal { ticket, identity });
+                        }
+                        config.ticket = Some(principals);
+                    }
+                    "static" => {
+                        let raw: RawCraStatic = self.typed(raw_method, &mp)?;
+                        let mut users = BTreeMap::new();
+                        for (authid, u) in raw.users {
+                            let up = mp.key("users").key(&authid);
+                            let identity = self.identity(u.role, u.realm, &up, &mut roles)?;
+                            let secret = self.secret(u.secret, &up.key("secret"))?;
+                            let number =
+                                |cx: &Cx<'_>, v: Option<Int>, key: &str, default: u32| match v {
+                                    None => Ok(default),
+                                    Some(Int(n)) => {
+                                        u32::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+                                            cx.err(
+                                                &up.key(key),
+                                                format!("must be a positive integer, got {n}"),
+                                            )
+                                        })
+                                    }
+                                };
+                            let salt = match u.salt {
+                                None => None,
+                                Some(salt) => Some(Salt {
+                                    salt,
+                                    iterations: number(self, u.iterations, "iterations", 1000)?,
+                                    keylen: number(self, u.keylen, "keylen", 32)?,
+                                }),
+                            };
+                            users.insert(
+                                authid,
+                                CraUser {
+                                    secret,
+                                    identity,
+                                    salt,
+                                },
+                            );
+                        }
+                        config.wampcra = Some(users);
+                    }
+                    t @ ("dynamic" | "function") => {
+                        let message = format!(
+                            "{method} authentication of type {t:?} is not supported by wampstat \
+                             yet (only \"static\"), ignored"
+                        );
+                        self.warn(&mp.key("type"), message);
+                    }
+                    t => {
+                        return Err(self.err(
+                            &mp.key("type"),
+                            format!("must be \"static\" or \"dynamic\", got {t:?}"),
+                        ));
+                    }
+                },
                 m if OTHER_CROSSBAR_AUTHMETHODS.contains(&m) => {
                     let message = format!(
-                        "authentication method {m:?} is not supported by wampstat (only static \
-                         \"anonymous\"), ignored"
+                        "authentication method {m:?} is not supported by wampstat (only \
+                         anonymous, ticket and wampcra), ignored"
                     );
                     self.warn(&mp, message);
                 }
@@ -87,22 +168,63 @@ impl Cx<'_> {
                     return Err(self.err(
                         &mp,
                         format!(
-                            "unknown authentication method {m:?}; wampstat supports \"anonymous\" \
-                             (and ignores Crossbar's {})",
+                            "unknown authentication method {m:?}; wampstat supports \"anonymous\", \
+                             \"ticket\" and \"wampcra\" (and ignores Crossbar's {})",
                             quoted_list(OTHER_CROSSBAR_AUTHMETHODS)
                         ),
                     ));
                 }
             }
         }
-        if matches!(anonymous, Anonymous::Disabled) {
+        if config.methods().is_empty() {
             self.warn(
                 ap,
-                "no supported authentication method: wampstat only supports static anonymous \
-                 authentication, so no client can join through this transport",
+                "no supported authentication method (wampstat supports static anonymous, ticket \
+                 and wampcra), so no client can join through this transport",
             );
         }
-        Ok(anonymous)
+        Ok(TransportAuth {
+            config,
+            anonymous,
+            roles,
+        })
+    }
+
+    /// A principal's role and realm (at `pp`); the role is remembered for the check that it
+    /// exists.
+    fn identity(
+        &self,
+        role: String,
+        realm: Option<String>,
+        pp: &JsonPath,
+        roles: &mut Vec<(String, JsonPath)>,
+    ) -> Result<Identity> {
+        if role.is_empty() {
+            return Err(self.err(&pp.key("role"), "must not be empty"));
+        }
+        roles.push((role.clone(), pp.key("role")));
+        Ok(Identity { role, realm })
+    }
+
+    /// A secret (at `at`): `${NAME}` is read from the environment variable NAME, as Crossbar
+    /// does; an unset one is an error naming the variable (never the secret).
+    fn secret(&self, value: String, at: &JsonPath) -> Result<Secret> {
+        let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
+            if value.is_empty() {
+                return Err(self.err(at, "must not be empty"));
+            }
+            return Ok(Secret::new(value));
+        };
+        match (self.env)(name) {
+            Some(v) if !v.is_empty() => Ok(Secret::new(v)),
+            Some(_) => Err(self.err(at, format!("the environment variable {name} is empty"))),
+            None => Err(self.err(
+                at,
+                format!(
+                    "the environment variable {name} is not set (the value is \"${{{name}}}\")"
+                ),
+            )),
+        }
     }
 
     /// A transport's anonymous role must exist in some realm: an explicitly configured one is an
@@ -117,6 +239,11 @@ impl Cx<'_> {
             .flat_map(|(_, r)| r.roles.iter().map(|role| role.name.as_str()))
             .collect();
         for p in pending {
+            if let Some((role, at)) = p.roles.iter().find(|(r, _)| !defined.contains(r.as_str())) {
+                let mut names: Vec<&str> = defined.iter().copied().collect();
+                names.sort_unstable();
+                return Err(self.err(at, format!("role {role:?} is not defined in any realm")));
+            }
             match &p.anonymous {
                 Anonymous::Explicit(role, at) if !defined.contains(role.as_str()) => {
                     let mut names: Vec<&str> = defined.iter().copied().collect();

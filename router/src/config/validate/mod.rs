@@ -19,10 +19,15 @@ mod stats;
 mod transports;
 
 /// Validates `root`, the parsed JSON of `source` (which names it in messages).
-pub(super) fn validate(root: &Value, source: &str) -> Result<Loaded> {
+pub(super) fn validate(
+    root: &Value,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded> {
     let mut cx = Cx {
         source,
         warnings: Vec::new(),
+        env,
     };
     let config = cx.config(root)?;
     Ok(Loaded {
@@ -37,6 +42,8 @@ struct Cx<'a> {
     source: &'a str,
     /// The warnings so far, each already prefixed with `source` and the JSON path.
     warnings: Vec<String>,
+    /// Where `${NAME}` secrets are read from (the process environment).
+    env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// The result of a validation step: the first invalid item ends validation.

@@ -37,6 +37,8 @@ pub(super) struct Pending {
     pub(super) path: JsonPath,
     /// Where its anonymous role came from.
     pub(super) anonymous: Anonymous,
+    /// The roles its ticket and WAMP-CRA principals name, with their paths.
+    pub(super) roles: Vec<(String, JsonPath)>,
 }
 
 impl Cx<'_> {
@@ -174,12 +176,7 @@ impl Cx<'_> {
                 usize::try_from(v).map_err(|_| self.err(&at, format!("too large: {v}")))?
             }
         };
-        let anonymous = self.auth(raw.auth, &tp.key("auth"))?;
-        let anonymous_role = match &anonymous {
-            Anonymous::Implicit => Some("anonymous".to_owned()),
-            Anonymous::Explicit(role, _) => Some(role.clone()),
-            Anonymous::Disabled => None,
-        };
+        let auth = self.auth(raw.auth, &tp.key("auth"))?;
         Ok(Pending {
             transport: TransportConfig {
                 kind,
@@ -187,10 +184,11 @@ impl Cx<'_> {
                 port,
                 serializers,
                 max_message_size,
-                anonymous_role,
+                auth: auth.config,
             },
             path: tp.clone(),
-            anonymous,
+            anonymous: auth.anonymous,
+            roles: auth.roles,
         })
     }
 

@@ -1,0 +1,106 @@
+//! The authentication a transport offers (its `auth` block), in Crossbar.io's shape: anonymous,
+//! and static ticket and WAMP-CRA principals. Secrets never show in `Debug` output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A secret from the configuration (a ticket, a WAMP-CRA secret); `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for checking a client's answer.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// How clients of one transport may authenticate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthConfig {
+    /// The role of anonymous sessions (`auth.anonymous.role`, default `anonymous`). Without an
+    /// `auth` block everybody joins anonymously with role `anonymous`, like Crossbar; `None` when
+    /// an `auth` block exists but allows no anonymous (static) login.
+    pub anonymous: Option<String>,
+    /// `auth.ticket` of type `static`: principals by authid.
+    pub ticket: Option<BTreeMap<String, Principal>>,
+    /// `auth.wampcra` of type `static`: users by authid.
+    pub wampcra: Option<BTreeMap<String, CraUser>>,
+}
+
+/// Who a principal becomes once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The role (`role`).
+    pub role: String,
+    /// The realm it joins, whatever HELLO asked for (`realm`), if set.
+    pub realm: Option<String>,
+}
+
+/// A static ticket principal (`auth.ticket.principals.<authid>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Its ticket (`ticket`; `${NAME}` reads it from the environment).
+    pub ticket: Secret,
+    /// Its role and realm.
+    pub identity: Identity,
+}
+
+/// A static WAMP-CRA user (`auth.wampcra.users.<authid>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CraUser {
+    /// The key its challenges are signed with (`secret`; with a `salt`, the key derived from
+    /// the user's password, as in Crossbar).
+    pub secret: Secret,
+    /// Its role and realm.
+    pub identity: Identity,
+    /// The PBKDF2 parameters the client derives its key with, when salted.
+    pub salt: Option<Salt>,
+}
+
+/// PBKDF2 parameters of a salted WAMP-CRA secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Salt {
+    /// The salt (`salt`).
+    pub salt: String,
+    /// Iterations (`iterations`, default 1000).
+    pub iterations: u32,
+    /// The derived key's length in bytes (`keylen`, default 32).
+    pub keylen: u32,
+}
+
+impl AuthConfig {
+    /// What clients may join with when there is no `auth` block: anonymous, role `anonymous`.
+    pub fn anonymous_only(role: &str) -> Self {
+        AuthConfig {
+            anonymous: Some(role.to_owned()),
+            ..AuthConfig::default()
+        }
+    }
+
+    /// The methods offered, in the order the router prefers when a client offers several.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if self.wampcra.is_some() {
+            m.push("wampcra");
+        }
+        if self.ticket.is_some() {
+            m.push("ticket");
+        }
+        if self.anonymous.is_some() {
+            m.push("anonymous");
+        }
+        m
+    }
+}
