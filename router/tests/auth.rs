@@ -21,48 +21,49 @@ async fn router() -> Router {
     };
     start_configured(|config| {
         for t in &mut config.transports {
-            let mut auth = AuthConfig::default();
-            auth.ticket = Some(
-                [(
-                    "alice".to_owned(),
-                    Principal {
-                        ticket: Secret::new("alice's ticket"),
-                        identity: identity(Some("realm1")),
-                    },
-                )]
-                .into(),
-            );
-            auth.wampcra = Some(
-                [
-                    (
-                        "bob".to_owned(),
-                        CraUser {
-                            secret: Secret::new("bob's secret"),
-                            identity: identity(None),
-                            salt: None,
+            t.auth = AuthConfig {
+                anonymous: None,
+                ticket: Some(
+                    [(
+                        "alice".to_owned(),
+                        Principal {
+                            ticket: Secret::new("alice's ticket"),
+                            identity: identity(Some("realm1")),
                         },
-                    ),
-                    (
-                        "carol".to_owned(),
-                        CraUser {
-                            secret: Secret::new(wampcra_derive_key(
-                                "carol's password",
-                                "NaCl",
-                                100,
-                                32,
-                            )),
-                            identity: identity(None),
-                            salt: Some(Salt {
-                                salt: "NaCl".into(),
-                                iterations: 100,
-                                keylen: 32,
-                            }),
-                        },
-                    ),
-                ]
-                .into(),
-            );
-            t.auth = auth;
+                    )]
+                    .into(),
+                ),
+                wampcra: Some(
+                    [
+                        (
+                            "bob".to_owned(),
+                            CraUser {
+                                secret: Secret::new("bob's secret"),
+                                identity: identity(None),
+                                salt: None,
+                            },
+                        ),
+                        (
+                            "carol".to_owned(),
+                            CraUser {
+                                secret: Secret::new(wampcra_derive_key(
+                                    "carol's password",
+                                    "NaCl",
+                                    100,
+                                    32,
+                                )),
+                                identity: identity(None),
+                                salt: Some(Salt {
+                                    salt: "NaCl".into(),
+                                    iterations: 100,
+                                    keylen: 32,
+                                }),
+                            },
+                        ),
+                    ]
+                    .into(),
+                ),
+            };
         }
     })
     .await
