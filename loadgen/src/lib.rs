@@ -3,10 +3,11 @@
 //! A [`run::Run`] lays requests on a fixed timeline ([`schedule`], open loop) so that latency
 //! is measured from the time a request was due, not from when a stalled sender got round to it
 //! (coordinated omission); [`drive`] is the request loop every sender uses; [`latency`] records
-//! and [`report`] summarises. The scenarios are [`pubsub`], [`rpc`], [`churn`], [`example`],
+//! and [`report`] summarises; [`cli`] has the login options both binaries share. The scenarios are [`pubsub`], [`rpc`], [`churn`], [`example`],
 //! [`idle`] and [`Scenario::Mixed`] (pub/sub and RPC at once); [`progress`] is the live line.
 
 pub mod churn;
+pub mod cli;
 pub mod drive;
 pub mod example;
 pub mod idle;

@@ -69,6 +69,8 @@ struct Args {
     /// Worker threads (0: one thread for everything).
     #[arg(long, default_value_t = 0, global = true)]
     threads: usize,
+    #[command(flatten)]
+    login: wamp_loadgen::cli::LoginArgs,
     #[command(subcommand)]
     scenario: Command,
 }
@@ -298,6 +300,7 @@ fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
         duration: args.duration.unwrap_or(duration),
         count: args.count,
         drain: args.drain,
+        login: args.login.login().map_err(anyhow::Error::msg)?,
     })
 }
 

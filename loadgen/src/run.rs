@@ -35,6 +35,8 @@ pub struct Plan {
     /// How long answers still in flight at the end are awaited (then counted as
     /// `loadgen.timeout`).
     pub drain: Duration,
+    /// Who every session logs in as.
+    pub login: wamp::auth::Login,
 }
 
 /// Counters updated as the run goes, read by the progress line.
@@ -214,6 +216,7 @@ impl Run {
         SessionOptions {
             serializer: self.plan.serializer,
             queue: 8192,
+            login: self.plan.login.clone(),
             ..SessionOptions::default()
         }
     }

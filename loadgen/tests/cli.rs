@@ -305,3 +305,57 @@ async fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
     assert!(v["errors"].as_object().unwrap().is_empty(), "{v}");
     router.shutdown().await;
 }
+
+/// Runs the binary with `args` and the environment variable `env`.
+async fn loadgen_with_env(args: Vec<String>, env: (&'static str, &'static str)) -> Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wamp-loadgen"))
+            .args(["--progress", "never"])
+            .args(args)
+            .env_remove("WAMP_TICKET")
+            .env_remove("WAMP_SECRET")
+            .env(env.0, env.1)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_logs_in_with_a_ticket_from_the_environment_or_a_file_and_says_why_not() {
+    let mut v: Json = serde_json::from_str(include_str!("../../config/default.json")).unwrap();
+    v["workers"][0]["transports"][1]["auth"] = serde_json::json!({
+        "ticket": {"type": "static", "principals": {"alice": {"ticket": "s3cret", "role": "anonymous"}}}
+    });
+    let router = router_with(Config::parse(&v.to_string(), "ticket").unwrap().config).await;
+    let rs = router.rawsocket_url().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = args(&["--url", &rs, "--authmethod", "ticket", "--authid", "alice"]);
+        a.extend(args(extra));
+        a.extend(args(&["--duration", "200ms", "--warmup", "0", "rpc"]));
+        a
+    };
+    let out = loadgen_with_env(run(&[]), ("WAMP_TICKET", "s3cret")).await;
+    assert!(out.status.success(), "{out:?}");
+
+    let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("loadgen-ticket");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let out = loadgen(run(&["--ticket-file", file.to_str().unwrap()])).await;
+    assert!(out.status.success(), "{out:?}");
+
+    let out = loadgen_with_env(run(&[]), ("WAMP_TICKET", "guess")).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("wamp.error.not_authorized"), "{err}");
+    assert!(!err.contains("guess"), "no secret in the message: {err}");
+
+    let out = loadgen_with_env(run(&[]), ("WAMP_UNRELATED", "x")).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("WAMP_TICKET"),
+        "names where the secret comes from: {err}"
+    );
+    router.shutdown().await;
+}

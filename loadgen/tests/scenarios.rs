@@ -121,6 +121,7 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
         duration: Duration::from_millis(millis),
         count: None,
         drain: Duration::from_secs(5),
+        login: Default::default(),
     }
 }
 

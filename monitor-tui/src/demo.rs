@@ -143,6 +143,7 @@ async fn keep_running(source: Source, runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>
             duration: RUN_LENGTH,
             count: None,
             drain: Duration::from_secs(5),
+            login: Default::default(),
         }));
         {
             let mut all = runs.lock().unwrap_or_else(|e| e.into_inner());

@@ -17,6 +17,8 @@ pub struct FeedConfig {
     pub realm: String,
     /// The serializer.
     pub serializer: Serializer,
+    /// Who to log in as.
+    pub login: wamp::auth::Login,
 }
 
 /// What the feed delivers.
@@ -81,6 +83,7 @@ async fn follow(
     let options = SessionOptions {
         serializer: config.serializer,
         queue: 65536,
+        login: config.login.clone(),
         ..SessionOptions::default()
     };
     let session = Session::join(&config.url, &config.realm, options)

@@ -16,6 +16,7 @@ use crate::model::{MetaEvent, Model, parse_event, short_transport};
 pub async fn once(config: &FeedConfig) -> anyhow::Result<()> {
     let options = wamp::SessionOptions {
         serializer: config.serializer,
+        login: config.login.clone(),
         ..Default::default()
     };
     let session = wamp::Session::join(&config.url, &config.realm, options)

@@ -39,6 +39,8 @@ struct Args {
     /// Screen refreshes per second.
     #[arg(long, default_value_t = 4.0)]
     tick: f64,
+    #[command(flatten)]
+    login: wamp_loadgen::cli::LoginArgs,
     /// How long sessions that left stay on screen (dimmed), e.g. 30, 30s, 2m.
     #[arg(long, value_parser = wamp::duration::parse, default_value = "30s")]
     retention: std::time::Duration,
@@ -119,6 +121,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .map_or_else(|| args.url.clone(), |d| d.url.clone()),
         realm: args.realm.clone(),
         serializer: args.serializer,
+        login: args.login.login().map_err(anyhow::Error::msg)?,
     };
     let result = match mode {
         RunMode::Dashboard => {

@@ -154,3 +154,59 @@ fn durations_take_the_forms_people_type_and_bad_ones_name_them() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_logs_in_with_wampcra_and_shows_the_method() {
+    use wamp_router::config::{AuthConfig, CraUser, Identity, Secret};
+    let user = CraUser {
+        secret: Secret::new("cra secret"),
+        identity: Identity {
+            role: "anonymous".into(),
+            realm: None,
+        },
+        salt: None,
+    };
+    let mut config = wamp_router::config::Config::embedded_default()
+        .config
+        .on_free_loopback_ports();
+    for t in &mut config.transports {
+        t.auth = AuthConfig {
+            wampcra: Some([("ops".to_owned(), user.clone())].into()),
+            ..AuthConfig::anonymous_only("anonymous")
+        };
+    }
+    let router = wamp_router::Router::start(config, wamp_router::RouterOptions::default())
+        .await
+        .expect("router starts");
+    let url = router.rawsocket_url().unwrap();
+    let s = Session::join(&url, "realm1", SessionOptions::default())
+        .await
+        .unwrap();
+    let run = |secret: &'static str| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+                .args(["--once", "--url", &url, "--serializer", "msgpack"])
+                .args(["--authmethod", "wampcra", "--authid", "ops"])
+                .env("WAMP_SECRET", secret)
+                .output()
+                .expect("runs")
+        })
+    };
+    let out = run("cra secret").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&s.id().to_string()), "{text}");
+    let out = run("wrong").await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("wamp.error.not_authorized") && !err.contains("wrong"),
+        "{err}"
+    );
+    router.shutdown().await;
+}

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{COMBOS, Transport, start_configured, url};
-use wamp::auth::{Credentials, wampcra_derive_key};
+use wamp::auth::{Credentials, Login, wampcra_derive_key};
 use wamp::client::ClientError;
 use wamp::{Serializer, Session, SessionOptions, Value};
 use wamp_router::Router;
@@ -81,8 +81,10 @@ async fn join_as(
         realm,
         SessionOptions {
             serializer,
-            authid: Some(authid.into()),
-            credentials,
+            login: Login {
+                authid: Some(authid.into()),
+                credentials,
+            },
             ..SessionOptions::default()
         },
     )

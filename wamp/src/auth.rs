@@ -35,6 +35,60 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Who a client logs in as: an authid (if it asks for one) and its credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Login {
+    /// The authid asked for in HELLO.
+    pub authid: Option<String>,
+    /// How it proves it.
+    pub credentials: Credentials,
+}
+
+impl Login {
+    /// A login from a command line: `method` (`anonymous`, `ticket`, `wampcra`), its secret
+    /// read from `secret_file` (its first line) when given, else from the environment variable
+    /// `WAMP_TICKET` (ticket) or `WAMP_SECRET` (wampcra) — never from the command line itself.
+    pub fn from_command_line(
+        method: &str,
+        authid: Option<String>,
+        secret_file: Option<&std::path::Path>,
+    ) -> Result<Login, String> {
+        let secret = |variable: &str| -> Result<String, String> {
+            let text = match secret_file {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the secret from {}: {e}", path.display()))?,
+                None => std::env::var(variable).map_err(|_| {
+                    format!(
+                        "{method} needs a secret: set {variable} or give a file with the secret"
+                    )
+                })?,
+            };
+            let first = text.lines().next().unwrap_or_default().trim().to_owned();
+            if first.is_empty() {
+                return Err(format!("the {method} secret is empty"));
+            }
+            Ok(first)
+        };
+        let credentials = match method {
+            "anonymous" => Credentials::Anonymous,
+            "ticket" => Credentials::Ticket(secret("WAMP_TICKET")?),
+            "wampcra" => Credentials::WampCra(secret("WAMP_SECRET")?),
+            other => {
+                return Err(format!(
+                    "unknown authmethod {other:?}: use anonymous, ticket or wampcra"
+                ));
+            }
+        };
+        if credentials != Credentials::Anonymous && authid.is_none() {
+            return Err(format!("{method} needs an --authid"));
+        }
+        Ok(Login {
+            authid,
+            credentials,
+        })
+    }
+}
+
 /// Why a CHALLENGE could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChallengeError {

@@ -21,7 +21,7 @@ use self::traffic::TrafficCounters;
 pub use self::traffic::{Traffic, TrafficHandle};
 pub use self::types::{CallResult, ClientError, Event, Invocation, WampError};
 pub use self::url::Endpoint;
-use crate::auth::Credentials;
+use crate::auth::Login;
 use crate::codec;
 use crate::dict;
 use crate::id::{Id, IdSequence};
@@ -39,10 +39,9 @@ pub struct SessionOptions {
     pub serializer: Serializer,
     /// The largest message accepted from the router.
     pub max_message_size: usize,
-    /// An authid to ask for (anonymous authentication may ignore it).
-    pub authid: Option<String>,
-    /// How to authenticate (offered in HELLO, used to answer CHALLENGE).
-    pub credentials: Credentials,
+    /// Who to log in as: the authid asked for (anonymous authentication may ignore it) and
+    /// the credentials offered in HELLO and used to answer CHALLENGE.
+    pub login: Login,
     /// Capacity of the outbound queue and of each subscription's and registration's channel.
     pub queue: usize,
     /// How long connecting and joining may take.
@@ -57,8 +56,7 @@ impl Default for SessionOptions {
         SessionOptions {
             serializer: Serializer::Json,
             max_message_size: 16 << 20,
-            authid: None,
-            credentials: Credentials::Anonymous,
+            login: Login::default(),
             queue: 4096,
             timeout: Duration::from_secs(10),
             rated_message_size: 512,
@@ -219,10 +217,10 @@ impl Session {
                 tracing::debug!("client writer ended: {e}");
             }
         });
-        let method = options.credentials.method();
+        let method = options.login.credentials.method();
         let mut details =
             dict! {"roles" => client_roles(), "authmethods" => Value::List(vec![method.into()])};
-        if let Some(authid) = &options.authid {
+        if let Some(authid) = &options.login.authid {
             details.insert("authid".into(), authid.as_str().into());
         }
         let hello = Message::Hello {
@@ -257,6 +255,7 @@ impl Session {
                 }
                 Message::Challenge { authmethod, extra } => {
                     let signature = options
+                        .login
                         .credentials
                         .answer(&authmethod, &extra)
                         .map_err(|e| ClientError::Protocol(e.to_string()))?;
