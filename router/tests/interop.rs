@@ -170,3 +170,91 @@ async fn a_python_monitor_sees_join_stats_and_leave_over_websocket() {
 async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
     run_monitor_over(Transport::Rs, "msgpack").await;
 }
+
+/// autobahn-python logs in with ticket and WAMP-CRA (plain and salted, with its own key
+/// derivation), over both transports; a wrong secret and an unknown authid are refused with
+/// `wamp.error.not_authorized`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_logs_in_with_ticket_and_wampcra() {
+    use wamp_router::config::{AuthConfig, CraUser, Identity, Principal, Salt, Secret};
+    let identity = Identity {
+        role: "anonymous".into(),
+        realm: None,
+    };
+    let router = start_configured(|config| {
+        for t in &mut config.transports {
+            t.auth = AuthConfig {
+                anonymous: None,
+                ticket: Some(
+                    [(
+                        "alice".to_owned(),
+                        Principal {
+                            ticket: Secret::new("alice's ticket"),
+                            identity: identity.clone(),
+                        },
+                    )]
+                    .into(),
+                ),
+                wampcra: Some(
+                    [
+                        (
+                            "bob".to_owned(),
+                            CraUser {
+                                secret: Secret::new("bob's secret"),
+                                identity: identity.clone(),
+                                salt: None,
+                            },
+                        ),
+                        (
+                            "carol".to_owned(),
+                            CraUser {
+                                secret: Secret::new(wamp::auth::wampcra_derive_key(
+                                    "carol's password",
+                                    "NaCl",
+                                    100,
+                                    32,
+                                )),
+                                identity: identity.clone(),
+                                salt: Some(Salt {
+                                    salt: "NaCl".into(),
+                                    iterations: 100,
+                                    keylen: 32,
+                                }),
+                            },
+                        ),
+                    ]
+                    .into(),
+                ),
+            };
+        }
+    })
+    .await;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-auth");
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let cases = [
+        ("ticket", "alice", "alice's ticket", "ok"),
+        ("wampcra", "bob", "bob's secret", "ok"),
+        ("wampcra", "carol", "carol's password", "ok"),
+        ("ticket", "alice", "a guess", "wamp.error.not_authorized"),
+        ("wampcra", "carol", "a guess", "wamp.error.not_authorized"),
+        ("ticket", "mallory", "a guess", "wamp.error.not_authorized"),
+        ("wampcra", "eve", "a guess", "wamp.error.not_authorized"),
+    ];
+    for transport in [Transport::Rs, Transport::Ws] {
+        for (i, (method, authid, secret, expect)) in cases.iter().enumerate() {
+            let file = dir.join(format!("secret-{i}"));
+            std::fs::write(&file, secret).expect("the secret file");
+            let options = [
+                ("url", url(&router, transport)),
+                ("authmethod", method.to_string()),
+                ("authid", authid.to_string()),
+                ("secret-file", file.display().to_string()),
+                ("expect", expect.to_string()),
+            ];
+            let options: Vec<(&str, &str)> =
+                options.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_script("auth_client.py", &options, "auth OK").await;
+        }
+    }
+    router.shutdown().await;
+}
