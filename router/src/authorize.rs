@@ -43,16 +43,22 @@ pub fn is_router_uri(uri: &str) -> bool {
 }
 
 /// Checks a request of a session with `role` in `realm` to do `action` on `uri` (a pattern of
-/// `policy`): the URI is valid (strictly, under realm option `uri_check: "strict"`), not in the
-/// router's `wamp.` namespace when publishing or registering, and allowed. Returns the governing
-/// permission (its `disclose` flags apply next).
+/// `policy`): the URI is at most `max_length` bytes, valid (strictly, under realm option
+/// `uri_check: "strict"`), not in the router's `wamp.` namespace when publishing or
+/// registering, and allowed. Returns the governing permission (its `disclose` flags apply next).
 pub fn check<'a>(
     realm: &RealmConfig,
     role: &'a RoleConfig,
-    uri: &str,
-    policy: MatchPolicy,
+    (uri, policy): (&str, MatchPolicy),
     action: Action,
+    max_length: usize,
 ) -> Result<&'a Permission, Refusal> {
+    if uri.len() > max_length {
+        return Err(Refusal::invalid_uri(format!(
+            "the URI is {} bytes long, more than the {max_length} allowed",
+            uri.len()
+        )));
+    }
     if realm.uri_check == UriCheck::Strict
         && !wamp::uri::is_valid_pattern(uri, policy, wamp::uri::UriCheck::Strict)
     {

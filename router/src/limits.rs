@@ -50,6 +50,8 @@ pub struct Limits {
     pub registrations: usize,
     /// Calls in progress.
     pub calls: usize,
+    /// The longest URI (topic, procedure or pattern) it may use, in bytes.
+    pub uri_length: usize,
 }
 
 impl Limits {
@@ -76,6 +78,11 @@ impl Quota {
             limits,
             held: Default::default(),
         }
+    }
+
+    /// The limits it counts against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     fn counter(&self, r: Resource) -> &AtomicUsize {
@@ -136,6 +143,7 @@ mod tests {
             subscriptions: 2,
             registrations: 1,
             calls: 0,
+            uri_length: 100,
         });
         q.acquire(Resource::Subscriptions).unwrap().keep();
         drop(q.acquire(Resource::Subscriptions).unwrap());

@@ -35,6 +35,9 @@ struct Args {
     /// Capacity of each session's outbound queue, in messages.
     #[arg(long, value_name = "N", default_value_t = RouterOptions::default().outbound_queue)]
     outbound_queue: usize,
+    /// The longest URI a session may use, in bytes (beyond: wamp.error.invalid_uri).
+    #[arg(long, value_name = "BYTES", default_value_t = RouterOptions::default().max_uri_length)]
+    max_uri_length: usize,
     /// How long a new connection may take to send HELLO, from its accept (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "10s")]
     hello_timeout: Duration,
@@ -81,6 +84,7 @@ fn run() -> anyhow::Result<()> {
     let options = RouterOptions {
         outbound_queue: args.outbound_queue.max(1),
         hello_timeout: args.hello_timeout,
+        max_uri_length: args.max_uri_length.max(1),
         goodbye_timeout: args.goodbye_timeout,
         ..RouterOptions::default()
     };

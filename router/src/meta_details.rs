@@ -76,6 +76,13 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
+/// **[ours]** Request headers whose values other sessions must not read (Crossbar shows them):
+/// credentials that would let a reader act as the session's user.
+const REDACTED_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
+
+/// What a redacted header's value reads.
+const REDACTED: &str = "<redacted>";
+
 /// A session's details as `wamp.session.on_join` and `wamp.session.get` give them, with the keys
 /// in Crossbar's order. **[ours]**: `serializer` is the serializer's name for every transport,
 /// and `websocket_protocol` is null on RawSocket.
@@ -89,7 +96,12 @@ pub fn session_details(s: &SessionHandle) -> Dict {
     let headers = if websocket {
         let mut h = Dict::new();
         for (k, v) in t.http_headers.iter() {
-            h.insert(k.clone(), v.as_str().into());
+            let v = if REDACTED_HEADERS.contains(&k.as_str()) {
+                REDACTED
+            } else {
+                v.as_str()
+            };
+            h.insert(k.clone(), v.into());
         }
         Value::Dict(h)
     } else {

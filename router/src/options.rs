@@ -19,6 +19,8 @@ pub struct RouterOptions {
     pub max_registrations: usize,
     /// Calls one session may have in progress.
     pub max_pending_calls: usize,
+    /// The longest URI a session may use, in bytes (beyond: `wamp.error.invalid_uri`).
+    pub max_uri_length: usize,
     /// How long a new connection may take from being accepted to sending HELLO (the transport
     /// handshake included).
     pub hello_timeout: Duration,
@@ -34,6 +36,7 @@ impl Default for RouterOptions {
             max_subscriptions: 10_000,
             max_registrations: 10_000,
             max_pending_calls: 10_000,
+            max_uri_length: 4096,
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
         }
@@ -47,6 +50,7 @@ impl RouterOptions {
             subscriptions: self.max_subscriptions,
             registrations: self.max_registrations,
             calls: self.max_pending_calls,
+            uri_length: self.max_uri_length,
         }
     }
 }

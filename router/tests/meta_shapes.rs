@@ -497,3 +497,56 @@ async fn realms_with_the_meta_api_off_have_no_meta_procedures() {
     );
     router.shutdown().await;
 }
+
+/// **[ours]** A browser's cookie or an `Authorization` header never reaches other sessions
+/// through `wamp.session.get` (Crossbar shows them): their values are redacted, other headers
+/// are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_http_headers_are_redacted_in_session_details() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::{Message as Ws, http::HeaderValue};
+    let router = start().await;
+    let mut request = url(&router, Transport::Ws)
+        .into_client_request()
+        .expect("a request");
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("wamp.2.json"),
+    );
+    headers.insert("cookie", HeaderValue::from_static("session=s3cr3t-cookie"));
+    headers.insert(
+        "authorization",
+        HeaderValue::from_static("Bearer s3cr3t-token"),
+    );
+    headers.insert("user-agent", HeaderValue::from_static("redaction-test"));
+    let (mut ws, _) = within("the upgrade", tokio_tungstenite::connect_async(request))
+        .await
+        .expect("upgraded");
+    ws.send(Ws::text(r#"[1,"realm1",{"roles":{"caller":{}}}]"#))
+        .await
+        .expect("HELLO");
+    let welcome = within("WELCOME", ws.next())
+        .await
+        .expect("a frame")
+        .expect("ok");
+    let welcome: Json = serde_json::from_str(welcome.to_text().expect("text")).expect("JSON");
+    let id = welcome[1].as_u64().expect("the session id");
+    let observer = join(&router, Transport::Rs, Serializer::Json).await;
+    let got = observer
+        .call(
+            "wamp.session.get",
+            Payload::from_args(vec![id.into()]),
+            Dict::new(),
+        )
+        .await
+        .expect("wamp.session.get");
+    let details = json(&got.payload.args().expect("args")[0]);
+    let h = &details["transport"]["http_headers_received"];
+    assert_eq!(h["cookie"], "<redacted>", "{h}");
+    assert_eq!(h["authorization"], "<redacted>", "{h}");
+    assert_eq!(h["user-agent"], "redaction-test", "{h}");
+    assert!(!details.to_string().contains("s3cr3t"), "{details}");
+    router.shutdown().await;
+}

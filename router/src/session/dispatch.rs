@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use wamp::message::code;
-use wamp::{DecodeError, Message};
+use wamp::{DecodeError, MatchPolicy, Message};
 
 use super::End;
-use crate::config::RoleConfig;
+use crate::authorize::{self, Action};
+use crate::config::{Permission, RoleConfig};
 use crate::realm::Realm;
 use crate::refusal::Refusal;
 use crate::session_handle::SessionHandle;
@@ -122,6 +123,18 @@ impl Joined<'_> {
             }
         }
         Flow::Continue
+    }
+
+    /// The one check of a URI this session wants to use for `action` (see
+    /// [`authorize::check`]); returns the governing permission.
+    pub fn check(
+        &self,
+        uri: &str,
+        policy: MatchPolicy,
+        action: Action,
+    ) -> Result<&Permission, Refusal> {
+        let max = self.me.quota.limits().uri_length;
+        authorize::check(&self.realm.config, self.role, (uri, policy), action, max)
     }
 
     /// Queues a message for the client.

@@ -6,7 +6,7 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload};
 
 use super::dispatch::Joined;
 use super::options::{flag, flag_or, match_policy};
-use crate::authorize::{self, Action};
+use crate::authorize::Action;
 use crate::broker::{Filter, Identity, Publication, Subscribed};
 use crate::refusal::Refusal;
 
@@ -25,13 +25,7 @@ impl Joined<'_> {
     }
 
     fn publish(&self, options: &Dict, topic: &str, payload: &Payload) -> Result<Id, Refusal> {
-        let perm = authorize::check(
-            &self.realm.config,
-            self.role,
-            topic,
-            MatchPolicy::Exact,
-            Action::Publish,
-        )?;
+        let perm = self.check(topic, MatchPolicy::Exact, Action::Publish)?;
         let p = Publication {
             topic,
             payload,
@@ -61,13 +55,7 @@ impl Joined<'_> {
 
     fn subscribe(&self, options: &Dict, topic: &str) -> Result<(Subscribed, MatchPolicy), Refusal> {
         let policy = match_policy(options)?;
-        authorize::check(
-            &self.realm.config,
-            self.role,
-            topic,
-            policy,
-            Action::Subscribe,
-        )?;
+        self.check(topic, policy, Action::Subscribe)?;
         Ok((self.realm.broker.subscribe(self.me, topic, policy)?, policy))
     }
 

@@ -7,7 +7,7 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload};
 
 use super::dispatch::Joined;
 use super::options::{cancel_mode, flag, invoke_policy, match_policy};
-use crate::authorize::{self, Action};
+use crate::authorize::Action;
 use crate::dealer::Call;
 use crate::meta_procedures as procedures;
 use crate::refusal::Refusal;
@@ -27,13 +27,7 @@ impl Joined<'_> {
         procedure: &str,
         payload: &Payload,
     ) -> Result<(), Refusal> {
-        let perm = authorize::check(
-            &self.realm.config,
-            self.role,
-            procedure,
-            MatchPolicy::Exact,
-            Action::Call,
-        )?;
+        let perm = self.check(procedure, MatchPolicy::Exact, Action::Call)?;
         if let Some(answer) = procedures::call(self.realm, self.me, procedure, payload) {
             self.send(&Message::Result {
                 request,
@@ -62,13 +56,7 @@ impl Joined<'_> {
     fn register(&self, request: Id, options: &Dict, procedure: &str) -> Result<(), Refusal> {
         let policy = match_policy(options)?;
         let invoke = invoke_policy(options)?;
-        authorize::check(
-            &self.realm.config,
-            self.role,
-            procedure,
-            policy,
-            Action::Register,
-        )?;
+        self.check(procedure, policy, Action::Register)?;
         let r = self
             .realm
             .dealer

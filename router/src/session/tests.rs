@@ -27,6 +27,7 @@ const ROOMY: Limits = Limits {
     subscriptions: 100,
     registrations: 100,
     calls: 100,
+    uri_length: 64,
 };
 
 fn permission(uri: &str, match_policy: MatchPolicy, allow: Allow) -> Permission {
@@ -293,6 +294,7 @@ fn each_limit_refuses_one_more_and_gives_way_when_something_goes() {
         subscriptions: 1,
         registrations: 1,
         calls: 1,
+        ..ROOMY
     };
     let mut c = Client::join(&r, limits);
     continues(c.subscribe(1, "com.a", Dict::new()));
@@ -439,4 +441,24 @@ fn messages_a_client_may_not_send_and_malformed_frames_end_the_session_with_abor
     });
     assert!(matches!(flow, Flow::End(End::Goodbye(reason)) if reason == "wamp.close.normal"));
     assert!(c.nothing_queued(), "the GOODBYE reply is the ending's");
+}
+
+#[test]
+fn uris_longer_than_the_limit_are_invalid_for_every_request() {
+    let mut c = Client::join(&open_realm(), ROOMY);
+    let long = format!("com.{}", "x".repeat(61));
+    let refused = |code: u64, request: u64| {
+        format!(
+            r#"[8,{code},{request},{{}},"wamp.error.invalid_uri",["the URI is 65 bytes long, more than the 64 allowed"]]"#
+        )
+    };
+    assert_eq!(c.answer(c.publish(1, &long, true)), refused(16, 1));
+    assert_eq!(c.answer(c.subscribe(2, &long, Dict::new())), refused(32, 2));
+    assert_eq!(c.answer(c.call(3, &long)), refused(48, 3));
+    assert_eq!(c.answer(c.register(4, &long, Dict::new())), refused(64, 4));
+    // At the limit is fine.
+    assert!(
+        c.answer(c.subscribe(5, &long[1..], Dict::new()))
+            .starts_with("[33,5,")
+    );
 }
