@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use wamp::transport::{Connection, TransportError, rawsocket, websocket};
 
 use crate::config::{TransportConfig, TransportKind};
@@ -21,6 +23,10 @@ pub async fn accept_loop(
         auth: transport.auth.clone(),
         decoy_key: rand::random(),
     });
+    let max = router.options.max_connections;
+    let open = Arc::new(Semaphore::new(max));
+    // Whether the limit was reached and not yet said: one warning per time it is reached.
+    let mut at_limit = false;
     loop {
         let accepted = tokio::select! {
             a = socket.accept() => a,
@@ -28,12 +34,26 @@ pub async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                    if !at_limit {
+                        tracing::warn!(
+                            %peer,
+                            "{max} connections are open on this listener, the most allowed \
+                             (--max-connections); refusing new ones until some close"
+                        );
+                    }
+                    at_limit = true;
+                    router.tasks.spawn(refuse(stream, transport.kind.clone()));
+                    continue;
+                };
+                at_limit = false;
                 let (t, r, s) = (
                     Arc::clone(&transport),
                     Arc::clone(&router),
                     Arc::clone(&settings),
                 );
                 router.tasks.spawn(async move {
+                    let _open = permit;
                     // One deadline from the accept to HELLO, the transport handshake included.
                     let timeout = r.options.hello_timeout;
                     let hello_by = tokio::time::Instant::now() + timeout;
@@ -55,6 +75,27 @@ pub async fn accept_loop(
             }
         }
     }
+}
+
+/// Refuses a connection beyond the limit at once: RawSocket's handshake error 4 ("maximum
+/// connection count reached"), HTTP 503 for WebSocket; then closes it.
+async fn refuse(mut stream: TcpStream, kind: TransportKind) {
+    let answer: &[u8] = match kind {
+        TransportKind::RawSocket => &[rawsocket::MAGIC, 4 << 4, 0, 0],
+        TransportKind::WebSocket { .. } => {
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer).await?;
+        stream.shutdown().await?;
+        // Take what the client already sent (its request or handshake), so that closing does
+        // not reset the connection before it read the answer.
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 async fn handshake(stream: TcpStream, t: &TransportConfig) -> Result<Connection, TransportError> {

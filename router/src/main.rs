@@ -41,6 +41,12 @@ struct Args {
     /// How long a new connection may take to send HELLO, from its accept (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "10s")]
     hello_timeout: Duration,
+    /// Connections one listener keeps open at most; beyond, new ones are refused at once.
+    #[arg(long, value_name = "N", default_value_t = RouterOptions::default().max_connections)]
+    max_connections: usize,
+    /// How long a RawSocket frame may stop arriving half-way before its session is ended.
+    #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "30s")]
+    frame_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and its last writes.
     #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "2s")]
     goodbye_timeout: Duration,
@@ -86,6 +92,8 @@ fn run() -> anyhow::Result<()> {
         hello_timeout: args.hello_timeout,
         max_uri_length: args.max_uri_length.max(1),
         goodbye_timeout: args.goodbye_timeout,
+        frame_timeout: args.frame_timeout,
+        max_connections: args.max_connections.max(1),
         ..RouterOptions::default()
     };
     rt.block_on(async move {

@@ -26,6 +26,10 @@ pub struct RouterOptions {
     pub hello_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and for its last writes.
     pub goodbye_timeout: Duration,
+    /// How long a RawSocket frame may stop arriving half-way before its session is ended.
+    pub frame_timeout: Duration,
+    /// Connections one listener keeps open at most; beyond, new ones are refused at once.
+    pub max_connections: usize,
 }
 
 impl Default for RouterOptions {
@@ -39,6 +43,8 @@ impl Default for RouterOptions {
             max_uri_length: 4096,
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
+            frame_timeout: wamp::transport::STALL_TIMEOUT,
+            max_connections: 20_000,
         }
     }
 }

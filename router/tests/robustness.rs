@@ -421,3 +421,94 @@ async fn a_session_cannot_have_more_calls_in_progress_than_allowed() {
     within("the call", again).await.unwrap().unwrap();
     router.shutdown().await;
 }
+
+/// A frame that stops arriving half-way ends its session (ABORT, then close) once it has not
+/// grown for the frame timeout, before and after HELLO; bystanders go on.
+#[tokio::test]
+async fn a_frame_that_stops_arriving_half_way_times_out() {
+    let options = RouterOptions {
+        frame_timeout: std::time::Duration::from_millis(200),
+        ..test_options()
+    };
+    let router = start_with_options(options).await;
+    let addr = rawsocket_addr(&router);
+    // Before HELLO: a frame header announcing 1000 bytes, then 10 of them.
+    let (mut s, _) = json_handshake(&addr).await;
+    s.write_all(&[0, 0, 0x03, 0xE8]).await.unwrap();
+    s.write_all(&[b'x'; 10]).await.unwrap();
+    let mut rest = Vec::new();
+    within("the close", s.read_to_end(&mut rest)).await.unwrap();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.contains("wamp.error.protocol_violation") && text.contains("half-way"),
+        "{text:?}"
+    );
+    // After HELLO, the same.
+    let (mut s, _) = json_handshake(&addr).await;
+    let hello = br#"[1,"realm1",{"roles":{"caller":{}}}]"#;
+    let mut frame = vec![0, 0, 0, hello.len() as u8];
+    frame.extend_from_slice(hello);
+    s.write_all(&frame).await.unwrap();
+    s.write_all(&[0, 0, 0x03, 0xE8, b'[']).await.unwrap();
+    let mut rest = Vec::new();
+    within("the close", s.read_to_end(&mut rest)).await.unwrap();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.contains("[2,"), "WELCOME first: {text:?}");
+    assert!(text.contains("half-way"), "{text:?}");
+    bystanders_still_work(&router).await;
+    router.shutdown().await;
+}
+
+/// Beyond `max_connections` on a listener, a connection is refused at once (RawSocket's error 4,
+/// HTTP 503 on WebSocket); once one closes, there is room again.
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused_at_once() {
+    let options = RouterOptions {
+        max_connections: 2,
+        ..test_options()
+    };
+    let router = start_with_options(options).await;
+    let a = join(&router, Transport::Rs, Serializer::Json).await;
+    let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let (_s, reply) = json_handshake(&rawsocket_addr(&router)).await;
+    assert_eq!(
+        reply,
+        [0x7F, 0x40, 0, 0],
+        "maximum connection count reached"
+    );
+    let e = join_url(&url(&router, Transport::Rs), "realm1", Serializer::Json)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("connection count"), "{e}");
+    // The WebSocket listener has its own allowance; at its limit it answers 503.
+    let ws = join(&router, Transport::Ws, Serializer::Json).await;
+    let ws2 = join(&router, Transport::Ws, Serializer::Json).await;
+    let host = url(&router, Transport::Ws)
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    let mut s = TcpStream::connect(&host).await.unwrap();
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    within("the 503", s.read_to_end(&mut answer)).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 503"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // One leaves: a new session gets in (its task ends just after its GOODBYE: a few tries).
+    a.leave("wamp.close.normal").await.unwrap();
+    let mut again = None;
+    for _ in 0..100 {
+        if let Ok(s) = join_url(&url(&router, Transport::Rs), "realm1", Serializer::Json).await {
+            again = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(again.is_some(), "room again after one left");
+    drop((b, ws, ws2, again));
+    router.shutdown().await;
+}

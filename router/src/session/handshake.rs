@@ -134,7 +134,7 @@ pub(super) async fn hello(
 /// What a transport failure before HELLO calls for: an ABORT for a message that was too large,
 /// nothing otherwise.
 fn transport_failure(info: &TransportInfo, e: TransportError) -> NotJoined {
-    if let TransportError::TooLarge { .. } = e {
+    if let TransportError::TooLarge { .. } | TransportError::Stalled { .. } = e {
         tracing::warn!(peer = %info.peer, "{e}; aborting");
         Some(Abort {
             reason: "wamp.error.protocol_violation",

@@ -64,6 +64,7 @@ pub async fn run(
         mut reader,
         mut writer,
     } = conn;
+    reader.set_stall_timeout(router.options.frame_timeout);
     let limits = QueueLimits {
         max_bytes: router.options.outbound_bytes,
     };
@@ -223,7 +224,7 @@ async fn serve(
                 Some(Ok(Inbound::Ping(p))) => {
                     let _ = out.push(Outbound::Pong(p));
                 }
-                Some(Err(e @ TransportError::TooLarge { .. })) => {
+                Some(Err(e @ (TransportError::TooLarge { .. } | TransportError::Stalled { .. }))) => {
                     return s.violation(e.to_string());
                 }
                 Some(Err(e)) => return End::Transport(e.to_string()),

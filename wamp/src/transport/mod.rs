@@ -91,6 +91,16 @@ pub enum TransportError {
         /// The limit.
         limit: usize,
     },
+    /// A frame stopped arriving half-way.
+    #[error(
+        "a frame stopped arriving half-way ({buffered} bytes buffered, nothing more for {after:?})"
+    )]
+    Stalled {
+        /// The bytes of it buffered.
+        buffered: usize,
+        /// How long nothing more came.
+        after: std::time::Duration,
+    },
     /// The URL is not one this client can connect to.
     #[error("invalid URL {url:?}: {problem}")]
     Url {
@@ -139,19 +149,55 @@ impl Outbound {
     }
 }
 
+/// How long a RawSocket frame may stop arriving half-way before the connection is given up
+/// ([`TransportError::Stalled`]), unless [`FrameReader::set_stall_timeout`] says otherwise.
+pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The reading half of a connection.
 pub enum FrameReader {
     /// RawSocket frames.
-    Raw(FramedRead<tokio::net::tcp::OwnedReadHalf, rawsocket::FrameCodec>),
+    Raw {
+        /// The frames.
+        frames: FramedRead<tokio::net::tcp::OwnedReadHalf, rawsocket::FrameCodec>,
+        /// How long a frame begun may go without a byte more.
+        stall: std::time::Duration,
+    },
     /// WebSocket messages.
     Ws(futures_util::stream::SplitStream<WebSocketStream<TcpStream>>),
 }
 
 impl FrameReader {
+    /// Sets how long a RawSocket frame may stop arriving half-way (see [`STALL_TIMEOUT`]).
+    pub fn set_stall_timeout(&mut self, timeout: std::time::Duration) {
+        if let FrameReader::Raw { stall, .. } = self {
+            *stall = timeout;
+        }
+    }
+
     /// The next frame; `None` when the peer closed the connection.
     pub async fn next(&mut self) -> Option<Result<Inbound, TransportError>> {
         match self {
-            FrameReader::Raw(r) => r.next().await,
+            FrameReader::Raw { frames, stall } => {
+                // A frame begun (bytes buffered) must keep arriving: looked at every `stall`, a
+                // partial frame that has not grown since the last look ends the connection.
+                let mut buffered = frames.read_buffer().len();
+                loop {
+                    tokio::select! {
+                        biased;
+                        f = frames.next() => return f,
+                        _ = tokio::time::sleep(*stall) => {
+                            let now = frames.read_buffer().len();
+                            if now > 0 && now == buffered {
+                                return Some(Err(TransportError::Stalled {
+                                    buffered: now,
+                                    after: *stall,
+                                }));
+                            }
+                            buffered = now;
+                        }
+                    }
+                }
+            }
             FrameReader::Ws(r) => loop {
                 return match r.next().await? {
                     Ok(WsMessage::Binary(b)) => Some(Ok(Inbound::Message(b))),

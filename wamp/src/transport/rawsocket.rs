@@ -24,6 +24,9 @@ pub const MAGIC: u8 = 0x7F;
 /// sessions are most sessions and each keeps its buffer.
 const READ_BUFFER: usize = 1024;
 
+/// The most the read buffer grows by ahead of the bytes that arrived.
+const READ_GROWTH: usize = 64 << 10;
+
 /// The largest frame RawSocket can express: 2^24 - 1 octets (a 24-bit length).
 pub const MAX_FRAME: usize = (1 << 24) - 1;
 
@@ -209,11 +212,10 @@ fn finish(
     let (read, write) = stream.into_split();
     Ok(Connection {
         info,
-        reader: FrameReader::Raw(FramedRead::with_capacity(
-            read,
-            FrameCodec { max_in },
-            READ_BUFFER,
-        )),
+        reader: FrameReader::Raw {
+            frames: FramedRead::with_capacity(read, FrameCodec { max_in }, READ_BUFFER),
+            stall: super::STALL_TIMEOUT,
+        },
         writer: FrameWriter::Raw {
             half: write,
             max_out,
@@ -282,7 +284,9 @@ impl Decoder for FrameCodec {
                 });
             }
             if src.len() < 4 + len {
-                src.reserve(4 + len - src.len());
+                // Room for what is missing, but at most READ_GROWTH at a time: the buffer grows
+                // with the bytes that arrive, never with the length a header declares.
+                src.reserve((4 + len - src.len()).min(READ_GROWTH));
                 return Ok(None);
             }
             src.advance(4);
