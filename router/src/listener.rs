@@ -104,7 +104,7 @@ async fn handshake(stream: TcpStream, t: &TransportConfig) -> Result<Connection,
             rawsocket::accept(stream, &t.serializers, t.max_message_size).await
         }
         TransportKind::WebSocket { path } => {
-            websocket::accept(stream, path, &t.serializers, t.max_message_size).await
+            websocket::accept(stream, path, &t.serializers, t.max_message_size, &t.origins).await
         }
     }
 }

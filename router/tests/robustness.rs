@@ -253,25 +253,59 @@ async fn websocket_refuses_unknown_subprotocols_and_paths_with_http_errors() {
         .trim_start_matches("ws://")
         .trim_end_matches("/ws")
         .to_owned();
-    async fn upgrade(addr: &str, path: &str, protocol: &str) -> String {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-             Sec-WebSocket-Protocol: {protocol}\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut resp = Vec::new();
-        within("the HTTP response", s.read_to_end(&mut resp))
-            .await
-            .unwrap();
-        String::from_utf8_lossy(&resp).into_owned()
-    }
-    let r = upgrade(&addr, "/ws", "wamp.2.cbor").await;
+    let r = upgrade(&addr, "/ws", "wamp.2.cbor", None).await;
     assert!(r.starts_with("HTTP/1.1 400"), "{r}");
     assert!(r.contains("wamp.2.json, wamp.2.msgpack"), "{r}");
-    let r = upgrade(&addr, "/other", "wamp.2.json").await;
+    let r = upgrade(&addr, "/other", "wamp.2.json", None).await;
     assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    router.shutdown().await;
+}
+
+/// An upgrade request for `path` offering `protocol`, from a page at `origin` if given; the
+/// router's whole answer (the upgrade's, or an HTTP error).
+async fn upgrade(addr: &str, path: &str, protocol: &str, origin: Option<&str>) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {protocol}\r\n{origin}\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = vec![0u8; 4096];
+    let n = within("the HTTP response", s.read(&mut resp))
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&resp[..n]).into_owned()
+}
+
+/// The embedded default lets pages from this machine (and non-browser clients, which send no
+/// Origin) open a WebSocket, and refuses any other web page with 403 before any WAMP.
+#[tokio::test]
+async fn the_default_websocket_refuses_foreign_web_pages() {
+    let router = start().await;
+    let addr = url(&router, Transport::Ws)
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    for origin in [
+        None,
+        Some("http://localhost:3000"),
+        Some("http://127.0.0.1"),
+    ] {
+        let r = upgrade(&addr, "/ws", "wamp.2.json", origin).await;
+        assert!(r.starts_with("HTTP/1.1 101"), "{origin:?}: {r}");
+    }
+    for origin in [
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "null",
+    ] {
+        let r = upgrade(&addr, "/ws", "wamp.2.json", Some(origin)).await;
+        assert!(r.starts_with("HTTP/1.1 403"), "{origin}: {r}");
+        assert!(r.contains("not allowed"), "{origin}: {r}");
+    }
+    bystanders_still_work(&router).await;
     router.shutdown().await;
 }
 

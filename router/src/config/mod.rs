@@ -185,6 +185,9 @@ pub struct TransportConfig {
     pub max_message_size: usize,
     /// How its clients may authenticate (`auth`).
     pub auth: AuthConfig,
+    /// Which web pages may connect (WebSocket `options.allowed_origins` and
+    /// `allow_null_origin`; Crossbar's default, every origin, when absent).
+    pub origins: wamp::transport::websocket::OriginPolicy,
 }
 
 impl TransportConfig {
@@ -354,6 +357,16 @@ impl RealmConfig {
 /// The text of `config/default.json`, compiled in.
 const DEFAULT_JSON: &str = include_str!("../../../config/default.json");
 
+/// The origins the embedded default's WebSocket allows: pages served from this machine.
+const LOCAL_ORIGINS: [&str; 6] = [
+    "http://localhost",
+    "http://localhost:*",
+    "http://127.0.0.1",
+    "http://127.0.0.1:*",
+    "http://[::1]",
+    "http://[::1]:*",
+];
+
 /// The same configuration as `config/default.json`, built in code (used only if that file failed
 /// to parse; a unit test keeps the two equal).
 fn fallback_default() -> Config {
@@ -399,6 +412,10 @@ fn fallback_default() -> Config {
                 serializers: serializers.clone(),
                 max_message_size: 1024 * 1024,
                 auth: AuthConfig::anonymous_only("anonymous"),
+                origins: wamp::transport::websocket::OriginPolicy {
+                    allowed: LOCAL_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
+                    allow_null: false,
+                },
             },
             TransportConfig {
                 kind: TransportKind::RawSocket,
@@ -407,6 +424,7 @@ fn fallback_default() -> Config {
                 serializers,
                 max_message_size: 1024 * 1024,
                 auth: AuthConfig::anonymous_only("anonymous"),
+                origins: Default::default(),
             },
         ],
     }

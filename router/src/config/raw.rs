@@ -185,6 +185,8 @@ pub(super) struct RawWampTransport {
 #[serde(expecting = "an object")]
 pub(super) struct RawMessageOptions {
     pub(super) max_message_size: Option<Int>,
+    pub(super) allowed_origins: Option<Vec<String>>,
+    pub(super) allow_null_origin: Option<bool>,
 }
 
 /// `auth.ticket` of type `static`.

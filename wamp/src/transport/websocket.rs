@@ -36,15 +36,77 @@ fn refusal(status: StatusCode, body: String) -> ErrorResponse {
     r
 }
 
+/// Which web pages may open a WebSocket, by their `Origin` request header, as Crossbar's
+/// `allowed_origins` and `allow_null_origin`. A request without `Origin` (not from a browser)
+/// is always allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginPolicy {
+    /// Origin patterns, `*` matching any run of characters (e.g. `http://localhost:*`),
+    /// compared without regard to case.
+    pub allowed: Vec<String>,
+    /// Whether the origin `null` (a file, a sandboxed frame) is allowed.
+    pub allow_null: bool,
+}
+
+impl Default for OriginPolicy {
+    /// Crossbar's default: every origin.
+    fn default() -> Self {
+        OriginPolicy {
+            allowed: vec!["*".to_owned()],
+            allow_null: true,
+        }
+    }
+}
+
+impl OriginPolicy {
+    /// Whether a request with `origin` (its `Origin` header, if any) may upgrade.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        match origin {
+            None => true,
+            Some(o) if o.eq_ignore_ascii_case("null") => self.allow_null,
+            Some(o) => {
+                let o = o.to_ascii_lowercase();
+                self.allowed
+                    .iter()
+                    .any(|p| glob_matches(&p.to_ascii_lowercase(), &o))
+            }
+        }
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any run of characters.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return text.is_empty();
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// The server side: upgrades a connection at `path`, negotiating a `wamp.2.*` subprotocol.
 ///
-/// A request for another path gets `404`; one that offers no subprotocol we speak gets `400`
-/// with a body that lists ours.
+/// A request for another path gets `404`; one from a page whose `Origin` `origins` does not
+/// allow gets `403` before any WAMP; one that offers no subprotocol we speak gets `400` with a
+/// body that lists ours.
 pub async fn accept(
     stream: TcpStream,
     path: &str,
     serializers: &[Serializer],
     max_message_size: usize,
+    origins: &OriginPolicy,
 ) -> Result<Connection, TransportError> {
     stream.set_nodelay(true)?;
     let peer = stream.peer_addr()?;
@@ -60,6 +122,19 @@ pub async fn accept(
                 format!(
                     "no WAMP WebSocket endpoint at {}; this one is at {path}\n",
                     req.uri().path()
+                ),
+            ));
+        }
+        let origin = req
+            .headers()
+            .get(http::header::ORIGIN)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !origins.allows(origin.as_deref()) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "origin {:?} is not allowed to open a WebSocket here\n",
+                    origin.unwrap_or_default()
                 ),
             ));
         }
@@ -191,6 +266,24 @@ fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_match_crossbar_style_patterns() {
+        let p = OriginPolicy {
+            allowed: vec!["http://localhost:*".into(), "https://*.example.com".into()],
+            allow_null: false,
+        };
+        assert!(p.allows(None), "no Origin: not a browser");
+        assert!(p.allows(Some("http://localhost:3000")));
+        assert!(p.allows(Some("HTTP://LOCALHOST:3000")));
+        assert!(p.allows(Some("https://app.example.com")));
+        assert!(!p.allows(Some("https://example.com.evil.org")));
+        assert!(!p.allows(Some("http://localhost.evil.org")));
+        assert!(!p.allows(Some("https://evil.org")));
+        assert!(!p.allows(Some("null")));
+        assert!(OriginPolicy::default().allows(Some("https://anything.org")));
+        assert!(OriginPolicy::default().allows(Some("null")));
+    }
 
     #[test]
     fn subprotocol_choice_follows_client_order() {

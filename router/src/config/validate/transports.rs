@@ -10,6 +10,7 @@ use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
 use crate::config::raw::{Int, RawWampTransport, RawWebTransport};
 use crate::config::{DEFAULT_MAX_MESSAGE_SIZE, SerializerKind, TransportConfig, TransportKind};
+use wamp::transport::websocket::OriginPolicy;
 
 /// Largest `max_message_size` Crossbar accepts on a WebSocket transport (64 MiB).
 const WEBSOCKET_MAX_MESSAGE_SIZE: i128 = 64 * 1024 * 1024;
@@ -177,6 +178,27 @@ impl Cx<'_> {
             }
         };
         let auth = self.auth(raw.auth, &tp.key("auth"))?;
+        let mut origins = OriginPolicy::default();
+        if is_raw {
+            for (key, given) in [
+                ("allowed_origins", raw.options.allowed_origins.is_some()),
+                ("allow_null_origin", raw.options.allow_null_origin.is_some()),
+            ] {
+                if given {
+                    self.warn(
+                        &tp.key("options").key(key),
+                        "only WebSocket transports check origins, ignored",
+                    );
+                }
+            }
+        } else {
+            if let Some(allowed) = raw.options.allowed_origins {
+                origins.allowed = allowed;
+            }
+            if let Some(null) = raw.options.allow_null_origin {
+                origins.allow_null = null;
+            }
+        }
         Ok(Pending {
             transport: TransportConfig {
                 kind,
@@ -185,6 +207,7 @@ impl Cx<'_> {
                 serializers,
                 max_message_size,
                 auth: auth.config,
+                origins,
             },
             path: tp.clone(),
             anonymous: auth.anonymous,
