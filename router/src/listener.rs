@@ -22,6 +22,7 @@ pub async fn accept_loop(
     let settings = Arc::new(ListenerSettings {
         auth: transport.auth.clone(),
         decoy_key: rand::random(),
+        penalties: Default::default(),
     });
     let max = router.options.max_connections;
     let open = Arc::new(Semaphore::new(max));
@@ -34,6 +35,7 @@ pub async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                keep_alive(&stream);
                 let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
                     if !at_limit {
                         tracing::warn!(
@@ -74,6 +76,18 @@ pub async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// TCP keepalive probes after a minute of silence, then every 10 s: a peer whose host vanished
+/// (no FIN, no RST) is found by the kernel and its session ends, instead of holding its
+/// resources for ever.
+fn keep_alive(stream: &TcpStream) {
+    let probes = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(60))
+        .with_interval(Duration::from_secs(10));
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&probes) {
+        tracing::debug!("cannot set TCP keepalive: {e}");
     }
 }
 

@@ -215,3 +215,29 @@ async fn wrong_secrets_and_unknown_authids_get_the_same_refusal() {
     assert_eq!(anonymous.0, "wamp.error.no_auth_method");
     router.shutdown().await;
 }
+
+/// Repeated failures from one address are slowed down (the third waits at least 500 ms for
+/// its refusal); a good login still gets in (that it forgets them is a unit test of
+/// `session::penalty`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_from_one_address_are_slowed_down() {
+    let router = router().await;
+    let combo = (Transport::Rs, Serializer::Json);
+    let guess = || Credentials::Ticket("guess".into());
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        aborted(join_as(&router, combo, "alice", guess(), "realm1").await);
+        took.push(started.elapsed());
+    }
+    assert!(
+        took[2] >= std::time::Duration::from_millis(500),
+        "the third refusal came after {:?}",
+        took[2]
+    );
+    let good = Credentials::Ticket("alice's ticket".into());
+    join_as(&router, combo, "alice", good, "realm1")
+        .await
+        .expect("a good ticket still logs in");
+    router.shutdown().await;
+}

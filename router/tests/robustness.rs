@@ -546,3 +546,33 @@ async fn connections_beyond_the_limit_are_refused_at_once() {
     drop((b, ws, ws2, again));
     router.shutdown().await;
 }
+
+/// The router asks the kernel for TCP keepalive on every connection it accepts: on Linux, the
+/// server side of an idle session shows the keepalive timer (`tr` 2 in /proc/net/tcp).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn accepted_connections_have_tcp_keepalive() {
+    let router = start().await;
+    let mut raw = TcpStream::connect(rawsocket_addr(&router)).await.unwrap();
+    raw.write_all(&[0x7F, 0xF1, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 4];
+    within("the handshake", raw.read_exact(&mut reply))
+        .await
+        .unwrap();
+    let (server, client) = (
+        raw.peer_addr().unwrap().port(),
+        raw.local_addr().unwrap().port(),
+    );
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    // Columns: sl local_address rem_address st tx:rx tr:when ...; ports in hex.
+    let ours = table.lines().skip(1).find(|l| {
+        let c: Vec<&str> = l.split_whitespace().collect();
+        c.len() > 5
+            && c[1].ends_with(&format!(":{server:04X}"))
+            && c[2].ends_with(&format!(":{client:04X}"))
+    });
+    let line = ours.expect("the router's side of the connection");
+    let timer = line.split_whitespace().nth(5).expect("tr:when");
+    assert!(timer.starts_with("02:"), "keepalive timer expected: {line}");
+    router.shutdown().await;
+}

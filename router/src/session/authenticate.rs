@@ -267,6 +267,7 @@ mod tests {
                 wampcra: Some(users),
             },
             decoy_key: [7; 32],
+            penalties: Default::default(),
         }
     }
 

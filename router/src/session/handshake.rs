@@ -77,7 +77,18 @@ pub(super) async fn hello(
     let outcome = match authenticate::begin(listener, &details, session) {
         Ok(Begin::Accept(outcome)) => outcome,
         Ok(Begin::Challenge(challenge, pending)) => {
-            challenge_and_verify(reader, writer, info, challenge, pending).await?
+            match challenge_and_verify(reader, writer, info, challenge, pending).await {
+                Ok(outcome) => {
+                    listener.penalties.succeeded(info.peer.ip());
+                    outcome
+                }
+                Err(Some(refused)) if refused.reason == "wamp.error.not_authorized" => {
+                    // Repeated failures from one address wait longer each time.
+                    tokio::time::sleep(listener.penalties.failed(info.peer.ip())).await;
+                    return Err(Some(refused));
+                }
+                Err(other) => return Err(other),
+            }
         }
         Err(a) => return abort(a.reason, a.message),
     };

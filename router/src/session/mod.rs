@@ -7,6 +7,7 @@ mod authenticate;
 mod dispatch;
 mod handshake;
 mod options;
+mod penalty;
 mod pubsub;
 mod rpc;
 #[cfg(test)]
@@ -27,13 +28,15 @@ use crate::session_handle::{CloseReason, SessionHandle};
 use crate::stats::Direction;
 
 /// What a listener tells each session about its transport.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ListenerSettings {
     /// How its clients may authenticate.
     pub auth: crate::config::AuthConfig,
     /// Keys the made-up challenges of unknown authids, so that the same authid always gets the
     /// same (and an unknown one looks like a known one).
     pub decoy_key: [u8; 32],
+    /// Recent authentication failures by address.
+    pub penalties: penalty::Penalties,
 }
 
 /// How a session ended.
