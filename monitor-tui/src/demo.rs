@@ -24,6 +24,8 @@ pub struct Demo {
     pub router: Router,
     /// The WebSocket URL the dashboard connects to.
     pub url: String,
+    /// How the dashboard logs in: as the default config's operator, so that its kill key works.
+    pub operator: wamp::auth::Login,
     runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -44,6 +46,15 @@ impl Demo {
     /// Starts the router and the traffic.
     pub async fn start() -> anyhow::Result<Demo> {
         let config = Config::embedded_default().config.on_free_loopback_ports();
+        let operator = config
+            .transports
+            .first()
+            .and_then(|t| t.auth.ticket.as_ref()?.get("operator"))
+            .map(|p| wamp::auth::Login {
+                authid: Some("operator".into()),
+                credentials: wamp::auth::Credentials::Ticket(p.ticket.expose().to_owned()),
+            })
+            .unwrap_or_default();
         let router = Router::start(config, RouterOptions::default())
             .await
             .context("cannot start the demo router")?;
@@ -112,6 +123,7 @@ impl Demo {
         Ok(Demo {
             router,
             url: ws,
+            operator,
             runs,
             tasks,
         })

@@ -121,7 +121,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .map_or_else(|| args.url.clone(), |d| d.url.clone()),
         realm: args.realm.clone(),
         serializer: args.serializer,
-        login: args.login.login().map_err(anyhow::Error::msg)?,
+        login: match &demo {
+            Some(d) => d.operator.clone(),
+            None => args.login.login().map_err(anyhow::Error::msg)?,
+        },
     };
     let result = match mode {
         RunMode::Dashboard => {

@@ -118,3 +118,22 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
     let _ = MetaEvent::Leave(0);
     router.shutdown().await;
 }
+
+/// `--demo` logs in as the default config's operator, the one role whose kill key works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_logs_in_as_the_operator() {
+    let demo = wamp_monitor::demo::Demo::start().await.unwrap();
+    let options = wamp::SessionOptions {
+        login: demo.operator.clone(),
+        ..Default::default()
+    };
+    let s = wamp::Session::join(&demo.url, "realm1", options)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.welcome().get("authrole").and_then(wamp::Value::as_str),
+        Some("operator")
+    );
+    let _ = s.leave("wamp.close.normal").await;
+    demo.stop().await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use wamp_router::config::{Config, Loaded};
+use wamp_router::config::{Config, Loaded, OPERATOR_TICKET_VARIABLE};
 use wamp_router::{Router, RouterOptions};
 
 /// mimalloc: the hot path allocates per message (frames, encodings); glibc's malloc/free were
@@ -70,6 +70,7 @@ fn run() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let (loaded, source) = load(&args)?;
+    let loaded_ticket = loaded.generated_operator_ticket.clone();
     if args.check {
         println!(
             "{source}: OK ({} realm(s), {} transport(s), {} warning(s))",
@@ -102,6 +103,14 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot start the router from {source}"))?;
         for e in router.endpoints() {
             tracing::info!("ready: {}", e.url());
+        }
+        if let Some(ticket) = &loaded_ticket {
+            // Shown once, as Jupyter shows its token: the only way the operator learns it.
+            tracing::info!(
+                "{OPERATOR_TICKET_VARIABLE} is not set: the operator's ticket for this run is {} \
+                 (log in with WAMP_TICKET=<it> wamp-monitor --authmethod ticket --authid operator)",
+                ticket.expose()
+            );
         }
         wait_for_signal().await?;
         router.shutdown().await;

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 /// Runs `wamp-router --check` with `args`.
 fn check(args: &[&OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .env("WAMPSTAT_OPERATOR_TICKET", "the cli test's ticket")
         .arg("--check")
         .args(args)
         .output()

@@ -360,6 +360,7 @@ async fn meta_procedures_answer_like_crossbar() {
         "the monitor's wamp. subscriptions are not listed"
     );
     // Errors for unknown ids, with Crossbar's URIs.
+    let operator = join_operator(&router, Transport::Rs).await;
     for (procedure, error) in [
         ("wamp.session.get", "wamp.error.no_such_session"),
         ("wamp.session.kill", "wamp.error.no_such_session"),
@@ -382,7 +383,19 @@ async fn meta_procedures_answer_like_crossbar() {
             "wamp.error.no_such_registration",
         ),
     ] {
-        let e = meta(procedure, vec![123456789.into()]).await.unwrap_err();
+        let e = if procedure == "wamp.session.kill" {
+            // Session administration is the operator's.
+            operator
+                .call(
+                    procedure,
+                    Payload::from_args(vec![123456789.into()]),
+                    Dict::new(),
+                )
+                .await
+                .unwrap_err()
+        } else {
+            meta(procedure, vec![123456789.into()]).await.unwrap_err()
+        };
         assert_eq!(e.wamp_error(), Some(error), "{procedure}");
     }
     assert_wamp_error(
@@ -395,7 +408,8 @@ async fn meta_procedures_answer_like_crossbar() {
 #[tokio::test]
 async fn kill_by_authrole_and_the_stats_snapshot() {
     let router = start().await;
-    let m = join(&router, Transport::Ws, Serializer::Json).await;
+    // Session administration is the operator's.
+    let m = join_operator(&router, Transport::Ws).await;
     let a = join(&router, Transport::Rs, Serializer::Json).await;
     let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
     // Cycle 1 (trigger_on_join) holds HELLO and WELCOME: what the client exchanged so far.
@@ -548,5 +562,49 @@ async fn credentials_in_http_headers_are_redacted_in_session_details() {
     assert_eq!(h["authorization"], "<redacted>", "{h}");
     assert_eq!(h["user-agent"], "redaction-test", "{h}");
     assert!(!details.to_string().contains("s3cr3t"), "{details}");
+    router.shutdown().await;
+}
+
+/// In the embedded default, anonymous may use the application and the meta API, but not end
+/// other sessions: `wamp.session.kill*` are the operator's (ticket principal `operator`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_default_only_the_operator_may_kill_sessions() {
+    let router = start().await;
+    let anonymous = join(&router, Transport::Ws, Serializer::Json).await;
+    let victim = join(&router, Transport::Rs, Serializer::Json).await;
+    for (procedure, arg) in [
+        ("wamp.session.kill", Value::from(victim.id())),
+        (
+            "wamp.session.kill_by_authid",
+            victim.welcome()["authid"].clone(),
+        ),
+        ("wamp.session.kill_by_authrole", Value::from("anonymous")),
+    ] {
+        assert_wamp_error(
+            anonymous
+                .call(procedure, Payload::from_args(vec![arg]), Dict::new())
+                .await,
+            "wamp.error.not_authorized",
+        );
+    }
+    // Reading is still everyone's.
+    call(&anonymous, "wamp.session.list").await.unwrap();
+    let operator = join_operator(&router, Transport::Rs).await;
+    assert_eq!(
+        operator.welcome().get("authrole").and_then(Value::as_str),
+        Some("operator")
+    );
+    operator
+        .call(
+            "wamp.session.kill",
+            Payload::from_args(vec![victim.id().into()]),
+            Dict::new(),
+        )
+        .await
+        .expect("the operator may kill");
+    assert_eq!(
+        within("the kill", victim.closed()).await,
+        wamp::client::Closed::Goodbye("wamp.close.normal".into())
+    );
     router.shutdown().await;
 }

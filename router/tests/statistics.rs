@@ -305,18 +305,21 @@ async fn duration_trigger_ends_cycles_as_messages_pass() {
 #[tokio::test]
 async fn killed_sessions_end_with_last_stats_then_on_leave() {
     let router = start().await;
-    let (m, mut meta) = monitor(&router).await;
+    let (_m, mut meta) = monitor(&router).await;
     let victim = counted(&router, Transport::Rs, Serializer::Json).await;
     let id = victim.id();
     let handle = victim.traffic_handle();
     let kwargs = dict! {"reason" => "wamp.close.custom", "message" => "bye"};
-    m.call(
-        "wamp.session.kill",
-        Payload::new(vec![id.into()], kwargs),
-        Dict::new(),
-    )
-    .await
-    .unwrap();
+    // Session administration is the operator's.
+    let operator = join_operator(&router, Transport::Rs).await;
+    operator
+        .call(
+            "wamp.session.kill",
+            Payload::new(vec![id.into()], kwargs),
+            Dict::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         within("the kill", victim.closed()).await,
         wamp::client::Closed::Goodbye("wamp.close.custom".into())

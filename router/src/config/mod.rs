@@ -219,7 +219,20 @@ pub struct Loaded {
     /// One line per ignored or unsupported item, each naming the file and the JSON path. They
     /// have already been logged with `tracing::warn!`.
     pub warnings: Vec<String>,
+    /// The operator's ticket, when the embedded default made one up because
+    /// [`OPERATOR_TICKET_VARIABLE`] was not set (to be shown to the operator once).
+    pub generated_operator_ticket: Option<Secret>,
 }
+
+/// The environment variable the embedded default reads the operator's ticket from.
+pub const OPERATOR_TICKET_VARIABLE: &str = "WAMPSTAT_OPERATOR_TICKET";
+
+/// The session administration procedures only the embedded default's `operator` may call.
+pub const ADMIN_PROCEDURES: [&str; 3] = [
+    "wamp.session.kill",
+    "wamp.session.kill_by_authid",
+    "wamp.session.kill_by_authrole",
+];
 
 /// Why a configuration could not be loaded. Every message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -309,22 +322,38 @@ impl Config {
     }
 
     /// The built-in default configuration (`config/default.json`, compiled in): realm `realm1`
-    /// with statistics on, an all-permitted `anonymous` role, WebSocket on 127.0.0.1:8080 `/ws`
-    /// and RawSocket on 127.0.0.1:8081.
+    /// with statistics on, an `anonymous` role that may do everything but session
+    /// administration ([`ADMIN_PROCEDURES`]), an `operator` role that may do that too (the
+    /// ticket principal `operator`, its ticket from [`OPERATOR_TICKET_VARIABLE`] or, when that
+    /// is unset, made up for this run), WebSocket on 127.0.0.1:8080 `/ws` for pages of this
+    /// machine and RawSocket on 127.0.0.1:8081.
     #[must_use]
     pub fn embedded_default() -> Loaded {
         const SOURCE: &str = "<embedded default.json>";
-        match Self::parse(DEFAULT_JSON, SOURCE) {
+        let made_up = std::cell::OnceCell::new();
+        let env = |name: &str| {
+            std::env::var(name).ok().or_else(|| {
+                (name == OPERATOR_TICKET_VARIABLE)
+                    .then(|| made_up.get_or_init(random_ticket).clone())
+            })
+        };
+        let loaded = match Self::parse_with_env(DEFAULT_JSON, SOURCE, &env) {
             Ok(loaded) => loaded,
             // Unreachable as long as the unit tests pass; never panic on it anyway.
             Err(e) => {
                 let warning = format!("{e}; using the compiled-in fallback");
                 tracing::warn!("{warning}");
+                let ticket = env(OPERATOR_TICKET_VARIABLE).unwrap_or_else(random_ticket);
                 Loaded {
-                    config: fallback_default(),
+                    config: fallback_default(Secret::new(ticket)),
                     warnings: vec![warning],
+                    generated_operator_ticket: None,
                 }
             }
+        };
+        Loaded {
+            generated_operator_ticket: made_up.into_inner().map(Secret::new),
+            ..loaded
         }
     }
 
@@ -367,31 +396,65 @@ const LOCAL_ORIGINS: [&str; 6] = [
     "http://[::1]:*",
 ];
 
-/// The same configuration as `config/default.json`, built in code (used only if that file failed
-/// to parse; a unit test keeps the two equal).
-fn fallback_default() -> Config {
+/// A ticket nobody can guess: 32 random letters and digits.
+fn random_ticket() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    (0..32)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// The same configuration as `config/default.json`, built in code with the operator's ticket
+/// `operator_ticket` (used only if that file failed to parse; a unit test keeps the two equal).
+fn fallback_default(operator_ticket: Secret) -> Config {
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let serializers = vec![SerializerKind::Json, SerializerKind::Msgpack];
+    let everything = Permission {
+        uri: String::new(),
+        match_policy: MatchPolicy::Prefix,
+        allow: Allow {
+            call: true,
+            register: true,
+            publish: true,
+            subscribe: true,
+        },
+        disclose: Disclose {
+            caller: true,
+            publisher: true,
+        },
+    };
+    let mut anonymous = vec![everything.clone()];
+    anonymous.extend(ADMIN_PROCEDURES.iter().map(|uri| Permission {
+        uri: (*uri).to_owned(),
+        match_policy: MatchPolicy::Exact,
+        allow: Allow::default(),
+        disclose: Disclose::default(),
+    }));
+    let operator = Principal {
+        ticket: operator_ticket,
+        identity: Identity {
+            role: "operator".to_owned(),
+            realm: None,
+        },
+    };
+    let auth = AuthConfig {
+        anonymous: Some("anonymous".to_owned()),
+        ticket: Some([("operator".to_owned(), operator)].into()),
+        wampcra: None,
+    };
     Config {
         realms: vec![RealmConfig {
             name: "realm1".to_owned(),
-            roles: vec![RoleConfig {
-                name: "anonymous".to_owned(),
-                permissions: vec![Permission {
-                    uri: String::new(),
-                    match_policy: MatchPolicy::Prefix,
-                    allow: Allow {
-                        call: true,
-                        register: true,
-                        publish: true,
-                        subscribe: true,
-                    },
-                    disclose: Disclose {
-                        caller: true,
-                        publisher: true,
-                    },
-                }],
-            }],
+            roles: vec![
+                RoleConfig {
+                    name: "anonymous".to_owned(),
+                    permissions: anonymous,
+                },
+                RoleConfig {
+                    name: "operator".to_owned(),
+                    permissions: vec![everything],
+                },
+            ],
             stats: Some(StatsConfig {
                 rated_message_size: 256,
                 trigger_after_rated_messages: 10,
@@ -411,7 +474,7 @@ fn fallback_default() -> Config {
                 port: 8080,
                 serializers: serializers.clone(),
                 max_message_size: 1024 * 1024,
-                auth: AuthConfig::anonymous_only("anonymous"),
+                auth: auth.clone(),
                 origins: wamp::transport::websocket::OriginPolicy {
                     allowed: LOCAL_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
                     allow_null: false,
@@ -423,7 +486,7 @@ fn fallback_default() -> Config {
                 port: 8081,
                 serializers,
                 max_message_size: 1024 * 1024,
-                auth: AuthConfig::anonymous_only("anonymous"),
+                auth,
                 origins: Default::default(),
             },
         ],

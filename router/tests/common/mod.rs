@@ -6,11 +6,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use wamp::auth::{Credentials, Login};
 use wamp::client::{
     CallResult, ClientError, Event, Invocation, Registration, Subscription, WampError,
 };
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions};
-use wamp_router::config::{Config, TransportKind};
+use wamp_router::config::{Config, Secret, TransportKind};
 use wamp_router::{Router, RouterOptions};
 
 /// The four transport × serializer combinations.
@@ -28,9 +29,36 @@ pub enum Transport {
     Rs,
 }
 
-/// The embedded default configuration, moved to ephemeral ports on 127.0.0.1.
+/// The operator's ticket in [`default_config`].
+pub const OPERATOR_TICKET: &str = "the operator's ticket in tests";
+
+/// The embedded default configuration, moved to ephemeral ports on 127.0.0.1, its operator's
+/// ticket [`OPERATOR_TICKET`].
 pub fn default_config() -> Config {
-    Config::embedded_default().config.on_free_loopback_ports()
+    let mut config = Config::embedded_default().config.on_free_loopback_ports();
+    for t in &mut config.transports {
+        if let Some(p) = t.auth.ticket.as_mut().and_then(|m| m.get_mut("operator")) {
+            p.ticket = Secret::new(OPERATOR_TICKET);
+        }
+    }
+    config
+}
+
+/// Joins realm1 of a router on [`default_config`] as its operator (who may kill sessions).
+pub async fn join_operator(router: &Router, transport: Transport) -> Session {
+    Session::join(
+        &url(router, transport),
+        "realm1",
+        SessionOptions {
+            login: Login {
+                authid: Some("operator".into()),
+                credentials: Credentials::Ticket(OPERATOR_TICKET.into()),
+            },
+            ..SessionOptions::default()
+        },
+    )
+    .await
+    .expect("the operator joins")
 }
 
 /// A router running the default configuration on ephemeral ports.

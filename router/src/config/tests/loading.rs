@@ -2,6 +2,7 @@
 //! structure, unknown keys, syntax and I/O errors, and odd input.
 
 use super::*;
+use crate::authorize::{Action, authorize};
 
 /// The real Crossbar config from `spec/crossbar-captures/crossbar-config.json`.
 const CROSSBAR_CAPTURE: &str = r#"{
@@ -41,7 +42,31 @@ const CROSSBAR_CAPTURE: &str = r#"{
 fn embedded_default_loads_without_warnings() {
     let loaded = Config::embedded_default();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    assert_eq!(loaded.config, fallback_default());
+    let ticket = loaded.config.transports[0].auth.ticket.as_ref().unwrap()["operator"]
+        .ticket
+        .clone();
+    assert_eq!(loaded.config, fallback_default(ticket.clone()));
+    // Its ticket comes from the environment, or is made up (and said so) when unset.
+    match std::env::var(OPERATOR_TICKET_VARIABLE) {
+        Ok(t) => {
+            assert_eq!(ticket.expose(), t);
+            assert_eq!(loaded.generated_operator_ticket, None);
+        }
+        Err(_) => {
+            assert_eq!(ticket.expose().len(), 32);
+            assert_eq!(loaded.generated_operator_ticket, Some(ticket));
+            let again = Config::embedded_default().generated_operator_ticket;
+            assert_ne!(
+                again, loaded.generated_operator_ticket,
+                "a new one each start"
+            );
+        }
+    }
+    let anonymous = loaded.config.realms[0].role("anonymous").unwrap();
+    for procedure in ADMIN_PROCEDURES {
+        let allowed = authorize(anonymous, procedure, Action::Call);
+        assert!(allowed.is_none(), "anonymous may not call {procedure}");
+    }
     let realm = loaded.config.realm("realm1").expect("realm1");
     let stats = realm.stats.expect("stats");
     assert_eq!(
@@ -76,8 +101,17 @@ fn crossbar_capture_loads_with_warnings() {
     );
     let config = loaded.config;
     assert_eq!(config.realms.len(), 1);
-    assert_eq!(config.realms[0].stats, fallback_default().realms[0].stats);
-    assert_eq!(config.realms[0].roles, fallback_default().realms[0].roles);
+    let default = fallback_default(Secret::new("x"));
+    assert_eq!(config.realms[0].stats, default.realms[0].stats);
+    // Crossbar's one role: anonymous may do everything (the default's first permission).
+    let anonymous = &default.realms[0].roles[0];
+    assert_eq!(
+        config.realms[0].roles,
+        [RoleConfig {
+            name: anonymous.name.clone(),
+            permissions: vec![anonymous.permissions[0].clone()],
+        }]
+    );
     let t = &config.transports;
     assert_eq!(t.len(), 2);
     assert_eq!(
@@ -242,11 +276,15 @@ fn syntax_and_io_errors() {
     );
 
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let text = format!("\u{feff}{}", DEFAULT_JSON);
+    let text =
+        format!("\u{feff}{}", DEFAULT_JSON).replace("${WAMPSTAT_OPERATOR_TICKET}", OPERATOR_TICKET);
     std::fs::write(dir.join("config.json"), text).expect("write");
     let loaded = Config::load_cbdir(&dir);
     std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(loaded.expect("loads").config, fallback_default());
+    assert_eq!(
+        loaded.expect("loads").config,
+        fallback_default(Secret::new(OPERATOR_TICKET))
+    );
 }
 
 #[test]

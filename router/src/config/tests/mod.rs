@@ -1,5 +1,6 @@
-//! Unit tests of the config module. Most load the embedded default with one edit and check the
-//! configuration, the warnings or the error (file, JSON path and message) that result.
+//! Unit tests of the config module. Most load the embedded default (without its authentication:
+//! see [`default_value`]) with one edit and check the configuration, the warnings or the error
+//! (file, JSON path and message) that result.
 
 use super::*;
 use serde_json::json;
@@ -10,12 +11,37 @@ mod transports;
 
 const SOURCE: &str = "config/x.json";
 
+/// The embedded default as the edits start from: without its authentication (the operator role
+/// and principal, anonymous's exceptions, the transports' `auth` blocks), so that each test
+/// adds exactly what it is about. The default itself is tested as it is.
 fn default_value() -> Value {
-    serde_json::from_str(DEFAULT_JSON).expect("default.json")
+    let mut v: Value = serde_json::from_str(DEFAULT_JSON).expect("default.json");
+    let realm = &mut v["workers"][0]["realms"][0];
+    if let Some(roles) = realm["roles"].as_array_mut() {
+        roles.retain(|r| r["name"] == "anonymous");
+    }
+    if let Some(permissions) = realm["roles"][0]["permissions"].as_array_mut() {
+        permissions.truncate(1);
+    }
+    let transports = &mut v["workers"][0]["transports"];
+    for at in ["/0/paths/ws", "/1"] {
+        if let Some(t) = transports.pointer_mut(at).and_then(Value::as_object_mut) {
+            t.remove("auth");
+        }
+    }
+    v
 }
 
 fn with(edit: impl FnOnce(&mut Value)) -> Result<Loaded, ConfigError> {
-    with_env(edit, &|_| None)
+    with_env(edit, &operator_env)
+}
+
+/// The operator's ticket the tests' environment holds.
+const OPERATOR_TICKET: &str = "the operator's test ticket";
+
+/// An environment with only the default config's operator ticket.
+fn operator_env(name: &str) -> Option<String> {
+    (name == OPERATOR_TICKET_VARIABLE).then(|| OPERATOR_TICKET.to_owned())
 }
 
 /// [`with`], with `env` as the environment `${NAME}` secrets are read from.

@@ -33,6 +33,7 @@ pub(super) fn validate(
     Ok(Loaded {
         config,
         warnings: cx.warnings,
+        generated_operator_ticket: None,
     })
 }
 
