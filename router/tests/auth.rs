@@ -10,10 +10,25 @@ use wamp::auth::{Credentials, Login, wampcra_derive_key};
 use wamp::client::ClientError;
 use wamp::{Serializer, Session, SessionOptions, Value};
 use wamp_router::Router;
-use wamp_router::config::{AuthConfig, CraUser, Identity, Principal, Salt, Secret};
+use wamp_router::config::{AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret};
+
+/// dave's Ed25519 private key (its seed).
+const DAVE: [u8; 32] = [9; 32];
+
+/// The public key of `seed`, as the router's config lists it.
+fn public_key(seed: &[u8; 32]) -> [u8; 32] {
+    let extra = Credentials::Cryptosign(*seed)
+        .authextra()
+        .expect("a pubkey");
+    let hex = extra.get("pubkey").and_then(Value::as_str).expect("hex");
+    hex::decode(hex)
+        .expect("hex digits")
+        .try_into()
+        .expect("32 bytes")
+}
 
 /// The router's default config, its transports offering ticket (alice), WAMP-CRA (bob, plain;
-/// carol, salted) and no anonymous login.
+/// carol, salted), cryptosign (dave) and no anonymous login.
 async fn router() -> Router {
     let identity = |realm: Option<&str>| Identity {
         role: "anonymous".into(),
@@ -61,6 +76,16 @@ async fn router() -> Router {
                             },
                         ),
                     ]
+                    .into(),
+                ),
+                cryptosign: Some(
+                    [(
+                        "dave".to_owned(),
+                        KeyPrincipal {
+                            authorized_keys: vec![public_key(&DAVE)],
+                            identity: identity(None),
+                        },
+                    )]
                     .into(),
                 ),
             };
@@ -239,5 +264,69 @@ async fn repeated_failures_from_one_address_are_slowed_down() {
     join_as(&router, combo, "alice", good, "realm1")
         .await
         .expect("a good ticket still logs in");
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cryptosign_logs_in_with_an_authorized_key_with_or_without_an_authid() {
+    let router = router().await;
+    for combo in COMBOS {
+        let s = join_as(
+            &router,
+            combo,
+            "dave",
+            Credentials::Cryptosign(DAVE),
+            "realm1",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("dave over {combo:?}: {e}"));
+        assert_eq!(
+            s.welcome().get("authmethod").and_then(Value::as_str),
+            Some("cryptosign")
+        );
+        s.leave("wamp.close.normal").await.expect("GOODBYE");
+    }
+    // Without an authid, the principal is the one whose keys hold the announced key.
+    let s = Session::join(
+        &url(&router, Transport::Rs),
+        "realm1",
+        SessionOptions {
+            login: Login {
+                authid: None,
+                credentials: Credentials::Cryptosign(DAVE),
+            },
+            ..SessionOptions::default()
+        },
+    )
+    .await
+    .expect("found by its key");
+    assert_eq!(
+        s.welcome().get("authid").and_then(Value::as_str),
+        Some("dave")
+    );
+    // Another key for dave, and an unknown key: the same refusal.
+    let combo = (Transport::Rs, Serializer::Msgpack);
+    let wrong = aborted(
+        join_as(
+            &router,
+            combo,
+            "dave",
+            Credentials::Cryptosign([1; 32]),
+            "realm1",
+        )
+        .await,
+    );
+    let unknown = aborted(
+        join_as(
+            &router,
+            combo,
+            "zoe",
+            Credentials::Cryptosign([1; 32]),
+            "realm1",
+        )
+        .await,
+    );
+    assert_eq!(wrong.0, "wamp.error.not_authorized");
+    assert_eq!(wrong, unknown);
     router.shutdown().await;
 }

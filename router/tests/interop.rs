@@ -225,6 +225,7 @@ async fn autobahn_logs_in_with_ticket_and_wampcra() {
                     ]
                     .into(),
                 ),
+                cryptosign: None,
             };
         }
     })

@@ -23,6 +23,9 @@ pub enum Credentials {
     /// `wampcra`: the secret signs the router's challenge (derived with PBKDF2 first when the
     /// router sends a salt).
     WampCra(String),
+    /// `cryptosign`: an Ed25519 private key (its 32-byte seed) signs the router's challenge;
+    /// HELLO announces the public key in `authextra.pubkey`.
+    Cryptosign([u8; 32]),
 }
 
 impl fmt::Debug for Credentials {
@@ -31,6 +34,7 @@ impl fmt::Debug for Credentials {
             Credentials::Anonymous => f.write_str("Anonymous"),
             Credentials::Ticket(_) => f.write_str("Ticket(…)"),
             Credentials::WampCra(_) => f.write_str("WampCra(…)"),
+            Credentials::Cryptosign(_) => f.write_str("Cryptosign(…)"),
         }
     }
 }
@@ -47,7 +51,8 @@ pub struct Login {
 impl Login {
     /// A login from a command line: `method` (`anonymous`, `ticket`, `wampcra`), its secret
     /// read from `secret_file` (its first line) when given, else from the environment variable
-    /// `WAMP_TICKET` (ticket) or `WAMP_SECRET` (wampcra) — never from the command line itself.
+    /// `WAMP_TICKET` (ticket), `WAMP_SECRET` (wampcra) or `WAMP_PRIVATE_KEY` (cryptosign: 64
+    /// hex digits, an Ed25519 seed) — never from the command line itself.
     pub fn from_command_line(
         method: &str,
         authid: Option<String>,
@@ -73,13 +78,28 @@ impl Login {
             "anonymous" => Credentials::Anonymous,
             "ticket" => Credentials::Ticket(secret("WAMP_TICKET")?),
             "wampcra" => Credentials::WampCra(secret("WAMP_SECRET")?),
+            "cryptosign" => {
+                let text = secret("WAMP_PRIVATE_KEY")?;
+                let seed: [u8; 32] = hex::decode(&text)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        "the cryptosign private key must be 64 hex digits (an Ed25519 seed)"
+                            .to_owned()
+                    })?;
+                Credentials::Cryptosign(seed)
+            }
             other => {
                 return Err(format!(
-                    "unknown authmethod {other:?}: use anonymous, ticket or wampcra"
+                    "unknown authmethod {other:?}: use anonymous, ticket, wampcra or cryptosign"
                 ));
             }
         };
-        if credentials != Credentials::Anonymous && authid.is_none() {
+        if matches!(
+            credentials,
+            Credentials::Ticket(_) | Credentials::WampCra(_)
+        ) && authid.is_none()
+        {
             return Err(format!("{method} needs an --authid"));
         }
         Ok(Login {
@@ -117,6 +137,18 @@ impl Credentials {
             Credentials::Anonymous => "anonymous",
             Credentials::Ticket(_) => "ticket",
             Credentials::WampCra(_) => "wampcra",
+            Credentials::Cryptosign(_) => "cryptosign",
+        }
+    }
+
+    /// What HELLO's `authextra` carries for this method: the public key for cryptosign.
+    pub fn authextra(&self) -> Option<Dict> {
+        match self {
+            Credentials::Cryptosign(seed) => {
+                let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key();
+                Some(crate::dict! {"pubkey" => hex::encode(public.as_bytes())})
+            }
+            _ => None,
         }
     }
 
@@ -167,6 +199,19 @@ impl Credentials {
                 };
                 Ok(wampcra_signature(key.as_bytes(), challenge))
             }
+            Credentials::Cryptosign(seed) => {
+                let malformed = |problem: &str| ChallengeError::Malformed {
+                    method: "cryptosign",
+                    problem: problem.to_owned(),
+                };
+                let challenge = extra
+                    .get("challenge")
+                    .and_then(Value::as_str)
+                    .and_then(|h| hex::decode(h).ok())
+                    .filter(|c| c.len() == 32)
+                    .ok_or_else(|| malformed("no challenge of 32 bytes in hex"))?;
+                Ok(cryptosign_signature(seed, &challenge))
+            }
         }
     }
 }
@@ -188,6 +233,36 @@ pub fn wampcra_derive_key(secret: &str, salt: &str, iterations: u32, keylen: usi
     let mut key = vec![0u8; keylen];
     pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), salt.as_bytes(), iterations, &mut key);
     BASE64.encode(key)
+}
+
+/// The WAMP-cryptosign answer to `challenge` (no channel binding): the Ed25519 signature of
+/// the challenge and the challenge itself, in hex (192 characters), as autobahn sends it.
+pub fn cryptosign_signature(seed: &[u8; 32], challenge: &[u8]) -> String {
+    use ed25519_dalek::Signer;
+    let signature = ed25519_dalek::SigningKey::from_bytes(seed).sign(challenge);
+    format!(
+        "{}{}",
+        hex::encode(signature.to_bytes()),
+        hex::encode(challenge)
+    )
+}
+
+/// Checks a WAMP-cryptosign answer: `signature` (hex) must be the signature of `challenge` by
+/// `public_key`, followed by the challenge.
+pub fn cryptosign_verify(public_key: &[u8; 32], challenge: &[u8], signature: &str) -> bool {
+    let Ok(raw) = hex::decode(signature) else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(public_key) else {
+        return false;
+    };
+    if raw.len() != 64 + challenge.len() || &raw[64..] != challenge {
+        return false;
+    }
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(&raw[..64]) else {
+        return false;
+    };
+    key.verify_strict(challenge, &sig).is_ok()
 }
 
 /// Compares two secrets or signatures in constant time (for their common length).
@@ -220,6 +295,51 @@ mod tests {
                 "{\"nonce\": \"abc\"}"
             )
         );
+    }
+
+    #[test]
+    fn cryptosign_answers_verify_with_the_public_key_only() {
+        let seed = [7u8; 32];
+        let c = Credentials::Cryptosign(seed);
+        let pubkey = c.authextra().unwrap();
+        let public: [u8; 32] = hex::decode(pubkey.get("pubkey").and_then(Value::as_str).unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let challenge = [1u8; 32];
+        let extra = dict! {"challenge" => hex::encode(challenge), "channel_binding" => Value::Null};
+        let answer = c.answer("cryptosign", &extra).unwrap();
+        assert_eq!(answer.len(), 192);
+        assert!(cryptosign_verify(&public, &challenge, &answer));
+        assert!(
+            !cryptosign_verify(&public, &[2u8; 32], &answer),
+            "another challenge"
+        );
+        let other = Credentials::Cryptosign([8u8; 32])
+            .answer("cryptosign", &extra)
+            .unwrap();
+        assert!(
+            !cryptosign_verify(&public, &challenge, &other),
+            "another key"
+        );
+        assert!(!cryptosign_verify(&public, &challenge, "not hex"));
+        assert!(!format!("{c:?}").contains('7'));
+    }
+
+    #[test]
+    fn command_line_logins_read_their_secret_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("wamp-auth-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, format!("{}\n", hex::encode([5u8; 32]))).unwrap();
+        let login = Login::from_command_line("cryptosign", None, Some(&key)).unwrap();
+        assert_eq!(login.credentials, Credentials::Cryptosign([5u8; 32]));
+        std::fs::write(&key, "not a key").unwrap();
+        let e = Login::from_command_line("cryptosign", None, Some(&key)).unwrap_err();
+        assert!(e.contains("64 hex digits"), "{e}");
+        let e = Login::from_command_line("ticket", None, Some(&key)).unwrap_err();
+        assert!(e.contains("--authid"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

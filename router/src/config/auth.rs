@@ -37,6 +37,17 @@ pub struct AuthConfig {
     pub ticket: Option<BTreeMap<String, Principal>>,
     /// `auth.wampcra` of type `static`: users by authid.
     pub wampcra: Option<BTreeMap<String, CraUser>>,
+    /// `auth.cryptosign` of type `static`: principals by authid.
+    pub cryptosign: Option<BTreeMap<String, KeyPrincipal>>,
+}
+
+/// A static cryptosign principal (`auth.cryptosign.principals.<authid>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPrincipal {
+    /// The Ed25519 public keys it may log in with (`authorized_keys`, hex).
+    pub authorized_keys: Vec<[u8; 32]>,
+    /// Its role and realm.
+    pub identity: Identity,
 }
 
 /// Who a principal becomes once authenticated.
@@ -92,6 +103,9 @@ impl AuthConfig {
     /// The methods offered, in the order the router prefers when a client offers several.
     pub fn methods(&self) -> Vec<&'static str> {
         let mut m = Vec::new();
+        if self.cryptosign.is_some() {
+            m.push("cryptosign");
+        }
         if self.wampcra.is_some() {
             m.push("wampcra");
         }

@@ -32,7 +32,7 @@ mod validate;
 mod wording;
 
 /// How a permission's URI is matched (`match`): the `wamp` crate's match policy.
-pub use auth::{AuthConfig, CraUser, Identity, Principal, Salt, Secret};
+pub use auth::{AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret};
 pub use wamp::MatchPolicy;
 /// A serializer a transport offers (`serializers`): the `wamp` crate's serializer.
 pub use wamp::Serializer as SerializerKind;
@@ -441,6 +441,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
         anonymous: Some("anonymous".to_owned()),
         ticket: Some([("operator".to_owned(), operator)].into()),
         wampcra: None,
+        cryptosign: None,
     };
     Config {
         realms: vec![RealmConfig {

@@ -230,6 +230,25 @@ pub(super) struct RawCraUser {
     pub(super) keylen: Option<Int>,
 }
 
+/// `auth.cryptosign` of type `static`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawCryptosignStatic {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(default)]
+    pub(super) principals: BTreeMap<String, RawKeyPrincipal>,
+}
+
+/// One principal of static cryptosign authentication.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawKeyPrincipal {
+    pub(super) authorized_keys: Vec<String>,
+    pub(super) role: String,
+    pub(super) realm: Option<String>,
+}
+
 /// `auth.anonymous` of type `static`.
 #[derive(Deserialize)]
 #[serde(expecting = "an object")]

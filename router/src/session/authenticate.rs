@@ -7,7 +7,7 @@
 //! secret; the comparison takes the same time whatever matches. Nothing here logs or returns a
 //! secret.
 
-use wamp::auth::{same_secret, wampcra_signature};
+use wamp::auth::{cryptosign_verify, same_secret, wampcra_signature};
 use wamp::{Dict, Id, Message, Value, dict};
 
 use super::ListenerSettings;
@@ -38,7 +38,15 @@ pub(super) struct Pending {
     authid: String,
     /// What the answer must be, and who the client then is; `None` for an unknown authid
     /// (which no answer satisfies).
-    expected: Option<(String, Identity)>,
+    expected: Option<(Expected, Identity)>,
+}
+
+/// What makes an answer right.
+enum Expected {
+    /// It equals this (a ticket, a WAMP-CRA signature), compared in constant time.
+    Equals(String),
+    /// It is this key's Ed25519 signature of this challenge (cryptosign).
+    SignedBy([u8; 32], [u8; 32]),
 }
 
 /// Chooses the method for a HELLO with `details` and starts it; `session` is the id the session
@@ -82,12 +90,16 @@ pub(super) fn begin(
             Pending {
                 method: "ticket",
                 authid: authid.unwrap_or_default().to_owned(),
-                expected: authid
-                    .and_then(|a| auth.ticket.as_ref()?.get(a))
-                    .map(|p| (p.ticket.expose().to_owned(), p.identity.clone())),
+                expected: authid.and_then(|a| auth.ticket.as_ref()?.get(a)).map(|p| {
+                    (
+                        Expected::Equals(p.ticket.expose().to_owned()),
+                        p.identity.clone(),
+                    )
+                }),
             },
         )),
         "wampcra" => Ok(wampcra(auth, listener, authid, session)),
+        "cryptosign" => cryptosign(auth, details, authid),
         _ => Ok(Begin::Accept(Outcome {
             who: Authenticated {
                 // As before: anonymous sessions get a fresh authid, whatever HELLO asked.
@@ -149,12 +161,52 @@ fn wampcra(
             authid,
             expected: user.map(|u| {
                 (
-                    wampcra_signature(u.secret.expose().as_bytes(), &challenge),
+                    Expected::Equals(wampcra_signature(u.secret.expose().as_bytes(), &challenge)),
                     u.identity.clone(),
                 )
             }),
         },
     )
+}
+
+/// The cryptosign challenge: 32 random bytes the client signs with the key it announced in
+/// HELLO `authextra.pubkey`; the principal is the one given by `authid` (the key must be one of
+/// its authorized keys) or, without an authid, the one whose authorized keys hold it.
+fn cryptosign(auth: &AuthConfig, details: &Dict, authid: Option<&str>) -> Result<Begin, Abort> {
+    let pubkey = details
+        .get("authextra")
+        .and_then(|e| e.get("pubkey"))
+        .and_then(Value::as_str)
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| Abort {
+            reason: "wamp.error.invalid_argument",
+            message: "cryptosign needs HELLO.Details.authextra.pubkey: an Ed25519 public key, \
+                      64 hex digits"
+                .into(),
+        })?;
+    let principals = auth.cryptosign.as_ref();
+    let found = principals.and_then(|all| match authid {
+        Some(a) => all
+            .get_key_value(a)
+            .filter(|(_, p)| p.authorized_keys.contains(&pubkey)),
+        None => all
+            .iter()
+            .find(|(_, p)| p.authorized_keys.contains(&pubkey)),
+    });
+    let challenge: [u8; 32] = rand::random();
+    Ok(Begin::Challenge(
+        Box::new(Message::Challenge {
+            authmethod: "cryptosign".into(),
+            extra: dict! {"challenge" => hex::encode(challenge), "channel_binding" => Value::Null},
+        }),
+        Pending {
+            method: "cryptosign",
+            authid: found.map_or_else(|| authid.unwrap_or_default().to_owned(), |(a, _)| a.clone()),
+            expected: found
+                .map(|(_, p)| (Expected::SignedBy(pubkey, challenge), p.identity.clone())),
+        },
+    ))
 }
 
 impl Pending {
@@ -174,9 +226,12 @@ impl Pending {
         // both take the same time.
         let (expected, identity) = match self.expected {
             Some((e, i)) => (e, Some(i)),
-            None => (decoy_of(signature), None),
+            None => (Expected::Equals(decoy_of(signature)), None),
         };
-        let matches = same_secret(&expected, signature);
+        let matches = match &expected {
+            Expected::Equals(e) => same_secret(e, signature),
+            Expected::SignedBy(key, challenge) => cryptosign_verify(key, challenge, signature),
+        };
         match identity {
             Some(identity) if matches => Ok(Outcome {
                 who: Authenticated {
@@ -191,6 +246,7 @@ impl Pending {
                 reason: "wamp.error.not_authorized",
                 message: match self.method {
                     "ticket" => "ticket in static WAMP-Ticket authentication is invalid",
+                    "cryptosign" => "WAMP-Cryptosign signature is invalid",
                     _ => "WAMP-CRA signature is invalid",
                 }
                 .into(),
@@ -265,6 +321,7 @@ mod tests {
                 anonymous: None,
                 ticket: Some(principals),
                 wampcra: Some(users),
+                cryptosign: None,
             },
             decoy_key: [7; 32],
             penalties: Default::default(),

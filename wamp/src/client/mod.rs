@@ -220,6 +220,9 @@ impl Session {
         let method = options.login.credentials.method();
         let mut details =
             dict! {"roles" => client_roles(), "authmethods" => Value::List(vec![method.into()])};
+        if let Some(extra) = options.login.credentials.authextra() {
+            details.insert("authextra".into(), Value::Dict(extra));
+        }
         if let Some(authid) = &options.login.authid {
             details.insert("authid".into(), authid.as_str().into());
         }

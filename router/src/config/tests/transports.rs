@@ -178,20 +178,20 @@ fn transport_variants() {
 #[test]
 fn auth_warnings() {
     let w = warnings(with(|v| {
-        raw(v)["auth"] = json!({"cryptosign": {"type": "static", "principals": {}}})
+        raw(v)["auth"] = json!({"tls": {"type": "static", "principals": {}}})
     }));
     assert_eq!(
         w,
         [
-            "config/x.json: workers[0].transports[1].auth.cryptosign: authentication method \
-             \"cryptosign\" is not supported by wampstat (only anonymous, ticket and wampcra), \
-             ignored",
+            "config/x.json: workers[0].transports[1].auth.tls: authentication method \
+             \"tls\" is not supported by wampstat (only anonymous, ticket, wampcra and \
+             cryptosign), ignored",
             "config/x.json: workers[0].transports[1].auth: no supported authentication \
-             method (wampstat supports static anonymous, ticket and wampcra), so no client \
-             can join through this transport",
+             method (wampstat supports static anonymous, ticket, wampcra and cryptosign), so no \
+             client can join through this transport",
         ]
     );
-    let loaded = with(|v| raw(v)["auth"] = json!({"cryptosign": {}})).expect("loads");
+    let loaded = with(|v| raw(v)["auth"] = json!({"tls": {}})).expect("loads");
     assert_eq!(loaded.config.transports[1].auth.anonymous, None);
     let w =
         warnings(with(

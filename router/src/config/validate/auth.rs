@@ -8,16 +8,19 @@ use serde_json::{Map, Value};
 use super::transports::Pending;
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
-use crate::config::raw::{Int, RawAnonymousStatic, RawCraStatic, RawTicketStatic};
+use crate::config::raw::{
+    Int, RawAnonymousStatic, RawCraStatic, RawCryptosignStatic, RawTicketStatic,
+};
 use crate::config::wording::quoted_list;
-use crate::config::{AuthConfig, CraUser, Identity, Principal, RealmConfig, Salt, Secret};
+use crate::config::{
+    AuthConfig, CraUser, Identity, KeyPrincipal, Principal, RealmConfig, Salt, Secret,
+};
 
 /// Authentication methods Crossbar knows that wampstat does not implement; ignored with a
 /// warning.
 const OTHER_CROSSBAR_AUTHMETHODS: &[&str] = &[
     "tls",
     "cookie",
-    "cryptosign",
     "scram",
     "cryptosign-proxy",
     "anonymous-proxy",
@@ -93,7 +96,37 @@ impl Cx<'_> {
                         }
                     }
                 }
-                "ticket" | "wampcra" => match self.type_of(raw_method, &mp)? {
+                "ticket" | "wampcra" | "cryptosign" => match self.type_of(raw_method, &mp)? {
+                    "static" if method == "cryptosign" => {
+                        let raw: RawCryptosignStatic = self.typed(raw_method, &mp)?;
+                        let mut principals = BTreeMap::new();
+                        for (authid, p) in raw.principals {
+                            let pp = mp.key("principals").key(&authid);
+                            let identity = self.identity(p.role, p.realm, &pp, &mut roles)?;
+                            let mut authorized_keys = Vec::new();
+                            for (i, key) in p.authorized_keys.iter().enumerate() {
+                                let at = pp.key("authorized_keys").index(i);
+                                let bytes: [u8; 32] = hex::decode(key)
+                                    .ok()
+                                    .and_then(|b| b.try_into().ok())
+                                    .ok_or_else(|| {
+                                        self.err(
+                                            &at,
+                                            "must be an Ed25519 public key: 64 hex digits",
+                                        )
+                                    })?;
+                                authorized_keys.push(bytes);
+                            }
+                            principals.insert(
+                                authid,
+                                KeyPrincipal {
+                                    authorized_keys,
+                                    identity,
+                                },
+                            );
+                        }
+                        config.cryptosign = Some(principals);
+                    }
                     "static" if method == "ticket" => {
                         let raw: RawTicketStatic = self.typed(raw_method, &mp)?;
                         let mut principals = BTreeMap::new();
@@ -160,7 +193,7 @@ impl Cx<'_> {
                 m if OTHER_CROSSBAR_AUTHMETHODS.contains(&m) => {
                     let message = format!(
                         "authentication method {m:?} is not supported by wampstat (only \
-                         anonymous, ticket and wampcra), ignored"
+                         anonymous, ticket, wampcra and cryptosign), ignored"
                     );
                     self.warn(&mp, message);
                 }
@@ -179,8 +212,8 @@ impl Cx<'_> {
         if config.methods().is_empty() {
             self.warn(
                 ap,
-                "no supported authentication method (wampstat supports static anonymous, ticket \
-                 and wampcra), so no client can join through this transport",
+                "no supported authentication method (wampstat supports static anonymous, ticket, \
+                 wampcra and cryptosign), so no client can join through this transport",
             );
         }
         Ok(TransportAuth {
