@@ -1,6 +1,8 @@
-"""An autobahn-python client that logs in to a router with ticket or WAMP-CRA (its signature and,
-for salted secrets, its key derivation are autobahn's own, ``autobahn.wamp.auth``) and checks
-the outcome: joined with the expected identity, or refused with the expected ABORT reason.
+"""An autobahn-python client that logs in to a router with ticket, WAMP-CRA (its signature and,
+for salted secrets, its key derivation are autobahn's own, ``autobahn.wamp.auth``) or
+cryptosign (autobahn's ``CryptosignKey``; the secret file holds the Ed25519 seed in hex) and
+checks the outcome: joined with the expected identity, or refused with the expected ABORT
+reason.
 
     auth_client.py --url rs://127.0.0.1:8081 --realm realm1 --authmethod wampcra \
         --authid bob --secret-file FILE --expect ok|<error URI>
@@ -42,9 +44,18 @@ def main():
     asyncio.set_event_loop(loop)
     outcome = loop.create_future()
 
+    signer = None
+    if a.authmethod == "cryptosign":
+        from autobahn.wamp.cryptosign import CryptosignKey
+
+        signer = CryptosignKey.from_bytes(bytes.fromhex(secret))
+
     class Client(ApplicationSession):
         def onConnect(self):
-            self.join(self.config.realm, authmethods=[a.authmethod], authid=a.authid)
+            extra = {"pubkey": signer.public_key()} if signer else None
+            self.join(
+                self.config.realm, authmethods=[a.authmethod], authid=a.authid, authextra=extra
+            )
 
         def onChallenge(self, challenge):
             if challenge.method == "ticket":
@@ -59,6 +70,8 @@ def main():
                         challenge.extra["keylen"],
                     )
                 return auth.compute_wcs(key, challenge.extra["challenge"])
+            if challenge.method == "cryptosign":
+                return signer.sign_challenge(challenge)
             raise Exception(f"unexpected challenge {challenge.method}")
 
         def onJoin(self, details):

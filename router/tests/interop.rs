@@ -171,12 +171,21 @@ async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
     run_monitor_over(Transport::Rs, "msgpack").await;
 }
 
-/// autobahn-python logs in with ticket and WAMP-CRA (plain and salted, with its own key
-/// derivation), over both transports; a wrong secret and an unknown authid are refused with
-/// `wamp.error.not_authorized`.
+/// autobahn-python logs in with ticket, WAMP-CRA (plain and salted, with its own key
+/// derivation) and cryptosign (its own Ed25519 code), over both transports; a wrong secret or
+/// key and an unknown authid are refused with `wamp.error.not_authorized`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_logs_in_with_ticket_and_wampcra() {
-    use wamp_router::config::{AuthConfig, CraUser, Identity, Principal, Salt, Secret};
+    use wamp_router::config::{
+        AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret,
+    };
+    // An Ed25519 key pair (the seed as autobahn's CryptosignKey takes it) and another seed.
+    const DAVE_SEED: &str = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510";
+    const OTHER_SEED: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+    let dave_public =
+        hex::decode("1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d")
+            .expect("hex");
+    let dave_public: [u8; 32] = dave_public.try_into().expect("32 bytes");
     let identity = Identity {
         role: "anonymous".into(),
         realm: None,
@@ -225,7 +234,16 @@ async fn autobahn_logs_in_with_ticket_and_wampcra() {
                     ]
                     .into(),
                 ),
-                cryptosign: None,
+                cryptosign: Some(
+                    [(
+                        "dave".to_owned(),
+                        KeyPrincipal {
+                            authorized_keys: vec![dave_public],
+                            identity: identity.clone(),
+                        },
+                    )]
+                    .into(),
+                ),
             };
         }
     })
@@ -240,6 +258,13 @@ async fn autobahn_logs_in_with_ticket_and_wampcra() {
         ("wampcra", "carol", "a guess", "wamp.error.not_authorized"),
         ("ticket", "mallory", "a guess", "wamp.error.not_authorized"),
         ("wampcra", "eve", "a guess", "wamp.error.not_authorized"),
+        ("cryptosign", "dave", DAVE_SEED, "ok"),
+        (
+            "cryptosign",
+            "dave",
+            OTHER_SEED,
+            "wamp.error.not_authorized",
+        ),
     ];
     for transport in [Transport::Rs, Transport::Ws] {
         for (i, (method, authid, secret, expect)) in cases.iter().enumerate() {
