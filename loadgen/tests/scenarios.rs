@@ -273,15 +273,20 @@ async fn churn_sessions_come_and_go_and_each_is_counted_exactly() {
     router.shutdown().await;
 }
 
+/// Two workers of two example clients each, publishing every `interval`.
+fn two_by_two(interval: Duration) -> ExampleConfig {
+    ExampleConfig {
+        repeat: 2,
+        parallel: 2,
+        interval,
+        ..ExampleConfig::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
     let router = router().await;
-    let cfg = ExampleConfig {
-        repeat: 2,
-        parallel: 2,
-        interval: Duration::from_millis(20),
-        ..ExampleConfig::default()
-    };
+    let cfg = two_by_two(Duration::from_millis(20));
     let ws = router.websocket_url().unwrap();
     let report = run_observed(
         &router,
@@ -312,12 +317,7 @@ async fn the_crossbar_example_client_publishes_five_counters_and_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_clients_longer_than_the_drain_run_to_their_end_and_the_duration_only_cuts() {
     let router = router().await;
-    let cfg = ExampleConfig {
-        repeat: 2,
-        parallel: 2,
-        interval: Duration::from_millis(60),
-        ..ExampleConfig::default()
-    };
+    let cfg = two_by_two(Duration::from_millis(60));
     let rs = router.rawsocket_url().unwrap();
     // Each client takes 5 × 60 ms, longer than the drain: it is still awaited while the run
     // lasts (the run's default duration fits its clients).

@@ -1,97 +1,40 @@
-//! Ticket and WAMP-CRA authentication over real sockets, with the crate's own client: the
+//! Ticket, WAMP-CRA and cryptosign authentication over real sockets, with the crate's own client: the
 //! outcome shows in WELCOME and in the meta API, and wrong secrets, unknown authids and methods
 //! the transport does not offer are refused with the right URI — the same for an unknown authid
 //! as for a wrong secret.
 
 mod common;
 
-use common::{COMBOS, Transport, start_configured, url};
-use wamp::auth::{Credentials, Login, wampcra_derive_key};
+use common::{COMBOS, DAVE_SEED, Transport, every_login_method, hex32, start_configured, url};
+use wamp::auth::{Credentials, Login};
 use wamp::client::ClientError;
 use wamp::{Serializer, Session, SessionOptions, Value};
 use wamp_router::Router;
-use wamp_router::config::{AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret};
 
-/// dave's Ed25519 private key (its seed).
-const DAVE: [u8; 32] = [9; 32];
-
-/// The public key of `seed`, as the router's config lists it.
-fn public_key(seed: &[u8; 32]) -> [u8; 32] {
-    let extra = Credentials::Cryptosign(*seed)
-        .authextra()
-        .expect("a pubkey");
-    let hex = extra.get("pubkey").and_then(Value::as_str).expect("hex");
-    hex::decode(hex)
-        .expect("hex digits")
-        .try_into()
-        .expect("32 bytes")
-}
-
-/// The router's default config, its transports offering ticket (alice), WAMP-CRA (bob, plain;
-/// carol, salted), cryptosign (dave) and no anonymous login.
+/// A router on the default config whose transports offer every login method but anonymous
+/// ([`every_login_method`]).
 async fn router() -> Router {
-    let identity = |realm: Option<&str>| Identity {
-        role: "anonymous".into(),
-        realm: realm.map(str::to_owned),
-    };
     start_configured(|config| {
         for t in &mut config.transports {
-            t.auth = AuthConfig {
-                anonymous: None,
-                ticket: Some(
-                    [(
-                        "alice".to_owned(),
-                        Principal {
-                            ticket: Secret::new("alice's ticket"),
-                            identity: identity(Some("realm1")),
-                        },
-                    )]
-                    .into(),
-                ),
-                wampcra: Some(
-                    [
-                        (
-                            "bob".to_owned(),
-                            CraUser {
-                                secret: Secret::new("bob's secret"),
-                                identity: identity(None),
-                                salt: None,
-                            },
-                        ),
-                        (
-                            "carol".to_owned(),
-                            CraUser {
-                                secret: Secret::new(wampcra_derive_key(
-                                    "carol's password",
-                                    "NaCl",
-                                    100,
-                                    32,
-                                )),
-                                identity: identity(None),
-                                salt: Some(Salt {
-                                    salt: "NaCl".into(),
-                                    iterations: 100,
-                                    keylen: 32,
-                                }),
-                            },
-                        ),
-                    ]
-                    .into(),
-                ),
-                cryptosign: Some(
-                    [(
-                        "dave".to_owned(),
-                        KeyPrincipal {
-                            authorized_keys: vec![public_key(&DAVE)],
-                            identity: identity(None),
-                        },
-                    )]
-                    .into(),
-                ),
-            };
+            t.auth = every_login_method();
         }
     })
     .await
+}
+
+/// dave's Ed25519 private key.
+fn dave() -> Credentials {
+    Credentials::Cryptosign(hex32(DAVE_SEED))
+}
+
+/// A ticket.
+fn ticket(t: &str) -> Credentials {
+    Credentials::Ticket(t.into())
+}
+
+/// A WAMP-CRA secret.
+fn cra(secret: &str) -> Credentials {
+    Credentials::WampCra(secret.into())
 }
 
 async fn join_as(
@@ -125,25 +68,14 @@ fn aborted(result: Result<Session, ClientError>) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ticket_and_wampcra_log_in_on_every_transport_and_serializer() {
+async fn every_method_logs_in_on_every_transport_and_serializer() {
     let router = router().await;
     for combo in COMBOS {
         for (authid, credentials, method) in [
-            (
-                "alice",
-                Credentials::Ticket("alice's ticket".into()),
-                "ticket",
-            ),
-            (
-                "bob",
-                Credentials::WampCra("bob's secret".into()),
-                "wampcra",
-            ),
-            (
-                "carol",
-                Credentials::WampCra("carol's password".into()),
-                "wampcra",
-            ),
+            ("alice", ticket("alice's ticket"), "ticket"),
+            ("bob", cra("bob's secret"), "wampcra"),
+            ("carol", cra("carol's password"), "wampcra"),
+            ("dave", dave(), "cryptosign"),
         ] {
             // alice's principal names realm1: she joins it whatever HELLO asked for.
             let realm = if authid == "alice" {
@@ -184,56 +116,32 @@ async fn ticket_and_wampcra_log_in_on_every_transport_and_serializer() {
     router.shutdown().await;
 }
 
+/// The refusals of `known` and of an unknown authid, both with `credentials` that are wrong
+/// for `known`: `wamp.error.not_authorized`, the same for both, without the real `secret`.
+async fn same_refusal(
+    router: &Router,
+    known: &str,
+    credentials: Credentials,
+    secret: Option<&str>,
+) {
+    let combo = (Transport::Rs, Serializer::Json);
+    let wrong = aborted(join_as(router, combo, known, credentials.clone(), "realm1").await);
+    let unknown = aborted(join_as(router, combo, "mallory", credentials, "realm1").await);
+    assert_eq!(wrong.0, "wamp.error.not_authorized");
+    assert_eq!(wrong, unknown);
+    assert!(secret.is_none_or(|s| !wrong.1.contains(s)), "{wrong:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secrets_and_unknown_authids_get_the_same_refusal() {
     let router = router().await;
     let combo = (Transport::Rs, Serializer::Json);
-    let wrong_ticket = aborted(
-        join_as(
-            &router,
-            combo,
-            "alice",
-            Credentials::Ticket("guess".into()),
-            "realm1",
-        )
-        .await,
-    );
-    let unknown_ticket = aborted(
-        join_as(
-            &router,
-            combo,
-            "mallory",
-            Credentials::Ticket("guess".into()),
-            "realm1",
-        )
-        .await,
-    );
-    assert_eq!(wrong_ticket.0, "wamp.error.not_authorized");
-    assert_eq!(wrong_ticket, unknown_ticket);
-    assert!(!wrong_ticket.1.contains("alice's ticket"));
-
-    let wrong_cra = aborted(
-        join_as(
-            &router,
-            combo,
-            "carol",
-            Credentials::WampCra("guess".into()),
-            "realm1",
-        )
-        .await,
-    );
-    let unknown_cra = aborted(
-        join_as(
-            &router,
-            combo,
-            "eve",
-            Credentials::WampCra("guess".into()),
-            "realm1",
-        )
-        .await,
-    );
-    assert_eq!(wrong_cra.0, "wamp.error.not_authorized");
-    assert_eq!(wrong_cra, unknown_cra);
+    for (known, guess, secret) in [
+        ("alice", ticket("guess"), "alice's ticket"),
+        ("carol", cra("guess"), "carol's password"),
+    ] {
+        same_refusal(&router, known, guess, Some(secret)).await;
+    }
 
     // Anonymous is not offered on these transports.
     let anonymous = aborted(join_as(&router, combo, "x", Credentials::Anonymous, "realm1").await);
@@ -248,7 +156,7 @@ async fn wrong_secrets_and_unknown_authids_get_the_same_refusal() {
 async fn repeated_failures_from_one_address_are_slowed_down() {
     let router = router().await;
     let combo = (Transport::Rs, Serializer::Json);
-    let guess = || Credentials::Ticket("guess".into());
+    let guess = || ticket("guess");
     let mut took = Vec::new();
     for _ in 0..3 {
         let started = std::time::Instant::now();
@@ -260,7 +168,7 @@ async fn repeated_failures_from_one_address_are_slowed_down() {
         "the third refusal came after {:?}",
         took[2]
     );
-    let good = Credentials::Ticket("alice's ticket".into());
+    let good = ticket("alice's ticket");
     join_as(&router, combo, "alice", good, "realm1")
         .await
         .expect("a good ticket still logs in");
@@ -268,24 +176,8 @@ async fn repeated_failures_from_one_address_are_slowed_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cryptosign_logs_in_with_an_authorized_key_with_or_without_an_authid() {
+async fn cryptosign_finds_the_principal_by_its_key_and_refuses_other_keys() {
     let router = router().await;
-    for combo in COMBOS {
-        let s = join_as(
-            &router,
-            combo,
-            "dave",
-            Credentials::Cryptosign(DAVE),
-            "realm1",
-        )
-        .await
-        .unwrap_or_else(|e| panic!("dave over {combo:?}: {e}"));
-        assert_eq!(
-            s.welcome().get("authmethod").and_then(Value::as_str),
-            Some("cryptosign")
-        );
-        s.leave("wamp.close.normal").await.expect("GOODBYE");
-    }
     // Without an authid, the principal is the one whose keys hold the announced key.
     let s = Session::join(
         &url(&router, Transport::Rs),
@@ -293,7 +185,7 @@ async fn cryptosign_logs_in_with_an_authorized_key_with_or_without_an_authid() {
         SessionOptions {
             login: Login {
                 authid: None,
-                credentials: Credentials::Cryptosign(DAVE),
+                credentials: dave(),
             },
             ..SessionOptions::default()
         },
@@ -305,28 +197,6 @@ async fn cryptosign_logs_in_with_an_authorized_key_with_or_without_an_authid() {
         Some("dave")
     );
     // Another key for dave, and an unknown key: the same refusal.
-    let combo = (Transport::Rs, Serializer::Msgpack);
-    let wrong = aborted(
-        join_as(
-            &router,
-            combo,
-            "dave",
-            Credentials::Cryptosign([1; 32]),
-            "realm1",
-        )
-        .await,
-    );
-    let unknown = aborted(
-        join_as(
-            &router,
-            combo,
-            "zoe",
-            Credentials::Cryptosign([1; 32]),
-            "realm1",
-        )
-        .await,
-    );
-    assert_eq!(wrong.0, "wamp.error.not_authorized");
-    assert_eq!(wrong, unknown);
+    same_refusal(&router, "dave", Credentials::Cryptosign([1; 32]), None).await;
     router.shutdown().await;
 }

@@ -176,75 +176,11 @@ async fn a_python_monitor_sees_join_stats_and_leave_over_rawsocket() {
 /// key and an unknown authid are refused with `wamp.error.not_authorized`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_logs_in_with_ticket_and_wampcra() {
-    use wamp_router::config::{
-        AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret,
-    };
-    // An Ed25519 key pair (the seed as autobahn's CryptosignKey takes it) and another seed.
-    const DAVE_SEED: &str = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510";
+    // Another Ed25519 seed than dave's.
     const OTHER_SEED: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-    let dave_public =
-        hex::decode("1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d")
-            .expect("hex");
-    let dave_public: [u8; 32] = dave_public.try_into().expect("32 bytes");
-    let identity = Identity {
-        role: "anonymous".into(),
-        realm: None,
-    };
     let router = start_configured(|config| {
         for t in &mut config.transports {
-            t.auth = AuthConfig {
-                anonymous: None,
-                ticket: Some(
-                    [(
-                        "alice".to_owned(),
-                        Principal {
-                            ticket: Secret::new("alice's ticket"),
-                            identity: identity.clone(),
-                        },
-                    )]
-                    .into(),
-                ),
-                wampcra: Some(
-                    [
-                        (
-                            "bob".to_owned(),
-                            CraUser {
-                                secret: Secret::new("bob's secret"),
-                                identity: identity.clone(),
-                                salt: None,
-                            },
-                        ),
-                        (
-                            "carol".to_owned(),
-                            CraUser {
-                                secret: Secret::new(wamp::auth::wampcra_derive_key(
-                                    "carol's password",
-                                    "NaCl",
-                                    100,
-                                    32,
-                                )),
-                                identity: identity.clone(),
-                                salt: Some(Salt {
-                                    salt: "NaCl".into(),
-                                    iterations: 100,
-                                    keylen: 32,
-                                }),
-                            },
-                        ),
-                    ]
-                    .into(),
-                ),
-                cryptosign: Some(
-                    [(
-                        "dave".to_owned(),
-                        KeyPrincipal {
-                            authorized_keys: vec![dave_public],
-                            identity: identity.clone(),
-                        },
-                    )]
-                    .into(),
-                ),
-            };
+            t.auth = every_login_method();
         }
     })
     .await;

@@ -170,6 +170,15 @@ fn command(line: &Line, args: &[String]) -> Command {
     c
 }
 
+/// Starts the command with `args`, its output piped.
+fn spawn(line: &Line, args: &[String]) -> Child {
+    command(line, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs")
+}
+
 /// The value after `flag` in `args`.
 fn value_of<'a>(args: &'a [String], flag: &str) -> Option<&'a String> {
     args.iter()
@@ -382,11 +391,7 @@ fn run_client(line: &Line, router: &Router) -> (ExitStatus, String) {
                 "--duration",
                 "500ms",
             );
-            let mut child = command(line, &args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("runs");
+            let mut child = spawn(line, &args);
             let errors = lines_of(child.stderr.take().expect("piped"));
             let status = wait(child, &line.text);
             (status, errors.try_iter().collect::<Vec<_>>().join("\n"))
@@ -410,11 +415,7 @@ fn run_client(line: &Line, router: &Router) -> (ExitStatus, String) {
 /// Ctrl-C.
 fn monitor_lines(line: &Line, router: &Router) -> (ExitStatus, String) {
     let args = pointed_at(&line.args, router, Transport::Ws);
-    let mut child = command(line, &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
+    let mut child = spawn(line, &args);
     let rx = lines_of(child.stdout.take().expect("piped"));
     // Sessions come and go until the monitor has printed one (at most 200, 20 a second): it
     // may join after the first.

@@ -165,10 +165,7 @@ impl Credentials {
             Credentials::Anonymous => Err(unexpected()),
             Credentials::Ticket(ticket) => Ok(ticket.clone()),
             Credentials::WampCra(secret) => {
-                let malformed = |problem: &str| ChallengeError::Malformed {
-                    method: "wampcra",
-                    problem: problem.to_owned(),
-                };
+                let malformed = |problem: &str| malformed("wampcra", problem);
                 let challenge = extra
                     .get("challenge")
                     .and_then(Value::as_str)
@@ -200,10 +197,7 @@ impl Credentials {
                 Ok(wampcra_signature(key.as_bytes(), challenge))
             }
             Credentials::Cryptosign(seed) => {
-                let malformed = |problem: &str| ChallengeError::Malformed {
-                    method: "cryptosign",
-                    problem: problem.to_owned(),
-                };
+                let malformed = |problem: &str| malformed("cryptosign", problem);
                 let challenge = extra
                     .get("challenge")
                     .and_then(Value::as_str)
@@ -213,6 +207,14 @@ impl Credentials {
                 Ok(cryptosign_signature(seed, &challenge))
             }
         }
+    }
+}
+
+/// A CHALLENGE of `method` that lacks what it needs.
+fn malformed(method: &'static str, problem: &str) -> ChallengeError {
+    ChallengeError::Malformed {
+        method,
+        problem: problem.to_owned(),
     }
 }
 

@@ -146,6 +146,16 @@ impl Client {
         })
     }
 
+    /// The request of type `code` (PUBLISH acknowledged, SUBSCRIBE, CALL, REGISTER) on `uri`.
+    fn request(&self, code: u64, request: Id, uri: &str) -> Flow {
+        match code {
+            16 => self.publish(request, uri, true),
+            32 => self.subscribe(request, uri, Dict::new()),
+            48 => self.call(request, uri),
+            _ => self.register(request, uri, Dict::new()),
+        }
+    }
+
     fn publish(&self, request: Id, topic: &str, acknowledge: bool) -> Flow {
         self.send(Message::Publish {
             request,
@@ -173,22 +183,14 @@ fn strict_realms_refuse_uris_that_are_not_strict_for_every_request() {
         vec![permission("", MatchPolicy::Prefix, ALL)],
     );
     let mut c = Client::join(&r, ROOMY);
-    assert_eq!(
-        c.answer(c.publish(1, "com.Example", true)),
-        r#"[8,16,1,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
-    );
-    assert_eq!(
-        c.answer(c.subscribe(2, "com.Example", Dict::new())),
-        r#"[8,32,2,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
-    );
-    assert_eq!(
-        c.answer(c.call(3, "com.Example")),
-        r#"[8,48,3,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
-    );
-    assert_eq!(
-        c.answer(c.register(4, "com.Example", Dict::new())),
-        r#"[8,64,4,{},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
-    );
+    for (request, code) in [(1, 16), (2, 32), (3, 48), (4, 64)] {
+        assert_eq!(
+            c.answer(c.request(code, request, "com.Example")),
+            format!(
+                r#"[8,{code},{request},{{}},"wamp.error.invalid_uri",["\"com.Example\" is not a strict URI"]]"#
+            )
+        );
+    }
     // A pattern is checked as a pattern: empty components are fine, upper case is not.
     assert!(
         c.answer(c.subscribe(5, "com..x", dict! {"match" => "wildcard"}))
@@ -452,10 +454,12 @@ fn uris_longer_than_the_limit_are_invalid_for_every_request() {
             r#"[8,{code},{request},{{}},"wamp.error.invalid_uri",["the URI is 65 bytes long, more than the 64 allowed"]]"#
         )
     };
-    assert_eq!(c.answer(c.publish(1, &long, true)), refused(16, 1));
-    assert_eq!(c.answer(c.subscribe(2, &long, Dict::new())), refused(32, 2));
-    assert_eq!(c.answer(c.call(3, &long)), refused(48, 3));
-    assert_eq!(c.answer(c.register(4, &long, Dict::new())), refused(64, 4));
+    for (request, code) in [(1, 16), (2, 32), (3, 48), (4, 64)] {
+        assert_eq!(
+            c.answer(c.request(code, request, &long)),
+            refused(code, request)
+        );
+    }
     // At the limit is fine.
     assert!(
         c.answer(c.subscribe(5, &long[1..], Dict::new()))

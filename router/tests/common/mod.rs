@@ -11,7 +11,9 @@ use wamp::client::{
     CallResult, ClientError, Event, Invocation, Registration, Subscription, WampError,
 };
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions};
-use wamp_router::config::{Config, Secret, TransportKind};
+use wamp_router::config::{
+    AuthConfig, Config, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret, TransportKind,
+};
 use wamp_router::{Router, RouterOptions};
 
 /// The four transport × serializer combinations.
@@ -42,6 +44,64 @@ pub fn default_config() -> Config {
         }
     }
     config
+}
+
+/// dave's Ed25519 private key (the seed, in hex, as autobahn's `CryptosignKey` takes it) and
+/// its public key.
+pub const DAVE_SEED: &str = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510";
+/// The public key of [`DAVE_SEED`].
+pub const DAVE_PUBLIC: &str = "1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d";
+
+/// 32 bytes from 64 hex digits.
+pub fn hex32(hex: &str) -> [u8; 32] {
+    hex::decode(hex)
+        .expect("hex digits")
+        .try_into()
+        .expect("32 bytes")
+}
+
+/// Every login method but anonymous, one principal each, all of role `anonymous`: ticket
+/// `alice` (ticket "alice's ticket", realm `realm1` whatever HELLO asks), WAMP-CRA `bob`
+/// (secret "bob's secret") and `carol` (salted, password "carol's password"), and cryptosign
+/// `dave` ([`DAVE_SEED`]).
+pub fn every_login_method() -> AuthConfig {
+    let identity = |realm: Option<&str>| Identity {
+        role: "anonymous".into(),
+        realm: realm.map(str::to_owned),
+    };
+    let alice = Principal {
+        ticket: Secret::new("alice's ticket"),
+        identity: identity(Some("realm1")),
+    };
+    let bob = CraUser {
+        secret: Secret::new("bob's secret"),
+        identity: identity(None),
+        salt: None,
+    };
+    let carol = CraUser {
+        secret: Secret::new(wamp::auth::wampcra_derive_key(
+            "carol's password",
+            "NaCl",
+            100,
+            32,
+        )),
+        identity: identity(None),
+        salt: Some(Salt {
+            salt: "NaCl".into(),
+            iterations: 100,
+            keylen: 32,
+        }),
+    };
+    let dave = KeyPrincipal {
+        authorized_keys: vec![hex32(DAVE_PUBLIC)],
+        identity: identity(None),
+    };
+    AuthConfig {
+        anonymous: None,
+        ticket: Some([("alice".to_owned(), alice)].into()),
+        wampcra: Some([("bob".to_owned(), bob), ("carol".to_owned(), carol)].into()),
+        cryptosign: Some([("dave".to_owned(), dave)].into()),
+    }
 }
 
 /// Joins realm1 of a router on [`default_config`] as its operator (who may kill sessions).

@@ -63,7 +63,7 @@ impl Cx<'_> {
         };
         let mut anonymous = Anonymous::Disabled;
         let mut config = AuthConfig::default();
-        let mut roles = Vec::new();
+        let first_role = self.principal_roles.len();
         for (method, raw_method) in &methods {
             let mp = ap.key(method);
             match method.as_str() {
@@ -81,13 +81,7 @@ impl Cx<'_> {
                             config.anonymous = Some(role.clone());
                             anonymous = Anonymous::Explicit(role, at);
                         }
-                        t @ ("dynamic" | "function") => {
-                            let message = format!(
-                                "anonymous authentication of type {t:?} is not supported by \
-                             wampstat (only \"static\"), ignored"
-                            );
-                            self.warn(&mp.key("type"), message);
-                        }
+                        t @ ("dynamic" | "function") => self.unsupported_type(method, t, &mp),
                         t => {
                             return Err(self.err(
                             &mp.key("type"),
@@ -99,90 +93,49 @@ impl Cx<'_> {
                 "ticket" | "wampcra" | "cryptosign" => match self.type_of(raw_method, &mp)? {
                     "static" if method == "cryptosign" => {
                         let raw: RawCryptosignStatic = self.typed(raw_method, &mp)?;
-                        let mut principals = BTreeMap::new();
-                        for (authid, p) in raw.principals {
-                            let pp = mp.key("principals").key(&authid);
-                            let identity = self.identity(p.role, p.realm, &pp, &mut roles)?;
-                            let mut authorized_keys = Vec::new();
-                            for (i, key) in p.authorized_keys.iter().enumerate() {
-                                let at = pp.key("authorized_keys").index(i);
-                                let bytes: [u8; 32] = hex::decode(key)
-                                    .ok()
-                                    .and_then(|b| b.try_into().ok())
-                                    .ok_or_else(|| {
-                                        self.err(
-                                            &at,
-                                            "must be an Ed25519 public key: 64 hex digits",
-                                        )
-                                    })?;
-                                authorized_keys.push(bytes);
-                            }
-                            principals.insert(
-                                authid,
-                                KeyPrincipal {
-                                    authorized_keys,
-                                    identity,
-                                },
-                            );
-                        }
+                        let at = mp.key("principals");
+                        let principals = self.principals(raw.principals, &at, |cx, p, pp| {
+                            Ok(KeyPrincipal {
+                                authorized_keys: cx.public_keys(&p.authorized_keys, pp)?,
+                                identity: cx.identity(p.role, p.realm, pp)?,
+                            })
+                        })?;
                         config.cryptosign = Some(principals);
                     }
                     "static" if method == "ticket" => {
                         let raw: RawTicketStatic = self.typed(raw_method, &mp)?;
-                        let mut principals = BTreeMap::new();
-                        for (authid, p) in raw.principals {
-                            let pp = mp.key("principals").key(&authid);
-                            let identity = self.identity(p.role, p.realm, &pp, &mut roles)?;
-                            let ticket = self.secret(p.ticket, &pp.key("ticket"))?;
-                            principals.insert(authid, Principal { ticket, identity });
-                        }
+                        let at = mp.key("principals");
+                        let principals = self.principals(raw.principals, &at, |cx, p, pp| {
+                            Ok(Principal {
+                                ticket: cx.secret(p.ticket, &pp.key("ticket"))?,
+                                identity: cx.identity(p.role, p.realm, pp)?,
+                            })
+                        })?;
                         config.ticket = Some(principals);
                     }
                     "static" => {
                         let raw: RawCraStatic = self.typed(raw_method, &mp)?;
-                        let mut users = BTreeMap::new();
-                        for (authid, u) in raw.users {
-                            let up = mp.key("users").key(&authid);
-                            let identity = self.identity(u.role, u.realm, &up, &mut roles)?;
-                            let secret = self.secret(u.secret, &up.key("secret"))?;
-                            let number =
-                                |cx: &Cx<'_>, v: Option<Int>, key: &str, default: u32| match v {
-                                    None => Ok(default),
-                                    Some(Int(n)) => {
-                                        u32::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
-                                            cx.err(
-                                                &up.key(key),
-                                                format!("must be a positive integer, got {n}"),
-                                            )
-                                        })
-                                    }
-                                };
-                            let salt = match u.salt {
-                                None => None,
-                                Some(salt) => Some(Salt {
-                                    salt,
-                                    iterations: number(self, u.iterations, "iterations", 1000)?,
-                                    keylen: number(self, u.keylen, "keylen", 32)?,
-                                }),
-                            };
-                            users.insert(
-                                authid,
-                                CraUser {
-                                    secret,
-                                    identity,
-                                    salt,
+                        let users = self.principals(raw.users, &mp.key("users"), |cx, u, up| {
+                            Ok(CraUser {
+                                secret: cx.secret(u.secret, &up.key("secret"))?,
+                                salt: match u.salt {
+                                    None => None,
+                                    Some(salt) => Some(Salt {
+                                        salt,
+                                        iterations: cx.positive(
+                                            u.iterations,
+                                            &up.key("iterations"),
+                                            1000,
+                                        )?,
+                                        keylen: cx.positive(u.keylen, &up.key("keylen"), 32)?,
+                                    }),
                                 },
-                            );
-                        }
+                                identity: cx.identity(u.role, u.realm, up)?,
+                            })
+                        })?;
                         config.wampcra = Some(users);
                     }
-                    t @ ("dynamic" | "function") => {
-                        let message = format!(
-                            "{method} authentication of type {t:?} is not supported by wampstat \
-                             yet (only \"static\"), ignored"
-                        );
-                        self.warn(&mp.key("type"), message);
-                    }
+                    t @ ("dynamic" | "function") => self.unsupported_type(method, t, &mp),
                     t => {
                         return Err(self.err(
                             &mp.key("type"),
@@ -219,24 +172,70 @@ impl Cx<'_> {
         Ok(TransportAuth {
             config,
             anonymous,
-            roles,
+            roles: self.principal_roles.split_off(first_role),
         })
+    }
+
+    /// Warns that `method`'s authentication of type `t` (at `mp`) is ignored.
+    fn unsupported_type(&mut self, method: &str, t: &str, mp: &JsonPath) {
+        let message = format!(
+            "{method} authentication of type {t:?} is not supported by wampstat yet (only \
+             \"static\"), ignored"
+        );
+        self.warn(&mp.key("type"), message);
     }
 
     /// A principal's role and realm (at `pp`); the role is remembered for the check that it
     /// exists.
-    fn identity(
-        &self,
-        role: String,
-        realm: Option<String>,
-        pp: &JsonPath,
-        roles: &mut Vec<(String, JsonPath)>,
-    ) -> Result<Identity> {
+    fn identity(&mut self, role: String, realm: Option<String>, pp: &JsonPath) -> Result<Identity> {
         if role.is_empty() {
             return Err(self.err(&pp.key("role"), "must not be empty"));
         }
-        roles.push((role.clone(), pp.key("role")));
+        self.principal_roles.push((role.clone(), pp.key("role")));
         Ok(Identity { role, realm })
+    }
+
+    /// The principals of a method, by authid (at `at`), each made by `make` from its raw form
+    /// and its path.
+    fn principals<R, T>(
+        &mut self,
+        raw: BTreeMap<String, R>,
+        at: &JsonPath,
+        mut make: impl FnMut(&mut Self, R, &JsonPath) -> Result<T>,
+    ) -> Result<BTreeMap<String, T>> {
+        let mut out = BTreeMap::new();
+        for (authid, r) in raw {
+            let value = make(self, r, &at.key(&authid))?;
+            out.insert(authid, value);
+        }
+        Ok(out)
+    }
+
+    /// A positive integer option (at `at`), `default` when absent.
+    fn positive(&self, v: Option<Int>, at: &JsonPath, default: u32) -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(Int(n)) => u32::try_from(n)
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| self.err(at, format!("must be a positive integer, got {n}"))),
+        }
+    }
+
+    /// A cryptosign principal's `authorized_keys` (at `pp`): Ed25519 public keys in hex.
+    fn public_keys(&self, keys: &[String], pp: &JsonPath) -> Result<Vec<[u8; 32]>> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, key)| {
+                hex::decode(key)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        let at = pp.key("authorized_keys").index(i);
+                        self.err(&at, "must be an Ed25519 public key: 64 hex digits")
+                    })
+            })
+            .collect()
     }
 
     /// A secret (at `at`): `${NAME}` is read from the environment variable NAME, as Crossbar

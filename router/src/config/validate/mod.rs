@@ -28,6 +28,7 @@ pub(super) fn validate(
         source,
         warnings: Vec::new(),
         env,
+        principal_roles: Vec::new(),
     };
     let config = cx.config(root)?;
     Ok(Loaded {
@@ -45,6 +46,8 @@ struct Cx<'a> {
     warnings: Vec<String>,
     /// Where `${NAME}` secrets are read from (the process environment).
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// The roles principals of the transport being read name, with their paths.
+    principal_roles: Vec<(String, JsonPath)>,
 }
 
 /// The result of a validation step: the first invalid item ends validation.
