@@ -1,7 +1,7 @@
-//! Ticket, WAMP-CRA and cryptosign authentication over real sockets, with the crate's own client: the
-//! outcome shows in WELCOME and in the meta API, and wrong secrets, unknown authids and methods
-//! the transport does not offer are refused with the right URI — the same for an unknown authid
-//! as for a wrong secret.
+//! Ticket, WAMP-CRA and cryptosign authentication over real sockets, with the crate's own
+//! client: the outcome shows in WELCOME and in the meta API, and wrong secrets, unknown authids
+//! and methods the transport does not offer are refused with the right URI — the same for an
+//! unknown authid as for a wrong secret.
 
 mod common;
 

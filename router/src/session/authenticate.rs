@@ -1,11 +1,11 @@
 //! Authentication during the handshake, as the WAMP spec and Crossbar.io do it: the method is
 //! the first of the client's HELLO `authmethods` that the transport offers; anonymous is
-//! accepted at once, ticket and WAMP-CRA get a CHALLENGE whose AUTHENTICATE is then checked.
+//! accepted at once, ticket, WAMP-CRA and cryptosign get a CHALLENGE whose AUTHENTICATE is then
+//! checked.
 //!
-//! **[ours]** An unknown authid gets a challenge like a known one (WAMP-CRA: with a made-up
-//! salt when the transport's users have salts) and, in the end, the same refusal as a wrong
-//! secret; the comparison takes the same time whatever matches. Nothing here logs or returns a
-//! secret.
+//! **[ours]** An unknown authid (or key) gets a challenge like a known one (WAMP-CRA: with a
+//! made-up salt when the transport's users have salts) and, in the end, the same refusal as a
+//! wrong secret; secrets are compared in constant time. Nothing here logs or returns a secret.
 
 use wamp::auth::{cryptosign_verify, same_secret, wampcra_signature};
 use wamp::{Dict, Id, Message, Value, dict};
