@@ -200,3 +200,28 @@ async fn cryptosign_finds_the_principal_by_its_key_and_refuses_other_keys() {
     same_refusal(&router, "dave", Credentials::Cryptosign([1; 32]), None).await;
     router.shutdown().await;
 }
+
+/// `auth.anonymous.realm`: anonymous sessions join that realm, whatever HELLO asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_realm_overrides_the_one_hello_asks_for() {
+    let router = start_configured(|config| {
+        for t in &mut config.transports {
+            t.auth.anonymous_realm = Some("realm1".into());
+        }
+    })
+    .await;
+    let s = join_as(
+        &router,
+        (Transport::Rs, Serializer::Json),
+        "x",
+        Credentials::Anonymous,
+        "no-such-realm",
+    )
+    .await
+    .expect("joins realm1");
+    assert_eq!(
+        s.welcome().get("realm").and_then(Value::as_str),
+        Some("realm1")
+    );
+    router.shutdown().await;
+}

@@ -33,6 +33,8 @@ pub struct AuthConfig {
     /// `auth` block everybody joins anonymously with role `anonymous`, like Crossbar; `None` when
     /// an `auth` block exists but allows no anonymous (static) login.
     pub anonymous: Option<String>,
+    /// The realm anonymous sessions join whatever HELLO asked (`auth.anonymous.realm`), if set.
+    pub anonymous_realm: Option<String>,
     /// `auth.ticket` of type `static`: principals by authid.
     pub ticket: Option<BTreeMap<String, Principal>>,
     /// `auth.wampcra` of type `static`: users by authid.

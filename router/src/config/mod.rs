@@ -439,6 +439,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
     };
     let auth = AuthConfig {
         anonymous: Some("anonymous".to_owned()),
+        anonymous_realm: None,
         ticket: Some([("operator".to_owned(), operator)].into()),
         wampcra: None,
         cryptosign: None,

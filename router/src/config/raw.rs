@@ -256,4 +256,5 @@ pub(super) struct RawAnonymousStatic {
     #[serde(rename = "type")]
     _type: Value,
     pub(super) role: Option<String>,
+    pub(super) realm: Option<String>,
 }

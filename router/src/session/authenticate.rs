@@ -108,7 +108,7 @@ pub(super) fn begin(
                 authmethod: "anonymous",
                 authprovider: "static",
             },
-            realm: None,
+            realm: auth.anonymous_realm.clone(),
         })),
     }
 }
@@ -319,6 +319,7 @@ mod tests {
         ListenerSettings {
             auth: AuthConfig {
                 anonymous: None,
+                anonymous_realm: None,
                 ticket: Some(principals),
                 wampcra: Some(users),
                 cryptosign: None,

@@ -98,6 +98,7 @@ pub fn every_login_method() -> AuthConfig {
     };
     AuthConfig {
         anonymous: None,
+        anonymous_realm: None,
         ticket: Some([("alice".to_owned(), alice)].into()),
         wampcra: Some([("bob".to_owned(), bob), ("carol".to_owned(), carol)].into()),
         cryptosign: Some([("dave".to_owned(), dave)].into()),

@@ -221,7 +221,7 @@ fn ticket_and_wampcra_principals_with_secrets_from_the_environment() {
                     "bob": {"ticket": "plain", "role": "anonymous", "realm": "realm1"}}},
                 "wampcra": {"type": "static", "users": {
                     "carol": {"secret": "k", "role": "anonymous", "salt": "s", "iterations": 100}}},
-                "anonymous": {"type": "static"}
+                "anonymous": {"type": "static", "realm": "realm1"}
             })
         },
         &env,
@@ -238,6 +238,7 @@ fn ticket_and_wampcra_principals_with_secrets_from_the_environment() {
         ("s", 100, 32)
     );
     assert_eq!(auth.methods(), ["wampcra", "ticket", "anonymous"]);
+    assert_eq!(auth.anonymous_realm.as_deref(), Some("realm1"));
     let shown = format!("{:?}", loaded.config);
     assert!(
         !shown.contains("from-the-env") && !shown.contains("\"plain\""),

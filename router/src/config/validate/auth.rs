@@ -79,6 +79,7 @@ impl Cx<'_> {
                                 return Err(self.err(&at, "must not be empty"));
                             }
                             config.anonymous = Some(role.clone());
+                            config.anonymous_realm = raw.realm;
                             anonymous = Anonymous::Explicit(role, at);
                         }
                         t @ ("dynamic" | "function") => self.unsupported_type(method, t, &mp),
