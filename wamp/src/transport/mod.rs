@@ -10,7 +10,7 @@ pub mod websocket;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
@@ -178,6 +178,10 @@ impl FrameReader {
     pub async fn next(&mut self) -> Option<Result<Inbound, TransportError>> {
         match self {
             FrameReader::Raw { frames, stall } => {
+                // The busy case first, without a timer: a frame already there (or readable).
+                if let Some(frame) = frames.next().now_or_never() {
+                    return frame;
+                }
                 // A frame begun (bytes buffered) must keep arriving: looked at every `stall`, a
                 // partial frame that has not grown since the last look ends the connection.
                 let mut buffered = frames.read_buffer().len();
