@@ -5,13 +5,18 @@ checks the outcome: joined with the expected identity, or refused with the expec
 reason.
 
     auth_client.py --url rs://127.0.0.1:8081 --realm realm1 --authmethod wampcra \
-        --authid bob --secret-file FILE --expect ok|<error URI>
+        --authid bob --secret-file FILE --expect ok|<error URI> [--ca FILE]
+
+URLs: ws:// and wss:// (WebSocket), rs:// and rss:// (RawSocket, over TLS for rss), and
+unix:///path (RawSocket on a Unix socket). ``--ca`` is the CA that signed the router's
+certificate (Python's ``ssl`` checks it and the host name).
 
 The last line is ``auth OK ...`` (exit 0) or ``auth FAILED: ...`` (exit 1). Bounded to 15 s.
 """
 
 import argparse
 import asyncio
+import ssl
 import sys
 from urllib.parse import urlsplit
 
@@ -36,6 +41,7 @@ def main():
     ap.add_argument("--authid", required=True)
     ap.add_argument("--secret-file", required=True)
     ap.add_argument("--expect", required=True, help="ok, or the ABORT reason expected")
+    ap.add_argument("--ca", help="the CA certificate (PEM) to trust for wss:// and rss://")
     a = ap.parse_args()
     with open(a.secret_file) as f:
         secret = f.readline().strip()
@@ -87,14 +93,20 @@ def main():
     serializer = JsonSerializer() if a.serializer == "json" else MsgPackSerializer()
     parts = urlsplit(a.url)
     make = lambda: Client(ComponentConfig(a.realm))  # noqa: E731
-    if parts.scheme == "ws":
+    if parts.scheme in ("ws", "wss"):
         factory = WampWebSocketClientFactory(make, url=a.url, serializers=[serializer])
     else:
         factory = WampRawSocketClientFactory(make, serializer=serializer)
     factory.loop = loop
+    tls = None
+    if parts.scheme in ("wss", "rss"):
+        tls = ssl.create_default_context(cafile=a.ca)
 
     async def run():
-        await loop.create_connection(factory, parts.hostname, parts.port)
+        if parts.scheme == "unix":
+            await loop.create_unix_connection(factory, parts.path)
+        else:
+            await loop.create_connection(factory, parts.hostname, parts.port, ssl=tls)
         return await asyncio.wait_for(outcome, 15)
 
     try:

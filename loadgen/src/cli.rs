@@ -20,6 +20,10 @@ pub struct LoginArgs {
     /// secret, or the cryptosign private key (also `--key-file`).
     #[arg(long, value_name = "FILE", visible_aliases = ["ticket-file", "key-file"], global = true)]
     pub secret_file: Option<PathBuf>,
+    /// The CA certificate (PEM) that signed the router's, for wss:// and rss:// URLs signed
+    /// by a private CA; the system's trusted roots otherwise.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
 }
 
 impl LoginArgs {
@@ -30,5 +34,13 @@ impl LoginArgs {
             self.authid.clone(),
             self.secret_file.as_deref(),
         )
+    }
+
+    /// Whom to trust for TLS.
+    pub fn trust(&self) -> wamp::transport::tls::TrustRoots {
+        match &self.ca {
+            Some(file) => wamp::transport::tls::TrustRoots::File(file.clone()),
+            None => wamp::transport::tls::TrustRoots::System,
+        }
     }
 }

@@ -301,6 +301,7 @@ fn plan(args: &Args, scenario: &Scenario) -> anyhow::Result<Plan> {
         count: args.count,
         drain: args.drain,
         login: args.login.login().map_err(anyhow::Error::msg)?,
+        trust: args.login.trust(),
     })
 }
 

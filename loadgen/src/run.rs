@@ -37,6 +37,8 @@ pub struct Plan {
     pub drain: Duration,
     /// Who every session logs in as.
     pub login: wamp::auth::Login,
+    /// Whom to trust for `wss://` and `rss://`.
+    pub trust: wamp::transport::tls::TrustRoots,
 }
 
 /// Counters updated as the run goes, read by the progress line.
@@ -217,6 +219,7 @@ impl Run {
             serializer: self.plan.serializer,
             queue: 8192,
             login: self.plan.login.clone(),
+            trust: self.plan.trust.clone(),
             ..SessionOptions::default()
         }
     }

@@ -122,6 +122,7 @@ fn plan(url: String, serializer: Serializer, schedule: Schedule, millis: u64) ->
         count: None,
         drain: Duration::from_secs(5),
         login: Default::default(),
+        trust: Default::default(),
     }
 }
 
@@ -401,8 +402,13 @@ async fn unanswering_router() -> String {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let serializers = [Serializer::Msgpack, Serializer::Json];
-                let Ok(mut conn) =
-                    wamp::transport::rawsocket::accept(stream, &serializers, 1 << 20).await
+                let Ok(mut conn) = wamp::transport::rawsocket::accept(
+                    wamp::transport::Stream::Tcp(stream),
+                    &[],
+                    &serializers,
+                    1 << 20,
+                )
+                .await
                 else {
                     return;
                 };

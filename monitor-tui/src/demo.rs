@@ -156,6 +156,7 @@ async fn keep_running(source: Source, runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>
             count: None,
             drain: Duration::from_secs(5),
             login: Default::default(),
+            trust: Default::default(),
         }));
         {
             let mut all = runs.lock().unwrap_or_else(|e| e.into_inner());

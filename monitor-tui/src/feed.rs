@@ -19,6 +19,8 @@ pub struct FeedConfig {
     pub serializer: Serializer,
     /// Who to log in as.
     pub login: wamp::auth::Login,
+    /// Whom to trust for `wss://` and `rss://`.
+    pub trust: wamp::transport::tls::TrustRoots,
 }
 
 /// What the feed delivers.
@@ -84,6 +86,7 @@ async fn follow(
         serializer: config.serializer,
         queue: 65536,
         login: config.login.clone(),
+        trust: config.trust.clone(),
         ..SessionOptions::default()
     };
     let session = Session::join(&config.url, &config.realm, options)

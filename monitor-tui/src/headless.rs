@@ -17,6 +17,7 @@ pub async fn once(config: &FeedConfig) -> anyhow::Result<()> {
     let options = wamp::SessionOptions {
         serializer: config.serializer,
         login: config.login.clone(),
+        trust: config.trust.clone(),
         ..Default::default()
     };
     let session = wamp::Session::join(&config.url, &config.realm, options)

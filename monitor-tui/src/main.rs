@@ -125,6 +125,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Some(d) => d.operator.clone(),
             None => args.login.login().map_err(anyhow::Error::msg)?,
         },
+        trust: args.login.trust(),
     };
     let result = match mode {
         RunMode::Dashboard => {

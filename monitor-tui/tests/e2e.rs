@@ -53,6 +53,7 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
         realm: "realm1".into(),
         serializer: Serializer::Json,
         login: Default::default(),
+        trust: Default::default(),
     };
     tokio::spawn(feed::run(config, tx, kills));
     let mut model = Model::new(0.0, 1e9);

@@ -210,3 +210,97 @@ async fn once_logs_in_with_wampcra_and_shows_the_method() {
     );
     router.shutdown().await;
 }
+
+/// The TLS example config (`config/examples/tls-universal.json`, its tickets written in), run
+/// from a folder with a key and certificate made for the test: `--once` logs in with a ticket
+/// over wss:// (trusting the test CA with `--ca`) and anonymously over the Unix socket, and
+/// shows a session that joined over rss:// on the same port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_over_wss_with_a_private_ca_and_over_a_unix_socket() {
+    use wamp::auth::{Credentials, Login};
+    use wamp::transport::tls::{TrustRoots, test_pki::TestPki};
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("monitor-tls");
+    let _ = std::fs::remove_dir_all(&dir);
+    let pki = TestPki::create(&dir).expect("test certificates");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/examples/tls-universal.json"
+    );
+    let text = std::fs::read_to_string(example)
+        .expect("the example")
+        .replace("${BACKEND_TICKET}", "backend ticket")
+        .replace("${OPS_TICKET}", "ops ticket");
+    let file = dir.join("config.json");
+    std::fs::write(&file, text).expect("config written");
+    let config = wamp_router::config::Config::load_file(&file)
+        .expect("the example loads")
+        .config
+        .on_free_loopback_ports();
+    let router = wamp_router::Router::start(config, wamp_router::RouterOptions::default())
+        .await
+        .expect("router starts");
+    let wss = router.websocket_url().expect("wss");
+    let rss = router.rawsocket_url().expect("rss");
+    let backend = Session::join(
+        &rss,
+        "realm1",
+        SessionOptions {
+            serializer: Serializer::Msgpack,
+            login: Login {
+                authid: Some("backend".into()),
+                credentials: Credentials::Ticket("backend ticket".into()),
+            },
+            trust: TrustRoots::File(pki.ca.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the backend joins over rss://");
+    let id = backend.id().to_string();
+    let ca = pki.ca.display().to_string();
+    let unix = format!("unix://{}", dir.join("router.sock").display());
+    let run = move |args: Vec<String>, ticket: Option<&'static str>| {
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_wamp-monitor"));
+            cmd.arg("--once").args(args);
+            if let Some(t) = ticket {
+                cmd.env("WAMP_TICKET", t);
+            }
+            cmd.output().expect("runs")
+        })
+    };
+    let by_ticket = [
+        "--url",
+        &wss,
+        "--ca",
+        &ca,
+        "--authmethod",
+        "ticket",
+        "--authid",
+        "ops",
+    ];
+    let cases = [
+        (by_ticket.map(String::from).to_vec(), Some("ops ticket")),
+        (vec!["--url".to_owned(), unix], None),
+    ];
+    for (args, ticket) in cases {
+        let out = run(args.clone(), ticket).await.expect("joined");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let row = text.lines().find(|l| l.contains(&id));
+        assert!(
+            row.is_some_and(|r| r.contains("backend")),
+            "{args:?}: {text}"
+        );
+    }
+    // Without --ca the router's certificate is not trusted: one line, exit status 1.
+    let out = run(vec!["--url".to_owned(), wss.clone()], None)
+        .await
+        .expect("joined");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    backend.leave("wamp.close.normal").await.expect("leaves");
+    router.shutdown().await;
+}

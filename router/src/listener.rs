@@ -1,29 +1,179 @@
-//! Accept loops: one per transport, handing each connection to a session task.
+//! Accept loops: one per listening socket (TCP or Unix), each connection taken through TLS when
+//! the endpoint has it, told RawSocket or WebSocket (and which WebSocket path) when the socket
+//! serves several transports, and handed to a session task.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::Semaphore;
-use wamp::transport::{Connection, TransportError, rawsocket, websocket};
+use wamp::transport::tls::ServerTls;
+use wamp::transport::websocket::Route;
+use wamp::transport::{Connection, Stream, TransportError, rawsocket, websocket};
 
-use crate::config::{TransportConfig, TransportKind};
+use crate::config::TransportConfig;
 use crate::context::RouterContext;
 use crate::session::{self, ListenerSettings};
 
+/// A bound listening socket.
+#[derive(Debug)]
+pub enum Socket {
+    /// On a TCP address.
+    Tcp(TcpListener),
+    /// On a Unix socket path (removed when the router stops).
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+impl Socket {
+    async fn accept(&self) -> std::io::Result<(Stream, String)> {
+        match self {
+            Socket::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                keep_alive(&s);
+                Ok((Stream::Tcp(s), peer.to_string()))
+            }
+            Socket::Unix(l, _) => {
+                let (s, _) = l.accept().await?;
+                Ok((Stream::Unix(s), "unix".to_owned()))
+            }
+        }
+    }
+}
+
+/// One WAMP transport a socket serves, with what its sessions share.
+#[derive(Debug)]
+pub struct Service {
+    /// The transport as configured.
+    pub transport: TransportConfig,
+    /// Its authentication and penalties.
+    pub settings: Arc<ListenerSettings>,
+}
+
+impl Service {
+    /// The service for `transport`.
+    pub fn new(transport: TransportConfig) -> Service {
+        let settings = Arc::new(ListenerSettings {
+            auth: transport.auth.clone(),
+            decoy_key: rand::random(),
+            penalties: Default::default(),
+        });
+        Service {
+            transport,
+            settings,
+        }
+    }
+}
+
+/// What one listening socket serves: a RawSocket transport, WebSocket paths, or both (a
+/// `universal` transport), behind TLS when the endpoint has it.
+#[derive(Debug, Default)]
+pub struct Services {
+    /// The endpoint's TLS.
+    pub tls: Option<ServerTls>,
+    /// The RawSocket transport.
+    pub rawsocket: Option<Service>,
+    /// The WebSocket transports, one per HTTP path.
+    pub websocket: Vec<Service>,
+}
+
+impl Services {
+    /// Adds a transport of this socket.
+    pub fn add(&mut self, transport: TransportConfig) {
+        if let Some(tls) = &transport.tls {
+            self.tls = Some(tls.server.clone());
+        }
+        if transport.kind.path().is_some() {
+            self.websocket.push(Service::new(transport));
+        } else {
+            self.rawsocket = Some(Service::new(transport));
+        }
+    }
+
+    /// Takes a connection through TLS and the transport handshake of the service it asks for.
+    async fn open(&self, stream: Stream) -> Result<(Connection, &Service), TransportError> {
+        let stream = match (&self.tls, stream) {
+            (Some(tls), Stream::Tcp(tcp)) => tls.accept(tcp).await?,
+            (_, stream) => stream,
+        };
+        let routes: Vec<Route<'_>> = self
+            .websocket
+            .iter()
+            .map(|s| Route {
+                path: s.transport.kind.path().unwrap_or("/"),
+                serializers: &s.transport.serializers,
+                max_message_size: s.transport.max_message_size,
+                origins: &s.transport.origins,
+            })
+            .collect();
+        match &self.rawsocket {
+            Some(rs) if routes.is_empty() => raw_on(stream, &[], rs).await,
+            None => websocket_on(stream, &routes, &self.websocket).await,
+            Some(rs) => {
+                let mut stream = stream;
+                let first = stream.read_u8().await?;
+                if first == rawsocket::MAGIC {
+                    raw_on(stream, &[first], rs).await
+                } else {
+                    let stream = stream.rewound(vec![first]);
+                    websocket_on(stream, &routes, &self.websocket).await
+                }
+            }
+        }
+    }
+
+    /// Refuses a connection beyond the limit at once: RawSocket's handshake error 4 ("maximum
+    /// connection count reached"), HTTP 503 for WebSocket (told apart by the first byte on a
+    /// socket that serves both); over TLS, just closes. Then closes it.
+    async fn refuse(self: Arc<Self>, mut stream: Stream) {
+        const FULL_RAW: [u8; 4] = [rawsocket::MAGIC, 4 << 4, 0, 0];
+        const FULL_HTTP: &[u8] =
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            if self.tls.is_none() {
+                let answer = match (&self.rawsocket, self.websocket.is_empty()) {
+                    (Some(_), true) => &FULL_RAW[..],
+                    (None, _) => FULL_HTTP,
+                    (Some(_), false) if stream.read_u8().await? == rawsocket::MAGIC => &FULL_RAW,
+                    (Some(_), false) => FULL_HTTP,
+                };
+                stream.write_all(answer).await?;
+            }
+            stream.shutdown().await?;
+            // Take what the client already sent (its request or handshake), so that closing
+            // does not reset the connection before it read the answer.
+            let mut sink = [0u8; 4096];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+    }
+}
+
+/// The RawSocket handshake of `service`; `already` are its first bytes when they were read.
+async fn raw_on<'s>(
+    stream: Stream,
+    already: &[u8],
+    service: &'s Service,
+) -> Result<(Connection, &'s Service), TransportError> {
+    let t = &service.transport;
+    let conn = rawsocket::accept(stream, already, &t.serializers, t.max_message_size).await?;
+    Ok((conn, service))
+}
+
+/// The WebSocket upgrade to whichever of `services` (described by `routes`) the request asks.
+async fn websocket_on<'s>(
+    stream: Stream,
+    routes: &[Route<'_>],
+    services: &'s [Service],
+) -> Result<(Connection, &'s Service), TransportError> {
+    let (index, conn) = websocket::accept(stream, routes).await?;
+    Ok((conn, &services[index]))
+}
+
 /// Accepts connections until the router shuts down.
-pub async fn accept_loop(
-    socket: TcpListener,
-    transport: TransportConfig,
-    router: Arc<RouterContext>,
-) {
-    let transport = Arc::new(transport);
-    let settings = Arc::new(ListenerSettings {
-        auth: transport.auth.clone(),
-        decoy_key: rand::random(),
-        penalties: Default::default(),
-    });
+pub async fn accept_loop(socket: Socket, services: Services, router: Arc<RouterContext>) {
+    let services = Arc::new(services);
     let max = router.options.max_connections;
     let open = Arc::new(Semaphore::new(max));
     // Whether the limit was reached and not yet said: one warning per time it is reached.
@@ -31,11 +181,17 @@ pub async fn accept_loop(
     loop {
         let accepted = tokio::select! {
             a = socket.accept() => a,
-            _ = router.shutdown.cancelled() => return,
+            _ = router.shutdown.cancelled() => {
+                if let Socket::Unix(_, path) = &socket
+                    && let Err(e) = std::fs::remove_file(path)
+                {
+                    tracing::debug!("cannot remove {}: {e}", path.display());
+                }
+                return;
+            }
         };
         match accepted {
             Ok((stream, peer)) => {
-                keep_alive(&stream);
                 let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
                     if !at_limit {
                         tracing::warn!(
@@ -45,24 +201,24 @@ pub async fn accept_loop(
                         );
                     }
                     at_limit = true;
-                    router.tasks.spawn(refuse(stream, transport.kind.clone()));
+                    router.tasks.spawn(Arc::clone(&services).refuse(stream));
                     continue;
                 };
                 at_limit = false;
-                let (t, r, s) = (
-                    Arc::clone(&transport),
-                    Arc::clone(&router),
-                    Arc::clone(&settings),
-                );
+                let (s, r) = (Arc::clone(&services), Arc::clone(&router));
                 router.tasks.spawn(async move {
                     let _open = permit;
-                    // One deadline from the accept to HELLO, the transport handshake included.
+                    // One deadline from the accept to HELLO, TLS and the transport handshake
+                    // included.
                     let timeout = r.options.hello_timeout;
                     let hello_by = tokio::time::Instant::now() + timeout;
                     // Boxed: the transport handshake (large for WebSocket) is over once the
                     // session runs, so it need not take room in the task for the session's life.
-                    match Box::pin(tokio::time::timeout_at(hello_by, handshake(stream, &t))).await {
-                        Ok(Ok(conn)) => session::run(conn, r, s, hello_by).await,
+                    match Box::pin(tokio::time::timeout_at(hello_by, s.open(stream))).await {
+                        Ok(Ok((conn, service))) => {
+                            let settings = Arc::clone(&service.settings);
+                            session::run(conn, r, settings, hello_by).await
+                        }
                         Ok(Err(e)) => tracing::info!(%peer, "transport handshake failed: {e}"),
                         Err(_) => {
                             tracing::info!(%peer, "transport handshake not completed within {timeout:?}")
@@ -88,37 +244,5 @@ fn keep_alive(stream: &TcpStream) {
         .with_interval(Duration::from_secs(10));
     if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&probes) {
         tracing::debug!("cannot set TCP keepalive: {e}");
-    }
-}
-
-/// Refuses a connection beyond the limit at once: RawSocket's handshake error 4 ("maximum
-/// connection count reached"), HTTP 503 for WebSocket; then closes it.
-async fn refuse(mut stream: TcpStream, kind: TransportKind) {
-    let answer: &[u8] = match kind {
-        TransportKind::RawSocket => &[rawsocket::MAGIC, 4 << 4, 0, 0],
-        TransportKind::WebSocket { .. } => {
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(answer).await?;
-        stream.shutdown().await?;
-        // Take what the client already sent (its request or handshake), so that closing does
-        // not reset the connection before it read the answer.
-        let mut sink = [0u8; 4096];
-        while stream.read(&mut sink).await? > 0 {}
-        Ok::<_, std::io::Error>(())
-    })
-    .await;
-}
-
-async fn handshake(stream: TcpStream, t: &TransportConfig) -> Result<Connection, TransportError> {
-    match &t.kind {
-        TransportKind::RawSocket => {
-            rawsocket::accept(stream, &t.serializers, t.max_message_size).await
-        }
-        TransportKind::WebSocket { path } => {
-            websocket::accept(stream, path, &t.serializers, t.max_message_size, &t.origins).await
-        }
     }
 }

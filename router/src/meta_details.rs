@@ -122,7 +122,7 @@ pub fn session_details(s: &SessionHandle) -> Dict {
         }),
         "serializer" => s.serializer().name(),
         "transport" => Value::Dict(dict! {
-            "channel_type" => "tcp",
+            "channel_type" => if t.is_secure { "tls" } else { "tcp" },
             "channel_framing" => t.framing.name(),
             "channel_serializer" => s.serializer().name(),
             "own" => Value::Null,
@@ -131,7 +131,7 @@ pub fn session_details(s: &SessionHandle) -> Dict {
             "own_pid" => pid,
             "own_tid" => pid,
             "own_fd" => -1,
-            "is_secure" => false,
+            "is_secure" => t.is_secure,
             "channel_id" => Value::Dict(Dict::new()),
             "peer_cert" => Value::Null,
             "websocket_protocol" => Value::from(t.websocket_protocol.clone()),

@@ -8,9 +8,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wamp::Id;
 
-use crate::config::{Config, TransportKind};
+use crate::config::{Config, Listen, TransportKind};
 use crate::context::RouterContext;
-use crate::listener;
+use crate::listener::{self, Services, Socket};
 use crate::options::RouterOptions;
 use crate::realm::Realm;
 
@@ -20,15 +20,32 @@ pub struct Endpoint {
     /// WebSocket (with its path) or RawSocket.
     pub kind: TransportKind,
     /// The bound address (the real port when the config said 0).
-    pub addr: SocketAddr,
+    pub listen: Listen,
+    /// Whether it speaks TLS.
+    pub tls: bool,
 }
 
 impl Endpoint {
-    /// The URL a client connects to: `ws://addr/path` or `rs://addr`.
+    /// The URL a client connects to: `ws://addr/path`, `wss://…`, `rs://addr`, `rss://addr`
+    /// or `unix:///path` (RawSocket; WebSocket on a Unix socket has no URL our clients take,
+    /// so `ws+unix:///path:/ws` is written for people).
     pub fn url(&self) -> String {
-        match &self.kind {
-            TransportKind::WebSocket { path } => format!("ws://{}{}", self.addr, path),
-            TransportKind::RawSocket => format!("rs://{}", self.addr),
+        let s = if self.tls { "s" } else { "" };
+        match (&self.listen, &self.kind) {
+            (Listen::Tcp(a), TransportKind::WebSocket { path }) => format!("ws{s}://{a}{path}"),
+            (Listen::Tcp(a), TransportKind::RawSocket) => format!("rs{s}://{a}"),
+            (Listen::Unix(p), TransportKind::RawSocket) => format!("unix://{}", p.display()),
+            (Listen::Unix(p), TransportKind::WebSocket { path }) => {
+                format!("ws+unix://{}:{path}", p.display())
+            }
+        }
+    }
+
+    /// The TCP address, unless it is a Unix socket.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self.listen {
+            Listen::Tcp(a) => Some(a),
+            Listen::Unix(_) => None,
         }
     }
 }
@@ -47,9 +64,9 @@ pub enum StartError {
     #[error("cannot listen on {addr} ({kind}): {source}")]
     Bind {
         /// The address.
-        addr: SocketAddr,
-        /// The transport type.
-        kind: &'static str,
+        addr: Listen,
+        /// The transport types.
+        kind: String,
         /// The OS error.
         source: std::io::Error,
     },
@@ -70,32 +87,47 @@ impl Router {
             tasks: TaskTracker::new(),
         });
         let mut endpoints = Vec::new();
+        let mut sockets: Vec<(usize, Listen, Services)> = Vec::new();
         for t in config.transports {
-            let addr = t.socket_addr();
-            let kind_name = match t.kind {
-                TransportKind::WebSocket { .. } => "websocket",
-                TransportKind::RawSocket => "rawsocket",
+            let at = match sockets.iter().position(|(l, ..)| *l == t.listener) {
+                Some(at) => at,
+                None => {
+                    sockets.push((t.listener, t.listen.clone(), Services::default()));
+                    sockets.len() - 1
+                }
             };
-            let socket = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr,
-                    kind: kind_name,
-                    source,
-                })?;
-            let bound = socket.local_addr().map_err(|source| StartError::Bind {
-                addr,
-                kind: kind_name,
-                source,
-            })?;
-            tracing::info!("listening for {kind_name} on {bound}");
-            endpoints.push(Endpoint {
-                kind: t.kind.clone(),
-                addr: bound,
-            });
-            context
-                .tasks
-                .spawn(listener::accept_loop(socket, t, Arc::clone(&context)));
+            sockets[at].2.add(t);
+        }
+        for (_, listen, services) in sockets {
+            let (socket, bound) = bind(&listen, &services).await?;
+            let kinds = services
+                .rawsocket
+                .iter()
+                .chain(&services.websocket)
+                .map(|s| s.transport.kind.clone());
+            let mut names = Vec::new();
+            for kind in kinds {
+                names.push(match &kind {
+                    TransportKind::WebSocket { path } => format!("websocket {path}"),
+                    TransportKind::RawSocket => "rawsocket".to_owned(),
+                });
+                endpoints.push(Endpoint {
+                    kind,
+                    listen: bound.clone(),
+                    tls: services.tls.is_some(),
+                });
+            }
+            let tls = if services.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            };
+            tracing::info!("listening for {}{tls} on {bound}", names.join(" and "));
+            context.tasks.spawn(listener::accept_loop(
+                socket,
+                services,
+                Arc::clone(&context),
+            ));
         }
         Ok(Router { context, endpoints })
     }
@@ -142,5 +174,55 @@ impl Router {
         {
             tracing::warn!("some sessions did not close within {limit:?}");
         }
+    }
+}
+
+/// Binds `listen` for `services`; returns the socket and the address bound (the real port when
+/// the config said 0).
+async fn bind(listen: &Listen, services: &Services) -> Result<(Socket, Listen), StartError> {
+    let kind = match (&services.rawsocket, services.websocket.len()) {
+        (Some(_), 0) => "rawsocket",
+        (None, _) => "websocket",
+        (Some(_), _) => "universal",
+    };
+    let failed = |source| StartError::Bind {
+        addr: listen.clone(),
+        kind: kind.to_owned(),
+        source,
+    };
+    match listen {
+        Listen::Tcp(addr) => {
+            let socket = tokio::net::TcpListener::bind(addr).await.map_err(failed)?;
+            let bound = socket.local_addr().map_err(failed)?;
+            Ok((Socket::Tcp(socket), Listen::Tcp(bound)))
+        }
+        Listen::Unix(path) => {
+            clear_stale_socket(path).map_err(failed)?;
+            let socket = tokio::net::UnixListener::bind(path).map_err(failed)?;
+            Ok((Socket::Unix(socket, path.clone()), listen.clone()))
+        }
+    }
+}
+
+/// Removes a Unix socket file left by a router that is gone (nothing accepts on it), as
+/// servers usually do; a socket something still listens on, or a file that is not a socket,
+/// is left alone (and binding then fails, saying why).
+fn clear_stale_socket(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the path exists and is not a socket",
+        ));
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another process listens on this socket",
+        )),
+        Err(_) => std::fs::remove_file(path),
     }
 }

@@ -226,8 +226,8 @@ pub(crate) mod testing {
         let transport = TransportInfo {
             framing: Framing::RawSocket,
             serializer: Serializer::Json,
-            peer: addr,
-            local: addr,
+            peer: wamp::transport::Peer::Tcp(addr),
+            is_secure: false,
             websocket_protocol: None,
             http_headers: Arc::new([]),
             peer_max_message_size: 1 << 20,

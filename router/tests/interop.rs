@@ -220,3 +220,39 @@ async fn autobahn_logs_in_with_ticket_and_wampcra() {
     }
     router.shutdown().await;
 }
+
+/// autobahn-python over TLS (wss:// and rss:// on one universal port, the router's certificate
+/// checked by Python's `ssl` against a CA made for the test) and over a Unix socket, logging in
+/// with a ticket; a wrong ticket is refused there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_over_tls_a_universal_port_and_a_unix_socket() {
+    let dir = common::endpoints::scratch("interop-endpoints");
+    let pki = wamp::transport::tls::test_pki::TestPki::create(&dir).expect("test certificates");
+    let sock = dir.join("router.sock");
+    let router = common::endpoints::start_universal(Some(&pki), &sock).await;
+    let ticket = dir.join("operator-ticket");
+    std::fs::write(&ticket, OPERATOR_TICKET).expect("the ticket file");
+    let wrong = dir.join("wrong-ticket");
+    std::fs::write(&wrong, "a guess").expect("the ticket file");
+    let urls = [
+        router.websocket_url().expect("wss"),
+        router.rawsocket_url().expect("rss"),
+        format!("unix://{}", sock.display()),
+    ];
+    for url in &urls {
+        for (file, expect) in [(&ticket, "ok"), (&wrong, "wamp.error.not_authorized")] {
+            let options = [
+                ("url", url.clone()),
+                ("authmethod", "ticket".to_owned()),
+                ("authid", "operator".to_owned()),
+                ("secret-file", file.display().to_string()),
+                ("expect", expect.to_owned()),
+                ("ca", pki.ca.display().to_string()),
+            ];
+            let options: Vec<(&str, &str)> =
+                options.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_script("auth_client.py", &options, "auth OK").await;
+        }
+    }
+    router.shutdown().await;
+}

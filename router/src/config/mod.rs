@@ -15,8 +15,8 @@
 //! completely, at start-up, unlike Crossbar, which checks it only when a session joins.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -174,11 +174,15 @@ impl fmt::Display for StatsConfig {
 pub struct TransportConfig {
     /// WebSocket (with its URL path) or RawSocket.
     pub kind: TransportKind,
-    /// The address to listen on (`endpoint.interface`; default all IPv4 interfaces, or all IPv6
-    /// interfaces with `endpoint.version` 6, like Crossbar).
-    pub interface: IpAddr,
-    /// The TCP port (`endpoint.port`); 0 = any free port.
-    pub port: u16,
+    /// Where to listen (`endpoint`): a TCP address (`interface` default all IPv4 interfaces,
+    /// or all IPv6 interfaces with `version` 6, like Crossbar; port 0 = any free port), or a
+    /// Unix socket's path.
+    pub listen: Listen,
+    /// The endpoint's TLS (`endpoint.tls`), when it has one.
+    pub tls: Option<TlsConfig>,
+    /// Which listening socket serves it: transports of one `web` or `universal` transport
+    /// share their endpoint (and so this number); all others have their own.
+    pub listener: usize,
     /// The serializers offered, in file order without duplicates (default JSON and MessagePack).
     pub serializers: Vec<SerializerKind>,
     /// Largest WAMP message accepted, in bytes (`options.max_message_size`); always > 0.
@@ -190,13 +194,44 @@ pub struct TransportConfig {
     pub origins: wamp::transport::websocket::OriginPolicy,
 }
 
-impl TransportConfig {
-    /// The socket address to bind.
-    #[must_use]
-    pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.interface, self.port)
+/// Where a transport listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Listen {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket at this path (`"endpoint": {"type": "unix", "path": …}`; a relative path
+    /// is taken from the configuration file's folder, as Crossbar takes it from its node
+    /// directory).
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Tcp(a) => write!(f, "{a}"),
+            Listen::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
     }
 }
+
+/// An endpoint's TLS: the files it names and the certificate and key loaded from them
+/// (checked at load time, so that a bad pair is a configuration error).
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// The files, with relative paths resolved.
+    pub files: wamp::transport::tls::ServerTlsFiles,
+    /// What was loaded from them.
+    pub server: wamp::transport::tls::ServerTls,
+}
+
+impl PartialEq for TlsConfig {
+    /// Equal when made from the same files.
+    fn eq(&self, other: &Self) -> bool {
+        self.files == other.files
+    }
+}
+
+impl Eq for TlsConfig {}
 
 /// The framing of a transport.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -209,6 +244,16 @@ pub enum TransportKind {
     },
     /// WAMP over RawSocket.
     RawSocket,
+}
+
+impl TransportKind {
+    /// The HTTP path of a WebSocket transport.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            TransportKind::WebSocket { path } => Some(path),
+            TransportKind::RawSocket => None,
+        }
+    }
 }
 
 /// A loaded configuration together with the warnings produced while loading it.
@@ -281,7 +326,8 @@ impl Config {
             file: file.clone(),
             error,
         })?;
-        Self::parse(&text, &file)
+        let env = |name: &str| std::env::var(name).ok();
+        Self::parse_at(&text, &file, path.parent(), &env)
     }
 
     /// Reads and validates `DIR/config.json`, like `crossbar start --cbdir DIR`.
@@ -307,6 +353,17 @@ impl Config {
         source: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Loaded, ConfigError> {
+        Self::parse_at(text, source, None, env)
+    }
+
+    /// [`Config::parse_with_env`] for a file in `folder`, from which relative paths (TLS files,
+    /// Unix sockets) are taken; without one, from the working directory.
+    fn parse_at(
+        text: &str,
+        source: &str,
+        folder: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, ConfigError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
             file: source.to_owned(),
@@ -314,7 +371,7 @@ impl Config {
             column: e.column(),
             message: serde_message(&e),
         })?;
-        let loaded = validate::validate(&value, source, env)?;
+        let loaded = validate::validate(&value, source, folder, env)?;
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
@@ -362,8 +419,9 @@ impl Config {
     #[must_use]
     pub fn on_free_loopback_ports(mut self) -> Config {
         for t in &mut self.transports {
-            t.port = 0;
-            t.interface = std::net::Ipv4Addr::LOCALHOST.into();
+            if let Listen::Tcp(_) = t.listen {
+                t.listen = Listen::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+            }
         }
         self
     }
@@ -407,7 +465,7 @@ fn random_ticket() -> String {
 /// The same configuration as `config/default.json`, built in code with the operator's ticket
 /// `operator_ticket` (used only if that file failed to parse; a unit test keeps the two equal).
 fn fallback_default(operator_ticket: Secret) -> Config {
-    let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let localhost = Ipv4Addr::LOCALHOST;
     let serializers = vec![SerializerKind::Json, SerializerKind::Msgpack];
     let everything = Permission {
         uri: String::new(),
@@ -472,8 +530,9 @@ fn fallback_default(operator_ticket: Secret) -> Config {
                 kind: TransportKind::WebSocket {
                     path: "/ws".to_owned(),
                 },
-                interface: localhost,
-                port: 8080,
+                listen: Listen::Tcp(SocketAddr::from((localhost, 8080))),
+                tls: None,
+                listener: 0,
                 serializers: serializers.clone(),
                 max_message_size: 1024 * 1024,
                 auth: auth.clone(),
@@ -484,8 +543,9 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             },
             TransportConfig {
                 kind: TransportKind::RawSocket,
-                interface: localhost,
-                port: 8081,
+                listen: Listen::Tcp(SocketAddr::from((localhost, 8081))),
+                tls: None,
+                listener: 1,
                 serializers,
                 max_message_size: 1024 * 1024,
                 auth,

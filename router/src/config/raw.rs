@@ -150,6 +150,51 @@ pub(super) struct RawTcpEndpoint {
     pub(super) interface: Option<String>,
     pub(super) port: Option<Int>,
     pub(super) version: Option<Int>,
+    pub(super) tls: Option<Value>,
+}
+
+/// An `endpoint` of type `unix`.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawUnixEndpoint {
+    #[serde(rename = "type")]
+    _type: Value,
+    pub(super) path: String,
+    pub(super) tls: Option<Value>,
+}
+
+/// An endpoint's `tls` (Crossbar's keys; `dhparam` and `ciphers` are rustls's own business).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawTls {
+    pub(super) key: String,
+    pub(super) certificate: String,
+    pub(super) chain_certificates: Option<Vec<String>>,
+    pub(super) ca_certificates: Option<Vec<String>>,
+    pub(super) dhparam: Option<Value>,
+    pub(super) ciphers: Option<Value>,
+}
+
+/// A transport of type `universal`: RawSocket, WebSocket paths and web paths on one endpoint.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawUniversalTransport {
+    #[serde(rename = "type")]
+    _type: Value,
+    #[serde(rename = "id")]
+    _id: Option<Value>,
+    pub(super) endpoint: Value,
+    pub(super) rawsocket: Option<Value>,
+    pub(super) websocket: Option<Map<String, Value>>,
+    pub(super) web: Option<Value>,
+}
+
+/// The `web` part of a `universal` transport.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawUniversalWeb {
+    #[serde(default)]
+    pub(super) paths: Map<String, Value>,
 }
 
 /// A transport of type `web`.
@@ -170,7 +215,7 @@ pub(super) struct RawWebTransport {
 #[serde(expecting = "an object")]
 pub(super) struct RawWampTransport {
     #[serde(rename = "type")]
-    _type: Value,
+    _type: Option<Value>,
     #[serde(rename = "id")]
     _id: Option<Value>,
     pub(super) endpoint: Option<Value>,

@@ -1,6 +1,7 @@
 //! Repeated authentication failures from one address are slowed down: the first is answered at
 //! once, each further one within a minute waits twice as long as the one before (from 250 ms,
-//! at most 2 s) before its ABORT. A success forgets the address.
+//! at most 2 s) before its ABORT. A success forgets the address. (Unix-socket clients, who have
+//! no address, count as one.)
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,12 +22,12 @@ const MAX_PEERS: usize = 10_000;
 /// Recent authentication failures by address, for one listener.
 #[derive(Debug, Default)]
 pub struct Penalties {
-    by_peer: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    by_peer: Mutex<HashMap<Option<IpAddr>, (u32, Instant)>>,
 }
 
 impl Penalties {
     /// Records a failure from `ip`; returns how long to wait before answering it.
-    pub fn failed(&self, ip: IpAddr) -> Duration {
+    pub fn failed(&self, ip: Option<IpAddr>) -> Duration {
         let now = Instant::now();
         let mut peers = lock(&self.by_peer);
         if peers.len() >= MAX_PEERS {
@@ -50,7 +51,7 @@ impl Penalties {
     }
 
     /// `ip` authenticated: its failures are forgotten.
-    pub fn succeeded(&self, ip: IpAddr) {
+    pub fn succeeded(&self, ip: Option<IpAddr>) {
         lock(&self.by_peer).remove(&ip);
     }
 }
@@ -62,12 +63,13 @@ mod tests {
     #[test]
     fn delays_double_per_failure_up_to_the_cap_and_a_success_resets() {
         let p = Penalties::default();
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        let b = Some(IpAddr::from([10, 0, 0, 2]));
         let ms = |d: Duration| d.as_millis();
         let delays: Vec<u128> = (0..6).map(|_| ms(p.failed(a))).collect();
         assert_eq!(delays, [0, 250, 500, 1000, 2000, 2000]);
         assert_eq!(ms(p.failed(b)), 0, "per address");
+        assert_eq!(ms(p.failed(None)), 0, "Unix-socket clients apart");
         p.succeeded(a);
         assert_eq!(ms(p.failed(a)), 0);
     }

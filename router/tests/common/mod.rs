@@ -1,6 +1,8 @@
 //! Shared by the integration tests: a router on ephemeral loopback ports, and client helpers.
 #![allow(dead_code)]
 
+pub mod endpoints;
+
 use std::borrow::Borrow;
 use std::future::Future;
 use std::time::Duration;
@@ -334,9 +336,10 @@ impl Raw {
         serializer: Serializer,
         max_message_size: usize,
     ) -> Raw {
-        let c = wamp::client::connect_transport(url, serializer, max_message_size)
-            .await
-            .expect("transport connects");
+        let c =
+            wamp::client::connect_transport(url, serializer, max_message_size, &Default::default())
+                .await
+                .expect("transport connects");
         Raw {
             serializer,
             reader: c.reader,

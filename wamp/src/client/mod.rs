@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use self::traffic::TrafficCounters;
 pub use self::traffic::{Traffic, TrafficHandle};
 pub use self::types::{CallResult, ClientError, Event, Invocation, WampError};
-pub use self::url::Endpoint;
+pub use self::url::{Address, Endpoint};
 use crate::auth::Login;
 use crate::codec;
 use crate::dict;
@@ -29,7 +29,8 @@ use crate::message::Message;
 use crate::payload::Payload;
 use crate::serializer::Serializer;
 use crate::sync::lock;
-use crate::transport::{self, Connection, Framing, Inbound, Outbound, TransportInfo};
+use crate::transport::tls::{self, TrustRoots};
+use crate::transport::{self, Connection, Framing, Inbound, Outbound, Stream, TransportInfo};
 use crate::value::{Dict, Value};
 
 /// How a session connects and joins.
@@ -49,6 +50,8 @@ pub struct SessionOptions {
     /// The size a rated message stands for in [`Traffic::rated_messages`] (Crossbar's default
     /// is 512; set the router realm's `rated_message_size` to compare with its statistics).
     pub rated_message_size: u32,
+    /// Whom to trust for `wss://` and `rss://`: the system's roots, or a private CA.
+    pub trust: TrustRoots,
 }
 
 impl Default for SessionOptions {
@@ -60,6 +63,7 @@ impl Default for SessionOptions {
             queue: 4096,
             timeout: Duration::from_secs(10),
             rated_message_size: 512,
+            trust: TrustRoots::default(),
         }
     }
 }
@@ -139,16 +143,29 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Opens a transport to `url` (see [`Endpoint`]) with `serializer`.
+/// Opens a transport to `url` (see [`Endpoint`]) with `serializer`; a TLS one (`wss://`,
+/// `rss://`) checks the router's certificate against `trust`.
 pub async fn connect_transport(
     url: &str,
     serializer: Serializer,
     max_message_size: usize,
+    trust: &TrustRoots,
 ) -> Result<Connection, ClientError> {
     let ep = Endpoint::parse(url)?;
-    let stream = TcpStream::connect(&ep.authority)
-        .await
-        .map_err(transport::TransportError::from)?;
+    let io = |e: std::io::Error| ClientError::from(transport::TransportError::from(e));
+    let stream = match &ep.address {
+        Address::Unix(path) => Stream::Unix(UnixStream::connect(path).await.map_err(io)?),
+        Address::Tcp { authority, host } => {
+            let tcp = TcpStream::connect(authority).await.map_err(io)?;
+            if ep.tls {
+                tls::connect(tcp, host, trust)
+                    .await
+                    .map_err(transport::TransportError::from)?
+            } else {
+                Stream::Tcp(tcp)
+            }
+        }
+    };
     let conn = match ep.framing {
         Framing::WebSocket => {
             transport::websocket::connect(stream, &ep.url, serializer, max_message_size).await?
@@ -195,7 +212,13 @@ impl Session {
         realm: &str,
         options: SessionOptions,
     ) -> Result<Session, ClientError> {
-        let conn = connect_transport(url, options.serializer, options.max_message_size).await?;
+        let conn = connect_transport(
+            url,
+            options.serializer,
+            options.max_message_size,
+            &options.trust,
+        )
+        .await?;
         let Connection {
             info,
             mut reader,

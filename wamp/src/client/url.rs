@@ -1,14 +1,34 @@
-//! Router addresses: `ws://host:port/path`, `rs://host:port` and `tcp://host:port`.
+//! Router addresses: `ws://host:port/path`, `wss://…` (TLS), `rs://host:port` (also `tcp://`),
+//! `rss://host:port` (RawSocket over TLS) and `unix:///path/to/socket` (RawSocket on a Unix
+//! socket).
+
+use std::path::PathBuf;
 
 use crate::transport::{Framing, TransportError};
+
+/// Where the router listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A TCP address.
+    Tcp {
+        /// `host:port`, as in the URL (brackets kept around an IPv6 address).
+        authority: String,
+        /// The host alone (what a TLS certificate must name).
+        host: String,
+    },
+    /// A Unix socket's path.
+    Unix(PathBuf),
+}
 
 /// A parsed router address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// WebSocket or RawSocket.
     pub framing: Framing,
-    /// `host:port`.
-    pub authority: String,
+    /// Where to connect.
+    pub address: Address,
+    /// Whether to speak TLS (`wss://`, `rss://`).
+    pub tls: bool,
     /// The URL as given (WebSocket needs it for the upgrade request).
     pub url: String,
 }
@@ -23,11 +43,29 @@ impl Endpoint {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| bad("expected scheme://host:port"))?;
-        let framing = match scheme {
-            "ws" => Framing::WebSocket,
-            "rs" | "tcp" | "rawsocket" => Framing::RawSocket,
-            "wss" => return Err(bad("TLS (wss://) is not supported; use ws://")),
-            _ => return Err(bad("the scheme must be ws://, rs:// or tcp://")),
+        let (framing, tls) = match scheme {
+            "ws" => (Framing::WebSocket, false),
+            "wss" => (Framing::WebSocket, true),
+            "rs" | "tcp" | "rawsocket" => (Framing::RawSocket, false),
+            "rss" | "tls" => (Framing::RawSocket, true),
+            "unix" => {
+                if !rest.starts_with('/') || rest.len() < 2 {
+                    return Err(bad(
+                        "a Unix socket URL names an absolute path, as in unix:///run/wamp.sock",
+                    ));
+                }
+                return Ok(Endpoint {
+                    framing: Framing::RawSocket,
+                    address: Address::Unix(PathBuf::from(rest)),
+                    tls: false,
+                    url: url.to_owned(),
+                });
+            }
+            _ => {
+                return Err(bad(
+                    "the scheme must be ws://, wss://, rs://, rss://, tcp:// or unix://",
+                ));
+            }
         };
         let authority = rest.split('/').next().unwrap_or_default();
         let (host, port) = authority
@@ -44,7 +82,11 @@ impl Endpoint {
         }
         Ok(Endpoint {
             framing,
-            authority: authority.to_owned(),
+            address: Address::Tcp {
+                authority: authority.to_owned(),
+                host: host.to_owned(),
+            },
+            tls,
             url: url.to_owned(),
         })
     }
@@ -54,29 +96,36 @@ impl Endpoint {
 mod tests {
     use super::*;
 
+    fn tcp(url: &str) -> (Framing, bool, String) {
+        let e = Endpoint::parse(url).unwrap();
+        let Address::Tcp { authority, .. } = e.address else {
+            panic!("{url} is not TCP")
+        };
+        (e.framing, e.tls, authority)
+    }
+
     #[test]
-    fn parses_the_three_schemes() {
-        let ws = Endpoint::parse("ws://127.0.0.1:8080/ws").unwrap();
-        assert_eq!(
-            (ws.framing, ws.authority.as_str()),
-            (Framing::WebSocket, "127.0.0.1:8080")
-        );
-        let rs = Endpoint::parse("rs://localhost:8081").unwrap();
-        assert_eq!(
-            (rs.framing, rs.authority.as_str()),
-            (Framing::RawSocket, "localhost:8081")
-        );
-        assert_eq!(
-            Endpoint::parse("tcp://[::1]:8081").unwrap().authority,
-            "[::1]:8081"
-        );
+    fn parses_every_scheme() {
+        let ws = (Framing::WebSocket, false, "127.0.0.1:8080".to_owned());
+        assert_eq!(tcp("ws://127.0.0.1:8080/ws"), ws);
+        let wss = (Framing::WebSocket, true, "example.com:443".to_owned());
+        assert_eq!(tcp("wss://example.com:443/ws"), wss);
+        let rs = (Framing::RawSocket, false, "localhost:8081".to_owned());
+        assert_eq!(tcp("rs://localhost:8081"), rs);
+        let rss = (Framing::RawSocket, true, "localhost:8081".to_owned());
+        assert_eq!(tcp("rss://localhost:8081"), rss);
+        assert_eq!(tcp("tcp://[::1]:8081").2, "[::1]:8081");
+        let unix = Endpoint::parse("unix:///run/wamp.sock").unwrap();
+        assert_eq!(unix.address, Address::Unix("/run/wamp.sock".into()));
+        assert_eq!(unix.framing, Framing::RawSocket);
         for bad in [
             "127.0.0.1:8080",
             "http://a:1",
             "ws://a",
             "ws://a:x/ws",
-            "wss://a:1/ws",
             "rs://a:1/path",
+            "unix://relative.sock",
+            "unix://",
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }

@@ -5,13 +5,14 @@
 //! that [`run_writer`] drives from a bounded queue, coalescing queued messages into few writes.
 
 pub mod rawsocket;
+mod stream;
+pub mod tls;
 pub mod websocket;
 
-use std::net::SocketAddr;
+pub use stream::{Peer, ReadHalf, Stream, WriteHalf};
 
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
@@ -45,10 +46,10 @@ pub struct TransportInfo {
     pub framing: Framing,
     /// The negotiated serializer.
     pub serializer: Serializer,
-    /// The remote address.
-    pub peer: SocketAddr,
-    /// The local address.
-    pub local: SocketAddr,
+    /// Who is at the other end.
+    pub peer: Peer,
+    /// Whether the connection is encrypted (TLS).
+    pub is_secure: bool,
     /// The WebSocket subprotocol (`None` for RawSocket).
     pub websocket_protocol: Option<String>,
     /// The HTTP request headers of a WebSocket upgrade, names in lower case (shared: every
@@ -59,12 +60,9 @@ pub struct TransportInfo {
 }
 
 impl TransportInfo {
-    /// The peer as Crossbar writes it: `tcp4:127.0.0.1:52700`.
+    /// The peer as Crossbar writes it: `tcp4:127.0.0.1:52700`, `unix`.
     pub fn peer_string(&self) -> String {
-        match self.peer {
-            SocketAddr::V4(a) => format!("tcp4:{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("tcp6:{}:{}", a.ip(), a.port()),
-        }
+        self.peer.to_string()
     }
 }
 
@@ -101,6 +99,9 @@ pub enum TransportError {
         /// How long nothing more came.
         after: std::time::Duration,
     },
+    /// TLS could not be set up or its handshake failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The URL is not one this client can connect to.
     #[error("invalid URL {url:?}: {problem}")]
     Url {
@@ -158,12 +159,18 @@ pub enum FrameReader {
     /// RawSocket frames.
     Raw {
         /// The frames.
-        frames: FramedRead<tokio::net::tcp::OwnedReadHalf, rawsocket::FrameCodec>,
+        frames: FramedRead<ReadHalf, rawsocket::FrameCodec>,
         /// How long a frame begun may go without a byte more.
         stall: std::time::Duration,
     },
     /// WebSocket messages.
-    Ws(futures_util::stream::SplitStream<WebSocketStream<TcpStream>>),
+    Ws {
+        /// The messages.
+        messages: futures_util::stream::SplitStream<WebSocketStream<Stream>>,
+        /// The largest accepted (tungstenite's own limit may be larger: see
+        /// [`websocket::accept`]).
+        limit: usize,
+    },
 }
 
 impl FrameReader {
@@ -202,25 +209,40 @@ impl FrameReader {
                     }
                 }
             }
-            FrameReader::Ws(r) => loop {
-                return match r.next().await? {
-                    Ok(WsMessage::Binary(b)) => Some(Ok(Inbound::Message(b))),
-                    Ok(WsMessage::Text(t)) => Some(Ok(Inbound::Message(Bytes::from(t)))),
-                    Ok(WsMessage::Close(_)) => None,
+            FrameReader::Ws { messages, limit } => loop {
+                let message = match messages.next().await? {
+                    Ok(WsMessage::Binary(b)) => b,
+                    Ok(WsMessage::Text(t)) => Bytes::from(t),
+                    Ok(WsMessage::Close(_)) => return None,
                     Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
-                    Err(tungstenite::Error::Capacity(
-                        tungstenite::error::CapacityError::MessageTooLong { size, max_size },
-                    )) => Some(Err(TransportError::TooLarge {
-                        size,
-                        limit: max_size,
-                    })),
                     Err(
                         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
-                    ) => None,
-                    Err(e) => Some(Err(e.into())),
+                    ) => return None,
+                    Err(e) => return Some(Err(ws_error(e))),
                 };
+                if message.len() > *limit {
+                    return Some(Err(TransportError::TooLarge {
+                        size: message.len(),
+                        limit: *limit,
+                    }));
+                }
+                return Some(Ok(Inbound::Message(message)));
             },
         }
+    }
+}
+
+/// A WebSocket read error as ours.
+fn ws_error(e: tungstenite::Error) -> TransportError {
+    match e {
+        tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size,
+            max_size,
+        }) => TransportError::TooLarge {
+            size,
+            limit: max_size,
+        },
+        other => other.into(),
     }
 }
 
@@ -229,14 +251,14 @@ pub enum FrameWriter {
     /// RawSocket: frames are assembled in `buf` and written with one call per batch.
     Raw {
         /// The socket.
-        half: tokio::net::tcp::OwnedWriteHalf,
+        half: WriteHalf,
         /// The largest frame the peer accepts.
         max_out: usize,
     },
     /// WebSocket: messages are fed to tungstenite's buffer and flushed once per batch.
     Ws {
         /// The sink.
-        sink: futures_util::stream::SplitSink<WebSocketStream<TcpStream>, WsMessage>,
+        sink: futures_util::stream::SplitSink<WebSocketStream<Stream>, WsMessage>,
         /// Text frames for JSON, binary for msgpack.
         text: bool,
     },

@@ -9,11 +9,10 @@ use std::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, FramedRead};
 
 use super::{
-    Connection, FrameReader, FrameWriter, Framing, Inbound, TransportError, TransportInfo,
+    Connection, FrameReader, FrameWriter, Framing, Inbound, Stream, TransportError, TransportInfo,
 };
 use crate::serializer::Serializer;
 
@@ -97,13 +96,19 @@ pub fn exponent_length(e: u8) -> usize {
 }
 
 /// The server side of the handshake; refuses with the specification's error codes.
+///
+/// `already` are the handshake's first octets when they were read before (at most 4: the
+/// universal transport reads one to tell RawSocket from HTTP).
 pub async fn accept(
-    mut stream: TcpStream,
+    mut stream: Stream,
+    already: &[u8],
     serializers: &[Serializer],
     max_message_size: usize,
 ) -> Result<Connection, TransportError> {
     let mut hs = [0u8; 4];
-    stream.read_exact(&mut hs).await?;
+    let had = already.len().min(4);
+    hs[..had].copy_from_slice(&already[..had]);
+    stream.read_exact(&mut hs[had..]).await?;
     if hs[0] != MAGIC {
         return Err(TransportError::RawSocket(format!(
             "first octet is 0x{:02x}, not the RawSocket magic 0x7f",
@@ -154,7 +159,7 @@ pub async fn accept(
 
 /// The client side of the handshake.
 pub async fn connect(
-    mut stream: TcpStream,
+    mut stream: Stream,
     serializer: Serializer,
     max_message_size: usize,
 ) -> Result<Connection, TransportError> {
@@ -194,17 +199,17 @@ pub async fn connect(
 }
 
 fn finish(
-    stream: TcpStream,
+    stream: Stream,
     serializer: Serializer,
     max_in: usize,
     max_out: usize,
 ) -> Result<Connection, TransportError> {
-    stream.set_nodelay(true)?;
+    stream.set_nodelay()?;
     let info = TransportInfo {
         framing: Framing::RawSocket,
         serializer,
-        peer: stream.peer_addr()?,
-        local: stream.local_addr()?,
+        peer: stream.peer()?,
+        is_secure: stream.is_secure(),
         websocket_protocol: None,
         http_headers: std::sync::Arc::new([]),
         peer_max_message_size: max_out,

@@ -2,13 +2,14 @@
 //! path, and message size limits.
 
 use futures_util::StreamExt;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{self, HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::{Connection, FrameReader, FrameWriter, Framing, TransportError, TransportInfo};
+use super::{
+    Connection, FrameReader, FrameWriter, Framing, Peer, Stream, TransportError, TransportInfo,
+};
 use crate::serializer::Serializer;
 
 /// The read buffer of a connection; tungstenite's default (128 KiB) dominates idle memory.
@@ -96,40 +97,58 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-/// The server side: upgrades a connection at `path`, negotiating a `wamp.2.*` subprotocol.
+/// One WAMP WebSocket endpoint of a listener: its HTTP path and what it accepts there.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    /// The HTTP path, starting with `/`.
+    pub path: &'a str,
+    /// The serializers offered there.
+    pub serializers: &'a [Serializer],
+    /// The largest message accepted there.
+    pub max_message_size: usize,
+    /// Which web pages may connect there.
+    pub origins: &'a OriginPolicy,
+}
+
+/// The server side: upgrades a connection at one of `routes` (several when a web or
+/// universal transport serves several paths on one port), negotiating a `wamp.2.*`
+/// subprotocol; returns the index of the route taken with the connection.
 ///
-/// A request for another path gets `404`; one from a page whose `Origin` `origins` does not
+/// A request for another path gets `404`; one from a page whose `Origin` the route does not
 /// allow gets `403` before any WAMP; one that offers no subprotocol we speak gets `400` with a
 /// body that lists ours.
 pub async fn accept(
-    stream: TcpStream,
-    path: &str,
-    serializers: &[Serializer],
-    max_message_size: usize,
-    origins: &OriginPolicy,
-) -> Result<Connection, TransportError> {
-    stream.set_nodelay(true)?;
-    let peer = stream.peer_addr()?;
-    let local = stream.local_addr()?;
+    stream: Stream,
+    routes: &[Route<'_>],
+) -> Result<(usize, Connection), TransportError> {
+    stream.set_nodelay()?;
+    let peer = stream.peer()?;
+    let is_secure = stream.is_secure();
     let mut chosen = None;
     let mut headers = Vec::new();
     // The error type is tungstenite's; its size is not ours to choose.
     #[allow(clippy::result_large_err)]
     let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
-        if req.uri().path() != path {
+        let Some((index, route)) = routes
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.path == req.uri().path())
+        else {
+            let ours: Vec<_> = routes.iter().map(|r| r.path).collect();
             return Err(refusal(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "no WAMP WebSocket endpoint at {}; this one is at {path}\n",
-                    req.uri().path()
+                    "no WAMP WebSocket endpoint at {}; this port serves {}\n",
+                    req.uri().path(),
+                    ours.join(", ")
                 ),
             ));
-        }
+        };
         let origin = req
             .headers()
             .get(http::header::ORIGIN)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        if !origins.allows(origin.as_deref()) {
+        if !route.origins.allows(origin.as_deref()) {
             return Err(refusal(
                 StatusCode::FORBIDDEN,
                 format!(
@@ -145,8 +164,8 @@ pub async fn accept(
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join(",");
-        let Some(ser) = choose_subprotocol(&offered, serializers) else {
-            let ours: Vec<_> = serializers.iter().map(|s| s.subprotocol()).collect();
+        let Some(ser) = choose_subprotocol(&offered, route.serializers) else {
+            let ours: Vec<_> = route.serializers.iter().map(|s| s.subprotocol()).collect();
             return Err(refusal(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -170,31 +189,38 @@ pub async fn accept(
                 )
             })
             .collect();
-        chosen = Some(ser);
+        chosen = Some((index, ser));
         Ok(resp)
     };
-    let ws = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        callback,
-        Some(config(max_message_size)),
-    )
-    .await?;
-    let serializer = chosen.ok_or_else(|| {
+    // tungstenite's limit must be set before the path is known: the largest of the routes';
+    // the reader then holds the route's own.
+    let largest = routes.iter().map(|r| r.max_message_size).max().unwrap_or(0);
+    let ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config(largest)))
+            .await?;
+    let (index, serializer) = chosen.ok_or_else(|| {
         TransportError::RawSocket("handshake finished without a subprotocol".into())
     })?;
-    Ok(split(ws, serializer, peer, local, headers))
+    let limit = routes[index].max_message_size;
+    let facts = Facts {
+        serializer,
+        peer,
+        is_secure,
+        limit,
+    };
+    Ok((index, split(ws, facts, headers)))
 }
 
 /// The client side: connects to `url` (`ws://host:port/path`) over an open `stream`.
 pub async fn connect(
-    stream: TcpStream,
+    stream: Stream,
     url: &str,
     serializer: Serializer,
     max_message_size: usize,
 ) -> Result<Connection, TransportError> {
-    stream.set_nodelay(true)?;
-    let peer = stream.peer_addr()?;
-    let local = stream.local_addr()?;
+    stream.set_nodelay()?;
+    let peer = stream.peer()?;
+    let is_secure = stream.is_secure();
     let uri: http::Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| TransportError::Url {
@@ -234,28 +260,51 @@ pub async fn connect(
             serializer.subprotocol()
         )));
     }
-    Ok(split(ws, serializer, peer, local, Vec::new()))
+    let limit = max_message_size;
+    let facts = Facts {
+        serializer,
+        peer,
+        is_secure,
+        limit,
+    };
+    Ok(split(ws, facts, Vec::new()))
+}
+
+/// What a handshake established, for [`split`].
+struct Facts {
+    serializer: Serializer,
+    peer: Peer,
+    is_secure: bool,
+    /// The largest message accepted.
+    limit: usize,
 }
 
 fn split(
-    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
-    serializer: Serializer,
-    peer: std::net::SocketAddr,
-    local: std::net::SocketAddr,
+    ws: tokio_tungstenite::WebSocketStream<Stream>,
+    facts: Facts,
     http_headers: Vec<(String, String)>,
 ) -> Connection {
+    let Facts {
+        serializer,
+        peer,
+        is_secure,
+        limit,
+    } = facts;
     let (sink, stream) = ws.split();
     Connection {
         info: TransportInfo {
             framing: Framing::WebSocket,
             serializer,
             peer,
-            local,
+            is_secure,
             websocket_protocol: Some(serializer.subprotocol().to_owned()),
             http_headers: http_headers.into(),
             peer_max_message_size: usize::MAX,
         },
-        reader: FrameReader::Ws(stream),
+        reader: FrameReader::Ws {
+            messages: stream,
+            limit,
+        },
         writer: FrameWriter::Ws {
             sink,
             text: serializer.is_text(),

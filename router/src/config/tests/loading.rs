@@ -81,7 +81,7 @@ fn embedded_default_loads_without_warnings() {
         .config
         .transports
         .iter()
-        .map(|t| t.socket_addr().to_string())
+        .map(|t| t.listen.to_string())
         .collect();
     assert_eq!(addrs, ["127.0.0.1:8080", "127.0.0.1:8081"]);
 }
@@ -120,11 +120,11 @@ fn crossbar_capture_loads_with_warnings() {
             path: "/ws".to_owned()
         }
     );
-    assert_eq!(t[0].socket_addr().to_string(), "127.0.0.1:18080");
+    assert_eq!(t[0].listen.to_string(), "127.0.0.1:18080");
     assert_eq!(t[0].max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
     assert_eq!(t[0].auth.anonymous.as_deref(), Some("anonymous"));
     assert_eq!(t[1].kind, TransportKind::RawSocket);
-    assert_eq!(t[1].port, 18081);
+    assert_eq!(t[1].listen.to_string(), "127.0.0.1:18081");
     assert_eq!(
         t[1].serializers,
         [SerializerKind::Json, SerializerKind::Msgpack]
@@ -290,6 +290,9 @@ fn syntax_and_io_errors() {
 #[test]
 fn example_configs_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples");
+    // The TLS example's key and certificate (relative paths) are made here, for the test.
+    let pki_dir = std::env::temp_dir().join(format!("wampstat-examples-{}", std::process::id()));
+    wamp::transport::tls::test_pki::TestPki::create(&pki_dir).expect("test certificates");
     let mut seen = std::collections::HashMap::new();
     for entry in std::fs::read_dir(&dir).expect("config/examples") {
         let path = entry.expect("entry").path();
@@ -300,7 +303,8 @@ fn example_configs_load() {
         // environment.
         let text = std::fs::read_to_string(&path).expect("readable");
         let env = |name: &str| Some(format!("the value of {name}"));
-        let loaded = Config::parse_with_env(&text, &path.display().to_string(), &env)
+        let source = path.display().to_string();
+        let loaded = Config::parse_at(&text, &source, Some(&pki_dir), &env)
             .unwrap_or_else(|e| panic!("{e}"));
         let name = path
             .file_name()
@@ -313,6 +317,22 @@ fn example_configs_load() {
         }
         seen.insert(name, loaded);
     }
+
+    let tls = &seen["tls-universal.json"].config.transports;
+    let shapes: Vec<_> = tls
+        .iter()
+        .map(|t| (t.kind.path(), t.tls.is_some(), t.listen.to_string()))
+        .collect();
+    let unix = format!("unix:{}", pki_dir.join("router.sock").display());
+    assert_eq!(
+        shapes,
+        [
+            (None, true, "0.0.0.0:8443".to_owned()),
+            (Some("/ws"), true, "0.0.0.0:8443".to_owned()),
+            (None, false, unix)
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&pki_dir);
 
     let by_duration = &seen["stats-by-duration.json"].config.realms[0];
     let stats = by_duration.stats.expect("stats");

@@ -5,6 +5,7 @@
 use super::*;
 use serde_json::json;
 
+mod endpoints;
 mod loading;
 mod realms;
 mod transports;

@@ -117,7 +117,7 @@ fn transport_variants() {
     .expect("loads");
     let t = &loaded.config.transports[2];
     assert_eq!(t.kind, TransportKind::WebSocket { path: "/".into() });
-    assert_eq!(t.socket_addr().to_string(), "0.0.0.0:9000");
+    assert_eq!(t.listen.to_string(), "0.0.0.0:9000");
     assert_eq!(
         t.serializers,
         [SerializerKind::Json, SerializerKind::Msgpack]
@@ -126,10 +126,7 @@ fn transport_variants() {
 
     let loaded = with(|v| raw(v)["endpoint"] = json!({"type": "tcp", "port": 1, "version": 6}))
         .expect("loads");
-    assert_eq!(
-        loaded.config.transports[1].socket_addr().to_string(),
-        "[::]:1"
-    );
+    assert_eq!(loaded.config.transports[1].listen.to_string(), "[::]:1");
 
     // Known-but-unsupported serializers are dropped with a warning; duplicates collapse.
     let loaded = with(|v| raw(v)["serializers"] = json!(["cbor", "msgpack", "json", "json"]))
@@ -164,13 +161,13 @@ fn transport_variants() {
 
     // An unsupported endpoint type drops the transport with a warning.
     let loaded =
-        with(|v| raw(v)["endpoint"] = json!({"type": "unix", "path": "/tmp/s"})).expect("loads");
+        with(|v| raw(v)["endpoint"] = json!({"type": "onion", "port": 9000})).expect("loads");
     assert_eq!(loaded.config.transports.len(), 1);
     assert_eq!(
         loaded.warnings,
         [
-            "config/x.json: workers[0].transports[1].endpoint.type: endpoint type \"unix\" is not \
-          supported by wampstat (only \"tcp\"): the transport is ignored"
+            "config/x.json: workers[0].transports[1].endpoint.type: endpoint type \"onion\" is not \
+          supported by wampstat (only \"tcp\" and \"unix\"): the transport is ignored"
         ]
     );
 }

@@ -1,42 +1,69 @@
-//! Where transports listen: `endpoint` blocks, and no two transports on one address.
+//! Where transports listen: `endpoint` blocks (`tcp`, with or without `tls`, and `unix`), and
+//! no two transports on one address.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::transports::Pending;
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
-use crate::config::raw::{Int, RawTcpEndpoint};
+use crate::config::raw::{Int, RawTcpEndpoint, RawUnixEndpoint};
+use crate::config::{Listen, TlsConfig};
 
-/// Listening endpoint types Crossbar knows besides `tcp`; the transport is ignored with a warning.
-const OTHER_CROSSBAR_ENDPOINTS: &[&str] = &["unix", "twisted", "onion"];
+/// Listening endpoint types Crossbar knows besides `tcp` and `unix`; the transport is ignored
+/// with a warning.
+const OTHER_CROSSBAR_ENDPOINTS: &[&str] = &["twisted", "onion"];
+
+/// Where a transport listens, and its TLS.
+pub(super) struct ListenAt {
+    /// The address.
+    pub(super) listen: Listen,
+    /// The TLS, when `tls` is given.
+    pub(super) tls: Option<TlsConfig>,
+}
 
 impl Cx<'_> {
     /// The listening address of a transport, or `None` (with a warning) when its endpoint type
     /// is one wampstat does not support.
-    pub(super) fn endpoint(
-        &mut self,
-        value: &Value,
-        ep: &JsonPath,
-    ) -> Result<Option<(IpAddr, u16)>> {
+    pub(super) fn endpoint(&mut self, value: &Value, ep: &JsonPath) -> Result<Option<ListenAt>> {
         match self.type_of(value, ep)? {
-            "tcp" => {}
+            "tcp" => self.tcp_endpoint(value, ep).map(Some),
+            "unix" => {
+                let raw: RawUnixEndpoint = self.typed(value, ep)?;
+                if raw.path.trim().is_empty() {
+                    return Err(self.err(&ep.key("path"), "must be a file path, got \"\""));
+                }
+                if raw.tls.is_some() {
+                    return Err(self.err(
+                        &ep.key("tls"),
+                        "TLS on a Unix socket is not supported by wampstat (the socket is \
+                         local; use a \"tcp\" endpoint for TLS)",
+                    ));
+                }
+                Ok(Some(ListenAt {
+                    listen: Listen::Unix(self.relative_path(&raw.path)),
+                    tls: None,
+                }))
+            }
             t if OTHER_CROSSBAR_ENDPOINTS.contains(&t) => {
                 let message = format!(
-                    "endpoint type {t:?} is not supported by wampstat (only \"tcp\"): the \
-                     transport is ignored"
+                    "endpoint type {t:?} is not supported by wampstat (only \"tcp\" and \
+                     \"unix\"): the transport is ignored"
                 );
                 self.warn(&ep.key("type"), message);
-                return Ok(None);
+                Ok(None)
             }
-            t => {
-                return Err(self.err(
-                    &ep.key("type"),
-                    format!("unknown endpoint type {t:?}; wampstat supports \"tcp\""),
-                ));
-            }
+            t => Err(self.err(
+                &ep.key("type"),
+                format!("unknown endpoint type {t:?}; wampstat supports \"tcp\" and \"unix\""),
+            )),
         }
+    }
+
+    /// A `tcp` endpoint.
+    fn tcp_endpoint(&mut self, value: &Value, ep: &JsonPath) -> Result<ListenAt> {
         let raw: RawTcpEndpoint = self.typed(value, ep)?;
         let version = match raw.version {
             None => None,
@@ -86,32 +113,54 @@ impl Cx<'_> {
                 ));
             }
         };
-        Ok(Some((interface, port)))
+        let tls = match &raw.tls {
+            None => None,
+            Some(tls) => Some(self.tls(tls, &ep.key("tls"))?),
+        };
+        Ok(ListenAt {
+            listen: Listen::Tcp(SocketAddr::new(interface, port)),
+            tls,
+        })
     }
 
-    /// No two transports may listen on the same address (port 0 never collides).
+    /// No two transports may listen on the same address (port 0 never collides), unless they
+    /// share one listening socket (the paths of a `web` or `universal` transport).
     pub(super) fn check_addresses(&self, pending: &[Pending]) -> Result<()> {
         for (i, p) in pending.iter().enumerate() {
-            let a = p.transport.socket_addr();
-            if a.port() == 0 {
-                continue;
-            }
-            if let Some(q) = pending[..i].iter().find(|q| {
-                let b = q.transport.socket_addr();
-                b.port() == a.port() && addresses_overlap(a.ip(), b.ip())
-            }) {
+            let collides = |q: &&Pending| {
+                q.transport.listener != p.transport.listener
+                    && match (&p.transport.listen, &q.transport.listen) {
+                        (Listen::Tcp(a), Listen::Tcp(b)) => {
+                            a.port() != 0
+                                && b.port() == a.port()
+                                && addresses_overlap(a.ip(), b.ip())
+                        }
+                        (Listen::Unix(a), Listen::Unix(b)) => a == b,
+                        _ => false,
+                    }
+            };
+            if let Some(q) = pending[..i].iter().find(collides) {
                 return Err(self.err(
                     &p.path,
                     format!(
-                        "listening address {a} is already used by {} ({}); wampstat serves one \
-                         WAMP transport per port",
-                        q.path,
-                        q.transport.socket_addr()
+                        "listening address {} is already used by {}; two transports cannot \
+                         share it (a \"universal\" transport serves RawSocket and WebSocket \
+                         on one port)",
+                        p.transport.listen, q.path,
                     ),
                 ));
             }
         }
         Ok(())
+    }
+
+    /// `path` taken from the configuration file's folder when relative.
+    pub(super) fn relative_path(&self, path: &str) -> PathBuf {
+        let path = Path::new(path);
+        match &self.folder {
+            Some(folder) if path.is_relative() => folder.join(path),
+            _ => path.to_path_buf(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! error naming the JSON path of the first invalid item and a warning for each ignored one.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -16,19 +17,26 @@ mod endpoints;
 mod realms;
 mod root;
 mod stats;
+mod tls;
 mod transports;
 
 /// Validates `root`, the parsed JSON of `source` (which names it in messages).
+/// Relative paths in it are taken from `folder` (the file's), or the working directory.
 pub(super) fn validate(
     root: &Value,
     source: &str,
+    folder: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded> {
     let mut cx = Cx {
         source,
+        folder: folder
+            .filter(|f| !f.as_os_str().is_empty())
+            .map(Path::to_path_buf),
         warnings: Vec::new(),
         env,
         principal_roles: Vec::new(),
+        listeners: 0,
     };
     let config = cx.config(root)?;
     Ok(Loaded {
@@ -42,12 +50,16 @@ pub(super) fn validate(
 struct Cx<'a> {
     /// What the messages call the configuration (usually the file name).
     source: &'a str,
+    /// The folder relative paths are taken from (`None`: the working directory).
+    folder: Option<PathBuf>,
     /// The warnings so far, each already prefixed with `source` and the JSON path.
     warnings: Vec<String>,
     /// Where `${NAME}` secrets are read from (the process environment).
     env: &'a dyn Fn(&str) -> Option<String>,
     /// The roles principals of the transport being read name, with their paths.
     principal_roles: Vec<(String, JsonPath)>,
+    /// How many listening sockets the transports so far need.
+    listeners: usize,
 }
 
 /// The result of a validation step: the first invalid item ends validation.

@@ -1,14 +1,16 @@
 //! Transports: `web` transports and their `websocket` paths, standalone `websocket` and
-//! `rawsocket` transports, their serializers and message size limits.
-
-use std::net::IpAddr;
+//! `rawsocket` transports, `universal` transports (both on one port), their serializers and
+//! message size limits.
 
 use serde_json::Value;
 
 use super::auth::Anonymous;
+use super::endpoints::ListenAt;
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
-use crate::config::raw::{Int, RawWampTransport, RawWebTransport};
+use crate::config::raw::{
+    Int, RawUniversalTransport, RawUniversalWeb, RawWampTransport, RawWebTransport,
+};
 use crate::config::{DEFAULT_MAX_MESSAGE_SIZE, SerializerKind, TransportConfig, TransportKind};
 use wamp::transport::websocket::OriginPolicy;
 
@@ -20,13 +22,8 @@ const RAWSOCKET_MIN_MESSAGE_SIZE: i128 = 512;
 const RAWSOCKET_MAX_MESSAGE_SIZE: i128 = 16 * 1024 * 1024;
 
 /// Transport types Crossbar knows that wampstat does not serve; ignored with a warning.
-const OTHER_CROSSBAR_TRANSPORTS: &[&str] = &[
-    "universal",
-    "mqtt",
-    "flashpolicy",
-    "websocket.testee",
-    "stream.testee",
-];
+const OTHER_CROSSBAR_TRANSPORTS: &[&str] =
+    &["mqtt", "flashpolicy", "websocket.testee", "stream.testee"];
 /// Serializers Crossbar knows besides `json` and `msgpack`; dropped with a warning.
 const OTHER_CROSSBAR_SERIALIZERS: &[&str] = &["cbor", "ubjson", "flatbuffers"];
 
@@ -57,7 +54,7 @@ impl Cx<'_> {
                 let Some(endpoint) = &raw.endpoint else {
                     return Err(self.err(tp, "missing field `endpoint`"));
                 };
-                let Some((interface, port)) = self.endpoint(endpoint, &tp.key("endpoint"))? else {
+                let Some(at) = self.endpoint(endpoint, &tp.key("endpoint"))? else {
                     return Ok(());
                 };
                 let kind = if kind == "websocket" {
@@ -67,9 +64,11 @@ impl Cx<'_> {
                 } else {
                     TransportKind::RawSocket
                 };
-                pending.push(self.wamp_transport(raw, kind, interface, port, tp)?);
+                let listener = self.next_listener();
+                pending.push(self.wamp_transport(raw, kind, &at, listener, tp)?);
                 Ok(())
             }
+            "universal" => self.universal_transport(value, tp, pending),
             t if OTHER_CROSSBAR_TRANSPORTS.contains(&t) => {
                 let message = format!("transport type {t:?} is not supported by wampstat, ignored");
                 self.warn(tp, message);
@@ -79,7 +78,7 @@ impl Cx<'_> {
                 &tp.key("type"),
                 format!(
                     "unknown transport type {t:?}; wampstat supports \"web\" (with \"websocket\" \
-                     paths), \"websocket\" and \"rawsocket\""
+                     paths), \"websocket\", \"rawsocket\" and \"universal\""
                 ),
             )),
         }
@@ -93,47 +92,11 @@ impl Cx<'_> {
         pending: &mut Vec<Pending>,
     ) -> Result<()> {
         let raw: RawWebTransport = self.typed(value, tp)?;
-        let Some((interface, port)) = self.endpoint(&raw.endpoint, &tp.key("endpoint"))? else {
+        let Some(at) = self.endpoint(&raw.endpoint, &tp.key("endpoint"))? else {
             return Ok(());
         };
-        let mut websockets = 0;
-        for (key, service) in &raw.paths {
-            let pp = tp.key("paths").key(key);
-            if !is_web_path(key) {
-                return Err(self.err(
-                    &pp,
-                    format!(
-                        "invalid web path {key:?}: must be \"/\" or one path segment of letters, \
-                         digits, \"_\" and \"-\" (like \"ws\")"
-                    ),
-                ));
-            }
-            match self.type_of(service, &pp)? {
-                "websocket" => {
-                    let raw: RawWampTransport = self.typed(service, &pp)?;
-                    if raw.endpoint.is_some() {
-                        return Err(self.err(
-                            &pp.key("endpoint"),
-                            "a web path has no endpoint of its own (the web transport's is used)",
-                        ));
-                    }
-                    let path = if key == "/" {
-                        "/".to_owned()
-                    } else {
-                        format!("/{key}")
-                    };
-                    let kind = TransportKind::WebSocket { path };
-                    pending.push(self.wamp_transport(raw, kind, interface, port, &pp)?);
-                    websockets += 1;
-                }
-                // Open-ended in Crossbar (static, wsgi, nodeinfo, … and per-personality ones).
-                t => {
-                    let message =
-                        format!("web service type {t:?} is not supported by wampstat, ignored");
-                    self.warn(&pp, message);
-                }
-            }
-        }
+        let listener = self.next_listener();
+        let websockets = self.web_paths(&raw.paths, &tp.key("paths"), &at, listener, pending)?;
         if websockets == 0 {
             self.warn(
                 &tp.key("paths"),
@@ -144,13 +107,142 @@ impl Cx<'_> {
         Ok(())
     }
 
+    /// Adds a transport for each `websocket` service of the web `paths` (at `pp`); returns
+    /// how many.
+    fn web_paths(
+        &mut self,
+        paths: &serde_json::Map<String, Value>,
+        pp: &JsonPath,
+        at: &ListenAt,
+        listener: usize,
+        pending: &mut Vec<Pending>,
+    ) -> Result<usize> {
+        let mut websockets = 0;
+        for (key, service) in paths {
+            let sp = pp.key(key);
+            match self.type_of(service, &sp)? {
+                "websocket" => {
+                    self.websocket_path(key, service, &sp, at, listener, pending)?;
+                    websockets += 1;
+                }
+                // Open-ended in Crossbar (static, wsgi, nodeinfo, … and per-personality ones).
+                t => {
+                    let message =
+                        format!("web service type {t:?} is not supported by wampstat, ignored");
+                    self.warn(&sp, message);
+                }
+            }
+        }
+        Ok(websockets)
+    }
+
+    /// Adds the WebSocket transport `service` served at web path `key` (at `sp`).
+    fn websocket_path(
+        &mut self,
+        key: &str,
+        service: &Value,
+        sp: &JsonPath,
+        at: &ListenAt,
+        listener: usize,
+        pending: &mut Vec<Pending>,
+    ) -> Result<()> {
+        if !is_web_path(key) {
+            return Err(self.err(
+                sp,
+                format!(
+                    "invalid web path {key:?}: must be \"/\" or one path segment of letters, \
+                     digits, \"_\" and \"-\" (like \"ws\")"
+                ),
+            ));
+        }
+        let raw: RawWampTransport = self.typed(service, sp)?;
+        if raw.endpoint.is_some() {
+            return Err(self.err(
+                &sp.key("endpoint"),
+                "a web path has no endpoint of its own (the transport's is used)",
+            ));
+        }
+        let path = if key == "/" {
+            "/".to_owned()
+        } else {
+            format!("/{key}")
+        };
+        if let Some(twice) = pending
+            .iter()
+            .find(|p| p.transport.listener == listener && p.transport.kind.path() == Some(&path))
+        {
+            return Err(self.err(
+                sp,
+                format!("WebSocket path {path} is already served by {}", twice.path),
+            ));
+        }
+        let kind = TransportKind::WebSocket { path };
+        pending.push(self.wamp_transport(raw, kind, at, listener, sp)?);
+        Ok(())
+    }
+
+    /// Adds the transports of the `universal` transport `value`: its `rawsocket`, its
+    /// `websocket` paths and the `websocket` services among its `web` paths, all on its one
+    /// endpoint, told apart by the first byte a client sends (RawSocket's 0x7F or HTTP) and
+    /// then by the HTTP path.
+    fn universal_transport(
+        &mut self,
+        value: &Value,
+        tp: &JsonPath,
+        pending: &mut Vec<Pending>,
+    ) -> Result<()> {
+        let raw: RawUniversalTransport = self.typed(value, tp)?;
+        let Some(at) = self.endpoint(&raw.endpoint, &tp.key("endpoint"))? else {
+            return Ok(());
+        };
+        let listener = self.next_listener();
+        let before = pending.len();
+        if let Some(rawsocket) = &raw.rawsocket {
+            let rp = tp.key("rawsocket");
+            let r: RawWampTransport = self.typed(rawsocket, &rp)?;
+            if r.endpoint.is_some() {
+                return Err(self.err(
+                    &rp.key("endpoint"),
+                    "the rawsocket of a universal transport has no endpoint of its own (the \
+                     transport's is used)",
+                ));
+            }
+            pending.push(self.wamp_transport(r, TransportKind::RawSocket, &at, listener, &rp)?);
+        }
+        if let Some(paths) = &raw.websocket {
+            let wp = tp.key("websocket");
+            for (key, service) in paths {
+                self.websocket_path(key, service, &wp.key(key), &at, listener, pending)?;
+            }
+        }
+        if let Some(web) = &raw.web {
+            let webp = tp.key("web");
+            let web: RawUniversalWeb = self.typed(web, &webp)?;
+            self.web_paths(&web.paths, &webp.key("paths"), &at, listener, pending)?;
+        }
+        if pending.len() == before {
+            self.warn(
+                tp,
+                "no \"rawsocket\" and no \"websocket\" path: wampstat has nothing to serve on \
+                 this universal transport, ignored",
+            );
+        }
+        Ok(())
+    }
+
+    /// A fresh listening socket's number (see [`TransportConfig::listener`]).
+    fn next_listener(&mut self) -> usize {
+        self.listeners += 1;
+        self.listeners - 1
+    }
+
     /// The common part of WebSocket and RawSocket transports.
     fn wamp_transport(
         &mut self,
         raw: RawWampTransport,
         kind: TransportKind,
-        interface: IpAddr,
-        port: u16,
+        at: &ListenAt,
+        listener: usize,
         tp: &JsonPath,
     ) -> Result<Pending> {
         let serializers = self.serializers(raw.serializers, &tp.key("serializers"))?;
@@ -202,8 +294,9 @@ impl Cx<'_> {
         Ok(Pending {
             transport: TransportConfig {
                 kind,
-                interface,
-                port,
+                listen: at.listen.clone(),
+                tls: at.tls.clone(),
+                listener,
                 serializers,
                 max_message_size,
                 auth: auth.config,
