@@ -111,6 +111,7 @@ fn config() -> anyhow::Result<Config> {
             )]
             .into(),
         ),
+        dynamic: Default::default(),
     };
     for t in &mut config.transports {
         t.auth = auth.clone();

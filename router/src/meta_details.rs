@@ -7,6 +7,8 @@ use std::time::SystemTime;
 use wamp::{Dict, Id, MatchPolicy, Value, dict};
 
 use crate::dealer::InvokePolicy;
+use wamp::transport::TransportInfo;
+
 use crate::session_handle::SessionHandle;
 use crate::stats::Cycle;
 
@@ -83,13 +85,10 @@ const REDACTED_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authoriza
 /// What a redacted header's value reads.
 const REDACTED: &str = "<redacted>";
 
-/// A session's details as `wamp.session.on_join` and `wamp.session.get` give them, with the keys
-/// in Crossbar's order. **[ours]**: `serializer` is the serializer's name for every transport,
-/// and `websocket_protocol` is null on RawSocket.
-pub fn session_details(s: &SessionHandle) -> Dict {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let host = HOST.get_or_init(host_name).as_str();
-    let t = &s.transport;
+/// A transport's details as Crossbar gives them (autobahn's `TransportDetails`), in a session's
+/// details and to a dynamic authenticator. **[ours]**: `websocket_protocol` is null on
+/// RawSocket; request headers that carry credentials read `<redacted>`.
+pub fn transport_details(t: &TransportInfo) -> Value {
     let peer = t.peer_string();
     let pid = std::process::id();
     let websocket = t.framing == wamp::transport::Framing::WebSocket;
@@ -107,6 +106,44 @@ pub fn session_details(s: &SessionHandle) -> Dict {
     } else {
         Value::Null
     };
+    Value::Dict(dict! {
+        "channel_type" => if t.is_secure { "tls" } else { "tcp" },
+        "channel_framing" => t.framing.name(),
+        "channel_serializer" => t.serializer.name(),
+        "own" => Value::Null,
+        "peer" => peer.as_str(),
+        "is_server" => true,
+        "own_pid" => pid,
+        "own_tid" => pid,
+        "own_fd" => -1,
+        "is_secure" => t.is_secure,
+        "channel_id" => Value::Dict(Dict::new()),
+        "peer_cert" => Value::Null,
+        "websocket_protocol" => Value::from(t.websocket_protocol.clone()),
+        "websocket_extensions_in_use" => if websocket { Value::List(Vec::new()) } else { Value::Null },
+        "http_headers_received" => headers,
+        "http_headers_sent" => if websocket { Value::Dict(Dict::new()) } else { Value::Null },
+        "http_cbtid" => Value::Null,
+    })
+}
+
+/// A session's details as `wamp.session.on_join` and `wamp.session.get` give them, with the keys
+/// in Crossbar's order. **[ours]**: `serializer` is the serializer's name for every transport,
+/// and `websocket_protocol` is null on RawSocket.
+pub fn session_details(s: &SessionHandle) -> Dict {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let host = HOST.get_or_init(host_name).as_str();
+    let t = &s.transport;
+    let peer = t.peer_string();
+    let pid = std::process::id();
+    // As Crossbar: what the authenticator gave, then the router's own keys.
+    let mut authextra = s.authextra.clone();
+    authextra.extend(dict! {
+        "x_cb_node" => host,
+        "x_cb_worker" => "router",
+        "x_cb_peer" => peer.as_str(),
+        "x_cb_pid" => pid,
+    });
     dict! {
         "realm" => s.realm.as_str(),
         "session" => s.id,
@@ -114,32 +151,9 @@ pub fn session_details(s: &SessionHandle) -> Dict {
         "authrole" => s.authrole.as_str(),
         "authmethod" => s.authmethod,
         "authprovider" => s.authprovider,
-        "authextra" => Value::Dict(dict! {
-            "x_cb_node" => host,
-            "x_cb_worker" => "router",
-            "x_cb_peer" => peer.as_str(),
-            "x_cb_pid" => pid,
-        }),
+        "authextra" => Value::Dict(authextra),
         "serializer" => s.serializer().name(),
-        "transport" => Value::Dict(dict! {
-            "channel_type" => if t.is_secure { "tls" } else { "tcp" },
-            "channel_framing" => t.framing.name(),
-            "channel_serializer" => s.serializer().name(),
-            "own" => Value::Null,
-            "peer" => peer.as_str(),
-            "is_server" => true,
-            "own_pid" => pid,
-            "own_tid" => pid,
-            "own_fd" => -1,
-            "is_secure" => t.is_secure,
-            "channel_id" => Value::Dict(Dict::new()),
-            "peer_cert" => Value::Null,
-            "websocket_protocol" => Value::from(t.websocket_protocol.clone()),
-            "websocket_extensions_in_use" => if websocket { Value::List(Vec::new()) } else { Value::Null },
-            "http_headers_received" => headers,
-            "http_headers_sent" => if websocket { Value::Dict(Dict::new()) } else { Value::Null },
-            "http_cbtid" => Value::Null,
-        }),
+        "transport" => transport_details(t),
         "resumed" => false,
         "resumable" => false,
         "resume_token" => Value::Null,

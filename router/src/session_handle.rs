@@ -58,16 +58,19 @@ impl CalleeFeatures {
 }
 
 /// Who a session is, as its authentication established.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Authenticated {
     /// The authenticated id.
     pub authid: String,
     /// The role its permissions come from.
     pub authrole: String,
-    /// How it authenticated: `anonymous`, `ticket`, `wampcra`.
+    /// How it authenticated: `anonymous`, `ticket`, `wampcra`, `cryptosign`.
     pub authmethod: &'static str,
-    /// Who vouched for it: `static` (the configuration).
+    /// Who vouched for it: `static` (the configuration) or `dynamic` (an authenticator).
     pub authprovider: &'static str,
+    /// What a dynamic authenticator gave it (its `extra`), for WELCOME and the session's
+    /// details; empty otherwise.
+    pub authextra: Dict,
 }
 
 /// Why a message was not queued.
@@ -94,6 +97,8 @@ pub struct SessionHandle {
     pub authmethod: &'static str,
     /// Who vouched for it.
     pub authprovider: &'static str,
+    /// What its authenticator gave it (WELCOME's `authextra`).
+    pub authextra: Dict,
     /// What its transport handshake established.
     pub transport: TransportInfo,
     /// What it supports as a callee.
@@ -127,6 +132,7 @@ impl SessionHandle {
             authrole: who.authrole,
             authmethod: who.authmethod,
             authprovider: who.authprovider,
+            authextra: who.authextra,
             transport,
             callee,
             stats,
@@ -240,6 +246,7 @@ pub(crate) mod testing {
                 authrole: authrole.into(),
                 authmethod: "anonymous",
                 authprovider: "static",
+                authextra: wamp::Dict::new(),
             },
             transport,
             callee,

@@ -256,3 +256,101 @@ async fn autobahn_over_tls_a_universal_port_and_a_unix_socket() {
     }
     router.shutdown().await;
 }
+
+/// An autobahn-python session is the dynamic ticket authenticator, written as a Crossbar
+/// authenticator component is (`interop/dynamic_authenticator.py`, which checks that the
+/// router's arguments have Crossbar's shape), and autobahn-python clients log in through it:
+/// the right ticket joins, a wrong one gets the authenticator's `wamp.error.not_authorized`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autobahn_authenticator_decides_autobahn_ticket_logins() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    use wamp_router::config::{AuthConfig, Authenticator, DynamicAuth};
+
+    const PROCEDURE: &str = "com.example.authenticate";
+    let router = start_configured(|config| {
+        for t in &mut config.transports {
+            t.auth = AuthConfig {
+                dynamic: DynamicAuth {
+                    ticket: Some(Authenticator {
+                        procedure: PROCEDURE.into(),
+                        realm: None,
+                        default_role: None,
+                    }),
+                    ..DynamicAuth::default()
+                },
+                ..AuthConfig::anonymous_only("anonymous")
+            };
+        }
+    })
+    .await;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-dynamic-auth");
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let (right, wrong) = (dir.join("right"), dir.join("wrong"));
+    std::fs::write(&right, "erin's ticket").expect("the ticket file");
+    std::fs::write(&wrong, "a guess").expect("the ticket file");
+    let rs = url(&router, Transport::Rs);
+
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("venv ready");
+    let mut authenticator = Command::new(python)
+        .arg(repo_root().join("interop/dynamic_authenticator.py"))
+        .args([
+            "--url",
+            &rs,
+            "--procedure",
+            PROCEDURE,
+            "--principal",
+            "erin",
+        ])
+        .arg("--ticket-file")
+        .arg(&right)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the authenticator starts");
+    let stdout = authenticator.stdout.take().expect("its stdout");
+    // Python's start-up included (its first one after the venv was made compiles autobahn).
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        (line, reader)
+    });
+    let (ready, mut stdout) = tokio::time::timeout(std::time::Duration::from_secs(30), reading)
+        .await
+        .expect("the authenticator registers within 30 s")
+        .expect("read");
+    assert_eq!(ready.trim(), "authenticator ready");
+
+    for (file, expect) in [(&right, "ok"), (&wrong, "wamp.error.not_authorized")] {
+        let file = file.display().to_string();
+        let options = [
+            ("url", rs.as_str()),
+            ("authmethod", "ticket"),
+            ("authid", "erin"),
+            ("secret-file", file.as_str()),
+            ("expect", expect),
+        ];
+        run_script("auth_client.py", &options, "auth OK").await;
+    }
+
+    // Its standard input closed, it leaves and reports.
+    drop(authenticator.stdin.take());
+    let (status, rest) = within(
+        "the authenticator's end",
+        tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+            (authenticator.wait(), rest)
+        }),
+    )
+    .await
+    .expect("joined");
+    let last = rest.lines().last().unwrap_or_default();
+    assert!(status.expect("exit status").success(), "{rest}");
+    assert_eq!(last, "authenticator OK: 2 calls", "{rest}");
+    router.shutdown().await;
+}

@@ -1,5 +1,6 @@
 //! The authentication a transport offers (its `auth` block), in Crossbar.io's shape: anonymous,
-//! and static ticket and WAMP-CRA principals. Secrets never show in `Debug` output.
+//! static ticket, WAMP-CRA and cryptosign principals, and dynamic authenticators (procedures the
+//! router calls). Secrets never show in `Debug` output.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,6 +42,45 @@ pub struct AuthConfig {
     pub wampcra: Option<BTreeMap<String, CraUser>>,
     /// `auth.cryptosign` of type `static`: principals by authid.
     pub cryptosign: Option<BTreeMap<String, KeyPrincipal>>,
+    /// The methods of type `dynamic`: decided by an authenticator procedure.
+    pub dynamic: DynamicAuth,
+}
+
+/// The dynamic authenticators of a transport, one per method at most (a method is either
+/// static or dynamic).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DynamicAuth {
+    /// `auth.ticket` of type `dynamic`.
+    pub ticket: Option<Authenticator>,
+    /// `auth.wampcra` of type `dynamic`.
+    pub wampcra: Option<Authenticator>,
+    /// `auth.cryptosign` of type `dynamic`.
+    pub cryptosign: Option<Authenticator>,
+}
+
+impl DynamicAuth {
+    /// The authenticator of `method` (`ticket`, `wampcra`, `cryptosign`), if it is dynamic.
+    pub fn get(&self, method: &str) -> Option<&Authenticator> {
+        match method {
+            "ticket" => self.ticket.as_ref(),
+            "wampcra" => self.wampcra.as_ref(),
+            "cryptosign" => self.cryptosign.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A dynamic authenticator (Crossbar's `"type": "dynamic"`): the procedure the router calls
+/// with `(realm, authid, details)` during the handshake, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticator {
+    /// The procedure's URI (`authenticator`).
+    pub procedure: String,
+    /// The realm it is registered in (`authenticator-realm`); without it, the realm HELLO
+    /// asked for, as in Crossbar.
+    pub realm: Option<String>,
+    /// The role of a principal the authenticator returns without one (`default-role`).
+    pub default_role: Option<String>,
 }
 
 /// A static cryptosign principal (`auth.cryptosign.principals.<authid>`).
@@ -105,13 +145,14 @@ impl AuthConfig {
     /// The methods offered, in the order the router prefers when a client offers several.
     pub fn methods(&self) -> Vec<&'static str> {
         let mut m = Vec::new();
-        if self.cryptosign.is_some() {
+        let d = &self.dynamic;
+        if self.cryptosign.is_some() || d.cryptosign.is_some() {
             m.push("cryptosign");
         }
-        if self.wampcra.is_some() {
+        if self.wampcra.is_some() || d.wampcra.is_some() {
             m.push("wampcra");
         }
-        if self.ticket.is_some() {
+        if self.ticket.is_some() || d.ticket.is_some() {
             m.push("ticket");
         }
         if self.anonymous.is_some() {

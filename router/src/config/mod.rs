@@ -32,7 +32,10 @@ mod validate;
 mod wording;
 
 /// How a permission's URI is matched (`match`): the `wamp` crate's match policy.
-pub use auth::{AuthConfig, CraUser, Identity, KeyPrincipal, Principal, Salt, Secret};
+pub use auth::{
+    AuthConfig, Authenticator, CraUser, DynamicAuth, Identity, KeyPrincipal, Principal, Salt,
+    Secret,
+};
 pub use wamp::MatchPolicy;
 /// A serializer a transport offers (`serializers`): the `wamp` crate's serializer.
 pub use wamp::Serializer as SerializerKind;
@@ -501,6 +504,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
         ticket: Some([("operator".to_owned(), operator)].into()),
         wampcra: None,
         cryptosign: None,
+        dynamic: DynamicAuth::default(),
     };
     Config {
         realms: vec![RealmConfig {

@@ -303,3 +303,18 @@ pub(super) struct RawAnonymousStatic {
     pub(super) role: Option<String>,
     pub(super) realm: Option<String>,
 }
+
+/// `auth.ticket`, `auth.wampcra` or `auth.cryptosign` of type `dynamic`, as Crossbar has it.
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawDynamic {
+    #[serde(rename = "type")]
+    _type: Value,
+    pub(super) authenticator: Value,
+    #[serde(rename = "authenticator-realm")]
+    pub(super) authenticator_realm: Option<String>,
+    #[serde(rename = "authenticator-role")]
+    pub(super) authenticator_role: Option<Value>,
+    #[serde(rename = "default-role")]
+    pub(super) default_role: Option<String>,
+}

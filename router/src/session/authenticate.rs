@@ -1,7 +1,8 @@
 //! Authentication during the handshake, as the WAMP spec and Crossbar.io do it: the method is
 //! the first of the client's HELLO `authmethods` that the transport offers; anonymous is
 //! accepted at once, ticket, WAMP-CRA and cryptosign get a CHALLENGE whose AUTHENTICATE is then
-//! checked.
+//! checked. A method of type `dynamic` asks its authenticator instead ([`super::dynamic`]),
+//! which builds the same kind of [`Pending`] from the principal the authenticator returned.
 //!
 //! **[ours]** An unknown authid (or key) gets a challenge like a known one (WAMP-CRA: with a
 //! made-up salt when the transport's users have salts) and, in the end, the same refusal as a
@@ -12,7 +13,7 @@ use wamp::{Dict, Id, Message, Value, dict};
 
 use super::ListenerSettings;
 use super::handshake::Abort;
-use crate::config::{AuthConfig, Identity};
+use crate::config::{AuthConfig, Authenticator, Identity};
 use crate::session_handle::Authenticated;
 
 /// Who the client will be, and the realm it joins when its principal names one.
@@ -30,11 +31,17 @@ pub(super) enum Begin {
     Accept(Outcome),
     /// The CHALLENGE to send; the AUTHENTICATE that answers it goes to [`Pending::verify`].
     Challenge(Box<Message>, Pending),
+    /// The method (`ticket`, `wampcra`, `cryptosign`) is decided by this authenticator.
+    Dynamic(&'static str, Authenticator),
 }
 
 /// A challenge sent, waiting for its AUTHENTICATE.
 pub(super) struct Pending {
     method: &'static str,
+    /// `static`, or `dynamic` when an authenticator gave the principal.
+    provider: &'static str,
+    /// The authenticator's `extra`, for WELCOME.
+    extra: Dict,
     authid: String,
     /// What the answer must be, and who the client then is; `None` for an unknown authid
     /// (which no answer satisfies).
@@ -42,7 +49,7 @@ pub(super) struct Pending {
 }
 
 /// What makes an answer right.
-enum Expected {
+pub(super) enum Expected {
     /// It equals this (a ticket, a WAMP-CRA signature), compared in constant time.
     Equals(String),
     /// It is this key's Ed25519 signature of this challenge (cryptosign).
@@ -62,7 +69,7 @@ pub(super) fn begin(
         Some(Value::List(l)) => l.iter().filter_map(Value::as_str).collect(),
         Some(other) => {
             return Err(Abort {
-                reason: "wamp.error.protocol_violation",
+                reason: "wamp.error.protocol_violation".into(),
                 message: format!("HELLO.Details.authmethods must be a list, got {other:?}"),
             });
         }
@@ -73,13 +80,16 @@ pub(super) fn begin(
         .find_map(|m| available.iter().copied().find(|a| a == m))
     else {
         return Err(Abort {
-            reason: "wamp.error.no_auth_method",
+            reason: "wamp.error.no_auth_method".into(),
             message: format!(
                 "cannot authenticate using any of the offered authmethods {offered:?}; this \
                  transport offers {available:?}"
             ),
         });
     };
+    if let Some(authenticator) = auth.dynamic.get(method) {
+        return Ok(Begin::Dynamic(method, authenticator.clone()));
+    }
     let authid = details.get("authid").and_then(Value::as_str);
     match method {
         "ticket" => Ok(Begin::Challenge(
@@ -89,6 +99,8 @@ pub(super) fn begin(
             }),
             Pending {
                 method: "ticket",
+                provider: "static",
+                extra: Dict::new(),
                 authid: authid.unwrap_or_default().to_owned(),
                 expected: authid.and_then(|a| auth.ticket.as_ref()?.get(a)).map(|p| {
                     (
@@ -107,6 +119,7 @@ pub(super) fn begin(
                 authrole: auth.anonymous.clone().unwrap_or_default(),
                 authmethod: "anonymous",
                 authprovider: "static",
+                authextra: Dict::new(),
             },
             realm: auth.anonymous_realm.clone(),
         })),
@@ -124,16 +137,7 @@ fn wampcra(
     let user = authid.and_then(|a| users?.get(a));
     let authid = authid.unwrap_or_default().to_owned();
     let authrole = user.map_or("", |u| u.identity.role.as_str());
-    let challenge = serde_json::json!({
-        "authid": authid,
-        "authrole": authrole,
-        "authmethod": "wampcra",
-        "authprovider": "static",
-        "session": session,
-        "nonce": nonce(),
-        "timestamp": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-    })
-    .to_string();
+    let challenge = wampcra_challenge(&authid, authrole, "static", session);
     let mut extra = dict! {"challenge" => challenge.as_str()};
     // An unknown user looks like the known ones: salted (with a made-up salt that is the same
     // every time for the same authid) when any of them is.
@@ -158,6 +162,8 @@ fn wampcra(
         }),
         Pending {
             method: "wampcra",
+            provider: "static",
+            extra: Dict::new(),
             authid,
             expected: user.map(|u| {
                 (
@@ -167,6 +173,33 @@ fn wampcra(
             }),
         },
     )
+}
+
+/// The WAMP-CRA challenge string, as Crossbar makes it: JSON naming the principal and the
+/// session, with a nonce and the time.
+pub(super) fn wampcra_challenge(
+    authid: &str,
+    authrole: &str,
+    authprovider: &str,
+    session: Id,
+) -> String {
+    serde_json::json!({
+        "authid": authid,
+        "authrole": authrole,
+        "authmethod": "wampcra",
+        "authprovider": authprovider,
+        "session": session,
+        "nonce": nonce(),
+        "timestamp": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+    })
+    .to_string()
+}
+
+/// The cryptosign challenge extra for 32 random bytes (no channel binding), and the bytes.
+pub(super) fn cryptosign_challenge() -> (Dict, [u8; 32]) {
+    let challenge: [u8; 32] = rand::random();
+    let extra = dict! {"challenge" => hex::encode(challenge), "channel_binding" => Value::Null};
+    (extra, challenge)
 }
 
 /// The cryptosign challenge: 32 random bytes the client signs with the key it announced in
@@ -180,7 +213,7 @@ fn cryptosign(auth: &AuthConfig, details: &Dict, authid: Option<&str>) -> Result
         .and_then(|h| hex::decode(h).ok())
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or_else(|| Abort {
-            reason: "wamp.error.invalid_argument",
+            reason: "wamp.error.invalid_argument".into(),
             message: "cryptosign needs HELLO.Details.authextra.pubkey: an Ed25519 public key, \
                       64 hex digits"
                 .into(),
@@ -194,14 +227,16 @@ fn cryptosign(auth: &AuthConfig, details: &Dict, authid: Option<&str>) -> Result
             .iter()
             .find(|(_, p)| p.authorized_keys.contains(&pubkey)),
     });
-    let challenge: [u8; 32] = rand::random();
+    let (extra, challenge) = cryptosign_challenge();
     Ok(Begin::Challenge(
         Box::new(Message::Challenge {
             authmethod: "cryptosign".into(),
-            extra: dict! {"challenge" => hex::encode(challenge), "channel_binding" => Value::Null},
+            extra,
         }),
         Pending {
             method: "cryptosign",
+            provider: "static",
+            extra: Dict::new(),
             authid: found.map_or_else(|| authid.unwrap_or_default().to_owned(), |(a, _)| a.clone()),
             expected: found
                 .map(|(_, p)| (Expected::SignedBy(pubkey, challenge), p.identity.clone())),
@@ -210,6 +245,24 @@ fn cryptosign(auth: &AuthConfig, details: &Dict, authid: Option<&str>) -> Result
 }
 
 impl Pending {
+    /// A challenge for the principal a dynamic authenticator returned: `authid` becomes role
+    /// and realm of `identity`, with `extra`, when the answer is what `expected` says.
+    pub fn dynamic(
+        method: &'static str,
+        authid: String,
+        expected: Expected,
+        identity: Identity,
+        extra: Dict,
+    ) -> Self {
+        Pending {
+            method,
+            provider: "dynamic",
+            extra,
+            authid,
+            expected: Some((expected, identity)),
+        }
+    }
+
     /// The authid the client asked for (for the log).
     pub fn authid(&self) -> &str {
         &self.authid
@@ -238,12 +291,13 @@ impl Pending {
                     authid: self.authid,
                     authrole: identity.role,
                     authmethod: self.method,
-                    authprovider: "static",
+                    authprovider: self.provider,
+                    authextra: self.extra,
                 },
                 realm: identity.realm,
             }),
             _ => Err(Abort {
-                reason: "wamp.error.not_authorized",
+                reason: "wamp.error.not_authorized".into(),
                 message: match self.method {
                     "ticket" => "ticket in static WAMP-Ticket authentication is invalid",
                     "cryptosign" => "WAMP-Cryptosign signature is invalid",
@@ -323,6 +377,7 @@ mod tests {
                 ticket: Some(principals),
                 wampcra: Some(users),
                 cryptosign: None,
+                dynamic: Default::default(),
             },
             decoy_key: [7; 32],
             penalties: Default::default(),

@@ -1,8 +1,10 @@
 //! HELLO → WELCOME or ABORT: the realm, the authentication method and role, the session's
 //! handle and statistics. Before a session exists nothing is queued for it: a RawSocket PING is
 //! answered on the connection directly, and a refusal comes back as the ABORT to send. The
-//! method and its CHALLENGE / AUTHENTICATE are in [`super::authenticate`].
+//! method and its CHALLENGE / AUTHENTICATE are in [`super::authenticate`], dynamic
+//! authenticators in [`super::dynamic`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -11,6 +13,7 @@ use wamp::{Dict, Message, Value, dict};
 
 use super::ListenerSettings;
 use super::authenticate::{self, Begin, Outcome, Pending};
+use super::dynamic;
 use crate::context::RouterContext;
 use crate::outbox::Outbox;
 use crate::realm::Realm;
@@ -20,16 +23,24 @@ use crate::stats::{Direction, SessionStats};
 /// The ABORT that refuses a session: its reason URI and message.
 #[derive(Debug)]
 pub(super) struct Abort {
-    /// The reason URI.
-    pub reason: &'static str,
+    /// The reason URI (a dynamic authenticator's error URI is passed on, as Crossbar does).
+    pub reason: Cow<'static, str>,
     /// Why, for the client's eyes (and the router's log).
     pub message: String,
 }
 
 impl Abort {
+    /// An ABORT with `reason` and `message`.
+    pub fn new(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Abort {
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
     /// The ABORT message.
     pub fn message(self) -> Message {
-        Message::abort(self.reason, self.message)
+        Message::abort(&self.reason, self.message)
     }
 }
 
@@ -37,8 +48,17 @@ impl Abort {
 /// failed or the router is shutting down).
 pub(super) type NotJoined = Option<Abort>;
 
+/// A connection that has not joined yet: where its frames come from and go.
+pub(super) struct Link<'a> {
+    reader: &'a mut FrameReader,
+    writer: &'a mut FrameWriter,
+    info: &'a TransportInfo,
+}
+
 /// Waits for HELLO and, when the session may join, attaches it to its realm and queues WELCOME
-/// on `out`.
+/// on `out`. `deadline` is when the handshake must be over (a dynamic authenticator's call is
+/// given up then).
+#[allow(clippy::too_many_arguments)] // each named at the one call site
 pub(super) async fn hello(
     reader: &mut FrameReader,
     writer: &mut FrameWriter,
@@ -47,12 +67,18 @@ pub(super) async fn hello(
     router: &RouterContext,
     listener: &ListenerSettings,
     opened: (Instant, SystemTime),
+    deadline: tokio::time::Instant,
 ) -> Result<(Arc<Realm>, Arc<SessionHandle>), NotJoined> {
     let abort = |reason: &'static str, message: String| {
         tracing::warn!(peer = %info.peer, reason, "refusing session: {message}");
-        Err(Some(Abort { reason, message }))
+        Err(Some(Abort::new(reason, message)))
     };
-    let frame = next_message(reader, writer, info).await?;
+    let mut link = Link {
+        reader,
+        writer,
+        info,
+    };
+    let frame = link.next_message().await?;
     let (realm_name, details) = match wamp::decode(info.serializer, &frame) {
         Ok(Message::Hello { realm, details }) => (realm, details),
         Ok(other) => {
@@ -74,23 +100,45 @@ pub(super) async fn hello(
         );
     }
     let session = wamp::id::random_id();
-    let outcome = match authenticate::begin(listener, &details, session) {
-        Ok(Begin::Accept(outcome)) => outcome,
-        Ok(Begin::Challenge(challenge, pending)) => {
-            match challenge_and_verify(reader, writer, info, challenge, pending).await {
-                Ok(outcome) => {
-                    listener.penalties.succeeded(info.peer.ip());
-                    outcome
-                }
-                Err(Some(refused)) if refused.reason == "wamp.error.not_authorized" => {
-                    // Repeated failures from one address wait longer each time.
-                    tokio::time::sleep(listener.penalties.failed(info.peer.ip())).await;
-                    return Err(Some(refused));
-                }
-                Err(other) => return Err(other),
-            }
+    let begin = match authenticate::begin(listener, &details, session) {
+        Ok(begin) => begin,
+        Err(a) => {
+            tracing::warn!(peer = %info.peer, reason = %a.reason, "refusing session: {}", a.message);
+            return Err(Some(a));
         }
-        Err(a) => return abort(a.reason, a.message),
+    };
+    let authenticated = match begin {
+        Begin::Accept(outcome) => Ok(outcome),
+        Begin::Challenge(challenge, pending) => {
+            link.challenge_and_verify(*challenge, pending).await
+        }
+        Begin::Dynamic(method, authenticator) => {
+            let request = dynamic::Request {
+                router,
+                authenticator: &authenticator,
+                method,
+                realm: &realm_name,
+                hello: &details,
+                session,
+                info,
+                deadline,
+            };
+            dynamic::authenticate(&mut link, &request).await
+        }
+    };
+    let outcome = match authenticated {
+        Ok(outcome) => {
+            if outcome.who.authmethod != "anonymous" {
+                listener.penalties.succeeded(info.peer.ip());
+            }
+            outcome
+        }
+        Err(Some(refused)) if refused.reason == "wamp.error.not_authorized" => {
+            // Repeated failures from one address wait longer each time.
+            tokio::time::sleep(listener.penalties.failed(info.peer.ip())).await;
+            return Err(Some(refused));
+        }
+        Err(other) => return Err(other),
     };
     let realm_name = outcome.realm.unwrap_or(realm_name);
     let who = outcome.who;
@@ -148,7 +196,7 @@ fn transport_failure(info: &TransportInfo, e: TransportError) -> NotJoined {
     if let TransportError::TooLarge { .. } | TransportError::Stalled { .. } = e {
         tracing::warn!(peer = %info.peer, "{e}; aborting");
         Some(Abort {
-            reason: "wamp.error.protocol_violation",
+            reason: "wamp.error.protocol_violation".into(),
             message: e.to_string(),
         })
     } else {
@@ -157,60 +205,65 @@ fn transport_failure(info: &TransportInfo, e: TransportError) -> NotJoined {
     }
 }
 
-/// Sends CHALLENGE and checks the AUTHENTICATE that answers it (a PING meanwhile is answered).
-async fn challenge_and_verify(
-    reader: &mut FrameReader,
-    writer: &mut FrameWriter,
-    info: &TransportInfo,
-    challenge: Box<Message>,
-    pending: Pending,
-) -> Result<Outcome, NotJoined> {
-    let bytes = wamp::encode(info.serializer, &challenge).map_err(|_| None)?;
-    let written = writer.write_batch(&[Outbound::Message(bytes)]).await;
-    if let Err(e) = written {
-        tracing::debug!(peer = %info.peer, "transport ended: {e}");
-        return Err(None);
+impl Link<'_> {
+    /// Sends CHALLENGE and checks the AUTHENTICATE that answers it (a PING meanwhile is
+    /// answered).
+    async fn challenge_and_verify(
+        &mut self,
+        challenge: Message,
+        pending: Pending,
+    ) -> Result<Outcome, NotJoined> {
+        let signature = self.challenge(challenge).await?;
+        self.verify(pending, &signature)
     }
-    let frame = next_message(reader, writer, info).await?;
-    let signature = match wamp::decode(info.serializer, &frame) {
-        Ok(Message::Authenticate { signature, .. }) => signature,
-        Ok(other) => {
-            return Err(Some(Abort {
-                reason: "wamp.error.protocol_violation",
-                message: format!("expected AUTHENTICATE, got {}", other.name()),
-            }));
-        }
-        Err(e) => {
-            return Err(Some(Abort {
-                reason: "wamp.error.protocol_violation",
-                message: e.to_string(),
-            }));
-        }
-    };
-    let (authid, method) = (pending.authid().to_owned(), pending.method());
-    pending.verify(&signature).map_err(|a| {
-        tracing::info!(peer = %info.peer, authid = %authid, authmethod = method, "authentication failed: {}", a.message);
-        Some(a)
-    })
-}
 
-/// The next WAMP message of a connection that has not joined yet; a PING is answered on the
-/// connection directly.
-async fn next_message(
-    reader: &mut FrameReader,
-    writer: &mut FrameWriter,
-    info: &TransportInfo,
-) -> Result<bytes::Bytes, NotJoined> {
-    loop {
-        match reader.next().await.ok_or(None)? {
-            Ok(Inbound::Message(b)) => return Ok(b),
-            Ok(Inbound::Ping(p)) => {
-                if let Err(e) = writer.write_batch(&[Outbound::Pong(p)]).await {
-                    tracing::debug!(peer = %info.peer, "transport ended: {e}");
-                    return Err(None);
+    /// Sends CHALLENGE and returns the signature of the AUTHENTICATE that answers it.
+    pub(super) async fn challenge(&mut self, challenge: Message) -> Result<String, NotJoined> {
+        let info = self.info;
+        let bytes = wamp::encode(info.serializer, &challenge).map_err(|_| None)?;
+        let written = self.writer.write_batch(&[Outbound::Message(bytes)]).await;
+        if let Err(e) = written {
+            tracing::debug!(peer = %info.peer, "transport ended: {e}");
+            return Err(None);
+        }
+        let frame = self.next_message().await?;
+        match wamp::decode(info.serializer, &frame) {
+            Ok(Message::Authenticate { signature, .. }) => Ok(signature),
+            Ok(other) => Err(Some(Abort::new(
+                "wamp.error.protocol_violation",
+                format!("expected AUTHENTICATE, got {}", other.name()),
+            ))),
+            Err(e) => Err(Some(Abort::new(
+                "wamp.error.protocol_violation",
+                e.to_string(),
+            ))),
+        }
+    }
+
+    /// Checks the AUTHENTICATE `signature` against `pending`; a refusal is logged.
+    pub(super) fn verify(&self, pending: Pending, signature: &str) -> Result<Outcome, NotJoined> {
+        let (authid, method) = (pending.authid().to_owned(), pending.method());
+        pending.verify(signature).map_err(|a| {
+            tracing::info!(peer = %self.info.peer, authid = %authid, authmethod = method, "authentication failed: {}", a.message);
+            Some(a)
+        })
+    }
+
+    /// The next WAMP message of a connection that has not joined yet; a PING is answered on
+    /// the connection directly.
+    async fn next_message(&mut self) -> Result<bytes::Bytes, NotJoined> {
+        let info = self.info;
+        loop {
+            match self.reader.next().await.ok_or(None)? {
+                Ok(Inbound::Message(b)) => return Ok(b),
+                Ok(Inbound::Ping(p)) => {
+                    if let Err(e) = self.writer.write_batch(&[Outbound::Pong(p)]).await {
+                        tracing::debug!(peer = %info.peer, "transport ended: {e}");
+                        return Err(None);
+                    }
                 }
+                Err(e) => return Err(transport_failure(info, e)),
             }
-            Err(e) => return Err(transport_failure(info, e)),
         }
     }
 }
@@ -230,7 +283,7 @@ fn welcome_details(realm: &str, me: &SessionHandle) -> Dict {
         "authrole" => me.authrole.as_str(),
         "authmethod" => me.authmethod,
         "authprovider" => me.authprovider,
-        "authextra" => Value::Dict(Dict::new()),
+        "authextra" => Value::Dict(me.authextra.clone()),
         "roles" => Value::Dict(dict! {
             "broker" => features(&[
                 "publisher_identification",

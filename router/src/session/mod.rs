@@ -5,6 +5,7 @@
 
 mod authenticate;
 mod dispatch;
+mod dynamic;
 mod handshake;
 mod options;
 mod penalty;
@@ -82,12 +83,13 @@ pub async fn run(
         &router,
         &listener,
         opened,
+        hello_by,
     ));
     let joined = tokio::select! {
         j = tokio::time::timeout_at(hello_by, handshake) => j.unwrap_or_else(|_| {
             tracing::warn!(peer = %info.peer, "no HELLO within {:?}; closing", router.options.hello_timeout);
             Err(Some(handshake::Abort {
-                reason: "wamp.error.protocol_violation",
+                reason: "wamp.error.protocol_violation".into(),
                 message: "no HELLO in time".into(),
             }))
         }),

@@ -104,6 +104,7 @@ pub fn every_login_method() -> AuthConfig {
         ticket: Some([("alice".to_owned(), alice)].into()),
         wampcra: Some([("bob".to_owned(), bob), ("carol".to_owned(), carol)].into()),
         cryptosign: Some([("dave".to_owned(), dave)].into()),
+        dynamic: Default::default(),
     }
 }
 

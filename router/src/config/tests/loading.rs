@@ -334,6 +334,18 @@ fn example_configs_load() {
     );
     let _ = std::fs::remove_dir_all(&pki_dir);
 
+    let dynamic = &seen["dynamic-authenticator.json"].config;
+    assert_eq!(anonymous_roles(dynamic), [Some("authenticator"), None]);
+    let web = &dynamic.transports[1].auth;
+    assert_eq!(web.methods(), ["cryptosign", "wampcra", "ticket"]);
+    let ticket = web
+        .dynamic
+        .ticket
+        .as_ref()
+        .expect("a dynamic ticket authenticator");
+    assert_eq!(ticket.procedure, "com.example.authenticate.ticket");
+    assert_eq!(ticket.realm, None);
+
     let by_duration = &seen["stats-by-duration.json"].config.realms[0];
     let stats = by_duration.stats.expect("stats");
     assert_eq!(

@@ -184,20 +184,17 @@ fn auth_warnings() {
              \"tls\" is not supported by wampstat (only anonymous, ticket, wampcra and \
              cryptosign), ignored",
             "config/x.json: workers[0].transports[1].auth: no supported authentication \
-             method (wampstat supports static anonymous, ticket, wampcra and cryptosign), so no \
-             client can join through this transport",
+             method (wampstat supports static anonymous, and static or dynamic ticket, wampcra \
+             and cryptosign), so no client can join through this transport",
         ]
     );
     let loaded = with(|v| raw(v)["auth"] = json!({"tls": {}})).expect("loads");
     assert_eq!(loaded.config.transports[1].auth.anonymous, None);
-    let w =
-        warnings(with(
-            |v| {
-                raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": "com.auth"}})
-            },
-        ));
+    let w = warnings(with(|v| {
+        raw(v)["auth"] = json!({"ticket": {"type": "function", "create": "m.f"}})
+    }));
     assert!(
-        w[0].contains("auth.ticket.type: ticket authentication of type \"dynamic\""),
+        w[0].contains("auth.ticket.type: ticket authentication of type \"function\""),
         "{w:?}"
     );
 
@@ -265,5 +262,72 @@ fn ticket_and_wampcra_principals_with_secrets_from_the_environment() {
     assert!(
         no_role.contains("auth.wampcra.users.carol.role") && no_role.contains("\"nobody\""),
         "{no_role}"
+    );
+}
+
+#[test]
+fn dynamic_authenticators_in_crossbars_shape() {
+    let loaded = with(|v| {
+        raw(v)["auth"] = json!({
+            "ticket": {"type": "dynamic", "authenticator": "com.example.authenticate"},
+            "wampcra": {"type": "dynamic", "authenticator": "com.example.cra",
+                        "authenticator-realm": "realm1", "default-role": "anonymous"},
+            "cryptosign": {"type": "dynamic", "authenticator": "com.example.key",
+                           "authenticator-role": "trusted", "extra": 1}
+        })
+    })
+    .expect("loads");
+    let auth = &loaded.config.transports[1].auth;
+    assert_eq!(auth.methods(), ["cryptosign", "wampcra", "ticket"]);
+    let ticket = auth.dynamic.ticket.as_ref().expect("dynamic ticket");
+    assert_eq!(
+        (ticket.procedure.as_str(), ticket.realm.as_deref()),
+        ("com.example.authenticate", None)
+    );
+    let cra = auth.dynamic.wampcra.as_ref().expect("dynamic wampcra");
+    assert_eq!(cra.realm.as_deref(), Some("realm1"));
+    assert_eq!(cra.default_role.as_deref(), Some("anonymous"));
+    let w = &loaded.warnings;
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].contains("auth.cryptosign.extra: not supported by wampstat, ignored"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].contains("auth.cryptosign[\"authenticator-role\"]: ignored"),
+        "{w:?}"
+    );
+
+    let at = "workers[0].transports[1].auth.ticket";
+    assert_invalid(
+        with(|v| raw(v)["auth"] = json!({"ticket": {"type": "dynamic"}})),
+        at,
+        "missing field `authenticator`",
+    );
+    assert_invalid(
+        with(|v| raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": 5}})),
+        &format!("{at}.authenticator"),
+        "invalid type: number `5`, expected a procedure URI (a string)",
+    );
+    assert_invalid(
+        with(|v| raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": "a b"}})),
+        &format!("{at}.authenticator"),
+        "must be a procedure URI, got \"a b\"",
+    );
+    assert_invalid(
+        with(|v| {
+            raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": "com.a",
+                                               "authenticator-realm": "nowhere"}})
+        }),
+        &format!("{at}[\"authenticator-realm\"]"),
+        "realm \"nowhere\" is not defined",
+    );
+    assert_invalid(
+        with(|v| {
+            raw(v)["auth"] = json!({"ticket": {"type": "dynamic", "authenticator": "com.a",
+                                               "default-role": "nobody"}})
+        }),
+        &format!("{at}[\"default-role\"]"),
+        "role \"nobody\" is not defined in any realm",
     );
 }

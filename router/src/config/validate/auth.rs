@@ -1,5 +1,6 @@
-//! Authentication: a transport's `auth` block (anonymous, static ticket and WAMP-CRA, secrets
-//! from the environment), and whether the roles it names exist.
+//! Authentication: a transport's `auth` block (anonymous, static ticket, WAMP-CRA and
+//! cryptosign, secrets from the environment, dynamic authenticators), and whether the roles and
+//! realms it names exist.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -9,11 +10,12 @@ use super::transports::Pending;
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
 use crate::config::raw::{
-    Int, RawAnonymousStatic, RawCraStatic, RawCryptosignStatic, RawTicketStatic,
+    Int, RawAnonymousStatic, RawCraStatic, RawCryptosignStatic, RawDynamic, RawTicketStatic,
 };
-use crate::config::wording::quoted_list;
+use crate::config::wording::{describe, quoted_list};
 use crate::config::{
-    AuthConfig, CraUser, Identity, KeyPrincipal, Principal, RealmConfig, Salt, Secret,
+    AuthConfig, Authenticator, CraUser, Identity, KeyPrincipal, Principal, RealmConfig, Salt,
+    Secret,
 };
 
 /// Authentication methods Crossbar knows that wampstat does not implement; ignored with a
@@ -34,6 +36,9 @@ pub(super) struct TransportAuth {
     pub(super) anonymous: Anonymous,
     /// The roles of ticket and WAMP-CRA principals, each with its path.
     pub(super) roles: Vec<(String, JsonPath)>,
+    /// The realms dynamic authenticators are registered in (`authenticator-realm`), each with
+    /// its path.
+    pub(super) authenticator_realms: Vec<(String, JsonPath)>,
 }
 
 /// Where a transport's anonymous role came from.
@@ -59,10 +64,12 @@ impl Cx<'_> {
                 config: AuthConfig::anonymous_only("anonymous"),
                 anonymous: Anonymous::Implicit,
                 roles: Vec::new(),
+                authenticator_realms: Vec::new(),
             });
         };
         let mut anonymous = Anonymous::Disabled;
         let mut config = AuthConfig::default();
+        let mut authenticator_realms = Vec::new();
         let first_role = self.principal_roles.len();
         for (method, raw_method) in &methods {
             let mp = ap.key(method);
@@ -136,7 +143,20 @@ impl Cx<'_> {
                         })?;
                         config.wampcra = Some(users);
                     }
-                    t @ ("dynamic" | "function") => self.unsupported_type(method, t, &mp),
+                    "dynamic" => {
+                        let a = self.authenticator(raw_method, &mp)?;
+                        if let Some(realm) = &a.realm {
+                            authenticator_realms
+                                .push((realm.clone(), mp.key("authenticator-realm")));
+                        }
+                        let d = &mut config.dynamic;
+                        match method.as_str() {
+                            "ticket" => d.ticket = Some(a),
+                            "wampcra" => d.wampcra = Some(a),
+                            _ => d.cryptosign = Some(a),
+                        }
+                    }
+                    t @ "function" => self.unsupported_type(method, t, &mp),
                     t => {
                         return Err(self.err(
                             &mp.key("type"),
@@ -156,7 +176,7 @@ impl Cx<'_> {
                         &mp,
                         format!(
                             "unknown authentication method {m:?}; wampstat supports \"anonymous\", \
-                             \"ticket\" and \"wampcra\" (and ignores Crossbar's {})",
+                             \"ticket\", \"wampcra\" and \"cryptosign\" (and ignores Crossbar's {})",
                             quoted_list(OTHER_CROSSBAR_AUTHMETHODS)
                         ),
                     ));
@@ -166,14 +186,64 @@ impl Cx<'_> {
         if config.methods().is_empty() {
             self.warn(
                 ap,
-                "no supported authentication method (wampstat supports static anonymous, ticket, \
-                 wampcra and cryptosign), so no client can join through this transport",
+                "no supported authentication method (wampstat supports static anonymous, and \
+                 static or dynamic ticket, wampcra and cryptosign), so no client can join \
+                 through this transport",
             );
         }
         Ok(TransportAuth {
             config,
             anonymous,
             roles: self.principal_roles.split_off(first_role),
+            authenticator_realms,
+        })
+    }
+
+    /// A dynamic authenticator (`"type": "dynamic"`, at `mp`): `authenticator` must be a URI;
+    /// `default-role` is checked like a principal's role.
+    fn authenticator(&mut self, raw: &Value, mp: &JsonPath) -> Result<Authenticator> {
+        let raw: RawDynamic = self.typed(raw, mp)?;
+        let at = mp.key("authenticator");
+        let procedure = match raw.authenticator {
+            Value::String(s)
+                if wamp::uri::is_valid(&s, wamp::uri::UriCheck::Loose) && !s.is_empty() =>
+            {
+                s
+            }
+            Value::String(s) => {
+                return Err(self.err(&at, format!("must be a procedure URI, got {s:?}")));
+            }
+            other => {
+                return Err(self.err(
+                    &at,
+                    format!(
+                        "invalid type: {}, expected a procedure URI (a string)",
+                        describe(&other)
+                    ),
+                ));
+            }
+        };
+        if raw.authenticator_role.is_some() {
+            self.warn(
+                &mp.key("authenticator-role"),
+                "ignored: wampstat calls the authenticator as the router itself, which no \
+                 role's permissions restrict",
+            );
+        }
+        if let Some(role) = &raw.default_role {
+            if role.is_empty() {
+                return Err(self.err(&mp.key("default-role"), "must not be empty"));
+            }
+            self.principal_roles
+                .push((role.clone(), mp.key("default-role")));
+        }
+        if raw.authenticator_realm.as_deref() == Some("") {
+            return Err(self.err(&mp.key("authenticator-realm"), "must not be empty"));
+        }
+        Ok(Authenticator {
+            procedure,
+            realm: raw.authenticator_realm,
+            default_role: raw.default_role,
         })
     }
 
@@ -272,6 +342,13 @@ impl Cx<'_> {
             .flat_map(|(_, r)| r.roles.iter().map(|role| role.name.as_str()))
             .collect();
         for p in pending {
+            if let Some((realm, at)) = p
+                .authenticator_realms
+                .iter()
+                .find(|(r, _)| !realms.iter().any(|(_, c)| &c.name == r))
+            {
+                return Err(self.err(at, format!("realm {realm:?} is not defined")));
+            }
             if let Some((role, at)) = p.roles.iter().find(|(r, _)| !defined.contains(r.as_str())) {
                 let mut names: Vec<&str> = defined.iter().copied().collect();
                 names.sort_unstable();

@@ -37,6 +37,8 @@ pub(super) struct Pending {
     pub(super) anonymous: Anonymous,
     /// The roles its ticket and WAMP-CRA principals name, with their paths.
     pub(super) roles: Vec<(String, JsonPath)>,
+    /// The realms its dynamic authenticators name, with their paths.
+    pub(super) authenticator_realms: Vec<(String, JsonPath)>,
 }
 
 impl Cx<'_> {
@@ -305,6 +307,7 @@ impl Cx<'_> {
             path: tp.clone(),
             anonymous: auth.anonymous,
             roles: auth.roles,
+            authenticator_realms: auth.authenticator_realms,
         })
     }
 

@@ -3,6 +3,15 @@
 //!
 //! No call is left hanging: when a callee leaves, its callers get `wamp.error.canceled`; when a
 //! caller leaves, its callees get INTERRUPT.
+//!
+//! The router itself can call too ([`internal`]): a dynamic authenticator is a procedure a
+//! client session registered, which the router calls during another client's handshake.
+
+mod internal;
+#[cfg(test)]
+mod tests;
+
+pub use internal::Failed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,10 +88,36 @@ pub struct Registration {
 /// A call in progress.
 #[derive(Debug)]
 struct Pending {
-    caller: Arc<SessionHandle>,
-    caller_request: Id,
+    caller: Caller,
     callee: Arc<SessionHandle>,
     receive_progress: bool,
+}
+
+/// Who made a call in progress.
+#[derive(Debug)]
+enum Caller {
+    /// A joined session, and its CALL's request id.
+    Session(Arc<SessionHandle>, Id),
+    /// The router itself ([`Dealer::call_internal`]), waiting for the answer here.
+    Router(internal::Reply),
+}
+
+impl Caller {
+    /// The calling session's id and request id (none for the router).
+    fn session_call(&self) -> Option<(Id, Id)> {
+        match self {
+            Caller::Session(s, request) => Some((s.id, *request)),
+            Caller::Router(_) => None,
+        }
+    }
+}
+
+/// Where the answer to a call goes.
+enum To {
+    /// A session's CALL (request id; whether it takes progressive results).
+    Session(Arc<SessionHandle>, Id, bool),
+    /// The router's own call, now finished.
+    Router(internal::Reply),
 }
 
 #[derive(Debug, Default)]
@@ -152,16 +187,58 @@ impl State {
 
     /// Adds a call in progress (its unit of the caller's quota already taken).
     fn add_pending(&mut self, invocation: Id, p: Pending) {
-        self.by_call
-            .insert((p.caller.id, p.caller_request), invocation);
+        if let Some(call) = p.caller.session_call() {
+            self.by_call.insert(call, invocation);
+        }
         self.invocations.insert(invocation, p);
     }
 
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.invocations.remove(&invocation)?;
-        self.by_call.remove(&(p.caller.id, p.caller_request));
-        p.caller.quota.release(Resource::Calls);
+        if let Caller::Session(caller, request) = &p.caller {
+            self.by_call.remove(&(caller.id, *request));
+            caller.quota.release(Resource::Calls);
+        }
         Some(p)
+    }
+
+    /// The next invocation id.
+    fn next_invocation(&mut self) -> Id {
+        self.next_invocation = self.next_invocation % wamp::id::MAX_ID + 1;
+        self.next_invocation
+    }
+
+    /// Picks the callee for a call to `procedure` (advancing a round robin): the registration,
+    /// the callee, and the INVOCATION details that the registration implies.
+    fn route(&mut self, procedure: &str) -> Result<(Id, Arc<SessionHandle>, Dict), Refusal> {
+        let Some(reg) = self.find(procedure) else {
+            return Err(Refusal::new(
+                "wamp.error.no_such_procedure",
+                format!("no callee registered procedure {procedure:?}"),
+            ));
+        };
+        let n = reg.callees.len();
+        if n == 0 {
+            return Err(Refusal::new(
+                "wamp.error.no_such_procedure",
+                "the procedure has no callee left",
+            ));
+        }
+        let at = match reg.invoke {
+            InvokePolicy::Single | InvokePolicy::First => 0,
+            InvokePolicy::Last => n - 1,
+            InvokePolicy::RoundRobin => reg.next % n,
+            InvokePolicy::Random => rand::random_range(0..n),
+        };
+        let mut details = Dict::new();
+        if reg.policy != MatchPolicy::Exact {
+            details.insert("procedure".into(), procedure.into());
+        }
+        let (id, callee) = (reg.id, Arc::clone(&reg.callees[at]));
+        if let Some(r) = self.registrations.get_mut(&id) {
+            r.next = r.next.wrapping_add(1);
+        }
+        Ok((id, callee, details))
     }
 
     fn remove_registration(&mut self, id: Id) {
@@ -253,53 +330,22 @@ impl Dealer {
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
         let held = caller.quota.acquire(Resource::Calls)?;
         let mut st = lock(&self.state);
-        let (registration, callee, details, receive_progress) = {
-            let Some(reg) = st.find(c.procedure) else {
-                return Err(Refusal::new(
-                    "wamp.error.no_such_procedure",
-                    format!("no callee registered procedure {:?}", c.procedure),
-                ));
-            };
-            let n = reg.callees.len();
-            if n == 0 {
-                return Err(Refusal::new(
-                    "wamp.error.no_such_procedure",
-                    "the procedure has no callee left",
-                ));
-            }
-            let at = match reg.invoke {
-                InvokePolicy::Single | InvokePolicy::First => 0,
-                InvokePolicy::Last => n - 1,
-                InvokePolicy::RoundRobin => reg.next % n,
-                InvokePolicy::Random => rand::random_range(0..n),
-            };
-            let mut details = Dict::new();
-            if reg.policy != MatchPolicy::Exact {
-                details.insert("procedure".into(), c.procedure.into());
-            }
-            let callee = &reg.callees[at];
-            let receive_progress = c.receive_progress && callee.callee.progressive_call_results;
-            if receive_progress {
-                details.insert("receive_progress".into(), Value::Bool(true));
-            }
-            if c.disclose {
-                details.insert("caller".into(), caller.id.into());
-                details.insert("caller_authid".into(), caller.authid.as_str().into());
-                details.insert("caller_authrole".into(), caller.authrole.as_str().into());
-            }
-            (reg.id, Arc::clone(callee), details, receive_progress)
-        };
-        if let Some(r) = st.registrations.get_mut(&registration) {
-            r.next = r.next.wrapping_add(1);
+        let (registration, callee, mut details) = st.route(c.procedure)?;
+        let receive_progress = c.receive_progress && callee.callee.progressive_call_results;
+        if receive_progress {
+            details.insert("receive_progress".into(), Value::Bool(true));
         }
-        st.next_invocation = st.next_invocation % wamp::id::MAX_ID + 1;
-        let invocation = st.next_invocation;
+        if c.disclose {
+            details.insert("caller".into(), caller.id.into());
+            details.insert("caller_authid".into(), caller.authid.as_str().into());
+            details.insert("caller_authrole".into(), caller.authrole.as_str().into());
+        }
+        let invocation = st.next_invocation();
         held.keep();
         st.add_pending(
             invocation,
             Pending {
-                caller: Arc::clone(caller),
-                caller_request: c.request,
+                caller: Caller::Session(Arc::clone(caller), c.request),
                 callee: Arc::clone(&callee),
                 receive_progress,
             },
@@ -311,7 +357,13 @@ impl Dealer {
             details,
             payload: c.payload.clone(),
         };
-        match callee.send(&m) {
+        self.invoke(&callee, invocation, &m)
+    }
+
+    /// Sends an INVOCATION already in progress to its callee; when it cannot be sent, the call
+    /// ends (and why is the caller's refusal).
+    fn invoke(&self, callee: &SessionHandle, invocation: Id, m: &Message) -> Result<(), Refusal> {
+        match callee.send(m) {
             Ok(()) => Ok(()),
             Err(not_sent) => {
                 lock(&self.state).remove_pending(invocation);
@@ -335,9 +387,12 @@ impl Dealer {
     /// are ignored; an intermediate (progressive) result the caller did not ask for is dropped.
     pub fn yield_result(&self, callee: Id, invocation: Id, options: &Dict, payload: Payload) {
         let progress = options.get("progress").and_then(Value::as_bool) == Some(true);
-        let Some((caller, request, receive_progress)) = self.answer(callee, invocation, !progress)
-        else {
-            return;
+        let (caller, request, receive_progress) = match self.answer(callee, invocation, !progress) {
+            Some(To::Session(caller, request, receive_progress)) => {
+                (caller, request, receive_progress)
+            }
+            Some(To::Router(reply)) => return reply.send(Ok(payload)),
+            None => return,
         };
         let mut details = Dict::new();
         if progress {
@@ -365,32 +420,40 @@ impl Dealer {
         error: String,
         payload: Payload,
     ) {
-        if let Some((caller, request, _)) = self.answer(callee, invocation, true) {
-            let error = Message::Error {
-                request_type: code::CALL,
-                request,
-                details,
-                error,
-                payload,
-            };
-            reply(&caller, error);
+        match self.answer(callee, invocation, true) {
+            Some(To::Session(caller, request, _)) => {
+                let error = Message::Error {
+                    request_type: code::CALL,
+                    request,
+                    details,
+                    error,
+                    payload,
+                };
+                reply(&caller, error);
+            }
+            Some(To::Router(reply)) => reply.send(Err(Failed::from_error(error, &payload))),
+            None => {}
         }
     }
 
-    /// The caller, its request id and whether it takes progressive results, for an answer of
-    /// `callee` to `invocation`; `done` ends the call.
-    fn answer(
-        &self,
-        callee: Id,
-        invocation: Id,
-        done: bool,
-    ) -> Option<(Arc<SessionHandle>, Id, bool)> {
+    /// Where an answer of `callee` to `invocation` goes; `done` ends the call. The router's
+    /// own calls take no progressive results: `None` for those.
+    fn answer(&self, callee: Id, invocation: Id, done: bool) -> Option<To> {
         let mut st = lock(&self.state);
         let p = st
             .invocations
             .get(&invocation)
             .filter(|p| p.callee.id == callee)?;
-        let found = (Arc::clone(&p.caller), p.caller_request, p.receive_progress);
+        let found = match &p.caller {
+            Caller::Session(caller, request) => {
+                To::Session(Arc::clone(caller), *request, p.receive_progress)
+            }
+            Caller::Router(_) if !done => return None,
+            Caller::Router(_) => match st.remove_pending(invocation)?.caller {
+                Caller::Router(reply) => return Some(To::Router(reply)),
+                Caller::Session(..) => return None,
+            },
+        };
         if done {
             st.remove_pending(invocation);
         }
@@ -453,10 +516,11 @@ impl Dealer {
                 left.push((id, deleted));
             }
         }
+        let caller_is = |p: &Pending| p.caller.session_call().is_some_and(|(c, _)| c == session);
         let gone: Vec<Id> = st
             .invocations
             .iter()
-            .filter(|(_, p)| p.callee.id == session || p.caller.id == session)
+            .filter(|(_, p)| p.callee.id == session || caller_is(p))
             .map(|(&id, _)| id)
             .collect();
         let mut notices = Vec::new();
@@ -467,15 +531,16 @@ impl Dealer {
         }
         drop(st);
         for (invocation, p) in notices {
-            if p.callee.id == session && p.caller.id != session {
-                let _ = p.caller.send(&canceled(
-                    p.caller_request,
-                    "the callee left before answering",
-                ));
-            } else if p.caller.id == session
-                && p.callee.id != session
-                && p.callee.callee.call_canceling
-            {
+            let from_self = caller_is(&p);
+            if p.callee.id == session && !from_self {
+                let why = "the callee left before answering";
+                match p.caller {
+                    Caller::Session(caller, request) => {
+                        let _ = caller.send(&canceled(request, why));
+                    }
+                    Caller::Router(reply) => reply.send(Err(Failed::canceled(why))),
+                }
+            } else if from_self && p.callee.id != session && p.callee.callee.call_canceling {
                 let _ = p.callee.send(&Message::Interrupt {request: invocation,
                     options: wamp::dict! {"mode" => "killnowait", "reason" => "wamp.close.caller_left"},
                 });
