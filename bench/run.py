@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The benchmark suite: wamp-router against Crossbar.io, statistics on against off, memory per
-idle session, and the raw ceiling (the same fan-out without WAMP).
+"""The benchmark suite: wamp-router against Crossbar.io, statistics on against off, TLS against
+plain, memory per idle session, and the raw ceiling (the same fan-out without WAMP).
 
     python3 bench/run.py                 # everything, 3 runs of 5 s each
     python3 bench/run.py --runs 5 --seconds 10
     python3 bench/run.py --no-crossbar   # only our router
+    python3 bench/run.py --no-crossbar --only tls   # TLS (rss://, wss://) against plain
 
 Every comparison is measured side by side in one invocation: all routers run at once (an idle
 router costs nothing) and the runs alternate between them, so a noisy neighbour hits each
@@ -73,6 +74,21 @@ def config(ws_port, rs_port, stats):
     }
 
 
+def make_pki(folder):
+    """A CA and a certificate it signed for 127.0.0.1 (ECDSA P-256), with openssl: ca.crt,
+    server.key and server.crt in `folder`."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=wampstat bench CA")
+    run("req", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (Path(folder) / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    return Path(folder) / "ca.crt"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,11 +146,18 @@ def rss_kib(pid):
 class Router:
     """A router process (ours or Crossbar) on its own ports."""
 
-    def __init__(self, name, kind, stats, crossbar_bin=None):
+    def __init__(self, name, kind, stats, crossbar_bin=None, tls=False):
         self.name, self.kind = name, kind
         self.ws, self.rs = free_port(), free_port()
         self.dir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=OUT))
-        (self.dir / "config.json").write_text(json.dumps(config(self.ws, self.rs, stats), indent=1))
+        node = config(self.ws, self.rs, stats)
+        self.ca = None
+        if tls:
+            # Relative paths: taken from the node directory, as Crossbar takes them.
+            self.ca = make_pki(self.dir)
+            for t in node["workers"][0]["transports"]:
+                t["endpoint"]["tls"] = {"key": "server.key", "certificate": "server.crt"}
+        (self.dir / "config.json").write_text(json.dumps(node, indent=1))
         self.log = open(self.dir / "router.log", "w")
         if kind == "ours":
             cmd = [str(ROOT / "target/release/wamp-router"), "--cbdir", str(self.dir), "--threads", "1"]
@@ -146,7 +169,8 @@ class Router:
         wait_port(self.rs, self.proc)
 
     def url(self, transport):
-        return f"ws://127.0.0.1:{self.ws}/ws" if transport == "ws" else f"rs://127.0.0.1:{self.rs}"
+        s = "s" if self.ca else ""
+        return f"ws{s}://127.0.0.1:{self.ws}/ws" if transport == "ws" else f"rs{s}://127.0.0.1:{self.rs}"
 
     def stop(self):
         try:
@@ -165,6 +189,8 @@ def loadgen(router, transport, serializer, args, seconds):
     (of one core) over the measured window."""
     cmd = [LOADGEN, "--url", router.url(transport), "--serializer", serializer, "--json",
            "--progress", "never", "--warmup", "1", "--duration", str(seconds)] + args
+    if router.ca:
+        cmd += ["--ca", str(router.ca)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     c0, t0 = cpu_ticks(router.proc.pid), time.time()
@@ -232,9 +258,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--sessions", type=int, default=10000, help="idle sessions")
     ap.add_argument("--no-crossbar", action="store_true")
-    ap.add_argument("--only", help="comma-separated parts: fanout,rpc,stats,idle,raw")
+    ap.add_argument("--only", help="comma-separated parts: fanout,rpc,stats,tls,idle,raw")
     a = ap.parse_args()
-    parts = set((a.only or "fanout,rpc,stats,idle,raw").split(","))
+    parts = set((a.only or "fanout,rpc,stats,tls,idle,raw").split(","))
     OUT.mkdir(parents=True, exist_ok=True)
     log("building (release) ...")
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "wamp-router", "-p", "wamp-loadgen",
@@ -252,6 +278,8 @@ def main():
     try:
         routers["ours"] = Router("ours", "ours", stats=True)
         routers["ours-nostats"] = Router("ours-nostats", "ours", stats=False)
+        if "tls" in parts:
+            routers["ours-tls"] = Router("ours-tls", "ours", stats=True, tls=True)
         if crossbar:
             routers["crossbar"] = Router("crossbar", "crossbar", stats=True, crossbar_bin=crossbar)
         S = a.seconds
@@ -310,6 +338,33 @@ def main():
                                      f"{fmt(median([x['measured']['calls']['per_s'] for x in rs]))} | "
                                      f"{fmt(lat('p50'))} | {fmt(lat('p90'))} | {fmt(lat('p99'))} | "
                                      f"{fmt(lat('p99_9'))} | {fmt(median([x['router_cpu'] for x in rs]))} |")
+            lines.append("")
+
+        if "tls" in parts:
+            log("TLS against plain ...")
+            lines += ["## TLS against plain (our router, the same config with `endpoint.tls`)", "",
+                      "| workload | transport | plain | TLS | TLS / plain | router CPU % plain | TLS |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
+            seq = ["rpc", "--rate", "max", "--concurrency", "1"]
+            for name, args, tr, key in [("fan-out events/s", fan, "rs", ("events", "per_s")),
+                                        ("fan-out events/s", fan, "ws", ("events", "per_s")),
+                                        ("sequential RPC calls/s", seq, "rs", ("calls", "per_s")),
+                                        ("sequential RPC p50 µs", seq, "rs", ("calls", "latency_us", "p50"))]:
+                if key[-1] == "p50":
+                    res = last_rpc  # the same runs as the line before
+                else:
+                    res = series([("plain", "ours", tr, "msgpack"), ("tls", "ours-tls", tr, "msgpack")], args)
+                    last_rpc = res
+
+                def get(x):
+                    v = x["measured"]
+                    for k in key:
+                        v = v[k]
+                    return v
+                p, t = median([get(x) for x in res["plain"]]), median([get(x) for x in res["tls"]])
+                cp, ct = (median([x["router_cpu"] for x in res[k]]) for k in ("plain", "tls"))
+                lines.append(f"| {name} | {'RawSocket' if tr == 'rs' else 'WebSocket'}+msgpack | {fmt(p)} | "
+                             f"{fmt(t)} | {t / p:.3f} | {fmt(cp)} | {fmt(ct)} |")
             lines.append("")
 
         if "stats" in parts:

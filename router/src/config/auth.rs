@@ -113,8 +113,8 @@ pub struct Principal {
 /// A static WAMP-CRA user (`auth.wampcra.users.<authid>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CraUser {
-    /// The key its challenges are signed with (`secret`; with a `salt`, the key derived from
-    /// the user's password, as in Crossbar).
+    /// The key its challenges are signed with: `secret`, or, with a `salt`, the key derived
+    /// from `secret` (the user's password), as Crossbar.io 26 does.
     pub secret: Secret,
     /// Its role and realm.
     pub identity: Identity,

@@ -231,6 +231,19 @@ fn ticket_and_wampcra_principals_with_secrets_from_the_environment() {
         (salt.salt.as_str(), salt.iterations, salt.keylen),
         ("s", 100, 32)
     );
+    // The configured secret is the password; challenges are signed with the derived key.
+    let key = wamp::auth::wampcra_derive_key("k", "s", 100, 32);
+    assert_eq!(carol.secret.expose(), key);
+    let e = with(|v| {
+        raw(v)["auth"] = json!({"wampcra": {"type": "static", "users": {
+            "carol": {"secret": "k", "role": "anonymous", "salt": "s", "iterations": 10_000_000}}}})
+    })
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config/x.json: workers[0].transports[1].auth.wampcra.users.carol.iterations: must be \
+         an integer from 1 to 1000000, got 10000000"
+    );
     assert_eq!(auth.methods(), ["wampcra", "ticket", "anonymous"]);
     assert_eq!(auth.anonymous_realm.as_deref(), Some("realm1"));
     let shown = format!("{:?}", loaded.config);

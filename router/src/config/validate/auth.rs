@@ -20,6 +20,28 @@ use crate::config::{
 
 /// Authentication methods Crossbar knows that wampstat does not implement; ignored with a
 /// warning.
+/// The most PBKDF2 iterations a salted WAMP-CRA secret may ask (each login of a client costs
+/// it as many; a million is seconds of CPU).
+const MAX_PBKDF2_ITERATIONS: u32 = 1_000_000;
+/// The longest PBKDF2 key a salted WAMP-CRA secret may ask, in bytes.
+const MAX_PBKDF2_KEYLEN: u32 = 1024;
+
+/// The key WAMP-CRA challenges are signed with: the configured secret, or, with a salt, the key
+/// derived from it as Crossbar.io 26 does (`auth.derive_key(secret, salt, iterations, keylen)`),
+/// so the `secret` of a salted user is the password, and the client derives the same key from
+/// it and the salt the challenge carries. Derived once, here, not at every login.
+fn salted_key(secret: Secret, salt: Option<&Salt>) -> Secret {
+    match salt {
+        None => secret,
+        Some(s) => Secret::new(wamp::auth::wampcra_derive_key(
+            secret.expose(),
+            &s.salt,
+            s.iterations,
+            s.keylen as usize,
+        )),
+    }
+}
+
 const OTHER_CROSSBAR_AUTHMETHODS: &[&str] = &[
     "tls",
     "cookie",
@@ -124,20 +146,26 @@ impl Cx<'_> {
                     "static" => {
                         let raw: RawCraStatic = self.typed(raw_method, &mp)?;
                         let users = self.principals(raw.users, &mp.key("users"), |cx, u, up| {
+                            let secret = cx.secret(u.secret, &up.key("secret"))?;
+                            let salt = match u.salt {
+                                None => None,
+                                Some(salt) => Some(Salt {
+                                    salt,
+                                    iterations: cx.bounded(
+                                        u.iterations,
+                                        &up.key("iterations"),
+                                        (1000, MAX_PBKDF2_ITERATIONS),
+                                    )?,
+                                    keylen: cx.bounded(
+                                        u.keylen,
+                                        &up.key("keylen"),
+                                        (32, MAX_PBKDF2_KEYLEN),
+                                    )?,
+                                }),
+                            };
                             Ok(CraUser {
-                                secret: cx.secret(u.secret, &up.key("secret"))?,
-                                salt: match u.salt {
-                                    None => None,
-                                    Some(salt) => Some(Salt {
-                                        salt,
-                                        iterations: cx.positive(
-                                            u.iterations,
-                                            &up.key("iterations"),
-                                            1000,
-                                        )?,
-                                        keylen: cx.positive(u.keylen, &up.key("keylen"), 32)?,
-                                    }),
-                                },
+                                secret: salted_key(secret, salt.as_ref()),
+                                salt,
                                 identity: cx.identity(u.role, u.realm, up)?,
                             })
                         })?;
@@ -282,14 +310,16 @@ impl Cx<'_> {
         Ok(out)
     }
 
-    /// A positive integer option (at `at`), `default` when absent.
-    fn positive(&self, v: Option<Int>, at: &JsonPath, default: u32) -> Result<u32> {
+    /// A positive integer option (at `at`) of at most `max`, `default` when absent.
+    fn bounded(&self, v: Option<Int>, at: &JsonPath, (default, max): (u32, u32)) -> Result<u32> {
         match v {
             None => Ok(default),
             Some(Int(n)) => u32::try_from(n)
                 .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| self.err(at, format!("must be a positive integer, got {n}"))),
+                .filter(|&n| n > 0 && n <= max)
+                .ok_or_else(|| {
+                    self.err(at, format!("must be an integer from 1 to {max}, got {n}"))
+                }),
         }
     }
 
