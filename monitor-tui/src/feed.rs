@@ -88,7 +88,7 @@ async fn follow(
     };
     let session = Session::join(&config.url, &config.realm, options)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot join as {}: {e}", config.login))?;
     let mut sub = session
         .subscribe("wamp.session.", dict! {"match" => "prefix"})
         .await
