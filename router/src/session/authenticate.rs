@@ -131,7 +131,18 @@ fn wampcra(
     let users = auth.wampcra.as_ref();
     let user = authid.and_then(|a| users?.get(a));
     let authid = authid.unwrap_or_default().to_owned();
-    let authrole = user.map_or("", |u| u.identity.role.as_str());
+    // An unknown user gets a role of the known ones (the same every time for the same authid):
+    // an empty one would tell that the authid does not exist.
+    let authrole = match user {
+        Some(u) => u.identity.role.as_str(),
+        None => users.map_or("", |all| {
+            let pick = wampcra_signature(&listener.decoy_key, &authid);
+            let index = usize::from(pick.as_bytes()[0]) % all.len().max(1);
+            all.values()
+                .nth(index)
+                .map_or("", |u| u.identity.role.as_str())
+        }),
+    };
     let challenge = serde_json::json!({
         "authid": authid,
         "authrole": authrole,
@@ -388,6 +399,20 @@ mod tests {
         let (unknown, p) = challenge(&l, "wampcra", "eve");
         let keys = |d: &Dict| d.keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&known), keys(&unknown));
+        let fields = |d: &Dict| {
+            let text = d.get("challenge").and_then(Value::as_str).unwrap();
+            let c: serde_json::Value = serde_json::from_str(text).unwrap();
+            (
+                c["authrole"].clone(),
+                c["authmethod"].clone(),
+                c["authprovider"].clone(),
+            )
+        };
+        assert_eq!(
+            fields(&known),
+            fields(&unknown),
+            "an unknown user's role looks real"
+        );
         let (again, _) = challenge(&l, "wampcra", "eve");
         assert_eq!(
             unknown.get("salt"),
