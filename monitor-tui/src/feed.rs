@@ -91,7 +91,7 @@ async fn follow(
     };
     let session = Session::join(&config.url, &config.realm, options)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot join as {}: {e}", config.login))?;
     let mut sub = session
         .subscribe("wamp.session.", dict! {"match" => "prefix"})
         .await
@@ -148,8 +148,10 @@ async fn follow(
     })
 }
 
-/// The live sessions: with totals from `wampstat.session.stats` when the router has it,
-/// otherwise (Crossbar) details from `wamp.session.list` and `wamp.session.get`.
+/// The live sessions: with totals from `wampstat.session.stats` when the router has it and
+/// lets this session call it, otherwise details from `wamp.session.list` and `wamp.session.get`
+/// (Crossbar: it checks the permission before whether the procedure exists, so a role allowed
+/// only `wamp.session.*` gets `wamp.error.not_authorized` there, not `no_such_procedure`).
 pub async fn snapshot(session: &Session) -> Result<Vec<Dict>, ClientError> {
     match session
         .call("wampstat.session.stats", Payload::empty(), Dict::new())
@@ -164,7 +166,11 @@ pub async fn snapshot(session: &Session) -> Result<Vec<Dict>, ClientError> {
                 .filter_map(|v| v.as_dict().cloned())
                 .collect());
         }
-        Err(e) if e.wamp_error() == Some("wamp.error.no_such_procedure") => {}
+        Err(e)
+            if matches!(
+                e.wamp_error(),
+                Some("wamp.error.no_such_procedure" | "wamp.error.not_authorized")
+            ) => {}
         Err(e) => return Err(e),
     }
     let ids = session

@@ -22,7 +22,12 @@ pub async fn once(config: &FeedConfig) -> anyhow::Result<()> {
     };
     let session = wamp::Session::join(&config.url, &config.realm, options)
         .await
-        .with_context(|| format!("cannot join {} at {}", config.realm, config.url))?;
+        .with_context(|| {
+            format!(
+                "cannot join {} at {} as {}",
+                config.realm, config.url, config.login
+            )
+        })?;
     let sessions = feed::snapshot(&session)
         .await
         .context("cannot list the sessions")?;

@@ -304,3 +304,62 @@ async fn once_over_wss_with_a_private_ca_and_over_a_unix_socket() {
     backend.leave("wamp.close.normal").await.expect("leaves");
     router.shutdown().await;
 }
+
+/// With a role allowed only `wamp.session.*` — as in `interop/crossbar/config.json`, which this
+/// test loads — `wampstat.session.stats` is refused as not authorized (Crossbar checks the
+/// permission before whether the procedure exists): `--once` falls back to `wamp.session.list`
+/// and `get` and still shows the other session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_lists_sessions_when_its_role_may_only_use_wamp_session() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../interop/crossbar/config.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the interop config");
+    let config = wamp_router::config::Config::parse(&text, path)
+        .expect("our router reads the Crossbar config")
+        .config
+        .on_free_loopback_ports();
+    let router = wamp_router::Router::start(config, wamp_router::RouterOptions::default())
+        .await
+        .expect("router starts");
+    let url = router.rawsocket_url().unwrap();
+    let app = Session::join(&url, "realm1", SessionOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.welcome().get("authrole").and_then(wamp::Value::as_str),
+        Some("app")
+    );
+    let run = |ticket: &'static str| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+                .args(["--once", "--url", &url])
+                .args(["--authmethod", "ticket", "--authid", "ops-ticket"])
+                .env("WAMP_TICKET", ticket)
+                .output()
+                .expect("runs")
+        })
+    };
+    let out = run("monitor-ticket-do-not-reuse").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&app.id().to_string()), "{text}");
+    assert!(text.contains(" app "), "the other session's role: {text}");
+    let out = run("not the ticket").await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("as ops-ticket (ticket)")
+            && err.contains("wamp.error.not_authorized: ticket in static WAMP-Ticket"),
+        "{err}"
+    );
+    assert!(!err.contains("not the ticket"), "{err}");
+    router.shutdown().await;
+}

@@ -48,6 +48,18 @@ pub struct Login {
     pub credentials: Credentials,
 }
 
+/// Who, by which method, for messages: `ops (wampcra)`, `wampcra` without an authid,
+/// `anonymous`; never the secret.
+impl fmt::Display for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.authid, &self.credentials) {
+            (_, Credentials::Anonymous) => f.write_str("anonymous"),
+            (Some(authid), c) => write!(f, "{authid} ({})", c.method()),
+            (None, c) => f.write_str(c.method()),
+        }
+    }
+}
+
 impl Login {
     /// A login from a command line: `method` (`anonymous`, `ticket`, `wampcra`), its secret
     /// read from `secret_file` (its first line) when given, else from the environment variable
@@ -341,6 +353,14 @@ mod tests {
         assert!(e.contains("64 hex digits"), "{e}");
         let e = Login::from_command_line("ticket", None, Some(&key)).unwrap_err();
         assert!(e.contains("--authid"), "{e}");
+        std::fs::write(&key, "hunter2\n").unwrap();
+        let login = Login::from_command_line("ticket", Some("ops".into()), Some(&key)).unwrap();
+        assert_eq!(
+            login.to_string(),
+            "ops (ticket)",
+            "named, without the secret"
+        );
+        assert_eq!(Login::default().to_string(), "anonymous");
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -6,7 +6,10 @@
 //!
 //! **[ours]** An unknown authid (or key) gets a challenge like a known one (WAMP-CRA: with a
 //! made-up salt when the transport's users have salts) and, in the end, the same refusal as a
-//! wrong secret; secrets are compared in constant time. Nothing here logs or returns a secret.
+//! wrong secret, after the same work (a WAMP-CRA signature is computed for it too, a
+//! cryptosign signature verified with the key it announced), so that the time of the refusal
+//! does not tell which authids exist (`examples/auth_refusals.rs` measures it); secrets are
+//! compared in constant time. Nothing here logs or returns a secret.
 
 use wamp::auth::{cryptosign_verify, same_secret, wampcra_signature};
 use wamp::{Dict, Id, Message, Value, dict};
@@ -43,9 +46,10 @@ pub(super) struct Pending {
     /// The authenticator's `extra`, for WELCOME.
     extra: Dict,
     authid: String,
-    /// What the answer must be, and who the client then is; `None` for an unknown authid
-    /// (which no answer satisfies).
-    expected: Option<(Expected, Identity)>,
+    /// What the answer is checked against, for an unknown authid too.
+    expected: Expected,
+    /// Who the client then is; `None` for an unknown authid (which no answer satisfies).
+    identity: Option<Identity>,
 }
 
 /// What makes an answer right.
@@ -54,6 +58,9 @@ pub(super) enum Expected {
     Equals(String),
     /// It is this key's Ed25519 signature of this challenge (cryptosign).
     SignedBy([u8; 32], [u8; 32]),
+    /// Nothing to compare with (an unknown ticket authid): compared in constant time with a
+    /// value of the answer's length that never equals it.
+    Decoy,
 }
 
 /// Chooses the method for a HELLO with `details` and starts it; `session` is the id the session
@@ -97,17 +104,18 @@ pub(super) fn begin(
                 authmethod: "ticket".into(),
                 extra: Dict::new(),
             }),
-            Pending {
-                method: "ticket",
-                provider: "static",
-                extra: Dict::new(),
-                authid: authid.unwrap_or_default().to_owned(),
-                expected: authid.and_then(|a| auth.ticket.as_ref()?.get(a)).map(|p| {
-                    (
-                        Expected::Equals(p.ticket.expose().to_owned()),
-                        p.identity.clone(),
-                    )
-                }),
+            {
+                let principal = authid.and_then(|a| auth.ticket.as_ref()?.get(a));
+                Pending {
+                    method: "ticket",
+                    provider: "static",
+                    extra: Dict::new(),
+                    authid: authid.unwrap_or_default().to_owned(),
+                    expected: principal.map_or(Expected::Decoy, |p| {
+                        Expected::Equals(p.ticket.expose().to_owned())
+                    }),
+                    identity: principal.map(|p| p.identity.clone()),
+                }
             },
         )),
         "wampcra" => Ok(wampcra(auth, listener, authid, session)),
@@ -136,7 +144,18 @@ fn wampcra(
     let users = auth.wampcra.as_ref();
     let user = authid.and_then(|a| users?.get(a));
     let authid = authid.unwrap_or_default().to_owned();
-    let authrole = user.map_or("", |u| u.identity.role.as_str());
+    // An unknown user gets a role of the known ones (the same every time for the same authid):
+    // an empty one would tell that the authid does not exist.
+    let authrole = match user {
+        Some(u) => u.identity.role.as_str(),
+        None => users.map_or("", |all| {
+            let pick = wampcra_signature(&listener.decoy_key, &authid);
+            let index = usize::from(pick.as_bytes()[0]) % all.len().max(1);
+            all.values()
+                .nth(index)
+                .map_or("", |u| u.identity.role.as_str())
+        }),
+    };
     let challenge = wampcra_challenge(&authid, authrole, "static", session);
     let mut extra = dict! {"challenge" => challenge.as_str()};
     // An unknown user looks like the known ones: salted (with a made-up salt that is the same
@@ -165,12 +184,12 @@ fn wampcra(
             provider: "static",
             extra: Dict::new(),
             authid,
-            expected: user.map(|u| {
-                (
-                    Expected::Equals(wampcra_signature(u.secret.expose().as_bytes(), &challenge)),
-                    u.identity.clone(),
-                )
-            }),
+            // An unknown user's challenge is signed too, with the listener's decoy key.
+            expected: Expected::Equals(wampcra_signature(
+                user.map_or(&listener.decoy_key[..], |u| u.secret.expose().as_bytes()),
+                &challenge,
+            )),
+            identity: user.map(|u| u.identity.clone()),
         },
     )
 }
@@ -238,8 +257,9 @@ fn cryptosign(auth: &AuthConfig, details: &Dict, authid: Option<&str>) -> Result
             provider: "static",
             extra: Dict::new(),
             authid: found.map_or_else(|| authid.unwrap_or_default().to_owned(), |(a, _)| a.clone()),
-            expected: found
-                .map(|(_, p)| (Expected::SignedBy(pubkey, challenge), p.identity.clone())),
+            // Verified with the announced key even when nobody authorized it.
+            expected: Expected::SignedBy(pubkey, challenge),
+            identity: found.map(|(_, p)| p.identity.clone()),
         },
     ))
 }
@@ -259,7 +279,8 @@ impl Pending {
             provider: "dynamic",
             extra,
             authid,
-            expected: Some((expected, identity)),
+            expected,
+            identity: Some(identity),
         }
     }
 
@@ -275,17 +296,14 @@ impl Pending {
 
     /// Checks the AUTHENTICATE signature.
     pub fn verify(self, signature: &str) -> Result<Outcome, Abort> {
-        // Compared even for an unknown authid (against a value no answer matches), so that
-        // both take the same time.
-        let (expected, identity) = match self.expected {
-            Some((e, i)) => (e, Some(i)),
-            None => (Expected::Equals(decoy_of(signature)), None),
-        };
-        let matches = match &expected {
+        // Checked for an unknown authid too, so that both take the same time; only a known
+        // one can pass.
+        let matches = match &self.expected {
             Expected::Equals(e) => same_secret(e, signature),
             Expected::SignedBy(key, challenge) => cryptosign_verify(key, challenge, signature),
+            Expected::Decoy => same_secret(&decoy_of(signature), signature),
         };
-        match identity {
+        match self.identity {
             Some(identity) if matches => Ok(Outcome {
                 who: Authenticated {
                     authid: self.authid,
@@ -437,6 +455,20 @@ mod tests {
         let (unknown, p) = challenge(&l, "wampcra", "eve");
         let keys = |d: &Dict| d.keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&known), keys(&unknown));
+        let fields = |d: &Dict| {
+            let text = d.get("challenge").and_then(Value::as_str).unwrap();
+            let c: serde_json::Value = serde_json::from_str(text).unwrap();
+            (
+                c["authrole"].clone(),
+                c["authmethod"].clone(),
+                c["authprovider"].clone(),
+            )
+        };
+        assert_eq!(
+            fields(&known),
+            fields(&unknown),
+            "an unknown user's role looks real"
+        );
         let (again, _) = challenge(&l, "wampcra", "eve");
         assert_eq!(
             unknown.get("salt"),
@@ -445,6 +477,52 @@ mod tests {
         );
         let refused = p.verify(&good).unwrap_err();
         assert_eq!(refused.message, "WAMP-CRA signature is invalid");
+    }
+
+    #[test]
+    fn cryptosign_refuses_an_unknown_key_even_with_its_valid_signature() {
+        use crate::config::KeyPrincipal;
+        use wamp::auth::Credentials;
+        let mut l = listener();
+        let key = |seed| {
+            let extra = Credentials::Cryptosign(seed).authextra().unwrap();
+            let hex = extra.get("pubkey").and_then(Value::as_str).unwrap();
+            <[u8; 32]>::try_from(hex::decode(hex).unwrap()).unwrap()
+        };
+        let principal = KeyPrincipal {
+            authorized_keys: vec![key([1; 32])],
+            identity: Identity {
+                role: "user".into(),
+                realm: None,
+            },
+        };
+        l.auth.cryptosign = Some([("carol".to_owned(), principal)].into());
+        // The client announces `announced` and signs with `signer`.
+        let attempt = |announced: [u8; 32], signer: [u8; 32]| {
+            let hello = dict! {
+                "authmethods" => Value::List(vec!["cryptosign".into()]),
+                "authid" => "carol",
+                "authextra" => Value::Dict(Credentials::Cryptosign(announced).authextra().unwrap()),
+            };
+            let Ok(Begin::Challenge(c, p)) = begin(&l, &hello, 1) else {
+                panic!("expected a challenge");
+            };
+            let Message::Challenge { extra, .. } = *c else {
+                panic!("expected CHALLENGE");
+            };
+            let answer = Credentials::Cryptosign(signer)
+                .answer("cryptosign", &extra)
+                .unwrap();
+            p.verify(&answer)
+        };
+        assert_eq!(attempt([1; 32], [1; 32]).unwrap().who.authid, "carol");
+        let wrong = attempt([1; 32], [2; 32]).unwrap_err();
+        let unknown = attempt([3; 32], [3; 32]).unwrap_err();
+        assert_eq!(wrong.message, "WAMP-Cryptosign signature is invalid");
+        assert_eq!(
+            (wrong.reason, wrong.message.as_str()),
+            (unknown.reason, unknown.message.as_str())
+        );
     }
 
     #[test]

@@ -134,8 +134,12 @@ pub(super) async fn hello(
             outcome
         }
         Err(Some(refused)) if refused.reason == "wamp.error.not_authorized" => {
-            // Repeated failures from one address wait longer each time.
-            tokio::time::sleep(listener.penalties.failed(info.peer.ip())).await;
+            // Repeated failures from one address wait longer each time. The first waits not
+            // at all: a zero sleep would still wait for the timer's next tick, about 1 ms.
+            let delay = listener.penalties.failed(info.peer.ip());
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             return Err(Some(refused));
         }
         Err(other) => return Err(other),

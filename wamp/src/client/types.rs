@@ -73,7 +73,7 @@ pub enum ClientError {
     #[error("the router sent an invalid message: {0}")]
     Decode(#[from] DecodeError),
     /// The router refused the session.
-    #[error("the router aborted the session: {reason} {message}")]
+    #[error("the router aborted the session: {reason}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Aborted {
         /// The ABORT reason URI.
         reason: String,
