@@ -243,7 +243,7 @@ async fn next_message(reader: &mut wamp::transport::FrameReader) -> anyhow::Resu
     loop {
         match reader.next().await {
             Some(Ok(Inbound::Message(b))) => return Ok(wamp::decode(Serializer::Json, &b)?),
-            Some(Ok(Inbound::Ping(_))) => continue,
+            Some(Ok(Inbound::Ping(_) | Inbound::Pong)) => continue,
             Some(Err(e)) => return Err(e.into()),
             None => bail!("the router closed the connection"),
         }

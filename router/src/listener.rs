@@ -57,6 +57,7 @@ impl Service {
             auth: transport.auth.clone(),
             decoy_key: rand::random(),
             penalties: Default::default(),
+            keepalive: transport.keepalive,
         });
         Service {
             transport,

@@ -195,6 +195,32 @@ pub struct TransportConfig {
     /// Which web pages may connect (WebSocket `options.allowed_origins` and
     /// `allow_null_origin`; Crossbar's default, every origin, when absent).
     pub origins: wamp::transport::websocket::OriginPolicy,
+    /// How silent peers are found (`options.auto_ping_interval`, `auto_ping_timeout` and
+    /// `auto_ping_size`, Crossbar's WebSocket keys; on RawSocket ours); `None`: never pinged.
+    pub keepalive: Option<Keepalive>,
+}
+
+/// Pings for peers that went silent: after `interval` without a frame from the peer, a ping
+/// (WebSocket ping, RawSocket PING) it must answer (with anything) within `timeout`, or its
+/// session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence before a ping.
+    pub interval: std::time::Duration,
+    /// How long the answer may take.
+    pub timeout: std::time::Duration,
+    /// The ping's payload size in bytes (4 to 125).
+    pub size: usize,
+}
+
+impl Keepalive {
+    /// WebSocket's default: a ping after 30 s of silence, answered within 15 s. Browsers and
+    /// WebSocket libraries answer pings by themselves, so this costs clients nothing.
+    pub const WEBSOCKET: Keepalive = Keepalive {
+        interval: std::time::Duration::from_secs(30),
+        timeout: std::time::Duration::from_secs(15),
+        size: 4,
+    };
 }
 
 /// Where a transport listens.
@@ -544,6 +570,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
                     allowed: LOCAL_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
                     allow_null: false,
                 },
+                keepalive: Some(Keepalive::WEBSOCKET),
             },
             TransportConfig {
                 kind: TransportKind::RawSocket,
@@ -554,6 +581,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
                 max_message_size: 1024 * 1024,
                 auth,
                 origins: Default::default(),
+                keepalive: None,
             },
         ],
     }

@@ -232,6 +232,9 @@ pub(super) struct RawMessageOptions {
     pub(super) max_message_size: Option<Int>,
     pub(super) allowed_origins: Option<Vec<String>>,
     pub(super) allow_null_origin: Option<bool>,
+    pub(super) auto_ping_interval: Option<Int>,
+    pub(super) auto_ping_timeout: Option<Int>,
+    pub(super) auto_ping_size: Option<Int>,
 }
 
 /// `auth.ticket` of type `static`.

@@ -398,6 +398,7 @@ mod tests {
                 dynamic: Default::default(),
             },
             decoy_key: [7; 32],
+            keepalive: None,
             penalties: Default::default(),
         }
     }

@@ -260,6 +260,7 @@ impl Link<'_> {
         loop {
             match self.reader.next().await.ok_or(None)? {
                 Ok(Inbound::Message(b)) => return Ok(b),
+                Ok(Inbound::Pong) => {}
                 Ok(Inbound::Ping(p)) => {
                     if let Err(e) = self.writer.write_batch(&[Outbound::Pong(p)]).await {
                         tracing::debug!(peer = %info.peer, "transport ended: {e}");

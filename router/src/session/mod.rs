@@ -38,6 +38,8 @@ pub struct ListenerSettings {
     pub decoy_key: [u8; 32],
     /// Recent authentication failures by address.
     pub penalties: penalty::Penalties,
+    /// How silent peers are found, if they are.
+    pub keepalive: Option<crate::config::Keepalive>,
 }
 
 /// How a session ended.
@@ -131,7 +133,7 @@ pub async fn run(
         me: &me,
         role,
     };
-    let end = serve(&mut s, &mut reader, &out, &router).await;
+    let end = serve(&mut s, &mut reader, &out, &router, listener.keepalive).await;
     // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
     // be routed to a session that is going.
     realm.detach(me.id);
@@ -206,27 +208,37 @@ async fn finish_writer(out: Outbox, mut writer: JoinHandle<()>, within: Duration
     }
 }
 
-/// Reads and handles frames until the session ends.
+/// Reads and handles frames until the session ends; with `keepalive`, pings a peer that went
+/// silent and ends the session of one that does not answer.
 async fn serve(
     s: &mut Joined<'_>,
     reader: &mut FrameReader,
     out: &Outbox,
     router: &RouterContext,
+    keepalive: Option<crate::config::Keepalive>,
 ) -> End {
     let close = s.me.close_requested();
     tokio::pin!(close);
     let shutdown = router.shutdown.cancelled();
     tokio::pin!(shutdown);
+    // One timer for the session's life, looked at once per interval (not reset per frame):
+    // frames counted since the last look say whether the peer was silent.
+    let mut silence = Silence::default();
+    let check = tokio::time::sleep(keepalive.map_or(Duration::MAX / 4, |k| k.interval));
+    tokio::pin!(check);
     loop {
         tokio::select! {
             biased;
             frame = reader.next() => match frame {
+                Some(Ok(Inbound::Pong)) => silence.frames += 1,
                 Some(Ok(Inbound::Message(b))) => {
+                    silence.frames += 1;
                     if let Flow::End(end) = s.on_frame(b) {
                         return end;
                     }
                 }
                 Some(Ok(Inbound::Ping(p))) => {
+                    silence.frames += 1;
                     let _ = out.push(Outbound::Pong(p));
                 }
                 Some(Err(e @ (TransportError::TooLarge { .. } | TransportError::Stalled { .. }))) => {
@@ -237,7 +249,73 @@ async fn serve(
             },
             reason = &mut close => return End::Closed(reason),
             _ = &mut shutdown => return End::Closed(CloseReason::Shutdown),
+            () = &mut check, if keepalive.is_some() => {
+                let Some(k) = keepalive else { continue };
+                match silence.look() {
+                    Look::Alive => check.as_mut().reset(tokio::time::Instant::now() + k.interval),
+                    Look::Silent => {
+                        let _ = out.push(Outbound::Ping(silence.ping_payload(k.size)));
+                        check.as_mut().reset(tokio::time::Instant::now() + k.timeout);
+                    }
+                    Look::Unanswered => {
+                        tracing::info!(
+                            session = s.me.id,
+                            peer = %s.me.transport.peer,
+                            "no answer to a ping within {:?}; closing", k.timeout
+                        );
+                        return End::Transport(format!("no answer to a ping within {:?}", k.timeout));
+                    }
+                }
+            }
         }
+    }
+}
+
+/// What a session's keepalive knows: frames seen, and whether a ping is out.
+#[derive(Debug, Default)]
+struct Silence {
+    /// Frames received (any kind) so far.
+    frames: u64,
+    /// `frames` at the last look.
+    seen: u64,
+    /// Whether a ping was sent at the last look and no frame came since.
+    pinged: bool,
+    /// Pings sent, numbering their payloads.
+    pings: u32,
+}
+
+/// What a look at the keepalive found.
+#[derive(Debug, PartialEq, Eq)]
+enum Look {
+    /// Frames came since the last look.
+    Alive,
+    /// None came: send a ping.
+    Silent,
+    /// None came since the ping: the peer is gone.
+    Unanswered,
+}
+
+impl Silence {
+    /// Looks at what came since the last look.
+    fn look(&mut self) -> Look {
+        if self.frames != self.seen {
+            self.seen = self.frames;
+            self.pinged = false;
+            Look::Alive
+        } else if self.pinged {
+            Look::Unanswered
+        } else {
+            self.pinged = true;
+            Look::Silent
+        }
+    }
+
+    /// The next ping's payload: its number, padded to `size` bytes.
+    fn ping_payload(&mut self, size: usize) -> bytes::Bytes {
+        self.pings = self.pings.wrapping_add(1);
+        let mut p = self.pings.to_be_bytes().to_vec();
+        p.resize(size.max(4), 0);
+        p.into()
     }
 }
 

@@ -466,3 +466,18 @@ fn uris_longer_than_the_limit_are_invalid_for_every_request() {
             .starts_with("[33,5,")
     );
 }
+
+#[test]
+fn keepalive_pings_after_silence_and_gives_up_after_an_unanswered_ping() {
+    use super::{Look, Silence};
+    let mut s = Silence::default();
+    assert_eq!(s.look(), Look::Silent, "nothing came: ping");
+    assert_eq!(s.look(), Look::Unanswered, "still nothing: gone");
+    let mut s = Silence::default();
+    assert_eq!(s.look(), Look::Silent);
+    s.frames += 1; // the pong
+    assert_eq!(s.look(), Look::Alive);
+    assert_eq!(s.look(), Look::Silent, "silent again: another ping");
+    assert_eq!(&s.ping_payload(8)[..], &[0, 0, 0, 1, 0, 0, 0, 0]);
+    assert_eq!(&s.ping_payload(4)[..], &[0, 0, 0, 2]);
+}

@@ -401,7 +401,9 @@ impl Raw {
                         wamp::decode(self.serializer, &b).expect("the router sends valid messages"),
                     );
                 }
-                Some(Ok(wamp::transport::Inbound::Ping(_))) => continue,
+                Some(Ok(wamp::transport::Inbound::Ping(_) | wamp::transport::Inbound::Pong)) => {
+                    continue;
+                }
                 Some(Err(_)) | None => return None,
             }
         }

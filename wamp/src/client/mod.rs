@@ -261,6 +261,7 @@ impl Session {
                     let _ = out.send(Outbound::Pong(p)).await;
                     continue;
                 }
+                Some(Ok(Inbound::Pong)) => continue,
                 Some(Err(e)) => return Err(e.into()),
                 None => {
                     return Err(ClientError::Closed(
@@ -617,6 +618,7 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
                 let _ = shared.out.send(Outbound::Pong(p)).await;
                 continue;
             }
+            Some(Ok(Inbound::Pong)) => continue,
             Some(Err(e)) => break Closed::Transport(e.to_string()),
             None => break Closed::Transport("connection closed".into()),
         };

@@ -119,6 +119,8 @@ pub enum Inbound {
     Message(Bytes),
     /// A RawSocket PING; answer with [`Outbound::Pong`] and the same payload.
     Ping(Bytes),
+    /// The answer to a PING we sent (RawSocket PONG, WebSocket pong): the peer is alive.
+    Pong,
 }
 
 /// What a writer is asked to send.
@@ -131,6 +133,8 @@ pub enum Outbound {
     Passive(Bytes),
     /// A RawSocket PONG.
     Pong(Bytes),
+    /// A PING (RawSocket PING frame, WebSocket ping) the peer must answer: are you there?
+    Ping(Bytes),
     /// Close the connection once everything queued before has been written.
     Close,
 }
@@ -139,7 +143,9 @@ impl Outbound {
     /// The payload's length in bytes (0 for [`Outbound::Close`]), without framing.
     pub fn len(&self) -> usize {
         match self {
-            Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => b.len(),
+            Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) | Outbound::Ping(b) => {
+                b.len()
+            }
             Outbound::Close => 0,
         }
     }
@@ -214,7 +220,9 @@ impl FrameReader {
                     Ok(WsMessage::Binary(b)) => b,
                     Ok(WsMessage::Text(t)) => Bytes::from(t),
                     Ok(WsMessage::Close(_)) => return None,
-                    Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
+                    Ok(WsMessage::Pong(_)) => return Some(Ok(Inbound::Pong)),
+                    // tungstenite answers pings itself.
+                    Ok(WsMessage::Ping(_) | WsMessage::Frame(_)) => continue,
                     Err(
                         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
                     ) => return None,
@@ -277,9 +285,13 @@ impl FrameWriter {
                 let mut buf = Vec::with_capacity(size);
                 for item in items {
                     match item {
-                        Outbound::Message(b) | Outbound::Passive(b) | Outbound::Pong(b) => {
+                        Outbound::Message(b)
+                        | Outbound::Passive(b)
+                        | Outbound::Pong(b)
+                        | Outbound::Ping(b) => {
                             let kind = match item {
                                 Outbound::Pong(_) => rawsocket::FrameType::Pong,
+                                Outbound::Ping(_) => rawsocket::FrameType::Ping,
                                 _ => rawsocket::FrameType::Regular,
                             };
                             if let Err(e) = rawsocket::put_frame(&mut buf, kind, b, *max_out) {
@@ -313,6 +325,7 @@ impl FrameWriter {
                             sink.feed(WsMessage::Binary(b.clone())).await?
                         }
                         Outbound::Pong(_) => {}
+                        Outbound::Ping(b) => sink.feed(WsMessage::Ping(b.clone())).await?,
                         Outbound::Close => {
                             close = true;
                             break;

@@ -270,38 +270,35 @@ impl Decoder for FrameCodec {
     type Error = TransportError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Inbound>, TransportError> {
-        loop {
-            if src.len() < 4 {
-                return Ok(None);
-            }
-            let head = src[0];
-            if head & 0xF8 != 0 {
-                return Err(TransportError::RawSocket(format!(
-                    "reserved bits set in frame header 0x{head:02x}"
-                )));
-            }
-            let len =
-                (usize::from(src[1]) << 16) | (usize::from(src[2]) << 8) | usize::from(src[3]);
-            if len > self.max_in {
-                return Err(TransportError::TooLarge {
-                    size: len,
-                    limit: self.max_in,
-                });
-            }
-            if src.len() < 4 + len {
-                // Room for what is missing, but at most READ_GROWTH at a time: the buffer grows
-                // with the bytes that arrive, never with the length a header declares.
-                src.reserve((4 + len - src.len()).min(READ_GROWTH));
-                return Ok(None);
-            }
-            src.advance(4);
-            let payload: Bytes = src.split_to(len).freeze();
-            return match head & 0x07 {
-                0 => Ok(Some(Inbound::Message(payload))),
-                1 => Ok(Some(Inbound::Ping(payload))),
-                2 => continue,
-                t => Err(TransportError::RawSocket(format!("unknown frame type {t}"))),
-            };
+        if src.len() < 4 {
+            return Ok(None);
+        }
+        let head = src[0];
+        if head & 0xF8 != 0 {
+            return Err(TransportError::RawSocket(format!(
+                "reserved bits set in frame header 0x{head:02x}"
+            )));
+        }
+        let len = (usize::from(src[1]) << 16) | (usize::from(src[2]) << 8) | usize::from(src[3]);
+        if len > self.max_in {
+            return Err(TransportError::TooLarge {
+                size: len,
+                limit: self.max_in,
+            });
+        }
+        if src.len() < 4 + len {
+            // Room for what is missing, but at most READ_GROWTH at a time: the buffer grows
+            // with the bytes that arrive, never with the length a header declares.
+            src.reserve((4 + len - src.len()).min(READ_GROWTH));
+            return Ok(None);
+        }
+        src.advance(4);
+        let payload: Bytes = src.split_to(len).freeze();
+        match head & 0x07 {
+            0 => Ok(Some(Inbound::Message(payload))),
+            1 => Ok(Some(Inbound::Ping(payload))),
+            2 => Ok(Some(Inbound::Pong)),
+            t => Err(TransportError::RawSocket(format!("unknown frame type {t}"))),
         }
     }
 }
@@ -334,6 +331,7 @@ mod tests {
         assert!(
             matches!(c.decode(&mut src).unwrap(), Some(Inbound::Message(b)) if &b[..] == b"hello")
         );
+        assert!(matches!(c.decode(&mut src).unwrap(), Some(Inbound::Pong)));
         assert!(matches!(c.decode(&mut src).unwrap(), Some(Inbound::Ping(b)) if &b[..] == b"p"));
         assert!(c.decode(&mut src).unwrap().is_none());
         let mut big = BytesMut::from(&[0u8, 0, 0, 11][..]);

@@ -139,3 +139,41 @@ fn separate_transports_cannot_share_a_port() {
         "{e}"
     );
 }
+
+#[test]
+fn keepalive_pings_are_on_for_websocket_and_asked_for_on_rawsocket() {
+    let loaded = with(|_| {}).expect("loads");
+    let t = &loaded.config.transports;
+    assert_eq!(t[0].keepalive, Some(Keepalive::WEBSOCKET), "WebSocket: on");
+    assert_eq!(t[1].keepalive, None, "RawSocket: off unless asked for");
+    let loaded = with(|v| {
+        ws(v)["options"]["auto_ping_interval"] = json!(0);
+        raw(v)["options"] =
+            json!({"auto_ping_interval": 10000, "auto_ping_timeout": 5000, "auto_ping_size": 16});
+    })
+    .expect("loads");
+    let t = &loaded.config.transports;
+    assert_eq!(t[0].keepalive, None, "0 turns them off");
+    let ms = std::time::Duration::from_millis;
+    assert_eq!(
+        t[1].keepalive,
+        Some(Keepalive {
+            interval: ms(10_000),
+            timeout: ms(5_000),
+            size: 16
+        })
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let e = with(|v| raw(v)["options"] = json!({"auto_ping_interval": -1})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config/x.json: workers[0].transports[1].options.auto_ping_interval: must be \
+         milliseconds from 0 to 86400000 (a day), got -1"
+    );
+    let e = with(|v| ws(v)["options"]["auto_ping_size"] = json!(200)).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("auto_ping_size: must be from 4 to 125 bytes, got 200"),
+        "{e}"
+    );
+}

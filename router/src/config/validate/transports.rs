@@ -8,10 +8,13 @@ use super::auth::Anonymous;
 use super::endpoints::ListenAt;
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
+use crate::config::raw::RawMessageOptions;
 use crate::config::raw::{
     Int, RawUniversalTransport, RawUniversalWeb, RawWampTransport, RawWebTransport,
 };
-use crate::config::{DEFAULT_MAX_MESSAGE_SIZE, SerializerKind, TransportConfig, TransportKind};
+use crate::config::{
+    DEFAULT_MAX_MESSAGE_SIZE, Keepalive, SerializerKind, TransportConfig, TransportKind,
+};
 use wamp::transport::websocket::OriginPolicy;
 
 /// Largest `max_message_size` Crossbar accepts on a WebSocket transport (64 MiB).
@@ -272,6 +275,7 @@ impl Cx<'_> {
             }
         };
         let auth = self.auth(raw.auth, &tp.key("auth"))?;
+        let keepalive = self.keepalive(&raw.options, is_raw, &tp.key("options"))?;
         let mut origins = OriginPolicy::default();
         if is_raw {
             for (key, given) in [
@@ -303,12 +307,69 @@ impl Cx<'_> {
                 max_message_size,
                 auth: auth.config,
                 origins,
+                keepalive,
             },
             path: tp.clone(),
             anonymous: auth.anonymous,
             roles: auth.roles,
             authenticator_realms: auth.authenticator_realms,
         })
+    }
+
+    /// The keepalive pings of a transport with `options` (at `op`): on WebSocket by default
+    /// ([`Keepalive::WEBSOCKET`]), on RawSocket only when `auto_ping_interval` is given (some
+    /// RawSocket clients, autobahn's asyncio one among them, drop a connection that sends
+    /// them PING); `auto_ping_interval: 0` turns them off.
+    fn keepalive(
+        &mut self,
+        options: &RawMessageOptions,
+        is_raw: bool,
+        op: &JsonPath,
+    ) -> Result<Option<Keepalive>> {
+        let ms = |cx: &Self, v: Option<Int>, key: &str, default: std::time::Duration| match v {
+            None => Ok(default),
+            Some(Int(n)) => u64::try_from(n)
+                .ok()
+                .filter(|&n| n <= 86_400_000)
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| {
+                    cx.err(
+                        &op.key(key),
+                        format!("must be milliseconds from 0 to 86400000 (a day), got {n}"),
+                    )
+                }),
+        };
+        let d = Keepalive::WEBSOCKET;
+        let interval = match (options.auto_ping_interval, is_raw) {
+            (None, true) => std::time::Duration::ZERO,
+            (v, _) => ms(self, v, "auto_ping_interval", d.interval)?,
+        };
+        let timeout = ms(
+            self,
+            options.auto_ping_timeout,
+            "auto_ping_timeout",
+            d.timeout,
+        )?;
+        let size = match options.auto_ping_size {
+            None => d.size,
+            Some(Int(n @ 4..=125)) => n as usize,
+            Some(Int(n)) => {
+                let at = op.key("auto_ping_size");
+                return Err(self.err(&at, format!("must be from 4 to 125 bytes, got {n}")));
+            }
+        };
+        if interval.is_zero() {
+            return Ok(None);
+        }
+        if timeout.is_zero() {
+            let at = op.key("auto_ping_timeout");
+            return Err(self.err(&at, "must be more than 0 when pings are sent"));
+        }
+        Ok(Some(Keepalive {
+            interval,
+            timeout,
+            size,
+        }))
     }
 
     /// The `serializers` list `raw` (at `sp`): JSON and MessagePack when absent.
