@@ -206,7 +206,7 @@ fn unknown_keys_are_warned_with_their_paths() {
         realm0(v)["options"] = json!({"event_dispatching_chunk_size": 100});
         perm0(v)["cache"] = json!(true);
         web(v)["endpoint"]["backlog"] = json!(1024);
-        ws(v)["options"]["auto_ping_interval"] = json!(10000);
+        ws(v)["options"]["compression"] = json!({"deflate": {}});
         web(v)["paths"]["info"] = json!({"type": "nodeinfo"});
         raw(v)["debug"] = json!(false);
         v["workers"]
@@ -222,7 +222,7 @@ fn unknown_keys_are_warned_with_their_paths() {
         "workers[0].realms[0].options.event_dispatching_chunk_size",
         "workers[0].realms[0].roles[0].permissions[0].cache",
         "workers[0].transports[0].endpoint.backlog",
-        "workers[0].transports[0].paths.ws.options.auto_ping_interval",
+        "workers[0].transports[0].paths.ws.options.compression",
     ]
     .iter()
     .map(|p| format!("config/x.json: {p}: not supported by wampstat, ignored"))

@@ -154,13 +154,15 @@ impl Cx<'_> {
         Ok(())
     }
 
-    /// `path` taken from the configuration file's folder when relative.
+    /// `path` taken from the configuration file's folder when relative, made absolute (as
+    /// Crossbar does), so that messages and URLs name it whatever the working directory.
     pub(super) fn relative_path(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
-        match &self.folder {
+        let joined = match &self.folder {
             Some(folder) if path.is_relative() => folder.join(path),
             _ => path.to_path_buf(),
-        }
+        };
+        std::path::absolute(&joined).unwrap_or(joined)
     }
 }
 
