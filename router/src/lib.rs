@@ -48,6 +48,7 @@ mod router;
 mod session;
 mod session_handle;
 mod stats;
+mod testament;
 mod uri_index;
 
 pub use limits::LIMIT_EXCEEDED;

@@ -107,6 +107,8 @@ pub struct SessionHandle {
     pub stats: Option<Arc<SessionStats>>,
     /// What it holds against its limits.
     pub quota: Quota,
+    /// The events it leaves to be published when it is gone.
+    pub testaments: std::sync::Mutex<crate::testament::Testaments>,
     outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
@@ -137,6 +139,7 @@ impl SessionHandle {
             callee,
             stats,
             quota: Quota::new(limits),
+            testaments: Default::default(),
             outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),

@@ -354,3 +354,16 @@ async fn an_autobahn_authenticator_decides_autobahn_ticket_logins() {
     assert_eq!(last, "authenticator OK: 2 calls", "{rest}");
     router.shutdown().await;
 }
+
+/// autobahn-python leaves a testament and drops its connection without GOODBYE; another
+/// autobahn-python session receives it (`interop/testament_client.py`), over both transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autobahn_testament_is_published_when_its_connection_drops() {
+    let router = start().await;
+    for (transport, serializer) in [(Transport::Ws, "json"), (Transport::Rs, "msgpack")] {
+        let u = url(&router, transport);
+        let options = [("url", u.as_str()), ("serializer", serializer)];
+        run_script("testament_client.py", &options, "testament OK").await;
+    }
+    router.shutdown().await;
+}

@@ -185,7 +185,7 @@ pub(super) async fn hello(
     }
     let welcome = Message::Welcome {
         session: me.id,
-        details: welcome_details(realm.name(), &me),
+        details: welcome_details(realm.name(), realm.config.enable_meta_api, &me),
     };
     // The first message in the session's own, empty queue.
     if let Ok(b) = wamp::encode(info.serializer, &welcome) {
@@ -274,10 +274,10 @@ impl Link<'_> {
 }
 
 /// WELCOME details: identity and the roles with the features this router implements.
-fn welcome_details(realm: &str, me: &SessionHandle) -> Dict {
-    let features = |names: &[&str]| {
+fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
+    let features = |names: &[&str], meta: &[&str]| {
         let mut d = Dict::new();
-        for n in names {
+        for n in names.iter().chain(if meta_api { meta } else { &[] }) {
             d.insert((*n).to_owned(), Value::Bool(true));
         }
         Value::Dict(dict! {"features" => Value::Dict(d)})
@@ -295,14 +295,14 @@ fn welcome_details(realm: &str, me: &SessionHandle) -> Dict {
                 "publisher_exclusion",
                 "subscriber_blackwhite_listing",
                 "pattern_based_subscription",
-            ]),
+            ], &["session_meta_api", "subscription_meta_api"]),
             "dealer" => features(&[
                 "caller_identification",
                 "pattern_based_registration",
                 "shared_registration",
                 "call_canceling",
                 "progressive_call_results",
-            ]),
+            ], &["session_meta_api", "registration_meta_api", "testament_meta_api"]),
         }),
     }
 }

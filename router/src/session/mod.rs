@@ -11,6 +11,7 @@ mod options;
 mod penalty;
 mod pubsub;
 mod rpc;
+mod testament;
 #[cfg(test)]
 mod tests;
 
@@ -137,6 +138,9 @@ pub async fn run(
     // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
     // be routed to a session that is going.
     realm.detach(me.id);
+    // However it ended (GOODBYE, a lost transport, a kill, the router stopping): its
+    // testaments, once.
+    s.publish_testaments();
     let graceful = Box::pin(end_session(&s, end, &mut reader, &router)).await;
     if graceful {
         Box::pin(finish_writer(

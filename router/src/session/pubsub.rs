@@ -24,7 +24,13 @@ impl Joined<'_> {
         }
     }
 
-    fn publish(&self, options: &Dict, topic: &str, payload: &Payload) -> Result<Id, Refusal> {
+    /// Publishes as this session (its permissions and disclosure), without an answer.
+    pub(super) fn publish(
+        &self,
+        options: &Dict,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<Id, Refusal> {
         let perm = self.check(topic, MatchPolicy::Exact, Action::Publish)?;
         let p = Publication {
             topic,

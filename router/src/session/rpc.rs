@@ -28,7 +28,10 @@ impl Joined<'_> {
         payload: &Payload,
     ) -> Result<(), Refusal> {
         let perm = self.check(procedure, MatchPolicy::Exact, Action::Call)?;
-        if let Some(answer) = procedures::call(self.realm, self.me, procedure, payload) {
+        let answer = self
+            .testament_call(procedure, payload)
+            .or_else(|| procedures::call(self.realm, self.me, procedure, payload));
+        if let Some(answer) = answer {
             self.send(&Message::Result {
                 request,
                 details: Dict::new(),
