@@ -123,7 +123,8 @@ impl Filter {
         })
     }
 
-    fn admits(&self, s: &SessionHandle) -> bool {
+    /// Whether `s` may receive the event.
+    pub fn admits(&self, s: &SessionHandle) -> bool {
         !self.exclude.contains(&s.id)
             && !self.exclude_authid.contains(&s.authid)
             && !self.exclude_authrole.contains(&s.authrole)

@@ -44,6 +44,7 @@ mod options;
 mod outbox;
 mod realm;
 mod refusal;
+mod retention;
 mod router;
 mod session;
 mod session_handle;

@@ -12,6 +12,17 @@ use crate::refusal::Refusal;
 /// The error of a request that would take a session beyond one of its [`Limits`].
 pub const LIMIT_EXCEEDED: &str = "wampstat.error.limit_exceeded";
 
+/// What a payload counts against a byte budget: the bytes its parts came in (a payload built
+/// by a program, which has none, counts 64 per part).
+pub fn payload_bytes(payload: &wamp::Payload) -> usize {
+    let part = |p: &Option<wamp::payload::Part>| match p {
+        Some(wamp::payload::Part::Raw(_, b)) => b.len(),
+        Some(wamp::payload::Part::Value(_)) => 64,
+        None => 0,
+    };
+    part(&payload.args) + part(&payload.kwargs)
+}
+
 /// Something a session holds in the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {

@@ -25,6 +25,8 @@ pub struct Realm {
     pub dealer: Dealer,
     /// The meta events, published into the broker.
     pub events: MetaEvents,
+    /// The last retained event of each topic.
+    pub retained: crate::retention::Retained,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -37,6 +39,7 @@ impl Realm {
             config,
             broker,
             dealer: Dealer::default(),
+            retained: Default::default(),
             sessions: RwLock::new(HashMap::new()),
         }
     }

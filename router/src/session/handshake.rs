@@ -295,6 +295,7 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "publisher_exclusion",
                 "subscriber_blackwhite_listing",
                 "pattern_based_subscription",
+                "event_retention",
             ], &["session_meta_api", "subscription_meta_api"]),
             "dealer" => features(&[
                 "caller_identification",

@@ -9,6 +9,7 @@ use super::options::{flag, flag_or, match_policy};
 use crate::authorize::Action;
 use crate::broker::{Filter, Identity, Publication, Subscribed};
 use crate::refusal::Refusal;
+use crate::retention::RetainedEvent;
 
 impl Joined<'_> {
     /// PUBLISH: delivered to the subscribers; PUBLISHED or ERROR only with `acknowledge`.
@@ -40,7 +41,63 @@ impl Joined<'_> {
             filter: Filter::from_options(options),
             passive: false,
         };
-        Ok(self.realm.broker.publish(&Identity::from(&**self.me), &p))
+        let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
+        if flag(options, "retain") {
+            self.retain(&p, publication, options);
+        }
+        Ok(publication)
+    }
+
+    /// Keeps publication `p` as its topic's retained event.
+    fn retain(&self, p: &Publication<'_>, publication: Id, options: &Dict) {
+        let mut details = Dict::new();
+        if p.disclose {
+            details.insert("publisher".into(), self.me.id.into());
+            details.insert("publisher_authid".into(), self.me.authid.as_str().into());
+            details.insert(
+                "publisher_authrole".into(),
+                self.me.authrole.as_str().into(),
+            );
+        }
+        let event = RetainedEvent {
+            publication,
+            publisher: self.me.id,
+            exclude_me: p.exclude_me,
+            details,
+            payload: p.payload.clone(),
+            filter: Filter::from_options(options),
+            size: crate::limits::payload_bytes(p.payload),
+        };
+        if !self.realm.retained.retain(p.topic, event) {
+            tracing::debug!(
+                topic = p.topic,
+                "retained event not kept: the realm's limit"
+            );
+        }
+    }
+
+    /// Sends the subscriber of `subscription` (to `uri` by `policy`) the retained events it
+    /// would have received, each marked `retained: true`.
+    fn send_retained(&self, subscription: Id, uri: &str, policy: MatchPolicy) {
+        let mut events = Vec::new();
+        self.realm
+            .retained
+            .for_subscriber(uri, policy, self.me, |topic, e| {
+                let mut details = e.details.clone();
+                if policy != MatchPolicy::Exact {
+                    details.insert("topic".into(), topic.into());
+                }
+                details.insert("retained".into(), true.into());
+                events.push(Message::Event {
+                    subscription,
+                    publication: e.publication,
+                    details,
+                    payload: e.payload.clone(),
+                });
+            });
+        for event in &events {
+            self.send(event);
+        }
     }
 
     /// SUBSCRIBE: SUBSCRIBED (the subscription shared by everyone on the same URI and policy).
@@ -54,6 +111,9 @@ impl Joined<'_> {
                 self.realm
                     .events
                     .on_subscribe(self.me.id, s.id, topic, policy, s.created);
+                if flag(options, "get_retained") {
+                    self.send_retained(s.id, topic, policy);
+                }
             }
             Err(r) => self.refuse(code::SUBSCRIBE, request, r),
         }

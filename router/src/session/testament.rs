@@ -67,7 +67,7 @@ impl Joined<'_> {
             }
         };
         let scope = Scope::parse(kwargs.get("scope"))?;
-        let size = size_of(payload);
+        let size = crate::limits::payload_bytes(payload);
         let testament = Testament {
             topic: topic.clone(),
             payload: Payload::new(event_args, event_kwargs),
@@ -112,15 +112,4 @@ fn arguments(payload: &Payload) -> Result<(Vec<Value>, Dict), Refusal> {
         .kwargs()
         .map_err(|e| Refusal::invalid_argument(format!("keyword arguments: {e}")))?;
     Ok((args, kwargs))
-}
-
-/// What a testament's payload counts against the session's budget: the bytes it came in.
-fn size_of(payload: &Payload) -> usize {
-    let part = |p: &Option<wamp::payload::Part>| match p {
-        Some(wamp::payload::Part::Raw(_, b)) => b.len(),
-        // Built by a program (tests): a rough count.
-        Some(wamp::payload::Part::Value(_)) => 64,
-        None => 0,
-    };
-    part(&payload.args) + part(&payload.kwargs)
 }

@@ -107,6 +107,10 @@ struct Shared {
     requests: IdSequence,
     pending: Mutex<Pending>,
     subscriptions: Mutex<HashMap<Id, Vec<mpsc::Sender<Event>>>>,
+    /// The event channels of SUBSCRIBEs not answered yet, by request id: the reader installs
+    /// one when its SUBSCRIBED arrives, before any EVENT behind it (a retained event comes
+    /// right after SUBSCRIBED) can be read.
+    subscribing: Mutex<HashMap<Id, mpsc::Sender<Event>>>,
     registrations: Mutex<HashMap<Id, mpsc::Sender<Invocation>>>,
     goodbye: Mutex<Option<oneshot::Sender<()>>>,
     closed: watch::Sender<Option<Closed>>,
@@ -307,6 +311,7 @@ impl Session {
             requests: IdSequence::new(),
             pending: Mutex::new(HashMap::new()),
             subscriptions: Mutex::new(HashMap::new()),
+            subscribing: Mutex::new(HashMap::new()),
             registrations: Mutex::new(HashMap::new()),
             goodbye: Mutex::new(None),
             closed,
@@ -395,11 +400,15 @@ impl Session {
 
     /// Subscribes to `topic`; `options` may set `match` to `prefix` or `wildcard`.
     pub async fn subscribe(&self, topic: &str, options: Dict) -> Result<Subscription, ClientError> {
+        let (tx, events) = mpsc::channel(self.shared.queue);
         let reply = self
-            .request(|request| Message::Subscribe {
-                request,
-                options,
-                topic: topic.to_owned(),
+            .request(|request| {
+                lock(&self.shared.subscribing).insert(request, tx);
+                Message::Subscribe {
+                    request,
+                    options,
+                    topic: topic.to_owned(),
+                }
             })
             .await?;
         let Message::Subscribed { subscription, .. } = reply else {
@@ -408,11 +417,6 @@ impl Session {
                 reply.name()
             )));
         };
-        let (tx, events) = mpsc::channel(self.shared.queue);
-        lock(&self.shared.subscriptions)
-            .entry(subscription)
-            .or_default()
-            .push(tx);
         Ok(Subscription {
             id: subscription,
             events,
@@ -687,10 +691,30 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
             }
             Message::Result { ref details, .. }
                 if details.get("progress").and_then(Value::as_bool) == Some(true) => {}
+            Message::Subscribed {
+                request,
+                subscription,
+            } => {
+                if let Some(tx) = lock(&shared.subscribing).remove(&request) {
+                    lock(&shared.subscriptions)
+                        .entry(subscription)
+                        .or_default()
+                        .push(tx);
+                }
+                if let Some(tx) = lock(&shared.pending).remove(&request) {
+                    let _ = tx.send(m);
+                }
+            }
+            Message::Error { request, .. }
+                if lock(&shared.subscribing).remove(&request).is_some() =>
+            {
+                if let Some(tx) = lock(&shared.pending).remove(&request) {
+                    let _ = tx.send(m);
+                }
+            }
             Message::Result { request, .. }
             | Message::Error { request, .. }
             | Message::Published { request, .. }
-            | Message::Subscribed { request, .. }
             | Message::Unsubscribed { request }
             | Message::Registered { request, .. }
             | Message::Unregistered { request } => {
