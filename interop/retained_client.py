@@ -1,6 +1,8 @@
-"""autobahn-python and event retention: one session publishes two events with
+"""autobahn-python and event retention and history: one session publishes two events with
 ``PublishOptions(retain=True)`` and leaves; a session that subscribes later with
-``SubscribeOptions(get_retained=True)`` must receive the last of them, marked retained.
+``SubscribeOptions(get_retained=True)`` must receive the last of them, marked retained, and
+``wamp.subscription.get_events`` on its subscription must return both (the router keeps the
+topic's history).
 
     retained_client.py --url ws://127.0.0.1:8080/ws --realm realm1 [--serializer json]
 
@@ -36,6 +38,7 @@ def main():
     asyncio.set_event_loop(loop)
     published = loop.create_future()
     received = loop.create_future()
+    history = loop.create_future()
 
     class Publisher(ApplicationSession):
         async def onJoin(self, details):
@@ -50,7 +53,10 @@ def main():
                 if not received.done():
                     received.set_result((n, details.retained))
 
-            await self.subscribe(on_event, TOPIC, options=SubscribeOptions(get_retained=True, details_arg="details"))
+            sub = await self.subscribe(on_event, TOPIC, options=SubscribeOptions(get_retained=True, details_arg="details"))
+            await received
+            events = await self.call("wamp.subscription.get_events", sub.id, limit=10)
+            history.set_result([e["args"][0] for e in events])
 
     serializer = JsonSerializer() if a.serializer == "json" else MsgPackSerializer()
     parts = urlsplit(a.url)
@@ -68,15 +74,16 @@ def main():
         await loop.create_connection(factory(Publisher), parts.hostname, parts.port)
         await asyncio.wait_for(published, 15)
         await loop.create_connection(factory(Late), parts.hostname, parts.port)
-        return await asyncio.wait_for(received, 15)
+        got = await asyncio.wait_for(received, 15)
+        return got, await asyncio.wait_for(history, 15)
 
     try:
-        n, retained = loop.run_until_complete(run())
+        (n, retained), kept = loop.run_until_complete(run())
     except Exception as e:  # noqa: BLE001
         print(f"retained FAILED: {type(e).__name__}: {e}")
         sys.exit(1)
-    ok = n == 2 and retained is True
-    print(f"retained {'OK' if ok else 'FAILED'}: got {n} retained={retained}")
+    ok = n == 2 and retained is True and kept == [1, 2]
+    print(f"retained {'OK' if ok else 'FAILED'}: got {n} retained={retained}, history {kept}")
     sys.exit(0 if ok else 1)
 
 

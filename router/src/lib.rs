@@ -35,6 +35,7 @@ mod broker;
 pub mod config;
 mod context;
 mod dealer;
+mod history;
 mod limits;
 mod listener;
 mod meta_details;

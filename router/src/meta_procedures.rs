@@ -136,6 +136,7 @@ pub fn call(
             "wamp.registration.count_callees" => {
                 registration(realm, a, |r| members(&r.callees, true))
             }
+            "wamp.subscription.get_events" => get_events(realm, caller, a, &kwargs),
             "wampstat.session.stats" => stats_snapshot(realm, a),
             _ => return None,
         })
@@ -301,6 +302,22 @@ fn listing(realm: &Realm, args: &[Value], subscriptions: bool) -> Answer {
 /// **[ours]** `wampstat.session.stats`: details of every live session (or of those named in
 /// `[session_ids]`) and the totals of its cycles reported so far, through `cycle`: adding every
 /// later `on_stats` to them gives exact totals.
+/// `wamp.subscription.get_events(subscription, **query)`: the subscription's kept events (an
+/// empty list when its URI and policy keep none).
+fn get_events(realm: &Realm, caller: &SessionHandle, args: &[Value], kwargs: &Dict) -> Answer {
+    let id = id_arg(args, 0, "subscription id")?;
+    let query = crate::history::Query::parse(kwargs)?;
+    let (uri, policy) = realm
+        .broker
+        .with_subscription(id, |s| (s.uri.clone(), s.policy))
+        .ok_or_else(|| no_subscription(id))?;
+    let events = realm
+        .history
+        .events(id, (&uri, policy), &query, caller)
+        .unwrap_or_default();
+    one(Value::List(events))
+}
+
 fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
     let wanted: Option<Vec<Id>> = match args.first() {
         None | Some(Value::Null) => None,

@@ -27,6 +27,8 @@ pub struct Realm {
     pub events: MetaEvents,
     /// The last retained event of each topic.
     pub retained: crate::retention::Retained,
+    /// The events kept for `wamp.subscription.get_events`.
+    pub history: crate::history::History,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -34,12 +36,14 @@ impl Realm {
     /// An empty realm.
     pub fn new(config: RealmConfig) -> Self {
         let broker = Arc::new(Broker::default());
+        let history = crate::history::History::new(&config.event_history);
         Realm {
             events: MetaEvents::new(Arc::clone(&broker), config.enable_meta_api),
             config,
             broker,
             dealer: Dealer::default(),
             retained: Default::default(),
+            history,
             sessions: RwLock::new(HashMap::new()),
         }
     }

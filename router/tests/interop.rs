@@ -369,12 +369,20 @@ async fn an_autobahn_testament_is_published_when_its_connection_drops() {
 }
 
 /// autobahn-python publishes with `retain=True`; a later autobahn-python subscriber with
-/// `get_retained=True` receives the last retained event, marked retained
-/// (`interop/retained_client.py`), over both transports, each on a router of its own.
+/// `get_retained=True` receives the last retained event, marked retained, and gets both from
+/// `wamp.subscription.get_events` (`interop/retained_client.py`), over both transports, each
+/// on a router of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_gets_the_retained_event_when_it_subscribes_late() {
+async fn autobahn_gets_the_retained_event_and_the_history_when_it_subscribes_late() {
     for (transport, serializer) in [(Transport::Ws, "json"), (Transport::Rs, "msgpack")] {
-        let router = start().await;
+        let router = start_configured(|config| {
+            config.realms[0].event_history = vec![wamp_router::config::HistoryConfig {
+                uri: "com.example.retained".into(),
+                policy: wamp::MatchPolicy::Exact,
+                limit: 10,
+            }];
+        })
+        .await;
         let u = url(&router, transport);
         let options = [("url", u.as_str()), ("serializer", serializer)];
         run_script("retained_client.py", &options, "retained OK").await;

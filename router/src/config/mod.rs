@@ -68,6 +68,21 @@ pub struct RealmConfig {
     pub uri_check: UriCheck,
     /// Whether the WAMP meta API runs in this realm (`options.enable_meta_api`, default true).
     pub enable_meta_api: bool,
+    /// The topics whose events are kept for `wamp.subscription.get_events`
+    /// (`store.event-history`, Crossbar's memory store).
+    pub event_history: Vec<HistoryConfig>,
+}
+
+/// One `store.event-history` entry: events published to topics `uri` matches (by `policy`)
+/// are kept, the last `limit` of them, for subscriptions to exactly that URI and policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// The topic or pattern.
+    pub uri: String,
+    /// How `uri` matches topics (`match`, default exact).
+    pub policy: MatchPolicy,
+    /// How many events are kept (`limit`).
+    pub limit: usize,
 }
 
 /// How strictly the router checks URIs in a realm (`options.uri_check`).
@@ -554,6 +569,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             }),
             uri_check: UriCheck::Loose,
             enable_meta_api: true,
+            event_history: Vec::new(),
         }],
         transports: vec![
             TransportConfig {

@@ -72,6 +72,27 @@ pub(super) struct RawRealm {
     pub(super) stats: Option<RawStats>,
     #[serde(default)]
     pub(super) options: RawRealmOptions,
+    pub(super) store: Option<RawStore>,
+}
+
+/// A realm's `store` (Crossbar's event store).
+#[derive(Deserialize)]
+#[serde(expecting = "an object")]
+pub(super) struct RawStore {
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    #[serde(rename = "event-history", default)]
+    pub(super) event_history: Vec<RawHistory>,
+}
+
+/// One `store.event-history` entry.
+#[derive(Deserialize)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawHistory {
+    pub(super) uri: String,
+    #[serde(rename = "match")]
+    pub(super) match_policy: Option<String>,
+    pub(super) limit: Option<Int>,
 }
 
 /// A realm's `options`.

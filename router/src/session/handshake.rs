@@ -296,7 +296,7 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "subscriber_blackwhite_listing",
                 "pattern_based_subscription",
                 "event_retention",
-            ], &["session_meta_api", "subscription_meta_api"]),
+            ], &["session_meta_api", "subscription_meta_api", "event_history"]),
             "dealer" => features(&[
                 "caller_identification",
                 "pattern_based_registration",

@@ -8,6 +8,7 @@ use super::dispatch::Joined;
 use super::options::{flag, flag_or, match_policy};
 use crate::authorize::Action;
 use crate::broker::{Filter, Identity, Publication, Subscribed};
+use crate::history::Published;
 use crate::refusal::Refusal;
 use crate::retention::RetainedEvent;
 
@@ -42,16 +43,27 @@ impl Joined<'_> {
             passive: false,
         };
         let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
-        if flag(options, "retain") {
-            self.retain(&p, publication, options);
+        let retain = flag(options, "retain");
+        if retain || !self.realm.history.is_empty() {
+            let details = self.event_details(p.disclose);
+            if retain {
+                self.retain(&p, publication, options, details.clone());
+            }
+            self.realm.history.on_publish(&Published {
+                topic,
+                publication,
+                details: &details,
+                payload,
+                options,
+            });
         }
         Ok(publication)
     }
 
-    /// Keeps publication `p` as its topic's retained event.
-    fn retain(&self, p: &Publication<'_>, publication: Id, options: &Dict) {
+    /// An event's details as this session's publications carry them (publisher disclosure).
+    fn event_details(&self, disclose: bool) -> Dict {
         let mut details = Dict::new();
-        if p.disclose {
+        if disclose {
             details.insert("publisher".into(), self.me.id.into());
             details.insert("publisher_authid".into(), self.me.authid.as_str().into());
             details.insert(
@@ -59,6 +71,11 @@ impl Joined<'_> {
                 self.me.authrole.as_str().into(),
             );
         }
+        details
+    }
+
+    /// Keeps publication `p` as its topic's retained event.
+    fn retain(&self, p: &Publication<'_>, publication: Id, options: &Dict, details: Dict) {
         let event = RetainedEvent {
             publication,
             publisher: self.me.id,

@@ -50,6 +50,7 @@ fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
         stats: None,
         uri_check,
         enable_meta_api: true,
+        event_history: Vec::new(),
     }))
 }
 

@@ -202,7 +202,7 @@ fn unknown_keys_are_warned_with_their_paths() {
         v["controller"] = json!({"id": "node1"});
         v["workers"][0]["options"] = json!({"pythonpath": [".."]});
         v["workers"][0]["components"] = json!([]);
-        realm0(v)["store"] = json!({"type": "memory"});
+        realm0(v)["store"] = json!({"type": "memory", "limit": 1000});
         realm0(v)["options"] = json!({"event_dispatching_chunk_size": 100});
         perm0(v)["cache"] = json!(true);
         web(v)["endpoint"]["backlog"] = json!(1024);
@@ -218,7 +218,7 @@ fn unknown_keys_are_warned_with_their_paths() {
         "controller",
         "workers[0].options",
         "workers[0].components",
-        "workers[0].realms[0].store",
+        "workers[0].realms[0].store.limit",
         "workers[0].realms[0].options.event_dispatching_chunk_size",
         "workers[0].realms[0].roles[0].permissions[0].cache",
         "workers[0].transports[0].endpoint.backlog",

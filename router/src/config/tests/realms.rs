@@ -189,3 +189,44 @@ fn realm_and_role_errors() {
         (UriCheck::Strict, false)
     );
 }
+
+#[test]
+fn event_history_entries_in_crossbars_store_shape() {
+    let loaded = with(|v| {
+        realm0(v)["store"] = json!({"type": "memory", "event-history": [
+            {"uri": "com.example.log", "limit": 3},
+            {"uri": "com.example.", "match": "prefix", "limit": 50}
+        ]})
+    })
+    .expect("loads");
+    let h = &loaded.config.realms[0].event_history;
+    let shapes: Vec<_> = h
+        .iter()
+        .map(|h| (h.uri.as_str(), h.policy, h.limit))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("com.example.log", MatchPolicy::Exact, 3),
+            ("com.example.", MatchPolicy::Prefix, 50)
+        ]
+    );
+    let at = "config/x.json: workers[0].realms[0].store";
+    for (store, message) in [
+        (
+            json!({"type": "memory", "event-history": [{"uri": "a.b", "limit": 0}]}),
+            format!("{at}[\"event-history\"][0].limit: must be an integer from 1 to 100000, got 0"),
+        ),
+        (
+            json!({"type": "memory", "event-history": [{"uri": "a..b"}]}),
+            format!("{at}[\"event-history\"][0].uri: invalid URI \"a..b\" for match exact"),
+        ),
+        (
+            json!({"type": "disk"}),
+            format!("{at}.type: unknown store type \"disk\"; wampstat supports \"memory\""),
+        ),
+    ] {
+        let e = with(|v| realm0(v)["store"] = store).unwrap_err();
+        assert_eq!(e.to_string(), message);
+    }
+}

@@ -17,6 +17,7 @@ mod endpoints;
 mod realms;
 mod root;
 mod stats;
+mod store;
 mod tls;
 mod transports;
 

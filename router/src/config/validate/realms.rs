@@ -45,12 +45,17 @@ impl Cx<'_> {
             }
         };
 
+        let event_history = match raw.store {
+            Some(store) => self.store(store, &rp.key("store"))?,
+            None => Vec::new(),
+        };
         Ok(RealmConfig {
             name: raw.name,
             roles,
             stats,
             uri_check,
             enable_meta_api: raw.options.enable_meta_api.unwrap_or(true),
+            event_history,
         })
     }
 
