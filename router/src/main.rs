@@ -98,6 +98,9 @@ fn run() -> anyhow::Result<()> {
         ..RouterOptions::default()
     };
     rt.block_on(async move {
+        // Listened for before anything is ready: a signal that comes as soon as the router
+        // says "ready" must stop it gracefully, not kill it.
+        let stop = stop_signals()?;
         let router = Router::start(loaded.config, options)
             .await
             .with_context(|| format!("cannot start the router from {source}"))?;
@@ -112,7 +115,7 @@ fn run() -> anyhow::Result<()> {
                 ticket.expose()
             );
         }
-        wait_for_signal().await?;
+        stop.await;
         router.shutdown().await;
         Ok(())
     })
@@ -132,19 +135,24 @@ fn load(args: &Args) -> anyhow::Result<(Loaded, String)> {
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+/// A future that completes at SIGINT (Ctrl-C) or SIGTERM, listening from now on.
+#[cfg(unix)]
+fn stop_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    Ok(())
+    })
+}
+
+/// A future that completes at Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
