@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use bytes::Bytes;
 use wamp::transport::{FrameReader, FrameWriter, Inbound, Outbound, TransportError, TransportInfo};
 use wamp::{Dict, Message, Value, dict};
 
@@ -183,12 +184,8 @@ pub(super) async fn hello(
             realm.events.on_stats(&me, c)
         });
     }
-    let welcome = Message::Welcome {
-        session: me.id,
-        details: welcome_details(realm.name(), realm.config.enable_meta_api, &me),
-    };
     // The first message in the session's own, empty queue.
-    if let Ok(b) = wamp::encode(info.serializer, &welcome) {
+    if let Some(b) = encode_welcome(info, realm, &me) {
         let _ = out.push(Outbound::Message(b));
     }
     Ok((Arc::clone(realm), me))
@@ -274,6 +271,43 @@ impl Link<'_> {
 }
 
 /// WELCOME details: identity and the roles with the features this router implements.
+/// WELCOME, encoded. When the peer announced a limit too small for the full feature lists
+/// (RawSocket allows 512 bytes), the roles go without them rather than the session failing:
+/// the client then assumes only the basic profile.
+fn encode_welcome(info: &TransportInfo, realm: &Realm, me: &SessionHandle) -> Option<Bytes> {
+    let mut details = welcome_details(realm.name(), realm.config.enable_meta_api, me);
+    let full = wamp::encode(
+        info.serializer,
+        &Message::Welcome {
+            session: me.id,
+            details: details.clone(),
+        },
+    )
+    .ok()?;
+    if full.len() <= info.peer_max_message_size {
+        return Some(full);
+    }
+    tracing::debug!(
+        peer = %info.peer,
+        size = full.len(),
+        limit = info.peer_max_message_size,
+        "WELCOME without feature lists: the full one exceeds the peer's limit"
+    );
+    let bare = Value::Dict(Dict::new());
+    details.insert(
+        "roles".into(),
+        Value::Dict(dict! {"broker" => bare.clone(), "dealer" => bare}),
+    );
+    wamp::encode(
+        info.serializer,
+        &Message::Welcome {
+            session: me.id,
+            details,
+        },
+    )
+    .ok()
+}
+
 fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
     let features = |names: &[&str], meta: &[&str]| {
         let mut d = Dict::new();
