@@ -153,13 +153,19 @@ async fn callees_without_call_canceling_get_no_interrupt() {
     // The next thing the callee sees is the next invocation, not an INTERRUPT.
     let (inv2, _) = invoke(&mut caller, &mut callee, 2, "com.n", Dict::new()).await;
     assert_ne!(inv, inv2);
-    // An unknown mode is refused.
+    // An unknown mode is a wrongly typed option: the session ends with an ABORT naming it.
     caller.send(&cancel(2, dict! {"mode" => "now"})).await;
-    let (request_type, _, error, _) = caller.expect_error().await;
-    assert_eq!(
-        (request_type, error.as_str()),
-        (code::CANCEL, "wamp.error.invalid_argument")
-    );
+    match caller.recv().await {
+        Some(Message::Abort { reason, details }) => {
+            assert_eq!(reason, "wamp.error.protocol_violation");
+            let message = details.get("message").and_then(Value::as_str);
+            assert!(
+                message.is_some_and(|m| m.starts_with("CANCEL.Options.mode")),
+                "{message:?}"
+            );
+        }
+        other => panic!("expected an ABORT, got {other:?}"),
+    }
     router.shutdown().await;
 }
 

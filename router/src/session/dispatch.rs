@@ -69,6 +69,9 @@ impl Joined<'_> {
 
     /// Handles one decoded message.
     pub fn on_message(&mut self, m: Message) -> Flow {
+        if let Err(problem) = super::strict::check(&m) {
+            return Flow::End(self.violation(problem));
+        }
         match m {
             Message::Publish {
                 request,

@@ -11,6 +11,7 @@ mod options;
 mod penalty;
 mod pubsub;
 mod rpc;
+mod strict;
 mod testament;
 #[cfg(test)]
 mod tests;

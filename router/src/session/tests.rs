@@ -373,27 +373,40 @@ fn an_unknown_procedure_takes_nothing_of_the_callers_allowance() {
 }
 
 #[test]
-fn options_of_the_wrong_value_are_invalid_arguments() {
-    let mut c = Client::join(&open_realm(), ROOMY);
-    assert_eq!(
-        c.answer(c.subscribe(1, "com.a", dict! {"match" => "fuzzy"})),
-        r#"[8,32,1,{},"wamp.error.invalid_argument",["match must be \"exact\", \"prefix\" or \"wildcard\", got Str(\"fuzzy\")"]]"#
-    );
-    assert_eq!(
-        c.answer(c.register(2, "com.a", dict! {"match" => 3})),
-        r#"[8,64,2,{},"wamp.error.invalid_argument",["match must be \"exact\", \"prefix\" or \"wildcard\", got Int(3)"]]"#
-    );
-    assert_eq!(
-        c.answer(c.register(3, "com.a", dict! {"invoke" => "sometimes"})),
-        r#"[8,64,3,{},"wamp.error.invalid_argument",["invoke must be single, roundrobin, random, first or last, got Str(\"sometimes\")"]]"#
-    );
-    assert_eq!(
-        c.answer(c.send(Message::Cancel {
-            request: 4,
-            options: dict! {"mode" => "maybe"},
-        })),
-        r#"[8,49,4,{},"wamp.error.invalid_argument",["mode must be skip, kill or killnowait, got Str(\"maybe\")"]]"#
-    );
+fn a_wrongly_typed_option_ends_the_session_with_an_abort_naming_it() {
+    type Send = Box<dyn Fn(&Client) -> Flow>;
+    let cases: Vec<(Send, &str)> = vec![
+        (
+            Box::new(|c| c.subscribe(1, "com.a", dict! {"match" => "fuzzy"})),
+            "SUBSCRIBE.Options.match must be one of exact, prefix, wildcard, got \\\"fuzzy\\\"",
+        ),
+        (
+            Box::new(|c| c.register(2, "com.a", dict! {"match" => 3})),
+            "REGISTER.Options.match must be one of exact, prefix, wildcard, got 3",
+        ),
+        (
+            Box::new(|c| c.register(3, "com.a", dict! {"invoke" => "sometimes"})),
+            "REGISTER.Options.invoke must be one of single, roundrobin, random, first, last, got \\\"sometimes\\\"",
+        ),
+        (
+            Box::new(|c| {
+                c.send(Message::Cancel {
+                    request: 4,
+                    options: dict! {"mode" => "maybe"},
+                })
+            }),
+            "CANCEL.Options.mode must be one of skip, kill, killnowait, got \\\"maybe\\\"",
+        ),
+    ];
+    for (send, problem) in cases {
+        let mut c = Client::join(&open_realm(), ROOMY);
+        let flow = send(&c);
+        assert!(matches!(flow, Flow::End(End::Violation)), "{problem}");
+        assert_eq!(
+            c.next(),
+            format!(r#"[3,{{"message":"{problem}"}},"wamp.error.protocol_violation"]"#)
+        );
+    }
 }
 
 #[test]
