@@ -39,6 +39,19 @@ pub(super) fn cancel_mode(options: &Dict) -> Result<CancelMode, Refusal> {
     )
 }
 
+/// `options.timeout` of CALL: milliseconds, 0 (or absent) for none; anything but a
+/// non-negative integer is refused.
+pub(super) fn call_timeout(options: &Dict) -> Result<u64, Refusal> {
+    match options.get("timeout") {
+        None => Ok(0),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            Refusal::invalid_argument(format!(
+                "timeout must be a non-negative integer (milliseconds), got {v:?}"
+            ))
+        }),
+    }
+}
+
 /// A boolean option: `true` only when given as `true`.
 pub(super) fn flag(options: &Dict, key: &str) -> bool {
     flag_or(options, key, false)
