@@ -123,10 +123,10 @@ async fn timeout_zero_is_none_and_a_bad_timeout_is_refused() {
         .send(&call_msg(2, "com.z", dict! {"timeout" => 0}, vec![]))
         .await;
     let inv = next_invocation_raw(&mut callee).await;
-    // A call with a timeout that is answered in time gets its RESULT and nothing else: the
-    // ERROR of a timer left running would come before call 4's (30 ms) timeout error.
+    // A call answered in time gets its RESULT (that its timer goes with it is the dealer's
+    // unit test `a_timer_ends_with_its_call`).
     caller
-        .send(&call_msg(3, "com.z", dict! {"timeout" => 20}, vec![]))
+        .send(&call_msg(3, "com.z", dict! {"timeout" => 10_000}, vec![]))
         .await;
     let inv3 = next_invocation_raw(&mut callee).await;
     callee
@@ -136,13 +136,55 @@ async fn timeout_zero_is_none_and_a_bad_timeout_is_refused() {
     caller
         .send(&call_msg(4, "com.z", dict! {"timeout" => 30}, vec![]))
         .await;
-    next_invocation_raw(&mut callee).await;
+    let inv4 = next_invocation_raw(&mut callee).await;
     let (_, request, error, _) = caller.expect_error().await;
     assert_eq!((request, error.as_str()), (4, "wamp.error.timeout"));
+    assert_eq!(next_interrupt(&mut callee).await.0, inv4.request);
+    // A timeout too long to ever expire is just that (no overflow).
+    let forever = dict! {"timeout" => wamp::id::MAX_ID};
+    caller.send(&call_msg(5, "com.z", forever, vec![])).await;
+    let inv5 = next_invocation_raw(&mut callee).await;
+    callee
+        .send(&yield_msg(inv5.request, Dict::new(), vec![]))
+        .await;
+    assert_eq!(next_result(&mut caller).await.0, 5);
     // Call 2 (timeout 0) is still waiting for its callee.
     callee
         .send(&yield_msg(inv.request, Dict::new(), vec![]))
         .await;
     assert_eq!(next_result(&mut caller).await.0, 2);
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_progressive_call_that_timed_out_drops_its_later_chunks() {
+    let router = start().await;
+    let mut callee = raw_callee(&router, "com.up", full_callee(), Dict::new()).await;
+    let mut caller = raw_caller(&router, dict! {"progressive_call_invocations" => true}).await;
+    let first = dict! {"progress" => true, "timeout" => 50};
+    caller
+        .send(&call_msg(1, "com.up", first, vec![0.into()]))
+        .await;
+    let inv = next_invocation_raw(&mut callee).await;
+    let (_, request, error, _) = caller.expect_error().await;
+    assert_eq!((request, error.as_str()), (1, "wamp.error.timeout"));
+    assert_eq!(next_interrupt(&mut callee).await.0, inv.request);
+    // Chunks still on their way are dropped; the next call is the callee's next message.
+    caller
+        .send(&call_msg(
+            1,
+            "com.up",
+            dict! {"progress" => true},
+            vec![1.into()],
+        ))
+        .await;
+    caller
+        .send(&call_msg(1, "com.up", Dict::new(), vec![2.into()]))
+        .await;
+    caller
+        .send(&call_msg(2, "com.up", Dict::new(), vec!["next".into()]))
+        .await;
+    let next = next_invocation_raw(&mut callee).await;
+    assert_eq!(next.args, vec![Value::from("next")]);
     router.shutdown().await;
 }
