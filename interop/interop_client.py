@@ -10,7 +10,8 @@ Serializers: ``json`` or ``msgpack``.
 
 Two sessions (A and B) join the same realm and exercise pub/sub (exact, prefix and wildcard
 matching, publisher exclusion, acknowledged publish, binary payload) and RPC (results, application
-errors, router errors, a 100 KB payload), then both leave with GOODBYE.
+errors, router errors, a 100 KB payload, progressive results, a call timeout that the router
+enforces), then both leave with GOODBYE.
 
 Exit status 0 and a last line ``interop OK: <url> <serializer>`` when every check passed; otherwise
 each failed check is printed as ``FAIL <check>: <why>`` (stderr), the last stdout line is
@@ -19,13 +20,14 @@ each failed check is printed as ``FAIL <check>: <why>`` (stderr), the last stdou
 19 s whatever happens.
 """
 
+import asyncio
 import sys
 
 import wampcheck  # first of all: it starts the clock and the watchdog, then imports autobahn
 
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.request import Publication
-from autobahn.wamp.types import PublishOptions, SubscribeOptions
+from autobahn.wamp.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 from wampcheck import (
     EventSink,
     Runner,
@@ -198,6 +200,49 @@ async def check_large_call(a, b):
     expect(res == big, "echo of 100 KB string returned different content")
 
 
+async def check_progressive_results(a, b):
+    def count(n, details=None):
+        for i in range(n):
+            if details is not None and details.progress:
+                details.progress(i)
+        return n
+
+    await wait(
+        b.session.register(count, "com.example.count", options=RegisterOptions(details_arg="details")),
+        "REGISTERED for com.example.count",
+    )
+    got = []
+    res = await wait(
+        a.session.call("com.example.count", 3, options=CallOptions(on_progress=got.append)),
+        "RESULT of com.example.count(3) with progressive results",
+    )
+    expect(res == 3, f"com.example.count(3) returned {res!r}, expected 3")
+    expect(got == [0, 1, 2], f"progressive results {got!r}, expected [0, 1, 2]")
+
+
+async def check_call_timeout(a, b):
+    interrupted = asyncio.get_running_loop().create_future()
+
+    async def hang():
+        # Never answers in time: the router's INTERRUPT cancels this coroutine.
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            if not interrupted.done():
+                interrupted.set_result(True)
+            raise
+        return "too late"
+
+    await wait(b.session.register(hang, "com.example.hang"), "REGISTERED for com.example.hang")
+    # CALL.Options.timeout is in milliseconds (the spec; autobahn passes the int through).
+    await expect_error(
+        a.session.call("com.example.hang", options=CallOptions(timeout=200)),
+        "wamp.error.timeout",
+        "a call of com.example.hang with a 200 ms timeout",
+    )
+    await wait(interrupted, "the INTERRUPT that cancels B's com.example.hang")
+
+
 async def check_unsubscribe_unregister(a, b):
     sink = EventSink("B's subscription to com.example.unsub")
     sub = await wait(b.session.subscribe(sink, "com.example.unsub"), "SUBSCRIBED for com.example.unsub")
@@ -233,6 +278,8 @@ async def run(args):
                 ("binary payload", check_binary, a, b),
                 ("rpc results and errors", check_rpc, a, b),
                 ("rpc 100 KB payload", check_large_call, a, b),
+                ("rpc progressive results", check_progressive_results, a, b),
+                ("rpc call timeout", check_call_timeout, a, b),
                 ("unsubscribe / unregister", check_unsubscribe_unregister, a, b),
             ]
             for name, fn, *fargs in checks:

@@ -115,6 +115,11 @@ impl Quota {
             .map_err(|held| r.exceeded(held))
     }
 
+    /// How many units of `r` are taken now.
+    pub fn held(&self, r: Resource) -> usize {
+        self.counter(r).load(Ordering::Acquire)
+    }
+
     /// Gives back one unit of `r` (a subscription, registration or call that went).
     pub fn release(&self, r: Resource) {
         let _ = self

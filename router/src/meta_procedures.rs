@@ -66,8 +66,13 @@ pub fn call(
                     .map(|s| one_value(Value::Dict(session_details(&s))))
                     .ok_or_else(|| no_session(id))
             }),
+            // The caller's own session is not an *other* session: no_such_session (the spec's
+            // wamp.session.kill).
             "wamp.session.kill" => id_arg(a, 0, "session id").and_then(|id| {
-                let victim = realm.session(id).ok_or_else(|| no_session(id))?;
+                let victim = realm
+                    .session(id)
+                    .filter(|s| s.id != caller.id)
+                    .ok_or_else(|| no_session(id))?;
                 kill(&[victim], caller, &kwargs)?;
                 Ok(one_value(Value::Null))
             }),
@@ -89,6 +94,15 @@ pub fn call(
                     kill(&victims, caller, &kwargs)?;
                     Ok(one_value(ids(victims.iter().map(|s| s.id))))
                 })
+            }
+            // Everyone but the caller (the spec's wamp.session.kill_all); returns the count.
+            "wamp.session.kill_all" => {
+                let victims: Vec<_> = realm
+                    .sessions()
+                    .into_iter()
+                    .filter(|s| s.id != caller.id)
+                    .collect();
+                kill(&victims, caller, &kwargs).map(|()| one_value(victims.len().into()))
             }
             "wamp.subscription.list" => listing(realm, a, true),
             "wamp.registration.list" => listing(realm, a, false),

@@ -36,25 +36,52 @@ pub struct CalleeFeatures {
     pub call_canceling: bool,
     /// It may answer with progressive results.
     pub progressive_call_results: bool,
+    /// It takes progressive call invocations (INVOCATION with `progress: true`).
+    pub progressive_call_invocations: bool,
 }
 
 impl CalleeFeatures {
     /// Reads `details.roles.callee.features` of a HELLO.
     pub fn from_hello(details: &Dict) -> Self {
-        let f = |name: &str| {
-            details
-                .get("roles")
-                .and_then(|r| r.get("callee"))
-                .and_then(|c| c.get("features"))
-                .and_then(|f| f.get(name))
-                .and_then(Value::as_bool)
-                == Some(true)
-        };
+        let f = |name: &str| announced(details, "callee", name);
         CalleeFeatures {
             call_canceling: f("call_canceling"),
             progressive_call_results: f("progressive_call_results"),
+            progressive_call_invocations: f("progressive_call_invocations"),
         }
     }
+}
+
+/// Caller features the client announced in HELLO that change what it may send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallerFeatures {
+    /// It may send progressive CALLs (`progress: true`); without it, such a CALL is a protocol
+    /// violation.
+    pub progressive_call_invocations: bool,
+}
+
+impl CallerFeatures {
+    /// Reads `details.roles.caller.features` of a HELLO.
+    pub fn from_hello(details: &Dict) -> Self {
+        CallerFeatures {
+            progressive_call_invocations: announced(
+                details,
+                "caller",
+                "progressive_call_invocations",
+            ),
+        }
+    }
+}
+
+/// Whether a HELLO's `details.roles.<role>.features.<name>` is `true`.
+fn announced(details: &Dict, role: &str, name: &str) -> bool {
+    details
+        .get("roles")
+        .and_then(|r| r.get(role))
+        .and_then(|c| c.get("features"))
+        .and_then(|f| f.get(name))
+        .and_then(Value::as_bool)
+        == Some(true)
 }
 
 /// Who a session is, as its authentication established.
@@ -103,6 +130,8 @@ pub struct SessionHandle {
     pub transport: TransportInfo,
     /// What it supports as a callee.
     pub callee: CalleeFeatures,
+    /// What it supports as a caller.
+    pub caller: CallerFeatures,
     /// Its traffic statistics, when its realm has `stats` configured.
     pub stats: Option<Arc<SessionStats>>,
     /// What it holds against its limits.
@@ -122,7 +151,7 @@ impl SessionHandle {
         realm: String,
         who: Authenticated,
         transport: TransportInfo,
-        callee: CalleeFeatures,
+        (callee, caller): (CalleeFeatures, CallerFeatures),
         stats: Option<Arc<SessionStats>>,
         limits: Limits,
         outbox: Outbox,
@@ -137,6 +166,7 @@ impl SessionHandle {
             authextra: who.authextra,
             transport,
             callee,
+            caller,
             stats,
             quota: Quota::new(limits),
             testaments: Default::default(),
@@ -217,7 +247,7 @@ pub(crate) mod testing {
     use wamp::transport::{Framing, Outbound, TransportInfo};
     use wamp::{Id, Serializer};
 
-    use super::{Authenticated, CalleeFeatures, SessionHandle};
+    use super::{Authenticated, CalleeFeatures, CallerFeatures, SessionHandle};
     use crate::limits::Limits;
     use crate::options::RouterOptions;
     use crate::outbox::{Outbox, QueueLimits};
@@ -252,7 +282,12 @@ pub(crate) mod testing {
                 authextra: wamp::Dict::new(),
             },
             transport,
-            callee,
+            (
+                callee,
+                CallerFeatures {
+                    progressive_call_invocations: true,
+                },
+            ),
             None,
             limits,
             outbox,

@@ -579,6 +579,7 @@ async fn in_the_default_only_the_operator_may_kill_sessions() {
             victim.welcome()["authid"].clone(),
         ),
         ("wamp.session.kill_by_authrole", Value::from("anonymous")),
+        ("wamp.session.kill_all", Value::Null),
     ] {
         assert_wamp_error(
             anonymous
@@ -606,5 +607,99 @@ async fn in_the_default_only_the_operator_may_kill_sessions() {
         within("the kill", victim.closed()).await,
         wamp::client::Closed::Goodbye("wamp.close.normal".into())
     );
+    router.shutdown().await;
+}
+
+/// The ids in the first argument of a kill's result.
+fn killed_ids(r: &wamp::client::CallResult) -> Vec<u64> {
+    let mut ids: Vec<u64> = r.payload.args().unwrap()[0]
+        .as_list()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// `kill_by_authrole` / `kill_by_authid` with the caller's own role or authid kill the others
+/// that have it, never the caller (Crossbar.io kills the caller too); `kill` of the caller's
+/// own id is `wamp.error.no_such_session` (the spec: no *other* session has it).
+#[tokio::test]
+async fn kills_by_the_callers_own_role_or_authid_spare_the_caller() {
+    let router = start().await;
+    let me = join_operator(&router, Transport::Ws).await;
+    for procedure in [
+        "wamp.session.kill_by_authrole",
+        "wamp.session.kill_by_authid",
+    ] {
+        let other = join_operator(&router, Transport::Rs).await;
+        // The operator's authrole and authid (its principal's name) are both `operator`.
+        let key = "operator";
+        let r = me
+            .call(procedure, Payload::from_args(vec![key.into()]), Dict::new())
+            .await
+            .unwrap_or_else(|e| panic!("{procedure}: {e}"));
+        assert_eq!(killed_ids(&r), vec![other.id()], "{procedure}");
+        assert!(matches!(
+            within("the kill", other.closed()).await,
+            wamp::client::Closed::Goodbye(_)
+        ));
+    }
+    assert_wamp_error(
+        me.call(
+            "wamp.session.kill",
+            Payload::from_args(vec![me.id().into()]),
+            Dict::new(),
+        )
+        .await,
+        "wamp.error.no_such_session",
+    );
+    let count = call(&me, "wamp.session.count").await.unwrap();
+    assert_eq!(count.payload.args().unwrap(), vec![Value::from(1)]);
+    router.shutdown().await;
+}
+
+/// `wamp.session.kill_all` (kwargs `reason`, `message`) closes every other session of the
+/// realm and returns how many; the caller stays.
+#[tokio::test]
+async fn kill_all_kills_everyone_but_the_caller() {
+    let router = start().await;
+    let me = join_operator(&router, Transport::Rs).await;
+    let others = [
+        join(&router, Transport::Ws, Serializer::Json).await,
+        join(&router, Transport::Rs, Serializer::Msgpack).await,
+        join_operator(&router, Transport::Ws).await,
+    ];
+    let kwargs = dict! {"reason" => "com.example.maintenance", "message" => "back soon"};
+    let r = me
+        .call(
+            "wamp.session.kill_all",
+            Payload::new(vec![], kwargs),
+            Dict::new(),
+        )
+        .await
+        .expect("kill_all");
+    assert_eq!(r.payload.args().unwrap(), vec![Value::from(3)]);
+    for s in &others {
+        assert_eq!(
+            within("the kill", s.closed()).await,
+            wamp::client::Closed::Goodbye("com.example.maintenance".into())
+        );
+    }
+    let count = call(&me, "wamp.session.count").await.unwrap();
+    assert_eq!(count.payload.args().unwrap(), vec![Value::from(1)]);
+    // A reason that is not a URI is refused, and nobody is killed.
+    let late = join(&router, Transport::Rs, Serializer::Json).await;
+    assert_wamp_error(
+        me.call(
+            "wamp.session.kill_all",
+            Payload::new(vec![], dict! {"reason" => 5}),
+            Dict::new(),
+        )
+        .await,
+        "wamp.error.invalid_uri",
+    );
+    call(&late, "wamp.session.count").await.expect("still here");
     router.shutdown().await;
 }

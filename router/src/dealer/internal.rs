@@ -122,6 +122,8 @@ impl Dealer {
                 caller: Caller::Router(Reply(tx)),
                 callee: std::sync::Arc::clone(&callee),
                 receive_progress: false,
+                timer: None,
+                open: None,
             },
         );
         drop(st);

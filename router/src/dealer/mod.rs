@@ -6,14 +6,24 @@
 //!
 //! The router itself can call too ([`internal`]): a dynamic authenticator is a procedure a
 //! client session registered, which the router calls during another client's handshake.
+//!
+//! A call may carry a timeout ([`timeout`]: the dealer's timer, or forwarded to a callee that
+//! registered with `forward_timeout`), and its caller may send its arguments in several
+//! progressive CALLs ([`progressive`]), all to the same callee. The only requests of a session
+//! that stay in progress after the router handled the message are its CALLs (SUBSCRIBE,
+//! REGISTER, … are answered at once): [`Dealer::in_flight`] tells whether a request id is one of
+//! them, which makes a new request with that id a protocol violation.
 
 mod internal;
+mod progressive;
 #[cfg(test)]
 mod tests;
+mod timeout;
 
 pub use internal::Failed;
+pub use progressive::{Chunk, Continued};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -91,6 +101,10 @@ struct Pending {
     caller: Caller,
     callee: Arc<SessionHandle>,
     receive_progress: bool,
+    /// The dealer's timer for the call's `timeout`, aborted when the call ends otherwise.
+    timer: Option<tokio::task::AbortHandle>,
+    /// While the caller still sends progressive CALLs: what their INVOCATIONs repeat.
+    open: Option<Box<progressive::Open>>,
 }
 
 /// Who made a call in progress.
@@ -127,6 +141,10 @@ struct State {
     invocations: HashMap<Id, Pending>,
     by_call: HashMap<(Id, Id), Id>,
     next_invocation: Id,
+    /// (registration, callee) pairs registered with `forward_timeout`.
+    forward_timeout: HashSet<(Id, Id)>,
+    /// Progressive calls that ended before their caller's final CALL, by caller session.
+    ended_early: progressive::EndedEarly,
 }
 
 /// What a register did.
@@ -151,12 +169,17 @@ pub struct Call<'a> {
     pub disclose: bool,
     /// Whether the caller accepts progressive results.
     pub receive_progress: bool,
+    /// `options.timeout` in milliseconds; 0: none.
+    pub timeout_ms: u64,
+    /// Whether more CALLs with this request id follow (`progress: true`).
+    pub progress: bool,
 }
 
 /// The dealer of one realm.
 #[derive(Debug, Default)]
 pub struct Dealer {
-    state: Mutex<State>,
+    /// Shared (weakly) with the timers of calls with a timeout.
+    state: Arc<Mutex<State>>,
 }
 
 impl State {
@@ -195,9 +218,15 @@ impl State {
 
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.invocations.remove(&invocation)?;
+        if let Some(timer) = &p.timer {
+            timer.abort();
+        }
         if let Caller::Session(caller, request) = &p.caller {
             self.by_call.remove(&(caller.id, *request));
             caller.quota.release(Resource::Calls);
+            if p.open.is_some() {
+                self.ended_early.add(caller.id, *request);
+            }
         }
         Some(p)
     }
@@ -250,12 +279,14 @@ impl State {
 
 impl Dealer {
     /// Registers `callee` for `uri`, taking a unit of its quota (refused at its limit).
+    /// With `forward_timeout`, calls routed to this callee through this registration carry
+    /// their `timeout` in INVOCATION details and the dealer does not enforce it.
     pub fn register(
         &self,
         callee: &Arc<SessionHandle>,
         uri: &str,
-        policy: MatchPolicy,
-        invoke: InvokePolicy,
+        (policy, invoke): (MatchPolicy, InvokePolicy),
+        forward_timeout: bool,
     ) -> Result<Registered, Refusal> {
         let held = callee.quota.acquire(Resource::Registrations)?;
         let mut st = lock(&self.state);
@@ -286,6 +317,9 @@ impl Dealer {
             }
             r.callees.push(Arc::clone(callee));
             held.keep();
+            if forward_timeout {
+                st.forward_timeout.insert((id, callee.id));
+            }
             return Ok(Registered { id, created: None });
         }
         let st = &mut *st;
@@ -305,6 +339,9 @@ impl Dealer {
             },
         );
         held.keep();
+        if forward_timeout {
+            st.forward_timeout.insert((id, callee.id));
+        }
         Ok(Registered {
             id,
             created: Some(created),
@@ -318,19 +355,27 @@ impl Dealer {
         let r = st.registrations.get_mut(&id)?;
         let at = r.callees.iter().position(|c| c.id == callee)?;
         r.callees.remove(at).quota.release(Resource::Registrations);
-        if !r.callees.is_empty() {
+        let emptied = r.callees.is_empty();
+        st.forward_timeout.remove(&(id, callee));
+        if !emptied {
             return Some(false);
         }
         st.remove_registration(id);
         Some(true)
     }
 
-    /// Routes a call to a callee as an INVOCATION, taking a unit of the caller's quota until
-    /// the call ends (refused at its limit).
+    /// Routes a new call to a callee as an INVOCATION, taking a unit of the caller's quota
+    /// until the call ends (refused at its limit). A progressive CALL goes only to a callee
+    /// that takes progressive invocations and INTERRUPT (else `wamp.error.feature_not_supported`,
+    /// as the spec's Progressive Call Invocations asks); a continuation of one goes through
+    /// [`Dealer::continue_call`] first.
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
         let held = caller.quota.acquire(Resource::Calls)?;
         let mut st = lock(&self.state);
         let (registration, callee, mut details) = st.route(c.procedure)?;
+        if c.progress && !progressive::accepts(&callee) {
+            return Err(progressive::not_supported());
+        }
         let receive_progress = c.receive_progress && callee.callee.progressive_call_results;
         if receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
@@ -340,7 +385,23 @@ impl Dealer {
             details.insert("caller_authid".into(), caller.authid.as_str().into());
             details.insert("caller_authrole".into(), caller.authrole.as_str().into());
         }
+        let forward = st.forward_timeout.contains(&(registration, callee.id));
+        if forward && c.timeout_ms > 0 {
+            details.insert("timeout".into(), c.timeout_ms.into());
+        }
         let invocation = st.next_invocation();
+        let open = c.progress.then(|| {
+            Box::new(progressive::Open {
+                procedure: c.procedure.to_owned(),
+                registration,
+                details: details.clone(),
+            })
+        });
+        if c.progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
+        let timer = (!forward && c.timeout_ms > 0)
+            .then(|| timeout::start(&self.state, invocation, c.timeout_ms));
         held.keep();
         st.add_pending(
             invocation,
@@ -348,6 +409,8 @@ impl Dealer {
                 caller: Caller::Session(Arc::clone(caller), c.request),
                 callee: Arc::clone(&callee),
                 receive_progress,
+                timer,
+                open,
             },
         );
         drop(st);
@@ -529,6 +592,10 @@ impl Dealer {
                 notices.push((id, p));
             }
         }
+        for (id, _) in &left {
+            st.forward_timeout.remove(&(*id, session));
+        }
+        st.ended_early.forget(session);
         drop(st);
         for (invocation, p) in notices {
             let from_self = caller_is(&p);

@@ -1,6 +1,6 @@
 //! The router's own calls ([`Dealer::call_internal`]): answered by YIELD or ERROR, refused
 //! without a callee, canceled when the callee leaves, removed (and the callee interrupted) when
-//! the caller gives up.
+//! the caller gives up; and the timers of calls with a timeout, which end with their calls.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use wamp::transport::Outbound;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
 
-use super::{Dealer, InvokePolicy};
+use super::{Call, Dealer, InvokePolicy};
 use crate::options::RouterOptions;
 use crate::session_handle::testing::handle;
 use crate::session_handle::{CalleeFeatures, SessionHandle};
@@ -19,6 +19,7 @@ fn dealer() -> (Dealer, Arc<SessionHandle>, mpsc::Receiver<Outbound>) {
     let features = CalleeFeatures {
         call_canceling: true,
         progressive_call_results: true,
+        progressive_call_invocations: false,
     };
     let (callee, rx) = handle(7, "backend", features, RouterOptions::default().limits());
     let callee = Arc::new(callee);
@@ -26,8 +27,8 @@ fn dealer() -> (Dealer, Arc<SessionHandle>, mpsc::Receiver<Outbound>) {
     d.register(
         &callee,
         "com.auth",
-        MatchPolicy::Exact,
-        InvokePolicy::Single,
+        (MatchPolicy::Exact, InvokePolicy::Single),
+        false,
     )
     .expect("registered");
     (d, callee, rx)
@@ -139,3 +140,39 @@ async fn a_call_given_up_is_removed_and_its_callee_interrupted() {
 }
 
 use wamp::sync::lock;
+
+#[tokio::test]
+async fn a_timer_ends_with_its_call() {
+    let (d, callee, mut rx) = dealer();
+    let caller = crate::session_handle::testing::session(9);
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = alive();
+    for request in 1..=100 {
+        let call = Call {
+            request,
+            procedure: "com.auth",
+            payload: &Payload::empty(),
+            disclose: false,
+            receive_progress: false,
+            timeout_ms: 60_000,
+            progress: false,
+        };
+        d.call(&caller, &call).expect("routed");
+        let (id, _) = invocation(&mut rx);
+        d.yield_result(callee.id, id, &Dict::new(), Payload::empty());
+    }
+    // The aborted timers go as soon as the runtime gets to them.
+    for _ in 0..1000 {
+        if alive() == before {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(alive(), before, "no timer outlives its call");
+    assert!(lock(&d.state).invocations.is_empty());
+    assert!(lock(&d.state).by_call.is_empty());
+}

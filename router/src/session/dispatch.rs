@@ -16,6 +16,20 @@ use crate::refusal::Refusal;
 use crate::session_handle::SessionHandle;
 use crate::stats::Direction;
 
+/// The request id of a request other than CALL (whose ids [`Joined::on_call`] checks itself:
+/// a CALL may continue a progressive one). These are answered before the next message is
+/// read, so only a CALL can still be in progress with the same id.
+fn new_request(m: &Message) -> Option<wamp::Id> {
+    match m {
+        Message::Publish { request, .. }
+        | Message::Subscribe { request, .. }
+        | Message::Unsubscribe { request, .. }
+        | Message::Register { request, .. }
+        | Message::Unregister { request, .. } => Some(*request),
+        _ => None,
+    }
+}
+
 /// A joined session, as its message handlers see it.
 pub(super) struct Joined<'a> {
     /// Its realm.
@@ -72,6 +86,14 @@ impl Joined<'_> {
         if let Err(problem) = super::strict::check(&m) {
             return Flow::End(self.violation(problem));
         }
+        if let Some(request) = new_request(&m)
+            && self.realm.dealer.in_flight(self.me, request)
+        {
+            return Flow::End(self.violation(format!(
+                "{} request ID {request} is already in use by a call in progress of this session",
+                m.name()
+            )));
+        }
         match m {
             Message::Publish {
                 request,
@@ -93,7 +115,7 @@ impl Joined<'_> {
                 options,
                 procedure,
                 payload,
-            } => self.on_call(request, &options, &procedure, &payload),
+            } => return self.on_call(request, &options, &procedure, &payload),
             Message::Register {
                 request,
                 options,

@@ -18,7 +18,7 @@ use super::dynamic;
 use crate::context::RouterContext;
 use crate::outbox::Outbox;
 use crate::realm::Realm;
-use crate::session_handle::{CalleeFeatures, SessionHandle};
+use crate::session_handle::{CalleeFeatures, CallerFeatures, SessionHandle};
 use crate::stats::{Direction, SessionStats};
 
 /// The ABORT that refuses a session: its reason URI and message.
@@ -169,7 +169,10 @@ pub(super) async fn hello(
             realm_name.clone(),
             who,
             info.clone(),
-            CalleeFeatures::from_hello(&details),
+            (
+                CalleeFeatures::from_hello(&details),
+                CallerFeatures::from_hello(&details),
+            ),
             stats,
             router.options.limits(),
             out.clone(),
@@ -337,6 +340,8 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "shared_registration",
                 "call_canceling",
                 "progressive_call_results",
+                "progressive_call_invocations",
+                "call_timeout",
             ], &["session_meta_api", "registration_meta_api", "testament_meta_api"]),
         }),
     }

@@ -39,6 +39,12 @@ pub(super) fn cancel_mode(options: &Dict) -> Result<CancelMode, Refusal> {
     )
 }
 
+/// `options.timeout` of CALL: milliseconds, 0 (or absent) for none. Its type was checked
+/// with the other options ([`super::strict`]).
+pub(super) fn call_timeout(options: &Dict) -> u64 {
+    options.get("timeout").and_then(Value::as_u64).unwrap_or(0)
+}
+
 /// A boolean option: `true` only when given as `true`.
 pub(super) fn flag(options: &Dict, key: &str) -> bool {
     flag_or(options, key, false)

@@ -1,22 +1,52 @@
 //! CALL, REGISTER, UNREGISTER, YIELD, ERROR (of an INVOCATION) and CANCEL: parse the options →
 //! check the URI → the meta procedures or the dealer → reply (and the lifecycle meta events,
 //! after the reply).
+//!
+//! A CALL first goes through [`crate::dealer::Dealer::continue_call`]: the continuation of a
+//! progressive call goes to its callee, and a CALL that reuses the request id of a call in
+//! progress ends the session (ABORT `wamp.error.protocol_violation` naming the id).
 
 use wamp::message::code;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload};
 
-use super::dispatch::Joined;
-use super::options::{cancel_mode, flag, invoke_policy, match_policy};
-use crate::authorize::Action;
-use crate::dealer::Call;
+use super::dispatch::{Flow, Joined};
+use super::options::{call_timeout, cancel_mode, flag, invoke_policy, match_policy};
+use crate::authorize::{Action, is_router_uri};
+use crate::dealer::{Call, Chunk, Continued};
 use crate::meta_procedures as procedures;
 use crate::refusal::Refusal;
 
+/// Why a CALL was not routed.
+enum NotCalled {
+    /// Refused: the caller gets this ERROR.
+    Refused(Refusal),
+    /// A protocol violation: the session ends.
+    Violation(String),
+}
+
+impl From<Refusal> for NotCalled {
+    fn from(r: Refusal) -> Self {
+        NotCalled::Refused(r)
+    }
+}
+
 impl Joined<'_> {
-    /// CALL: answered by a meta procedure, or routed to a callee as INVOCATION.
-    pub(super) fn on_call(&self, request: Id, options: &Dict, procedure: &str, payload: &Payload) {
-        if let Err(r) = self.call(request, options, procedure, payload) {
-            self.refuse(code::CALL, request, r);
+    /// CALL: answered by a meta procedure, routed to a callee as INVOCATION, or (progressive)
+    /// continued.
+    pub(super) fn on_call(
+        &self,
+        request: Id,
+        options: &Dict,
+        procedure: &str,
+        payload: &Payload,
+    ) -> Flow {
+        match self.call(request, options, procedure, payload) {
+            Ok(()) => Flow::Continue,
+            Err(NotCalled::Refused(r)) => {
+                self.refuse(code::CALL, request, r);
+                Flow::Continue
+            }
+            Err(NotCalled::Violation(m)) => Flow::End(self.violation(m)),
         }
     }
 
@@ -26,8 +56,39 @@ impl Joined<'_> {
         options: &Dict,
         procedure: &str,
         payload: &Payload,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), NotCalled> {
+        let progress = flag(options, "progress");
+        if progress && !self.me.caller.progressive_call_invocations {
+            return Err(NotCalled::Violation(format!(
+                "CALL {request} has progress: true, but the caller did not announce \
+                 progressive_call_invocations"
+            )));
+        }
+        let chunk = Chunk {
+            request,
+            procedure,
+            progress,
+            payload,
+        };
+        match self.realm.dealer.continue_call(self.me, &chunk)? {
+            Continued::New => {}
+            Continued::Sent | Continued::Discarded => return Ok(()),
+            Continued::Duplicate => {
+                return Err(NotCalled::Violation(format!(
+                    "CALL request ID {request} is already in use by a call in progress of this \
+                     session"
+                )));
+            }
+        }
+        let timeout_ms = call_timeout(options);
         let perm = self.check(procedure, MatchPolicy::Exact, Action::Call)?;
+        if progress && is_router_uri(procedure) {
+            return Err(Refusal::new(
+                "wamp.error.feature_not_supported",
+                "the router's own procedures take no progressive call invocations",
+            )
+            .into());
+        }
         let answer = self
             .testament_call(procedure, payload)
             .or_else(|| procedures::call(self.realm, self.me, procedure, payload));
@@ -45,8 +106,10 @@ impl Joined<'_> {
             payload,
             disclose: perm.disclose.caller || flag(options, "disclose_me"),
             receive_progress: flag(options, "receive_progress"),
+            timeout_ms,
+            progress,
         };
-        self.realm.dealer.call(self.me, &call)
+        Ok(self.realm.dealer.call(self.me, &call)?)
     }
 
     /// REGISTER: REGISTERED, or why not.
@@ -60,10 +123,11 @@ impl Joined<'_> {
         let policy = match_policy(options)?;
         let invoke = invoke_policy(options)?;
         self.check(procedure, policy, Action::Register)?;
-        let r = self
-            .realm
-            .dealer
-            .register(self.me, procedure, policy, invoke)?;
+        let forward_timeout = flag(options, "forward_timeout");
+        let r =
+            self.realm
+                .dealer
+                .register(self.me, procedure, (policy, invoke), forward_timeout)?;
         self.send(&Message::Registered {
             request,
             registration: r.id,

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod endpoints;
+pub mod raw_rpc;
 
 use std::borrow::Borrow;
 use std::future::Future;
