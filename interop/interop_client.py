@@ -6,7 +6,7 @@ Usage:
     python interop_client.py --url rs://127.0.0.1:PORT    --serializer msgpack
 
 URL schemes: ``ws://`` (WAMP over WebSocket) and ``rs://`` or ``tcp://`` (WAMP over RawSocket).
-Serializers: ``json`` or ``msgpack``.
+Serializers: ``json``, ``msgpack`` or ``cbor``.
 
 Two sessions (A and B) join the same realm and exercise pub/sub (exact, prefix and wildcard
 matching, publisher exclusion, acknowledged publish, binary payload) and RPC (results, application
@@ -145,7 +145,7 @@ async def check_binary(a, b):
     expect(
         isinstance(got[0], bytes),
         f"binary arg arrived as {type(got[0]).__name__} {short(got[0], 80)}, expected bytes "
-        "(JSON: string '\\u0000' + base64; msgpack: bin)",
+        "(JSON: string '\\u0000' + base64; msgpack: bin; CBOR: byte string)",
     )
     expect(got[0] == blob, f"binary arg differs: got {short(got[0], 80)}")
     expect(kw.get("blob") == blob, f"binary kwarg differs: got {short(kw.get('blob'), 80)}")
@@ -297,9 +297,9 @@ async def run(args):
 def main(argv=None):
     ap = wampcheck.ArgumentParser(description="WAMP interoperability checks with autobahn-python")
     ap.add_argument("--url", required=True, help="ws://host:port/path, rs://host:port or tcp://host:port")
-    ap.add_argument("--serializer", required=True, choices=["json", "msgpack"])
+    ap.add_argument("--serializer", required=True, choices=["json", "msgpack", "cbor"])
     ap.add_argument(
-        "--serializer-b", choices=["json", "msgpack"], default=None,
+        "--serializer-b", choices=["json", "msgpack", "cbor"], default=None,
         help="serializer of session B (default: same as --serializer); a different one tests the "
         "router's translation between serializers, binary payloads included",
     )

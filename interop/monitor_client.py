@@ -721,9 +721,9 @@ async def run(args):
 def main(argv=None):
     ap = wampcheck.ArgumentParser(description="Crossbar-style wamp.session.* monitor checks with autobahn-python")
     ap.add_argument("--url", required=True, help="monitors: ws://host:port/path, rs://host:port or tcp://host:port")
-    ap.add_argument("--serializer", required=True, choices=["json", "msgpack"], help="monitors' serializer")
+    ap.add_argument("--serializer", required=True, choices=["json", "msgpack", "cbor"], help="monitors' serializer")
     ap.add_argument("--client-url", default=None, help="the client's URL (default: --url)")
-    ap.add_argument("--client-serializer", choices=["json", "msgpack"], default=None,
+    ap.add_argument("--client-serializer", choices=["json", "msgpack", "cbor"], default=None,
                     help="the client's serializer (default: --serializer)")
     ap.add_argument("--realm", default="realm1")
     ap.add_argument("--rated-message-size", type=int, default=256,

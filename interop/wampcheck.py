@@ -58,7 +58,11 @@ from autobahn.asyncio.websocket import (  # noqa: E402
     WampWebSocketClientProtocol,
 )
 from autobahn.wamp.exception import ApplicationError  # noqa: E402
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer  # noqa: E402
+from autobahn.wamp.serializer import (  # noqa: E402
+    CBORSerializer,  # needs cbor2 (requirements.txt)
+    JsonSerializer,
+    MsgPackSerializer,
+)
 from autobahn.wamp.types import CloseDetails, ComponentConfig  # noqa: E402
 
 STEP_TIMEOUT_S = 5.0  # longest single wait (connect, join, one reply, one event)
@@ -297,6 +301,8 @@ def make_serializer(name, wire_log=None):
         base = JsonSerializer
     elif name == "msgpack":
         base = MsgPackSerializer
+    elif name == "cbor":
+        base = CBORSerializer
     else:
         raise CheckFailed(f"unknown serializer {name!r}")
     if wire_log is None:

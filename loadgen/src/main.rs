@@ -39,7 +39,7 @@ struct Args {
     /// The realm.
     #[arg(long, default_value = "realm1", global = true)]
     realm: String,
-    /// The serializer.
+    /// The serializer: json, msgpack or cbor.
     #[arg(long, default_value = "msgpack", global = true)]
     serializer: Serializer,
     /// Requests per second in total, on a fixed timeline (open loop), or `max` (closed loop).

@@ -148,8 +148,15 @@ async fn json_summaries_of_every_scenario_follow_the_schema() {
             "--json",
         ])
     };
+    let cbor = |url: &str, rate: &str| {
+        let mut a = common(url, rate);
+        a.extend(args(&["--serializer", "cbor"]));
+        a
+    };
     let runs: Vec<(Vec<String>, Vec<&str>)> = vec![
         (common(&rs, "1000"), vec!["pubsub", "--subscribers", "2"]),
+        (cbor(&rs, "1000"), vec!["pubsub", "--subscribers", "2"]),
+        (cbor(&ws, "max"), vec!["rpc", "--concurrency", "4"]),
         (common(&ws, "max"), vec!["rpc", "--concurrency", "1"]),
         (common(&rs, "1000"), vec!["mixed"]),
         (common(&ws, "50"), vec!["churn"]),
@@ -165,6 +172,12 @@ async fn json_summaries_of_every_scenario_follow_the_schema() {
         let v = json_of(&out);
         validate(&root, &root, &v, "$").unwrap_or_else(|e| panic!("{a:?}: {e}\n{v:#}"));
         assert_eq!(v["scenario"], scenario[0]);
+        let ser = if a.iter().any(|x| x == "cbor") {
+            "cbor"
+        } else {
+            "msgpack"
+        };
+        assert_eq!(v["serializer"], ser, "{v}");
         assert!(v["errors"].as_object().unwrap().is_empty(), "{v}");
         assert!(v["sessions"]["joined"].as_u64().unwrap() > 0, "{v}");
     }
@@ -213,6 +226,11 @@ async fn bad_input_ends_with_a_clear_message_and_the_documented_exit_status() {
             "{a:?}: the option and the accepted forms: {err}"
         );
     }
+
+    let out = loadgen(args(&["--url", &rs, "--serializer", "ubjson", "rpc"])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "unknown serializer: {err}");
+    assert!(err.contains("use json, msgpack or cbor"), "{err}");
 
     let out = loadgen(args(&["--url", &rs, "--realm", "nope", "rpc"])).await;
     let err = String::from_utf8_lossy(&out.stderr);

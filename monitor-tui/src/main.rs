@@ -21,7 +21,7 @@ struct Args {
     /// The realm.
     #[arg(long, default_value = "realm1")]
     realm: String,
-    /// The serializer.
+    /// The serializer: json, msgpack or cbor.
     #[arg(long, default_value = "json")]
     serializer: Serializer,
     /// Start a router with the embedded config and demo traffic in-process, and watch it.

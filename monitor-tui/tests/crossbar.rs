@@ -301,10 +301,11 @@ async fn the_monitor_logs_in_to_crossbar_with_every_method() {
 }
 
 /// `--json` (which subscribes to `wamp.session.` as the dashboard does): the snapshot lists the
-/// other session, and a session that joins afterwards arrives as `wamp.session.on_join`.
+/// other session, and a session that joins afterwards arrives as `wamp.session.on_join`. In
+/// CBOR: our encoder and decoder against Crossbar's (cbor2).
 async fn follows_meta_events(url: &str, ticket: &Path, app_id: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
-        .args(["--json", "--url", url, "--serializer", "msgpack"])
+        .args(["--json", "--url", url, "--serializer", "cbor"])
         .args(login("ticket", Some("ops-ticket"), ticket))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -141,6 +141,41 @@ async fn once_prints_the_live_sessions_and_exits() {
     router.shutdown().await;
 }
 
+/// `--serializer cbor` over both transports: the monitor joins with CBOR and lists a CBOR
+/// session as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_speaks_cbor_over_websocket_and_rawsocket() {
+    let router = router().await;
+    let cbor = SessionOptions {
+        serializer: Serializer::Cbor,
+        ..SessionOptions::default()
+    };
+    let rs = router.rawsocket_url().unwrap();
+    let ws = router.websocket_url().unwrap();
+    let s = Session::join(&rs, "realm1", cbor).await.unwrap();
+    let id = s.id().to_string();
+    for url in [ws, rs] {
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))
+                .args(["--once", "--url", &url, "--serializer", "cbor"])
+                .output()
+        })
+        .await
+        .unwrap()
+        .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let row = text.lines().find(|l| l.contains(&id));
+        assert!(row.is_some_and(|r| r.contains("cbor")), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+    router.shutdown().await;
+}
+
 #[test]
 fn durations_take_the_forms_people_type_and_bad_ones_name_them() {
     let out = Command::new(env!("CARGO_BIN_EXE_wamp-monitor"))

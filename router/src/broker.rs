@@ -374,16 +374,13 @@ fn deliver(
     details: &Dict,
     p: &Publication<'_>,
 ) {
-    let mut encoded: [Option<Bytes>; 2] = [None, None];
+    let mut encoded: [Option<Bytes>; Serializer::ALL.len()] = Default::default();
     for s in &sub.subscribers {
         if (p.exclude_me && s.id == publisher.id) || p.filter.as_ref().is_some_and(|f| !f.admits(s))
         {
             continue;
         }
-        let slot = match s.serializer() {
-            Serializer::Json => 0,
-            Serializer::Msgpack => 1,
-        };
+        let slot = s.serializer().index();
         if encoded[slot].is_none() {
             let event = Message::Event {
                 subscription: sub.id,

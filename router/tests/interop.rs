@@ -1,5 +1,5 @@
 //! autobahn-python (from PyPI, pinned in interop/requirements.txt) against our router, over
-//! WebSocket and RawSocket with JSON and msgpack: a client nobody here wrote.
+//! WebSocket and RawSocket with JSON, msgpack and CBOR: a client nobody here wrote.
 //!
 //! The first test to run creates a virtualenv in Cargo's target tmpdir and installs the pinned
 //! packages (needs `python3` with `venv` and access to PyPI); later runs reuse it.
@@ -124,6 +124,8 @@ autobahn_over! {
     autobahn_over_websocket_msgpack: Transport::Ws, "msgpack";
     autobahn_over_rawsocket_json: Transport::Rs, "json";
     autobahn_over_rawsocket_msgpack: Transport::Rs, "msgpack";
+    autobahn_over_websocket_cbor: Transport::Ws, "cbor";
+    autobahn_over_rawsocket_cbor: Transport::Rs, "cbor";
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +133,9 @@ async fn autobahn_sessions_with_different_serializers_interoperate() {
     let router = start().await;
     run_client(url(&router, Transport::Ws), "json", Some("msgpack")).await;
     run_client(url(&router, Transport::Rs), "msgpack", Some("json")).await;
+    // autobahn's cbor2 peers and the others: binary, big payloads and errors transcoded.
+    run_client(url(&router, Transport::Ws), "cbor", Some("json")).await;
+    run_client(url(&router, Transport::Rs), "msgpack", Some("cbor")).await;
     router.shutdown().await;
 }
 

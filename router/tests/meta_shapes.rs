@@ -108,8 +108,13 @@ async fn on_join_has_crossbars_shape_for_both_framings() {
     let router = start().await;
     let m = join(&router, Transport::Ws, Serializer::Json).await;
     let mut joins = subscribe(&m, "wamp.session.on_join", Dict::new()).await;
-    for (transport, framing) in [(Transport::Ws, "websocket"), (Transport::Rs, "rawsocket")] {
-        let s = join(&router, transport, Serializer::Msgpack).await;
+    for (transport, framing, ser) in [
+        (Transport::Ws, "websocket", Serializer::Msgpack),
+        (Transport::Rs, "rawsocket", Serializer::Msgpack),
+        (Transport::Ws, "websocket", Serializer::Cbor),
+        (Transport::Rs, "rawsocket", Serializer::Cbor),
+    ] {
+        let s = join(&router, transport, ser).await;
         let ours = next_args(&mut joins).await;
         let details = json(&ours[0]);
         assert_eq!(details["session"], s.id());
@@ -118,11 +123,14 @@ async fn on_join_has_crossbars_shape_for_both_framings() {
         });
         // [ours] see SESSION_DETAILS_OURS.
         same_shape(&details, &theirs[0], "", SESSION_DETAILS_OURS);
-        assert_eq!(details["serializer"], "msgpack");
-        assert_eq!(details["transport"]["channel_serializer"], "msgpack");
+        assert_eq!(details["serializer"], ser.name());
+        assert_eq!(details["transport"]["channel_serializer"], ser.name());
         assert_eq!(details["transport"]["channel_framing"], framing);
         if framing == "websocket" {
-            assert_eq!(details["transport"]["websocket_protocol"], "wamp.2.msgpack");
+            assert_eq!(
+                details["transport"]["websocket_protocol"],
+                ser.subprotocol()
+            );
             assert!(
                 details["transport"]["http_headers_received"]["sec-websocket-protocol"].is_string()
             );

@@ -81,6 +81,48 @@ async fn events_cross_serializers_with_binary_intact() {
 }
 
 #[tokio::test]
+async fn cbor_events_cross_to_json_and_msgpack_and_back_with_binary_intact() {
+    let router = start().await;
+    let cbor_ws = join(&router, Transport::Ws, Serializer::Cbor).await;
+    let cbor_rs = join(&router, Transport::Rs, Serializer::Cbor).await;
+    let json = join(&router, Transport::Ws, Serializer::Json).await;
+    let msgpack = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut subs = Vec::new();
+    for s in [&cbor_ws, &cbor_rs, &json, &msgpack] {
+        subs.push(subscribe(s, "com.x", Dict::new()).await);
+    }
+    let blob = Value::Bytes((0..=255).collect());
+    let args = vec![
+        blob.clone(),
+        Value::Bytes(vec![]),
+        Value::UInt(u64::MAX),
+        Value::Int(i64::MIN),
+        Value::Float(0.1),
+        "\u{1F600} text".into(),
+        Value::Dict(dict! {"nested" => Value::List(vec![blob.clone(), Value::Null])}),
+    ];
+    let kwargs = dict! {"blob" => blob.clone(), "flag" => true};
+    // From each serializer in turn, every subscriber (the publisher included) gets the same
+    // values: CBOR to CBOR forwarded, to and from JSON and msgpack transcoded.
+    for publisher in [&cbor_ws, &json, &msgpack, &cbor_rs] {
+        publisher
+            .publish(
+                "com.x",
+                Payload::new(args.clone(), kwargs.clone()),
+                dict! {"exclude_me" => false, "acknowledge" => true},
+            )
+            .await
+            .unwrap();
+        for sub in &mut subs {
+            let e = next_event(sub).await;
+            assert_eq!(e.payload.args().unwrap(), args);
+            assert_eq!(e.payload.kwargs().unwrap(), kwargs);
+        }
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
 async fn exclude_me_defaults_to_true() {
     let router = start().await;
     let a = join(&router, Transport::Rs, Serializer::Msgpack).await;

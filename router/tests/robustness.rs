@@ -53,13 +53,20 @@ async fn malformed_frames_abort_only_their_session() {
     let router = start().await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
     let mut s = subscribe(&a, "com.alive", Dict::new()).await;
-    let cases: [(Serializer, &[u8]); 6] = [
+    let cases: [(Serializer, &[u8]); 9] = [
         (Serializer::Json, b"[16, 1, {}"),
         (Serializer::Json, b"{\"not\": \"an array\"}"),
         (Serializer::Json, b"[999, 1, 2]"),
         (Serializer::Json, b"[16, 0, {}, \"com.t\"]"),
         (Serializer::Msgpack, &[0x94, 16, 1, 0x80, 0xc1]),
         (Serializer::Msgpack, &[0x93, 36, 1, 1]),
+        // CBOR: PUBLISH whose Options has an integer key; a reserved byte; cut short.
+        (
+            Serializer::Cbor,
+            &[0x84, 16, 1, 0xa1, 1, 1, 0x65, b'c', b'o', b'm', b'.', b't'],
+        ),
+        (Serializer::Cbor, &[0x83, 0x01, 0x1c, 0xa0]),
+        (Serializer::Cbor, &[0x9f, 0x10, 0x01]),
     ];
     for (transport, (ser, bytes)) in [Transport::Rs, Transport::Ws]
         .into_iter()
@@ -204,6 +211,11 @@ async fn rawsocket_handshake_errors_follow_the_spec() {
         exchange(&addr, [0x7F, 0xF2, 0, 0]).await,
         [0x7F, 0x10, 0, 0]
     );
+    // Nor is CBOR (3).
+    assert_eq!(
+        exchange(&addr, [0x7F, 0xF3, 0, 0]).await,
+        [0x7F, 0x10, 0, 0]
+    );
     // Unknown serializer id.
     assert_eq!(
         exchange(&addr, [0x7F, 0xF9, 0, 0]).await,
@@ -253,9 +265,12 @@ async fn websocket_refuses_unknown_subprotocols_and_paths_with_http_errors() {
         .trim_start_matches("ws://")
         .trim_end_matches("/ws")
         .to_owned();
-    let r = upgrade(&addr, "/ws", "wamp.2.cbor", None).await;
+    let r = upgrade(&addr, "/ws", "wamp.2.ubjson", None).await;
     assert!(r.starts_with("HTTP/1.1 400"), "{r}");
-    assert!(r.contains("wamp.2.json, wamp.2.msgpack"), "{r}");
+    assert!(
+        r.contains("wamp.2.json, wamp.2.msgpack, wamp.2.cbor"),
+        "{r}"
+    );
     let r = upgrade(&addr, "/other", "wamp.2.json", None).await;
     assert!(r.starts_with("HTTP/1.1 404"), "{r}");
     router.shutdown().await;

@@ -83,6 +83,37 @@ async fn large_payloads_cross_serializers() {
 }
 
 #[tokio::test]
+async fn cbor_calls_cross_serializers_with_binary_intact() {
+    let router = start().await;
+    let bytes = Value::Bytes((0..70_000u32).map(|i| (i * 7) as u8).collect());
+    let args = vec![
+        bytes.clone(),
+        Value::UInt(u64::MAX),
+        Value::Float(-2.5e-300),
+    ];
+    for (callee_ser, caller_ser) in [
+        (Serializer::Cbor, Serializer::Json),
+        (Serializer::Json, Serializer::Cbor),
+        (Serializer::Cbor, Serializer::Msgpack),
+        (Serializer::Msgpack, Serializer::Cbor),
+        (Serializer::Cbor, Serializer::Cbor),
+    ] {
+        let callee = join(&router, Transport::Rs, callee_ser).await;
+        let caller = join(&router, Transport::Ws, caller_ser).await;
+        let echo = register(&callee, "com.echo", Dict::new()).await;
+        serve(echo, |args| Ok(Payload::from_args(args)));
+        let r = caller
+            .call("com.echo", Payload::from_args(args.clone()), Dict::new())
+            .await
+            .unwrap();
+        assert_eq!(r.payload.args().unwrap(), args, "{caller_ser}→{callee_ser}");
+        callee.leave("wamp.close.normal").await.unwrap();
+        caller.leave("wamp.close.normal").await.unwrap();
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
 async fn callee_leaving_mid_call_cancels_the_call() {
     let router = start().await;
     let callee = join(&router, Transport::Rs, Serializer::Json).await;

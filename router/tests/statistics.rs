@@ -185,6 +185,12 @@ async fn stats_sum_to_what_the_client_exchanged_for_clean_goodbye_and_abrupt_dro
             let events = events_until_leave(&mut meta, id).await;
             let sums = check_and_sum(&events);
             assert_exact(&sums, &traffic, &what);
+            for (topic, args) in &events {
+                if topic == "wamp.session.on_stats" {
+                    let stats = args[1].as_dict().unwrap();
+                    assert_eq!(stats["serializer"].as_str(), Some(ser.name()), "{what}");
+                }
+            }
             assert!(
                 sums.get("rated_messages").and_then(Value::as_u64).unwrap()
                     > sums.get("messages").and_then(Value::as_u64).unwrap(),

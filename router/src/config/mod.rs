@@ -511,7 +511,11 @@ fn random_ticket() -> String {
 /// `operator_ticket` (used only if that file failed to parse; a unit test keeps the two equal).
 fn fallback_default(operator_ticket: Secret) -> Config {
     let localhost = Ipv4Addr::LOCALHOST;
-    let serializers = vec![SerializerKind::Json, SerializerKind::Msgpack];
+    let serializers = vec![
+        SerializerKind::Json,
+        SerializerKind::Msgpack,
+        SerializerKind::Cbor,
+    ];
     let everything = Permission {
         uri: String::new(),
         match_policy: MatchPolicy::Prefix,

@@ -19,12 +19,14 @@ use wamp_router::config::{
 };
 use wamp_router::{Router, RouterOptions};
 
-/// The four transport × serializer combinations.
-pub const COMBOS: [(Transport, Serializer); 4] = [
+/// The six transport × serializer combinations.
+pub const COMBOS: [(Transport, Serializer); 6] = [
     (Transport::Ws, Serializer::Json),
     (Transport::Ws, Serializer::Msgpack),
+    (Transport::Ws, Serializer::Cbor),
     (Transport::Rs, Serializer::Json),
     (Transport::Rs, Serializer::Msgpack),
+    (Transport::Rs, Serializer::Cbor),
 ];
 
 /// Which listener to connect to.

@@ -2,7 +2,7 @@
 //! of the frame, with each element's type, IDs and URIs checked.
 
 use bytes::Bytes;
-use serde::de::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{DecodeError, Elements, Format, Kind};
 use crate::id::{self, Id};
@@ -35,14 +35,14 @@ impl<'a, F: Format> Reader<'a, F> {
         }
     }
 
-    fn take<T: Deserialize<'a>>(
+    fn take<T: DeserializeOwned>(
         &mut self,
         field: &'static str,
         what: &str,
     ) -> Result<T, DecodeError> {
         let i = self.next;
         self.next += 1;
-        let bytes: &'a [u8] = &self.frame[self.elements.range(i)];
+        let bytes: &[u8] = &self.frame[self.elements.range(i)];
         F::parse(bytes).map_err(|e| self.element_error(i, field, format!("must be {what}: {e}")))
     }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{DecodeError, Elements, Format, Kind};
@@ -72,7 +72,7 @@ impl Format for Json {
         Ok(elements)
     }
 
-    fn parse<'a, T: Deserialize<'a>>(elem: &'a [u8]) -> Result<T, String> {
+    fn parse<T: DeserializeOwned>(elem: &[u8]) -> Result<T, String> {
         serde_json::from_slice(elem).map_err(|e| e.to_string())
     }
 

@@ -1,4 +1,4 @@
-//! Bytes to [`Message`]s and back, for `wamp.2.json` and `wamp.2.msgpack`.
+//! Bytes to [`Message`]s and back, for `wamp.2.json`, `wamp.2.msgpack` and `wamp.2.cbor`.
 //!
 //! The message layout is written once, generically over a [`Format`] that knows how to split a
 //! top-level array into its elements, parse one element and write one. Decoding checks the code,
@@ -6,6 +6,7 @@
 //! `match` option) and returns a [`DecodeError`] for anything else — it never panics.
 //! `Arguments` and `ArgumentsKw` are sliced out of the frame as they are (see [`crate::payload`]).
 
+mod cbor;
 mod decode;
 mod encode;
 mod json;
@@ -15,7 +16,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde::de::{Deserialize, DeserializeOwned};
+use serde::de::DeserializeOwned;
 
 use crate::id::Id;
 use crate::message::Message;
@@ -105,6 +106,7 @@ pub fn decode(serializer: Serializer, frame: &Bytes) -> Result<Message, DecodeEr
     match serializer {
         Serializer::Json => decode::decode_with::<json::Json>(frame),
         Serializer::Msgpack => decode::decode_with::<msgpack::Msgpack>(frame),
+        Serializer::Cbor => decode::decode_with::<cbor::Cbor>(frame),
     }
 }
 
@@ -121,6 +123,7 @@ pub fn encode(serializer: Serializer, message: &Message) -> Result<Bytes, Encode
     match serializer {
         Serializer::Json => encode::encode_with::<json::Json>(message, &mut out)?,
         Serializer::Msgpack => encode::encode_with::<msgpack::Msgpack>(message, &mut out)?,
+        Serializer::Cbor => encode::encode_with::<cbor::Cbor>(message, &mut out)?,
     }
     Ok(Bytes::from(out))
 }
@@ -133,6 +136,7 @@ pub fn parse_value<T: DeserializeOwned>(
     match serializer {
         Serializer::Json => json::Json::parse(bytes),
         Serializer::Msgpack => msgpack::Msgpack::parse(bytes),
+        Serializer::Cbor => cbor::Cbor::parse(bytes),
     }
     .map_err(DecodeError::Value)
 }
@@ -188,7 +192,7 @@ pub(crate) trait Format {
     /// Splits a top-level array into its elements' byte ranges.
     fn split(input: &[u8]) -> Result<Elements, DecodeError>;
     /// Parses one element.
-    fn parse<'a, T: Deserialize<'a>>(elem: &'a [u8]) -> Result<T, String>;
+    fn parse<T: DeserializeOwned>(elem: &[u8]) -> Result<T, String>;
     /// The kind of an element, from its first bytes.
     fn kind(elem: &[u8]) -> Kind;
     /// Starts an array of `len` elements.
@@ -203,3 +207,5 @@ pub(crate) trait Format {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cbor;

@@ -3,7 +3,7 @@
 
 use rmp::Marker;
 use serde::Serialize;
-use serde::de::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{DecodeError, Elements, Format, Kind};
 use crate::serializer::Serializer;
@@ -138,7 +138,7 @@ impl Format for Msgpack {
         Ok(elements)
     }
 
-    fn parse<'a, T: Deserialize<'a>>(elem: &'a [u8]) -> Result<T, String> {
+    fn parse<T: DeserializeOwned>(elem: &[u8]) -> Result<T, String> {
         rmp_serde::from_slice(elem).map_err(|e| e.to_string())
     }
 

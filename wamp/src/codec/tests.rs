@@ -18,7 +18,7 @@ fn sample_payload() -> Payload {
 }
 
 /// One message of every kind, with and without payloads.
-fn every_message() -> Vec<Message> {
+pub(super) fn every_message() -> Vec<Message> {
     let d = dict! {"x" => 1};
     vec![
         Message::Hello {
@@ -165,7 +165,7 @@ fn normalized(m: &Message) -> (Message, Vec<Value>, Dict) {
 }
 
 #[test]
-fn every_message_round_trips_in_both_serializers() {
+fn every_message_round_trips_in_every_serializer() {
     for ser in Serializer::ALL {
         for m in every_message() {
             let bytes = encode(ser, &m).unwrap();
@@ -180,22 +180,26 @@ fn every_message_round_trips_in_both_serializers() {
 #[test]
 fn payload_transcodes_between_serializers() {
     for m in every_message() {
-        let json = encode(Serializer::Json, &m).unwrap();
-        let from_json = decode(Serializer::Json, &json).unwrap();
-        let msgpack = encode(Serializer::Msgpack, &from_json).unwrap();
-        assert_eq!(
-            msgpack,
-            encode(Serializer::Msgpack, &m).unwrap(),
-            "{}",
-            m.name()
-        );
-        let back = decode(Serializer::Msgpack, &msgpack).unwrap();
-        assert_eq!(
-            encode(Serializer::Json, &back).unwrap(),
-            json,
-            "{}",
-            m.name()
-        );
+        for from in Serializer::ALL {
+            for to in Serializer::ALL {
+                let there = encode(from, &m).unwrap();
+                let decoded = decode(from, &there).unwrap();
+                let transcoded = encode(to, &decoded).unwrap();
+                assert_eq!(
+                    transcoded,
+                    encode(to, &m).unwrap(),
+                    "{from}→{to} {}",
+                    m.name()
+                );
+                let back = decode(to, &transcoded).unwrap();
+                assert_eq!(
+                    encode(from, &back).unwrap(),
+                    there,
+                    "{to}→{from} {}",
+                    m.name()
+                );
+            }
+        }
     }
 }
 
@@ -398,6 +402,7 @@ proptest! {
         let b = Bytes::from(bytes);
         let _ = decode(Serializer::Json, &b);
         let _ = decode(Serializer::Msgpack, &b);
+        let _ = decode(Serializer::Cbor, &b);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! WAMP over WebSocket: subprotocol negotiation (`wamp.2.json`, `wamp.2.msgpack`), the endpoint
-//! path, and message size limits.
+//! WAMP over WebSocket: subprotocol negotiation (`wamp.2.json`, `wamp.2.msgpack`, `wamp.2.cbor`;
+//! the binary ones in binary frames), the endpoint path, and message size limits.
 
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;

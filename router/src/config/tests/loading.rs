@@ -375,6 +375,22 @@ fn example_configs_load() {
         compatible.warnings
     );
     assert_eq!(compatible.config.transports.len(), 2);
+    // Its `["cbor", "msgpack", "json"]` is served whole, without a warning.
+    assert!(
+        !compatible.warnings.iter().any(|w| w.contains("\"cbor\"")),
+        "{:?}",
+        compatible.warnings
+    );
+    for t in &compatible.config.transports {
+        assert_eq!(
+            t.serializers,
+            [
+                SerializerKind::Cbor,
+                SerializerKind::Msgpack,
+                SerializerKind::Json
+            ]
+        );
+    }
 }
 
 /// Replacing any node of the default config by a value of another type, or cutting the text

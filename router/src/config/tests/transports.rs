@@ -7,14 +7,14 @@ fn transport_errors() {
     let web_at = "workers[0].transports[0]";
     let raw_at = "workers[0].transports[1]";
     assert_invalid(
-        with(|v| ws(v)["serializers"] = json!(["cbor"])),
+        with(|v| ws(v)["serializers"] = json!(["ubjson"])),
         &format!("{web_at}.paths.ws.serializers"),
-        "no supported serializer: wampstat supports \"json\" and \"msgpack\"",
+        "no supported serializer: wampstat supports \"json\", \"msgpack\" and \"cbor\"",
     );
     assert_invalid(
         with(|v| raw(v)["serializers"] = json!(["json", "xml"])),
         &format!("{raw_at}.serializers[1]"),
-        "unknown serializer \"xml\"; wampstat supports \"json\" and \"msgpack\"",
+        "unknown serializer \"xml\"; wampstat supports \"json\", \"msgpack\" and \"cbor\"",
     );
     assert_invalid(
         with(|v| raw(v)["serializers"] = json!([])),
@@ -118,9 +118,14 @@ fn transport_variants() {
     let t = &loaded.config.transports[2];
     assert_eq!(t.kind, TransportKind::WebSocket { path: "/".into() });
     assert_eq!(t.listen.to_string(), "0.0.0.0:9000");
+    // No `serializers`: Crossbar's (autobahn's) default order, CBOR first.
     assert_eq!(
         t.serializers,
-        [SerializerKind::Json, SerializerKind::Msgpack]
+        [
+            SerializerKind::Cbor,
+            SerializerKind::Msgpack,
+            SerializerKind::Json
+        ]
     );
     assert_eq!(t.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
 
@@ -128,18 +133,25 @@ fn transport_variants() {
         .expect("loads");
     assert_eq!(loaded.config.transports[1].listen.to_string(), "[::]:1");
 
-    // Known-but-unsupported serializers are dropped with a warning; duplicates collapse.
-    let loaded = with(|v| raw(v)["serializers"] = json!(["cbor", "msgpack", "json", "json"]))
-        .expect("loads");
+    // CBOR is accepted; known-but-unsupported serializers are dropped with a warning;
+    // duplicates collapse.
+    let loaded = with(|v| {
+        raw(v)["serializers"] = json!(["cbor", "ubjson", "msgpack", "json", "json", "cbor"])
+    })
+    .expect("loads");
     assert_eq!(
         loaded.config.transports[1].serializers,
-        [SerializerKind::Msgpack, SerializerKind::Json]
+        [
+            SerializerKind::Cbor,
+            SerializerKind::Msgpack,
+            SerializerKind::Json
+        ]
     );
     assert_eq!(
         loaded.warnings,
         [
-            "config/x.json: workers[0].transports[1].serializers[0]: serializer \"cbor\" is not \
-          supported (wampstat supports \"json\" and \"msgpack\"), ignored"
+            "config/x.json: workers[0].transports[1].serializers[1]: serializer \"ubjson\" is \
+          not supported (wampstat supports \"json\", \"msgpack\" and \"cbor\"), ignored"
         ]
     );
 

@@ -27,8 +27,17 @@ const RAWSOCKET_MAX_MESSAGE_SIZE: i128 = 16 * 1024 * 1024;
 /// Transport types Crossbar knows that wampstat does not serve; ignored with a warning.
 const OTHER_CROSSBAR_TRANSPORTS: &[&str] =
     &["mqtt", "flashpolicy", "websocket.testee", "stream.testee"];
-/// Serializers Crossbar knows besides `json` and `msgpack`; dropped with a warning.
-const OTHER_CROSSBAR_SERIALIZERS: &[&str] = &["cbor", "ubjson", "flatbuffers"];
+/// Serializers Crossbar knows besides `json`, `msgpack` and `cbor`; dropped with a warning.
+const OTHER_CROSSBAR_SERIALIZERS: &[&str] = &["ubjson", "flatbuffers"];
+
+/// The serializers of a transport whose `serializers` is absent: Crossbar passes none to
+/// autobahn then, whose server factories (WebSocket and RawSocket alike) offer every serializer
+/// it can import, CBOR, msgpack, (UBJSON,) JSON in that order; these are the ones wampstat has.
+pub(crate) const DEFAULT_SERIALIZERS: [SerializerKind; 3] = [
+    SerializerKind::Cbor,
+    SerializerKind::Msgpack,
+    SerializerKind::Json,
+];
 
 /// A transport accepted so far, with what later checks need.
 pub(super) struct Pending {
@@ -372,21 +381,22 @@ impl Cx<'_> {
         }))
     }
 
-    /// The `serializers` list `raw` (at `sp`): JSON and MessagePack when absent.
+    /// The `serializers` list `raw` (at `sp`): [`DEFAULT_SERIALIZERS`] when absent.
     fn serializers(
         &mut self,
         raw: Option<Vec<String>>,
         sp: &JsonPath,
     ) -> Result<Vec<SerializerKind>> {
-        const SUPPORTED: &str = "wampstat supports \"json\" and \"msgpack\"";
+        const SUPPORTED: &str = "wampstat supports \"json\", \"msgpack\" and \"cbor\"";
         let Some(names) = raw else {
-            return Ok(vec![SerializerKind::Json, SerializerKind::Msgpack]);
+            return Ok(DEFAULT_SERIALIZERS.to_vec());
         };
         let mut out = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let kind = match name.as_str() {
                 "json" => SerializerKind::Json,
                 "msgpack" => SerializerKind::Msgpack,
+                "cbor" => SerializerKind::Cbor,
                 other if OTHER_CROSSBAR_SERIALIZERS.contains(&other) => {
                     let message =
                         format!("serializer {other:?} is not supported ({SUPPORTED}), ignored");
