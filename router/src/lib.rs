@@ -31,6 +31,9 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorize;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 mod broker;
 pub mod config;
 mod context;
