@@ -11,7 +11,7 @@ use crate::broker::Broker;
 use crate::dealer::{Dealer, InvokePolicy};
 use crate::options::RouterOptions;
 use crate::outbox::{Outbox, QueueLimits};
-use crate::session_handle::{Authenticated, CalleeFeatures, SessionHandle};
+use crate::session_handle::{Authenticated, SessionHandle};
 
 /// How long each phase took for `n` simulated sessions.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,7 @@ fn handle(id: Id) -> Arc<SessionHandle> {
         "realm1".into(),
         who,
         transport,
-        CalleeFeatures::default(),
+        Default::default(),
         None,
         RouterOptions::default().limits(),
         outbox,
@@ -81,8 +81,8 @@ pub fn register_one_procedure(n: usize) -> Phases {
         let _ = dealer.register(
             s,
             "bench.one.procedure",
-            MatchPolicy::Exact,
-            InvokePolicy::RoundRobin,
+            (MatchPolicy::Exact, InvokePolicy::RoundRobin),
+            false,
         );
     }
     let join = t.elapsed();
