@@ -70,7 +70,7 @@ impl State {
     fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Unsubscribed> {
         let sub = self.subscriptions.get_mut(&id)?;
         sub.subscribers
-            .swap_remove(session)?
+            .remove(session)?
             .quota
             .release(Resource::Subscriptions);
         if let Some(held) = self.by_session.get_mut(&session) {

@@ -95,7 +95,6 @@ pub struct Registration {
     pub created: SystemTime,
     /// The callees, in registration order.
     pub callees: Members,
-    next: usize,
 }
 
 /// A call in progress.
@@ -144,6 +143,9 @@ struct State {
     /// The registrations each session holds, so that its leaving costs only those.
     by_session: HashMap<Id, IndexSet<Id>>,
     invocations: HashMap<Id, Pending>,
+    /// The calls in progress of each session, as caller or callee, so that its leaving costs
+    /// only those.
+    calls_of: HashMap<Id, HashSet<Id>>,
     by_call: HashMap<(Id, Id), Id>,
     next_invocation: Id,
     /// (registration, callee) pairs registered with `forward_timeout`.
@@ -224,12 +226,30 @@ impl State {
     fn add_pending(&mut self, invocation: Id, p: Pending) {
         if let Some(call) = p.caller.session_call() {
             self.by_call.insert(call, invocation);
+            self.calls_of.entry(call.0).or_default().insert(invocation);
         }
+        self.calls_of
+            .entry(p.callee.id)
+            .or_default()
+            .insert(invocation);
         self.invocations.insert(invocation, p);
+    }
+
+    fn forget_call_of(&mut self, session: Id, invocation: Id) {
+        if let Some(calls) = self.calls_of.get_mut(&session) {
+            calls.remove(&invocation);
+            if calls.is_empty() {
+                self.calls_of.remove(&session);
+            }
+        }
     }
 
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.invocations.remove(&invocation)?;
+        self.forget_call_of(p.callee.id, invocation);
+        if let Some((caller, _)) = p.caller.session_call() {
+            self.forget_call_of(caller, invocation);
+        }
         if let Some(timer) = &p.timer {
             timer.abort();
         }
@@ -258,32 +278,23 @@ impl State {
                 format!("no callee registered procedure {procedure:?}"),
             ));
         };
-        let n = reg.callees.len();
-        if n == 0 {
+        let (id, policy, invoke) = (reg.id, reg.policy, reg.invoke);
+        let reg = self.registrations.get_mut(&id);
+        let callee = reg.and_then(|r| match invoke {
+            InvokePolicy::Single | InvokePolicy::First => r.callees.first(),
+            InvokePolicy::Last => r.callees.last(),
+            InvokePolicy::RoundRobin => r.callees.round_robin(),
+            InvokePolicy::Random => r.callees.random(),
+        });
+        let Some(callee) = callee.map(Arc::clone) else {
             return Err(Refusal::new(
                 "wamp.error.no_such_procedure",
                 "the procedure has no callee left",
             ));
-        }
-        let at = match reg.invoke {
-            InvokePolicy::Single | InvokePolicy::First => 0,
-            InvokePolicy::Last => n - 1,
-            InvokePolicy::RoundRobin => reg.next % n,
-            InvokePolicy::Random => rand::random_range(0..n),
         };
         let mut details = Dict::new();
-        if reg.policy != MatchPolicy::Exact {
+        if policy != MatchPolicy::Exact {
             details.insert("procedure".into(), procedure.into());
-        }
-        let Some(callee) = reg.callees.get(at).map(Arc::clone) else {
-            return Err(Refusal::new(
-                "wamp.error.no_such_procedure",
-                "the procedure has no callee left",
-            ));
-        };
-        let id = reg.id;
-        if let Some(r) = self.registrations.get_mut(&id) {
-            r.next = r.next.wrapping_add(1);
         }
         Ok((id, callee, details))
     }
@@ -294,7 +305,7 @@ impl State {
     fn unregister(&mut self, callee: Id, id: Id) -> Option<bool> {
         let r = self.registrations.get_mut(&id)?;
         r.callees
-            .shift_remove(callee)?
+            .remove(callee)?
             .quota
             .release(Resource::Registrations);
         self.forward_timeout.remove(&(id, callee));
@@ -372,7 +383,6 @@ impl Dealer {
                 invoke,
                 created,
                 callees: Members::one(callee),
-                next: 0,
             },
         );
         st.by_session.entry(callee.id).or_default().insert(id);
@@ -596,12 +606,7 @@ impl Dealer {
             .filter_map(|id| Some((id, st.unregister(session, id)?)))
             .collect();
         let caller_is = |p: &Pending| p.caller.session_call().is_some_and(|(c, _)| c == session);
-        let gone: Vec<Id> = st
-            .invocations
-            .iter()
-            .filter(|(_, p)| p.callee.id == session || caller_is(p))
-            .map(|(&id, _)| id)
-            .collect();
+        let gone = st.calls_of.remove(&session).unwrap_or_default();
         let mut notices = Vec::new();
         for id in gone {
             if let Some(p) = st.remove_pending(id) {
