@@ -7,6 +7,14 @@
 //! on its own runtime, so one command measures it. The publisher keeps at most `--window`
 //! events in flight per subscriber (never more than a subscriber's queue holds), so no session
 //! is closed as a slow consumer and the figure is the router's sustained delivery rate.
+//!
+//! `--noise-wildcard N` and `--noise-prefix N` make other sessions hold N wildcard and N prefix
+//! subscriptions that never match the measured topic (but share its first component, or its
+//! first characters); `--noise-sweep` measures with none, each kind alone and both, side by side:
+//!
+//! ```text
+//! cargo run --release -p wamp-router --example fanout -- --subscribers 1 --noise-sweep
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +74,52 @@ struct Args {
     /// Worker threads of the clients' runtime (0: a current-thread runtime).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
+    /// Wildcard subscriptions that match no measured topic, held by other sessions.
+    #[arg(long, default_value_t = 0)]
+    noise_wildcard: usize,
+    /// Prefix subscriptions that match no measured topic, held by other sessions.
+    #[arg(long, default_value_t = 0)]
+    noise_prefix: usize,
+    /// Measure with no noise, wildcard noise only, prefix noise only and both, one after
+    /// another (the `--noise-*` counts; 10,000 each when not given).
+    #[arg(long)]
+    noise_sweep: bool,
+}
+
+/// Subscriptions one noise session takes at most (the router's default per-session limit).
+const NOISE_PER_SESSION: usize = 10_000;
+
+/// Joins sessions holding `wildcard` wildcard and `prefix` prefix subscriptions that match no
+/// `bench.fanout.<digits>` topic: `bench..x<i>` (same component count and first component) and
+/// `bench.fanout.<i>x` (same first characters).
+async fn noise(
+    url: &str,
+    options: &SessionOptions,
+    wildcard: usize,
+    prefix: usize,
+) -> anyhow::Result<Vec<Session>> {
+    let patterns = (0..wildcard)
+        .map(|i| (format!("bench..x{i}"), "wildcard"))
+        .chain((0..prefix).map(|i| (format!("bench.fanout.{i}x"), "prefix")))
+        .collect::<Vec<_>>();
+    let mut sessions = Vec::new();
+    for chunk in patterns.chunks(NOISE_PER_SESSION) {
+        let s = Session::join(url, "realm1", options.clone()).await?;
+        for batch in chunk.chunks(256) {
+            let subscribed = futures_util::future::join_all(
+                batch
+                    .iter()
+                    .map(|(uri, policy)| s.subscribe(uri, wamp::dict! {"match" => *policy})),
+            )
+            .await;
+            for sub in subscribed {
+                // The events channel is dropped: none ever arrives.
+                sub?;
+            }
+        }
+        sessions.push(s);
+    }
+    Ok(sessions)
 }
 
 fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
@@ -90,19 +144,71 @@ fn main() -> anyhow::Result<()> {
     };
     let serializer = args.serializer;
     let clients = runtime(args.client_threads)?;
-    let mut rates = clients.block_on(async {
-        let mut rates = Vec::new();
-        for run in 1..=args.runs {
-            let r = measure(&args, &url, serializer).await?;
-            println!("run {run}: {r:.0} events/s delivered");
-            rates.push(r);
+    let configs = if args.noise_sweep {
+        let w = if args.noise_wildcard == 0 {
+            10_000
+        } else {
+            args.noise_wildcard
+        };
+        let p = if args.noise_prefix == 0 {
+            10_000
+        } else {
+            args.noise_prefix
+        };
+        vec![(0, 0), (w, 0), (0, p), (w, p)]
+    } else {
+        vec![(args.noise_wildcard, args.noise_prefix)]
+    };
+    let mut summary = Vec::new();
+    for (wildcard, prefix) in configs {
+        let mut rates = clients.block_on(async {
+            let options = SessionOptions {
+                serializer,
+                ..SessionOptions::default()
+            };
+            let t = Instant::now();
+            let noise = noise(&url, &options, wildcard, prefix).await?;
+            if wildcard + prefix > 0 {
+                println!(
+                    "noise: {wildcard} wildcard + {prefix} prefix subscriptions in {:.2} s",
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            let mut rates = Vec::new();
+            for run in 1..=args.runs {
+                let r = measure(&args, &url, serializer).await?;
+                println!("run {run}: {r:.0} events/s delivered");
+                rates.push(r);
+            }
+            for s in noise {
+                let _ = s.leave("wamp.close.normal").await;
+            }
+            anyhow::Ok(rates)
+        })?;
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        report(&args, wildcard, prefix, median);
+        summary.push((wildcard, prefix, median));
+    }
+    if summary.len() > 1 {
+        let base = summary[0].2;
+        println!("| wildcard noise | prefix noise | median events/s | vs no noise |");
+        println!("|---:|---:|---:|---:|");
+        for (w, p, m) in &summary {
+            println!("| {w} | {p} | {m:.0} | {:.3} |", m / base);
         }
-        anyhow::Ok(rates)
-    })?;
-    rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
+    }
+    if let Some((stop, thread)) = router {
+        let _ = stop.send(());
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+/// Prints one configuration's median.
+fn report(args: &Args, wildcard: usize, prefix: usize, median: f64) {
     println!(
-        "fanout 1->{} {:?}+{:?} (publisher {:?}) payload {} B stats {}{}: median {:.0} events/s delivered ({} runs of {} s)",
+        "fanout 1->{} {:?}+{:?} (publisher {:?}) payload {} B stats {}{} noise {}w+{}p: median {:.0} events/s delivered ({} runs of {} s)",
         args.subscribers,
         args.transport,
         args.serializer,
@@ -110,15 +216,12 @@ fn main() -> anyhow::Result<()> {
         args.payload,
         if args.no_stats { "off" } else { "on" },
         if args.monitor { " +monitor" } else { "" },
+        wildcard,
+        prefix,
         median,
         args.runs,
         args.seconds
     );
-    if let Some((stop, thread)) = router {
-        let _ = stop.send(());
-        let _ = thread.join();
-    }
-    Ok(())
 }
 
 type RouterThread = (

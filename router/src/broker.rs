@@ -4,7 +4,7 @@
 //! match policy. A publication is encoded once per matching subscription and serializer, and
 //! the same bytes are queued to every subscriber (a reference-counted clone, no copy).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -14,7 +14,10 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload, Serializer, Value};
 
 use wamp::sync::{read, write};
 
+use indexmap::IndexSet;
+
 use crate::limits::Resource;
+use crate::members::Members;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, add_new};
@@ -31,29 +34,65 @@ pub struct Subscription {
     /// When the first subscriber created it.
     pub created: SystemTime,
     /// The subscribed sessions.
-    pub subscribers: Vec<Arc<SessionHandle>>,
+    pub subscribers: Members,
 }
 
 #[derive(Debug, Default)]
 struct State {
     index: UriIndex,
     subscriptions: HashMap<Id, Subscription>,
+    /// The subscriptions each session holds, so that its leaving costs only those.
+    by_session: HashMap<Id, IndexSet<Id>>,
 }
 
 impl State {
-    /// Every subscription matching `topic`: the exact one, then the patterns that match.
-    fn matching<'a>(&'a self, topic: &'a str) -> impl Iterator<Item = &'a Subscription> + 'a {
+    /// Every subscription matching `topic`: the exact one, then the patterns that match, in
+    /// the order they were created.
+    fn matching<'a>(&'a self, topic: &str) -> impl Iterator<Item = &'a Subscription> + 'a {
         let exact = self
             .index
             .exact(topic)
             .and_then(|id| self.subscriptions.get(&id));
         let patterns = self
             .index
-            .patterns()
-            .iter()
-            .filter_map(|id| self.subscriptions.get(id))
-            .filter(move |s| s.policy.matches(&s.uri, topic));
+            .matching_patterns(topic)
+            .into_iter()
+            .filter_map(|id| self.subscriptions.get(&id));
         exact.into_iter().chain(patterns)
+    }
+
+    /// Whether any subscription matches `topic`.
+    fn has_subscribers(&self, topic: &str) -> bool {
+        self.index.exact(topic).is_some() || self.index.any_pattern_matches(topic)
+    }
+
+    /// Removes `session` from subscription `id` (see [`Broker::unsubscribe`]).
+    fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Unsubscribed> {
+        let sub = self.subscriptions.get_mut(&id)?;
+        sub.subscribers
+            .remove(session)?
+            .quota
+            .release(Resource::Subscriptions);
+        if let Some(held) = self.by_session.get_mut(&session) {
+            held.swap_remove(&id);
+            if held.is_empty() {
+                self.by_session.remove(&session);
+            }
+        }
+        if !sub.subscribers.is_empty() {
+            return Some(Unsubscribed {
+                id,
+                uri: sub.uri.clone(),
+                deleted: false,
+            });
+        }
+        let sub = self.subscriptions.remove(&id)?;
+        self.index.remove(&sub.uri, sub.policy, id);
+        Some(Unsubscribed {
+            id,
+            uri: sub.uri,
+            deleted: true,
+        })
     }
 }
 
@@ -78,12 +117,12 @@ pub struct Publication<'a> {
 /// `_authrole` forms).
 #[derive(Debug, Default)]
 pub struct Filter {
-    exclude: Vec<Id>,
-    eligible: Option<Vec<Id>>,
-    exclude_authid: Vec<String>,
-    eligible_authid: Option<Vec<String>>,
-    exclude_authrole: Vec<String>,
-    eligible_authrole: Option<Vec<String>>,
+    exclude: HashSet<Id>,
+    eligible: Option<HashSet<Id>>,
+    exclude_authid: HashSet<String>,
+    eligible_authid: Option<HashSet<String>>,
+    exclude_authrole: HashSet<String>,
+    eligible_authrole: Option<HashSet<String>>,
 }
 
 impl Filter {
@@ -100,13 +139,13 @@ impl Filter {
         if !KEYS.iter().any(|k| options.contains_key(*k)) {
             return None;
         }
-        let ids = |k: &str| -> Option<Vec<Id>> {
+        let ids = |k: &str| -> Option<HashSet<Id>> {
             options
                 .get(k)?
                 .as_list()
                 .map(|l| l.iter().filter_map(Value::as_u64).collect())
         };
-        let strs = |k: &str| -> Option<Vec<String>> {
+        let strs = |k: &str| -> Option<HashSet<String>> {
             options.get(k)?.as_list().map(|l| {
                 l.iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))
@@ -191,19 +230,20 @@ impl Broker {
         let existing = st.index.lookup(uri, policy);
         if let Some(id) = existing
             && let Some(sub) = st.subscriptions.get(&id)
-            && sub.subscribers.iter().any(|s| s.id == session.id)
+            && sub.subscribers.contains(session.id)
         {
             return Ok(Subscribed { id, created: None });
         }
         session.quota.acquire(Resource::Subscriptions)?.keep();
         self.generation.fetch_add(1, Ordering::AcqRel);
+        let st = &mut *st;
         if let Some(id) = existing
             && let Some(sub) = st.subscriptions.get_mut(&id)
         {
-            sub.subscribers.push(Arc::clone(session));
+            sub.subscribers.push(session);
+            st.by_session.entry(session.id).or_default().insert(id);
             return Ok(Subscribed { id, created: None });
         }
-        let st = &mut *st;
         let (id, created) = add_new(
             &mut st.index,
             &mut st.subscriptions,
@@ -214,9 +254,10 @@ impl Broker {
                 uri: uri.to_owned(),
                 policy,
                 created,
-                subscribers: vec![Arc::clone(session)],
+                subscribers: Members::one(session),
             },
         );
+        st.by_session.entry(session.id).or_default().insert(id);
         Ok(Subscribed {
             id,
             created: Some(created),
@@ -228,38 +269,18 @@ impl Broker {
     pub fn unsubscribe(&self, session: Id, id: Id) -> Option<Unsubscribed> {
         let mut st = write(&self.state);
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let sub = st.subscriptions.get_mut(&id)?;
-        let at = sub.subscribers.iter().position(|s| s.id == session)?;
-        sub.subscribers
-            .swap_remove(at)
-            .quota
-            .release(Resource::Subscriptions);
-        if !sub.subscribers.is_empty() {
-            return Some(Unsubscribed {
-                id,
-                uri: sub.uri.clone(),
-                deleted: false,
-            });
-        }
-        let sub = st.subscriptions.remove(&id)?;
-        st.index.remove(&sub.uri, sub.policy, id);
-        Some(Unsubscribed {
-            id,
-            uri: sub.uri,
-            deleted: true,
-        })
+        st.unsubscribe(session, id)
     }
 
-    /// Removes `session` from every subscription it has.
+    /// Removes `session` from every subscription it has, in time proportional to those.
     pub fn detach(&self, session: Id) -> Vec<Unsubscribed> {
-        let ids: Vec<Id> = read(&self.state)
-            .subscriptions
-            .values()
-            .filter(|s| s.subscribers.iter().any(|h| h.id == session))
-            .map(|s| s.id)
-            .collect();
-        ids.into_iter()
-            .filter_map(|id| self.unsubscribe(session, id))
+        let mut st = write(&self.state);
+        let Some(held) = st.by_session.remove(&session) else {
+            return Vec::new();
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        held.into_iter()
+            .filter_map(|id| st.unsubscribe(session, id))
             .collect()
     }
 
@@ -281,7 +302,7 @@ impl Broker {
 
     /// Whether anyone would receive a publication to `topic`.
     pub fn has_subscribers(&self, topic: &str) -> bool {
-        read(&self.state).matching(topic).next().is_some()
+        read(&self.state).has_subscribers(topic)
     }
 
     /// Delivers a publication to every matching subscriber and returns the publication id.
@@ -375,7 +396,7 @@ fn deliver(
     p: &Publication<'_>,
 ) {
     let mut encoded: [Option<Bytes>; Serializer::ALL.len()] = Default::default();
-    for s in &sub.subscribers {
+    for s in sub.subscribers.iter() {
         if (p.exclude_me && s.id == publisher.id) || p.filter.as_ref().is_some_and(|f| !f.admits(s))
         {
             continue;

@@ -25,12 +25,17 @@
 //! - `broker` and `dealer`: subscriptions and publications; registrations and calls;
 //! - `authorize`: the one check of a URI for an action (valid, outside `wamp.`, permitted);
 //! - `session_handle`: a joined session as the others see it (identity, queue, quota);
-//! - `outbox`, `limits`, `refusal`, `stats`, `uri_index`, `options`: its parts and the
-//!   vocabulary shared by all.
+//! - `outbox`, `limits`, `refusal`, `stats`, `options`: its parts and the vocabulary shared by
+//!   all;
+//! - `uri_index` (over `prefix_trie` and `wildcard_index`) and `members`: how the broker and
+//!   the dealer find subscriptions, registrations and their sessions without scanning.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorize;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 mod broker;
 pub mod config;
 mod context;
@@ -38,20 +43,25 @@ mod dealer;
 mod history;
 mod limits;
 mod listener;
+mod members;
 mod meta_details;
 mod meta_events;
 mod meta_procedures;
 mod options;
 mod outbox;
+mod prefix_trie;
 mod realm;
 mod refusal;
 mod retention;
 mod router;
+#[cfg(test)]
+mod routing_proptest;
 mod session;
 mod session_handle;
 mod stats;
 mod testament;
 mod uri_index;
+mod wildcard_index;
 
 pub use limits::LIMIT_EXCEEDED;
 pub use options::RouterOptions;

@@ -9,6 +9,7 @@ use wamp::{Dict, Id, MatchPolicy, Payload, Value, dict};
 use crate::authorize::is_router_uri;
 use crate::broker::Subscription;
 use crate::dealer::Registration;
+use crate::members::Members;
 use crate::meta_details::{registration_dict, session_details, subscription_dict};
 use crate::realm::Realm;
 use crate::refusal::Refusal;
@@ -189,7 +190,7 @@ fn registration(realm: &Realm, args: &[Value], f: impl FnOnce(&Registration) -> 
 }
 
 /// The members of a subscription or registration: their ids, or (`count`) how many.
-fn members(sessions: &[Arc<SessionHandle>], count: bool) -> Payload {
+fn members(sessions: &Members, count: bool) -> Payload {
     one_value(if count {
         sessions.len().into()
     } else {
@@ -284,8 +285,8 @@ fn listing(realm: &Realm, args: &[Value], subscriptions: bool) -> Answer {
         }
     };
     let mut by: [Vec<Id>; 3] = Default::default();
-    let mut add = |id: Id, uri: &str, policy: MatchPolicy, members: &[Arc<SessionHandle>]| {
-        if is_router_uri(uri) || session.is_some_and(|s| !members.iter().any(|m| m.id == s)) {
+    let mut add = |id: Id, uri: &str, policy: MatchPolicy, members: &Members| {
+        if is_router_uri(uri) || session.is_some_and(|s| !members.contains(s)) {
             return;
         }
         let slot = match policy {

@@ -32,7 +32,10 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value};
 
 use wamp::sync::lock;
 
+use indexmap::IndexSet;
+
 use crate::limits::Resource;
+use crate::members::Members;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, add_new};
@@ -91,8 +94,7 @@ pub struct Registration {
     /// When it was created.
     pub created: SystemTime,
     /// The callees, in registration order.
-    pub callees: Vec<Arc<SessionHandle>>,
-    next: usize,
+    pub callees: Members,
 }
 
 /// A call in progress.
@@ -138,7 +140,12 @@ enum To {
 struct State {
     index: UriIndex,
     registrations: HashMap<Id, Registration>,
+    /// The registrations each session holds, so that its leaving costs only those.
+    by_session: HashMap<Id, IndexSet<Id>>,
     invocations: HashMap<Id, Pending>,
+    /// The calls in progress of each session, as caller or callee, so that its leaving costs
+    /// only those.
+    calls_of: HashMap<Id, HashSet<Id>>,
     by_call: HashMap<(Id, Id), Id>,
     next_invocation: Id,
     /// (registration, callee) pairs registered with `forward_timeout`.
@@ -192,32 +199,57 @@ impl State {
         {
             return Some(r);
         }
-        let matching = self
-            .index
-            .patterns()
-            .iter()
-            .filter_map(|id| self.registrations.get(id))
-            .filter(|r| r.policy.matches(&r.uri, procedure));
         // A prefix beats a wildcard; the longest prefix wins; among wildcards the one whose runs
-        // of literal components are longest, compared from the left, wins.
-        matching.max_by(|a, b| match (a.policy, b.policy) {
-            (MatchPolicy::Prefix, MatchPolicy::Prefix) => a.uri.len().cmp(&b.uri.len()),
-            (MatchPolicy::Prefix, _) => std::cmp::Ordering::Greater,
-            (_, MatchPolicy::Prefix) => std::cmp::Ordering::Less,
-            _ => literal_runs(&a.uri).cmp(&literal_runs(&b.uri)),
-        })
+        // of literal components are longest, compared from the left, wins (two different
+        // wildcards matching one procedure never tie: their runs say where their empty
+        // components are).
+        if let Some(r) = self
+            .index
+            .longest_prefix(procedure)
+            .and_then(|id| self.registrations.get(&id))
+        {
+            return Some(r);
+        }
+        let mut best: Option<(Vec<usize>, &Registration)> = None;
+        self.index.matching_wildcards(procedure, |id| {
+            if let Some(r) = self.registrations.get(&id) {
+                let runs = literal_runs(&r.uri);
+                if best.as_ref().is_none_or(|(b, _)| runs > *b) {
+                    best = Some((runs, r));
+                }
+            }
+        });
+        best.map(|(_, r)| r)
     }
 
     /// Adds a call in progress (its unit of the caller's quota already taken).
     fn add_pending(&mut self, invocation: Id, p: Pending) {
         if let Some(call) = p.caller.session_call() {
             self.by_call.insert(call, invocation);
+            self.calls_of.entry(call.0).or_default().insert(invocation);
         }
+        self.calls_of
+            .entry(p.callee.id)
+            .or_default()
+            .insert(invocation);
         self.invocations.insert(invocation, p);
+    }
+
+    fn forget_call_of(&mut self, session: Id, invocation: Id) {
+        if let Some(calls) = self.calls_of.get_mut(&session) {
+            calls.remove(&invocation);
+            if calls.is_empty() {
+                self.calls_of.remove(&session);
+            }
+        }
     }
 
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.invocations.remove(&invocation)?;
+        self.forget_call_of(p.callee.id, invocation);
+        if let Some((caller, _)) = p.caller.session_call() {
+            self.forget_call_of(caller, invocation);
+        }
         if let Some(timer) = &p.timer {
             timer.abort();
         }
@@ -246,34 +278,50 @@ impl State {
                 format!("no callee registered procedure {procedure:?}"),
             ));
         };
-        let n = reg.callees.len();
-        if n == 0 {
+        let (id, policy, invoke) = (reg.id, reg.policy, reg.invoke);
+        let reg = self.registrations.get_mut(&id);
+        let callee = reg.and_then(|r| match invoke {
+            InvokePolicy::Single | InvokePolicy::First => r.callees.first(),
+            InvokePolicy::Last => r.callees.last(),
+            InvokePolicy::RoundRobin => r.callees.round_robin(),
+            InvokePolicy::Random => r.callees.random(),
+        });
+        let Some(callee) = callee.map(Arc::clone) else {
             return Err(Refusal::new(
                 "wamp.error.no_such_procedure",
                 "the procedure has no callee left",
             ));
-        }
-        let at = match reg.invoke {
-            InvokePolicy::Single | InvokePolicy::First => 0,
-            InvokePolicy::Last => n - 1,
-            InvokePolicy::RoundRobin => reg.next % n,
-            InvokePolicy::Random => rand::random_range(0..n),
         };
         let mut details = Dict::new();
-        if reg.policy != MatchPolicy::Exact {
+        if policy != MatchPolicy::Exact {
             details.insert("procedure".into(), procedure.into());
-        }
-        let (id, callee) = (reg.id, Arc::clone(&reg.callees[at]));
-        if let Some(r) = self.registrations.get_mut(&id) {
-            r.next = r.next.wrapping_add(1);
         }
         Ok((id, callee, details))
     }
 
-    fn remove_registration(&mut self, id: Id) {
+    /// Removes `callee` from registration `id` (keeping the other callees in order), and the
+    /// registration when it was the last. `None`: not registered by this session;
+    /// `Some(true)`: the registration was deleted.
+    fn unregister(&mut self, callee: Id, id: Id) -> Option<bool> {
+        let r = self.registrations.get_mut(&id)?;
+        r.callees
+            .remove(callee)?
+            .quota
+            .release(Resource::Registrations);
+        self.forward_timeout.remove(&(id, callee));
+        if let Some(held) = self.by_session.get_mut(&callee) {
+            held.swap_remove(&id);
+            if held.is_empty() {
+                self.by_session.remove(&callee);
+            }
+        }
+        if !r.callees.is_empty() {
+            return Some(false);
+        }
         if let Some(r) = self.registrations.remove(&id) {
             self.index.remove(&r.uri, r.policy, id);
         }
+        Some(true)
     }
 }
 
@@ -309,13 +357,13 @@ impl Dealer {
                     ),
                 ));
             }
-            if r.callees.iter().any(|c| c.id == callee.id) {
+            if !r.callees.push(callee) {
                 return Err(Refusal::new(
                     "wamp.error.procedure_already_exists",
                     format!("this session already registered {uri:?}"),
                 ));
             }
-            r.callees.push(Arc::clone(callee));
+            st.by_session.entry(callee.id).or_default().insert(id);
             held.keep();
             if forward_timeout {
                 st.forward_timeout.insert((id, callee.id));
@@ -334,10 +382,10 @@ impl Dealer {
                 policy,
                 invoke,
                 created,
-                callees: vec![Arc::clone(callee)],
-                next: 0,
+                callees: Members::one(callee),
             },
         );
+        st.by_session.entry(callee.id).or_default().insert(id);
         held.keep();
         if forward_timeout {
             st.forward_timeout.insert((id, callee.id));
@@ -351,17 +399,7 @@ impl Dealer {
     /// Removes `callee` from registration `id`. `None`: not registered by this session;
     /// `Some(true)`: the registration was deleted.
     pub fn unregister(&self, callee: Id, id: Id) -> Option<bool> {
-        let mut st = lock(&self.state);
-        let r = st.registrations.get_mut(&id)?;
-        let at = r.callees.iter().position(|c| c.id == callee)?;
-        r.callees.remove(at).quota.release(Resource::Registrations);
-        let emptied = r.callees.is_empty();
-        st.forward_timeout.remove(&(id, callee));
-        if !emptied {
-            return Some(false);
-        }
-        st.remove_registration(id);
-        Some(true)
+        lock(&self.state).unregister(callee, id)
     }
 
     /// Routes a new call to a callee as an INVOCATION, taking a unit of the caller's quota
@@ -562,38 +600,18 @@ impl Dealer {
     /// Returns the registrations it left and whether each was deleted.
     pub fn detach(&self, session: Id) -> Vec<(Id, bool)> {
         let mut st = lock(&self.state);
-        let mut left = Vec::new();
-        let ids: Vec<Id> = st
-            .registrations
-            .values()
-            .filter(|r| r.callees.iter().any(|c| c.id == session))
-            .map(|r| r.id)
+        let held = st.by_session.remove(&session).unwrap_or_default();
+        let left: Vec<(Id, bool)> = held
+            .into_iter()
+            .filter_map(|id| Some((id, st.unregister(session, id)?)))
             .collect();
-        for id in ids {
-            if let Some(r) = st.registrations.get_mut(&id) {
-                r.callees.retain(|c| c.id != session);
-                let deleted = r.callees.is_empty();
-                if deleted {
-                    st.remove_registration(id);
-                }
-                left.push((id, deleted));
-            }
-        }
         let caller_is = |p: &Pending| p.caller.session_call().is_some_and(|(c, _)| c == session);
-        let gone: Vec<Id> = st
-            .invocations
-            .iter()
-            .filter(|(_, p)| p.callee.id == session || caller_is(p))
-            .map(|(&id, _)| id)
-            .collect();
+        let gone = st.calls_of.remove(&session).unwrap_or_default();
         let mut notices = Vec::new();
         for id in gone {
             if let Some(p) = st.remove_pending(id) {
                 notices.push((id, p));
             }
-        }
-        for (id, _) in &left {
-            st.forward_timeout.remove(&(*id, session));
         }
         st.ended_early.forget(session);
         drop(st);
@@ -673,7 +691,7 @@ impl CancelMode {
 
 /// The lengths of the runs of literal (non-empty) components of a wildcard pattern:
 /// `com.a..y` gives `[2, 1]`.
-fn literal_runs(pattern: &str) -> Vec<usize> {
+pub(crate) fn literal_runs(pattern: &str) -> Vec<usize> {
     let mut runs = vec![0];
     for c in pattern.split('.') {
         match (c.is_empty(), runs.last_mut()) {
