@@ -25,6 +25,7 @@ import sys
 
 import wampcheck  # first of all: it starts the clock and the watchdog, then imports autobahn
 
+from autobahn.wamp.cryptobox import HAS_CRYPTOBOX
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.request import Publication
 from autobahn.wamp.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
@@ -255,6 +256,110 @@ async def check_unsubscribe_unregister(a, b):
     )
 
 
+# WAMP-cryptobox (autobahn's payload transparency): the payload travels as one binary value with
+# enc_algo "cryptobox" / enc_serializer "json", encrypted end to end with a key the router never
+# has. Keys are set for the com.example.secret prefix only, so no other check is encrypted.
+SECRET = "com.example.secret"
+MARKER = "plaintext-only-the-peers-see"
+
+if HAS_CRYPTOBOX:
+    from autobahn.wamp.cryptobox import KeyRing
+    from nacl.encoding import Base64Encoder
+    from nacl.public import PrivateKey
+
+    class RecordingKeyRing(KeyRing):
+        """A KeyRing that keeps each encrypted payload it produced and each one it was given."""
+
+        def __init__(self, key):
+            super().__init__()
+            self.set_key(SECRET, key)
+            self.sent = []
+            self.received = []
+
+        def encode(self, is_originating, uri, args=None, kwargs=None):
+            encoded = super().encode(is_originating, uri, args, kwargs)
+            if encoded is not None:
+                self.sent.append((uri, encoded))
+            return encoded
+
+        def decode(self, is_originating, uri, encoded_payload):
+            self.received.append((uri, encoded_payload))
+            return super().decode(is_originating, uri, encoded_payload)
+
+
+def check_ciphertext(sent, received, what):
+    """What one peer's codec received is exactly what the other's produced, and only ciphertext."""
+    expect(sent is not None, f"{what}: nothing was encrypted")
+    expect(received is not None, f"{what}: nothing encrypted arrived")
+    expect(
+        received.enc_algo == "cryptobox" and received.enc_serializer == "json",
+        f"{what}: arrived with enc_algo={received.enc_algo!r} enc_serializer={received.enc_serializer!r}",
+    )
+    expect(isinstance(received.payload, bytes), f"{what}: payload is {type(received.payload).__name__}, not bytes")
+    expect(
+        bytes(received.payload) == bytes(sent.payload),
+        f"{what}: the router changed the payload ({len(sent.payload)} bytes sent, {len(received.payload)} arrived)",
+    )
+    expect(MARKER.encode() not in bytes(received.payload), f"{what}: the plaintext is readable on the wire")
+
+
+def last(entries, uri):
+    found = [e for u, e in entries if u == uri]
+    return found[-1] if found else None
+
+
+async def check_cryptobox(a, b):
+    if not HAS_CRYPTOBOX:
+        raise wampcheck.CheckFailed("autobahn's cryptobox needs PyNaCl and PyTrie (interop/requirements.txt)")
+    key = PrivateKey.generate().encode(encoder=Base64Encoder).decode("ascii")
+    ring_a, ring_b = RecordingKeyRing(key), RecordingKeyRing(key)
+    a.session.set_payload_codec(ring_a)
+    b.session.set_payload_codec(ring_b)
+    try:
+        topic = f"{SECRET}.topic"
+        sink = EventSink(f"B's subscription to {topic}")
+        await wait(
+            b.session.subscribe(sink, topic, options=SubscribeOptions(details=True)),
+            f"SUBSCRIBED for {topic}",
+        )
+        args, kwargs = [1, "two", {"three": 3}], {"k": MARKER}
+        await wait(
+            a.session.publish(topic, *args, options=PublishOptions(acknowledge=True), **kwargs),
+            f"PUBLISHED for the encrypted publish to {topic}",
+        )
+        ev_args, ev_kwargs, details = await sink.next(f"EVENT for the encrypted publish to {topic}")
+        expect(ev_args == args and ev_kwargs == kwargs, f"decrypted event {short(ev_args)} {short(ev_kwargs)}")
+        expect(details.enc_algo == "cryptobox", f"EVENT enc_algo {details.enc_algo!r}, expected 'cryptobox'")
+        check_ciphertext(last(ring_a.sent, topic), last(ring_b.received, topic), "PUBLISH → EVENT")
+
+        rpc, fail = f"{SECRET}.rpc", f"{SECRET}.fail"
+        error_uri = f"{SECRET}.error.denied"
+
+        def echo(value):
+            return {"echo": value}
+
+        def refuse():
+            raise ApplicationError(error_uri, MARKER)
+
+        await wait(b.session.register(echo, rpc), f"REGISTERED for {rpc}")
+        await wait(b.session.register(refuse, fail), f"REGISTERED for {fail}")
+        res = await wait(a.session.call(rpc, MARKER), f"RESULT of the encrypted call of {rpc}")
+        expect(res == {"echo": MARKER}, f"decrypted result {short(res)}, expected {{'echo': {MARKER!r}}}")
+        check_ciphertext(last(ring_a.sent, rpc), last(ring_b.received, rpc), "CALL → INVOCATION")
+        check_ciphertext(last(ring_b.sent, rpc), last(ring_a.received, rpc), "YIELD → RESULT")
+        try:
+            await wait(a.session.call(fail), f"ERROR of the encrypted call of {fail}")
+        except ApplicationError as e:
+            expect(e.error == error_uri, f"error {e.error!r}, expected {error_uri!r}")
+            expect(list(e.args) == [MARKER], f"decrypted error args {short(e.args)}, expected [{MARKER!r}]")
+        else:
+            raise wampcheck.CheckFailed(f"the call of {fail} succeeded, expected {error_uri}")
+        check_ciphertext(last(ring_b.sent, error_uri), last(ring_a.received, error_uri), "ERROR → ERROR")
+    finally:
+        a.session.set_payload_codec(None)
+        b.session.set_payload_codec(None)
+
+
 # --------------------------------------------------------------------------------------------
 # runner
 
@@ -281,6 +386,7 @@ async def run(args):
                 ("rpc progressive results", check_progressive_results, a, b),
                 ("rpc call timeout", check_call_timeout, a, b),
                 ("unsubscribe / unregister", check_unsubscribe_unregister, a, b),
+                ("cryptobox end-to-end encryption", check_cryptobox, a, b),
             ]
             for name, fn, *fargs in checks:
                 if not (a.is_open and b.is_open):

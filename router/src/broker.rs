@@ -107,6 +107,9 @@ pub struct Publication<'a> {
     pub exclude_me: bool,
     /// Whether publisher details go into the event.
     pub disclose: bool,
+    /// The payload pass-through keys of its options (`ppt_*`, `enc_*`), copied into the
+    /// event's details; empty for an ordinary publication.
+    pub passthru: Dict,
     /// Black- and whitelisting options, when any was given.
     pub filter: Option<Filter>,
     /// Queue the events as passive (see [`SessionHandle::deliver_passive`]).
@@ -316,6 +319,7 @@ impl Broker {
             details.insert("publisher_authid".into(), publisher.authid.into());
             details.insert("publisher_authrole".into(), publisher.authrole.into());
         }
+        details.extend(p.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut with_topic: Option<Dict> = None;
         for sub in st.matching(p.topic) {
             let details = if sub.policy == MatchPolicy::Exact {

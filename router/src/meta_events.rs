@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use wamp::{Id, MatchPolicy, Payload, Value};
+use wamp::{Dict, Id, MatchPolicy, Payload, Value};
 
 use crate::authorize::is_router_uri;
 use crate::broker::{Broker, Identity, Publication, TopicWatch, Unsubscribed};
@@ -67,6 +67,7 @@ impl MetaEvents {
             payload: &payload,
             exclude_me: false,
             disclose: true,
+            passthru: Dict::new(),
             filter: None,
             passive,
         };

@@ -42,6 +42,12 @@ fn ids(list: impl IntoIterator<Item = Id>) -> Value {
     Value::List(list.into_iter().map(Value::from).collect())
 }
 
+/// Whether `procedure` is the router's own: the spec's `wamp.*` ones and **[ours]**
+/// `wampstat.session.stats`.
+pub fn is_own(procedure: &str) -> bool {
+    is_router_uri(procedure) || procedure == "wampstat.session.stats"
+}
+
 /// Answers `procedure` if it is a meta procedure of this router; `None` otherwise.
 pub fn call(
     realm: &Realm,
@@ -49,7 +55,9 @@ pub fn call(
     procedure: &str,
     payload: &Payload,
 ) -> Option<Answer> {
-    if !realm.config.enable_meta_api {
+    // A pass-through payload is never looked into: the session refuses it for the router's
+    // own procedures ([`is_own`]), and for any other it goes to the dealer as it is.
+    if !realm.config.enable_meta_api || payload.is_binary() {
         return None;
     }
     let answer = |args: Vec<Value>, kwargs: Dict| -> Option<Answer> {

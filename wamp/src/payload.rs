@@ -4,6 +4,13 @@
 //! `ArgumentsKw` dict, sliced out of the received frame without a copy. Encoding it again for a
 //! peer of the same serializer copies those bytes verbatim; only a peer of the other serializer
 //! makes the codec transcode them. Payloads built by a program hold [`Value`]s instead.
+//!
+//! In payload pass-through mode (the spec's Payload Passthru Mode: `ppt_scheme` in the options
+//! or details; autobahn's and Crossbar's payload transparency: `enc_algo`, e.g. `cryptobox`
+//! end-to-end encryption) the `Arguments` position may hold one binary value instead of a list:
+//! an opaque payload that peers forward unchanged. It is kept like any other part, so the same
+//! serializer copies it verbatim and another one writes the very same bytes in its own binary
+//! form (JSON: `\u0000` and base64; msgpack: `bin`; CBOR: a byte string).
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -11,6 +18,34 @@ use serde::de::DeserializeOwned;
 use crate::codec::{self, DecodeError};
 use crate::serializer::Serializer;
 use crate::value::{Dict, Value};
+
+/// The option and detail keys of payload pass-through: the spec's `ppt_*` and autobahn's
+/// (Crossbar's) `enc_*`. A router copies them from PUBLISH to EVENT, CALL to INVOCATION, YIELD
+/// to RESULT (a callee's ERROR goes to its caller with its details as they are).
+pub const PASSTHRU_KEYS: [&str; 7] = [
+    "ppt_scheme",
+    "ppt_serializer",
+    "ppt_cipher",
+    "ppt_keyid",
+    "enc_algo",
+    "enc_key",
+    "enc_serializer",
+];
+
+/// Whether options or details put a message in payload pass-through mode: they carry
+/// `ppt_scheme` or `enc_algo`.
+pub fn is_passthru(options: &Dict) -> bool {
+    options.contains_key("ppt_scheme") || options.contains_key("enc_algo")
+}
+
+/// The pass-through keys of `options` (see [`PASSTHRU_KEYS`]), in that order, to go into the
+/// details of the message that forwards it.
+pub fn passthru_keys(options: &Dict) -> Dict {
+    PASSTHRU_KEYS
+        .iter()
+        .filter_map(|k| options.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
+}
 
 /// One part of a payload: serialized bytes of a known serializer, or a value.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +98,37 @@ impl Payload {
             args: Some(Part::Value(Value::List(args))),
             kwargs: Some(Part::Value(Value::Dict(kwargs))),
         }
+    }
+
+    /// A pass-through payload: `bytes`, opaque, in place of the arguments list (the options or
+    /// details that go with it must carry `ppt_scheme` or `enc_algo`).
+    pub fn passthru(bytes: impl Into<Vec<u8>>) -> Self {
+        Payload {
+            args: Some(Part::Value(Value::Bytes(bytes.into()))),
+            kwargs: None,
+        }
+    }
+
+    /// Whether the arguments position holds one binary value (a pass-through payload) rather
+    /// than a list.
+    pub fn is_binary(&self) -> bool {
+        match &self.args {
+            Some(Part::Raw(ser, bytes)) => codec::kind(*ser, bytes) == codec::Kind::Binary,
+            Some(Part::Value(v)) => v.as_bytes().is_some(),
+            None => false,
+        }
+    }
+
+    /// The bytes of a pass-through payload; `None` when the arguments are not binary.
+    pub fn passthru_bytes(&self) -> Option<Result<Vec<u8>, DecodeError>> {
+        if !self.is_binary() {
+            return None;
+        }
+        let args = self.args.as_ref()?;
+        Some(args.decode::<Value>().and_then(|v| match v {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(DecodeError::Value("the payload is not binary".into())),
+        }))
     }
 
     /// Whether there are neither arguments nor keyword arguments.

@@ -180,6 +180,9 @@ pub struct Call<'a> {
     pub timeout_ms: u64,
     /// Whether more CALLs with this request id follow (`progress: true`).
     pub progress: bool,
+    /// The payload pass-through keys of its options (`ppt_*`, `enc_*`), copied into the
+    /// INVOCATION's details; empty for an ordinary call.
+    pub passthru: Dict,
 }
 
 /// The dealer of one realm.
@@ -427,6 +430,7 @@ impl Dealer {
         if forward && c.timeout_ms > 0 {
             details.insert("timeout".into(), c.timeout_ms.into());
         }
+        details.extend(c.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
         let invocation = st.next_invocation();
         let open = c.progress.then(|| {
             Box::new(progressive::Open {
@@ -502,6 +506,7 @@ impl Dealer {
             }
             details.insert("progress".into(), Value::Bool(true));
         }
+        details.extend(wamp::payload::passthru_keys(options));
         reply(
             &caller,
             Message::Result {

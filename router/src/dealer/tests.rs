@@ -160,6 +160,7 @@ async fn a_timer_ends_with_its_call() {
             receive_progress: false,
             timeout_ms: 60_000,
             progress: false,
+            passthru: Dict::new(),
         };
         d.call(&caller, &call).expect("routed");
         let (id, _) = invocation(&mut rx);

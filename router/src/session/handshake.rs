@@ -333,6 +333,8 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "subscriber_blackwhite_listing",
                 "pattern_based_subscription",
                 "event_retention",
+                "payload_passthru_mode",
+                "payload_transparency",
             ], &["session_meta_api", "subscription_meta_api", "event_history"]),
             "dealer" => features(&[
                 "caller_identification",
@@ -342,6 +344,8 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "progressive_call_results",
                 "progressive_call_invocations",
                 "call_timeout",
+                "payload_passthru_mode",
+                "payload_transparency",
             ], &["session_meta_api", "registration_meta_api", "testament_meta_api"]),
         }),
     }

@@ -39,13 +39,15 @@ impl Joined<'_> {
             payload,
             exclude_me: flag_or(options, "exclude_me", true),
             disclose: perm.disclose.publisher || flag(options, "disclose_me"),
+            passthru: wamp::payload::passthru_keys(options),
             filter: Filter::from_options(options),
             passive: false,
         };
         let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
         let retain = flag(options, "retain");
         if retain || !self.realm.history.is_empty() {
-            let details = self.event_details(p.disclose);
+            let mut details = self.event_details(p.disclose);
+            details.extend(p.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
             if retain {
                 self.retain(&p, publication, options, details.clone());
             }

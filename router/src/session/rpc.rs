@@ -7,6 +7,7 @@
 //! progress ends the session (ABORT `wamp.error.protocol_violation` naming the id).
 
 use wamp::message::code;
+use wamp::payload::is_passthru;
 use wamp::{Dict, Id, MatchPolicy, Message, Payload};
 
 use super::dispatch::{Flow, Joined};
@@ -89,6 +90,16 @@ impl Joined<'_> {
             )
             .into());
         }
+        if procedures::is_own(procedure) && is_passthru(options) {
+            // As Crossbar's own procedures answer (autobahn's `ENC_NO_PAYLOAD_CODEC`): the router
+            // never looks inside a pass-through payload, so it cannot take arguments from one.
+            return Err(Refusal::new(
+                "wamp.error.no_payload_codec",
+                "the router's own procedures take no pass-through payload (ppt_scheme / \
+                 enc_algo): the router never looks inside one",
+            )
+            .into());
+        }
         let answer = self
             .testament_call(procedure, payload)
             .or_else(|| procedures::call(self.realm, self.me, procedure, payload));
@@ -108,6 +119,7 @@ impl Joined<'_> {
             receive_progress: flag(options, "receive_progress"),
             timeout_ms,
             progress,
+            passthru: wamp::payload::passthru_keys(options),
         };
         Ok(self.realm.dealer.call(self.me, &call)?)
     }

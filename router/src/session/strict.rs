@@ -17,7 +17,21 @@ enum Shape {
     OneOf(&'static [&'static str]),
     /// An integer ≥ 0.
     Count,
+    /// A string.
+    Str,
 }
+
+/// Payload pass-through (the spec's `ppt_*`, autobahn's and Crossbar's `enc_*`): strings all,
+/// `enc_key` too (autobahn refuses anything else; its cryptobox sends none).
+const PASSTHRU: &[(&str, Shape)] = &[
+    ("ppt_scheme", Shape::Str),
+    ("ppt_serializer", Shape::Str),
+    ("ppt_cipher", Shape::Str),
+    ("ppt_keyid", Shape::Str),
+    ("enc_algo", Shape::Str),
+    ("enc_serializer", Shape::Str),
+    ("enc_key", Shape::Str),
+];
 
 const MATCH: Shape = Shape::OneOf(&["exact", "prefix", "wildcard"]);
 
@@ -55,15 +69,21 @@ const YIELD: &[(&str, Shape)] = &[("progress", Shape::Bool)];
 /// Checks the options of `m`; the problem, naming the option, when one is wrongly typed.
 pub(super) fn check(m: &Message) -> Result<(), String> {
     let (name, options, table) = match m {
-        Message::Publish { options, .. } => ("PUBLISH", options, PUBLISH),
-        Message::Subscribe { options, .. } => ("SUBSCRIBE", options, SUBSCRIBE),
-        Message::Call { options, .. } => ("CALL", options, CALL),
-        Message::Register { options, .. } => ("REGISTER", options, REGISTER),
-        Message::Cancel { options, .. } => ("CANCEL", options, CANCEL),
-        Message::Yield { options, .. } => ("YIELD", options, YIELD),
+        Message::Publish { options, .. } => ("PUBLISH.Options", options, PUBLISH),
+        Message::Subscribe { options, .. } => ("SUBSCRIBE.Options", options, SUBSCRIBE),
+        Message::Call { options, .. } => ("CALL.Options", options, CALL),
+        Message::Register { options, .. } => ("REGISTER.Options", options, REGISTER),
+        Message::Cancel { options, .. } => ("CANCEL.Options", options, CANCEL),
+        Message::Yield { options, .. } => ("YIELD.Options", options, YIELD),
+        // A callee's ERROR goes to its caller with these details.
+        Message::Error { details, .. } => ("ERROR.Details", details, &[][..]),
         _ => return Ok(()),
     };
-    check_table(name, options, table)
+    check_table(name, options, table)?;
+    if m.payload().is_some() {
+        check_table(name, options, PASSTHRU)?;
+    }
+    Ok(())
 }
 
 fn check_table(name: &str, options: &Dict, table: &[(&str, Shape)]) -> Result<(), String> {
@@ -71,7 +91,7 @@ fn check_table(name: &str, options: &Dict, table: &[(&str, Shape)]) -> Result<()
         let Some(v) = options.get(*key) else { continue };
         if !fits(v, *shape) {
             return Err(format!(
-                "{name}.Options.{key} must be {}, got {}",
+                "{name}.{key} must be {}, got {}",
                 describe(*shape),
                 shown(v)
             ));
@@ -90,6 +110,7 @@ fn fits(v: &Value, shape: Shape) -> bool {
             .is_some_and(|l| l.iter().all(|s| s.as_str().is_some())),
         Shape::OneOf(names) => v.as_str().is_some_and(|s| names.contains(&s)),
         Shape::Count => v.as_u64().is_some(),
+        Shape::Str => v.as_str().is_some(),
     }
 }
 
@@ -100,6 +121,7 @@ fn describe(shape: Shape) -> String {
         Shape::Strings => "a list of strings".into(),
         Shape::OneOf(names) => format!("one of {}", names.join(", ")),
         Shape::Count => "an integer of at least 0".into(),
+        Shape::Str => "a string".into(),
     }
 }
 
@@ -196,5 +218,58 @@ mod tests {
                 .unwrap_err()
                 .starts_with("CANCEL.Options.mode must be one of skip")
         );
+    }
+
+    #[test]
+    fn passthru_keys_must_be_strings() {
+        let good = dict! {
+            "ppt_scheme" => "wamp", "ppt_serializer" => "cbor", "ppt_cipher" => "xsalsa20poly1305",
+            "ppt_keyid" => "0xabc", "enc_algo" => "cryptobox", "enc_serializer" => "json",
+            "enc_key" => "k",
+        };
+        assert_eq!(check(&publish(good.clone())), Ok(()));
+        let yield_ = |options| Message::Yield {
+            request: 1,
+            options,
+            payload: Payload::empty(),
+        };
+        assert_eq!(check(&yield_(good.clone())), Ok(()));
+        let error = |details| Message::Error {
+            request_type: wamp::message::code::INVOCATION,
+            request: 1,
+            details,
+            error: "com.err".into(),
+            payload: Payload::empty(),
+        };
+        assert_eq!(check(&error(good)), Ok(()));
+        assert_eq!(
+            check(&publish(dict! {"ppt_scheme" => 1})),
+            Err("PUBLISH.Options.ppt_scheme must be a string, got 1".into())
+        );
+        assert_eq!(
+            check(&yield_(dict! {"enc_key" => Value::Bytes(vec![1])})),
+            Err("YIELD.Options.enc_key must be a string, got \"\\u0000AQ==\"".into())
+        );
+        assert_eq!(
+            check(&error(dict! {"enc_algo" => true})),
+            Err("ERROR.Details.enc_algo must be a string, got true".into())
+        );
+        let call = Message::Call {
+            request: 1,
+            options: dict! {"ppt_keyid" => Value::List(vec![])},
+            procedure: "a".into(),
+            payload: Payload::empty(),
+        };
+        assert_eq!(
+            check(&call),
+            Err("CALL.Options.ppt_keyid must be a string, got []".into())
+        );
+        // Messages without a payload have no such options.
+        let subscribe = Message::Subscribe {
+            request: 1,
+            options: dict! {"enc_algo" => 1},
+            topic: "a".into(),
+        };
+        assert_eq!(check(&subscribe), Ok(()));
     }
 }

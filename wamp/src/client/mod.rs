@@ -181,7 +181,8 @@ pub async fn connect_transport(
     Ok(conn)
 }
 
-/// The roles and features this client announces in HELLO.
+/// The roles and features this client announces in HELLO (payload pass-through: it hands a
+/// binary payload and its `ppt_*` / `enc_*` keys to the program as they came).
 fn client_roles() -> Value {
     let features = |f: &[&str]| {
         let mut d = Dict::new();
@@ -191,10 +192,10 @@ fn client_roles() -> Value {
         Value::Dict(dict! {"features" => Value::Dict(d)})
     };
     Value::Dict(dict! {
-        "publisher" => features(&["publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing"]),
-        "subscriber" => features(&["pattern_based_subscription", "publisher_identification"]),
-        "caller" => features(&["caller_identification", "call_canceling", "progressive_call_results"]),
-        "callee" => features(&["caller_identification", "pattern_based_registration", "shared_registration", "call_canceling"]),
+        "publisher" => features(&["publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing", "payload_passthru_mode"]),
+        "subscriber" => features(&["pattern_based_subscription", "publisher_identification", "payload_passthru_mode"]),
+        "caller" => features(&["caller_identification", "call_canceling", "progressive_call_results", "payload_passthru_mode"]),
+        "callee" => features(&["caller_identification", "pattern_based_registration", "shared_registration", "call_canceling", "payload_passthru_mode"]),
     })
 }
 

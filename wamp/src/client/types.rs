@@ -131,10 +131,21 @@ pub struct Invocation {
 impl Invocation {
     /// Sends YIELD with `result`'s payload, or ERROR with its error.
     pub async fn reply(self, result: Result<Payload, WampError>) -> Result<(), ClientError> {
+        self.reply_with(Dict::new(), result).await
+    }
+
+    /// Like [`Invocation::reply`], with `options` for the YIELD (e.g. `progress`, or the
+    /// `ppt_*` / `enc_*` keys of a pass-through payload, see [`Payload::passthru`]); an ERROR
+    /// takes its details from the [`WampError`].
+    pub async fn reply_with(
+        self,
+        options: Dict,
+        result: Result<Payload, WampError>,
+    ) -> Result<(), ClientError> {
         let m = match result {
             Ok(payload) => Message::Yield {
                 request: self.request,
-                options: Dict::new(),
+                options,
                 payload,
             },
             Err(e) => Message::Error {

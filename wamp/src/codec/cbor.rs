@@ -231,6 +231,7 @@ impl Format for Cbor {
         match elem.first().map(|&b| b >> 5) {
             Some(ARRAY) => Kind::List,
             Some(MAP) => Kind::Dict,
+            Some(BYTES) => Kind::Binary,
             _ => Kind::Other,
         }
     }

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use super::{DecodeError, Elements, Format, Kind};
 use crate::id::{self, Id};
 use crate::message::{Message, code, name_of};
-use crate::payload::{Part, Payload};
+use crate::payload::{Part, Payload, is_passthru};
+use crate::serializer::Serializer;
 use crate::uri::{self, MatchPolicy, UriCheck};
 use crate::value::{Dict, Value};
 
@@ -119,13 +120,45 @@ impl<'a, F: Format> Reader<'a, F> {
         }
     }
 
-    /// The optional `Arguments|list` and `ArgumentsKw|dict` at the end.
-    fn payload(&mut self) -> Result<Payload, DecodeError> {
+    /// The optional `Arguments|list` and `ArgumentsKw|dict` at the end. When `options` (or
+    /// details) put the message in pass-through mode, `Arguments` may instead be one binary
+    /// value, the opaque payload, after which `ArgumentsKw` must be absent or empty.
+    fn payload(&mut self, options: &Dict) -> Result<Payload, DecodeError> {
         let mut payload = Payload::empty();
+        let mut binary = false;
         if self.next < self.elements.len {
             let (i, r) = (self.next, self.elements.range(self.next));
-            if F::kind(&self.frame[r.clone()]) != Kind::List {
-                return Err(self.element_error(i, "Arguments", "must be a list"));
+            let elem = &self.frame[r.clone()];
+            match F::kind(elem) {
+                Kind::List => {}
+                Kind::Binary if is_passthru(options) => {
+                    // JSON's binary is base64 text: checked now, so that a bad one is the
+                    // sender's error rather than a failure to transcode it for some receiver.
+                    if F::SERIALIZER == Serializer::Json {
+                        match F::parse::<Value>(elem) {
+                            Ok(Value::Bytes(_)) => {}
+                            Ok(_) => {
+                                return Err(self.element_error(i, "Arguments", "is not binary"));
+                            }
+                            Err(e) => {
+                                return Err(self.element_error(
+                                    i,
+                                    "Arguments",
+                                    format!("must be binary: {e}"),
+                                ));
+                            }
+                        }
+                    }
+                    binary = true;
+                }
+                _ if is_passthru(options) => {
+                    return Err(self.element_error(
+                        i,
+                        "Arguments",
+                        "must be a list, or binary in payload pass-through mode",
+                    ));
+                }
+                _ => return Err(self.element_error(i, "Arguments", "must be a list")),
             }
             payload.args = Some(Part::Raw(F::SERIALIZER, self.frame.slice(r)));
             self.next += 1;
@@ -135,8 +168,19 @@ impl<'a, F: Format> Reader<'a, F> {
             if F::kind(&self.frame[r.clone()]) != Kind::Dict {
                 return Err(self.element_error(i, "ArgumentsKw", "must be a dict"));
             }
+            if binary {
+                let kwargs: Dict = self.take("ArgumentsKw", "a dict")?;
+                if !kwargs.is_empty() {
+                    return Err(self.element_error(
+                        i,
+                        "ArgumentsKw",
+                        "must be absent or empty with a binary pass-through payload",
+                    ));
+                }
+            } else {
+                self.next += 1;
+            }
             payload.kwargs = Some(Part::Raw(F::SERIALIZER, self.frame.slice(r)));
-            self.next += 1;
         }
         Ok(payload)
     }
@@ -196,7 +240,7 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
                 details: r.dict("Details")?,
                 reason: r.uri("Reason", c, None)?,
             };
-            r.payload()?;
+            r.payload(&Dict::new())?;
             m
         }
         CHALLENGE => Message::Challenge {
@@ -220,12 +264,15 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
                     format!("{request_type} is not a message code"),
                 ));
             }
+            let request = r.id("REQUEST.Request")?;
+            let details = r.dict("Details")?;
+            let error = r.uri("Error", c, None)?;
             Message::Error {
                 request_type,
-                request: r.id("REQUEST.Request")?,
-                details: r.dict("Details")?,
-                error: r.uri("Error", c, None)?,
-                payload: r.payload()?,
+                request,
+                payload: r.payload(&details)?,
+                details,
+                error,
             }
         }
         PUBLISH => {
@@ -236,8 +283,8 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
             Message::Publish {
                 request,
                 topic: r.uri("Topic", c, acknowledged.then_some(request))?,
+                payload: r.payload(&options)?,
                 options,
-                payload: r.payload()?,
             }
         }
         PUBLISHED => Message::Published {
@@ -286,30 +333,40 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
                 Message::Unregistered { request }
             }
         }
-        EVENT => Message::Event {
-            subscription: r.id("SUBSCRIBED.Subscription")?,
-            publication: r.id("PUBLISHED.Publication")?,
-            details: r.dict("Details")?,
-            payload: r.payload()?,
-        },
+        EVENT => {
+            let subscription = r.id("SUBSCRIBED.Subscription")?;
+            let publication = r.id("PUBLISHED.Publication")?;
+            let details = r.dict("Details")?;
+            Message::Event {
+                subscription,
+                publication,
+                payload: r.payload(&details)?,
+                details,
+            }
+        }
         CALL => {
             let request = r.id("Request")?;
+            let options = r.dict("Options")?;
             Message::Call {
                 request,
-                options: r.dict("Options")?,
                 procedure: r.uri("Procedure", c, Some(request))?,
-                payload: r.payload()?,
+                payload: r.payload(&options)?,
+                options,
             }
         }
         CANCEL => Message::Cancel {
             request: r.id("CALL.Request")?,
             options: r.dict("Options")?,
         },
-        RESULT => Message::Result {
-            request: r.id("CALL.Request")?,
-            details: r.dict("Details")?,
-            payload: r.payload()?,
-        },
+        RESULT => {
+            let request = r.id("CALL.Request")?;
+            let details = r.dict("Details")?;
+            Message::Result {
+                request,
+                payload: r.payload(&details)?,
+                details,
+            }
+        }
         REGISTERED => Message::Registered {
             request: r.id("REGISTER.Request")?,
             registration: r.id("Registration")?,
@@ -318,21 +375,30 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
             request: r.id("Request")?,
             registration: r.id("REGISTERED.Registration")?,
         },
-        INVOCATION => Message::Invocation {
-            request: r.id("Request")?,
-            registration: r.id("REGISTERED.Registration")?,
-            details: r.dict("Details")?,
-            payload: r.payload()?,
-        },
+        INVOCATION => {
+            let request = r.id("Request")?;
+            let registration = r.id("REGISTERED.Registration")?;
+            let details = r.dict("Details")?;
+            Message::Invocation {
+                request,
+                registration,
+                payload: r.payload(&details)?,
+                details,
+            }
+        }
         INTERRUPT => Message::Interrupt {
             request: r.id("INVOCATION.Request")?,
             options: r.dict("Options")?,
         },
-        YIELD => Message::Yield {
-            request: r.id("INVOCATION.Request")?,
-            options: r.dict("Options")?,
-            payload: r.payload()?,
-        },
+        YIELD => {
+            let request = r.id("INVOCATION.Request")?;
+            let options = r.dict("Options")?;
+            Message::Yield {
+                request,
+                payload: r.payload(&options)?,
+                options,
+            }
+        }
         other => return Err(DecodeError::UnknownCode(other)),
     };
     Ok(m)

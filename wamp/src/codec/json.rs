@@ -80,6 +80,8 @@ impl Format for Json {
         match elem.first() {
             Some(b'[') => Kind::List,
             Some(b'{') => Kind::Dict,
+            // Binary is a string of `\u0000` and base64 (a NUL cannot appear unescaped).
+            _ if elem.starts_with(br#""\u0000"#) => Kind::Binary,
             _ => Kind::Other,
         }
     }

@@ -4,7 +4,10 @@
 //! top-level array into its elements, parse one element and write one. Decoding checks the code,
 //! the arity, each element's type, IDs in [1, 2^53] and URIs (loose rules; patterns by their
 //! `match` option) and returns a [`DecodeError`] for anything else — it never panics.
-//! `Arguments` and `ArgumentsKw` are sliced out of the frame as they are (see [`crate::payload`]).
+//! `Arguments` and `ArgumentsKw` are sliced out of the frame as they are (see [`crate::payload`]);
+//! in payload pass-through mode (`ppt_scheme` or `enc_algo` in the options or details, see
+//! [`crate::payload::is_passthru`]) the `Arguments` position may instead hold one binary value,
+//! which is kept and forwarded the same way, never looked into.
 
 mod cbor;
 mod decode;
@@ -183,7 +186,18 @@ impl Elements {
 pub(crate) enum Kind {
     List,
     Dict,
+    /// Binary data (a pass-through payload, when the message is in pass-through mode).
+    Binary,
     Other,
+}
+
+/// The kind of one serialized element of `serializer`, from its first bytes.
+pub(crate) fn kind(serializer: Serializer, elem: &[u8]) -> Kind {
+    match serializer {
+        Serializer::Json => json::Json::kind(elem),
+        Serializer::Msgpack => msgpack::Msgpack::kind(elem),
+        Serializer::Cbor => cbor::Cbor::kind(elem),
+    }
 }
 
 /// What the message layout needs of a serializer.
@@ -209,3 +223,5 @@ pub(crate) trait Format {
 mod tests;
 #[cfg(test)]
 mod tests_cbor;
+#[cfg(test)]
+mod tests_passthru;

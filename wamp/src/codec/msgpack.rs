@@ -146,6 +146,7 @@ impl Format for Msgpack {
         match elem.first().map(|&b| Marker::from_u8(b)) {
             Some(Marker::FixArray(_) | Marker::Array16 | Marker::Array32) => Kind::List,
             Some(Marker::FixMap(_) | Marker::Map16 | Marker::Map32) => Kind::Dict,
+            Some(Marker::Bin8 | Marker::Bin16 | Marker::Bin32) => Kind::Binary,
             _ => Kind::Other,
         }
     }
