@@ -278,7 +278,7 @@ impl Link<'_> {
 /// (RawSocket allows 512 bytes), the roles go without them rather than the session failing:
 /// the client then assumes only the basic profile.
 fn encode_welcome(info: &TransportInfo, realm: &Realm, me: &SessionHandle) -> Option<Bytes> {
-    let mut details = welcome_details(realm.name(), realm.config.enable_meta_api, me);
+    let mut details = welcome_details(realm, me);
     let full = wamp::encode(
         info.serializer,
         &Message::Welcome {
@@ -311,16 +311,24 @@ fn encode_welcome(info: &TransportInfo, realm: &Realm, me: &SessionHandle) -> Op
     .ok()
 }
 
-fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
-    let features = |names: &[&str], meta: &[&str]| {
+/// WELCOME's details: the session's identity and exactly the features that work on this
+/// realm (the meta APIs only with `enable_meta_api`; `event_history` only when the realm keeps
+/// some, since `wamp.subscription.get_events` has nothing to return otherwise).
+fn welcome_details(realm: &Realm, me: &SessionHandle) -> Dict {
+    let meta_api = realm.config.enable_meta_api;
+    let history = meta_api && !realm.config.event_history.is_empty();
+    let features = |names: &[&str], meta: &[&str], history_too: bool| {
         let mut d = Dict::new();
         for n in names.iter().chain(if meta_api { meta } else { &[] }) {
             d.insert((*n).to_owned(), Value::Bool(true));
         }
+        if history_too {
+            d.insert("event_history".into(), Value::Bool(true));
+        }
         Value::Dict(dict! {"features" => Value::Dict(d)})
     };
     dict! {
-        "realm" => realm,
+        "realm" => realm.name(),
         "authid" => me.authid.as_str(),
         "authrole" => me.authrole.as_str(),
         "authmethod" => me.authmethod,
@@ -335,7 +343,7 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "event_retention",
                 "payload_passthru_mode",
                 "payload_transparency",
-            ], &["session_meta_api", "subscription_meta_api", "event_history"]),
+            ], &["session_meta_api", "subscription_meta_api"], history),
             "dealer" => features(&[
                 "caller_identification",
                 "pattern_based_registration",
@@ -346,7 +354,7 @@ fn welcome_details(realm: &str, meta_api: bool, me: &SessionHandle) -> Dict {
                 "call_timeout",
                 "payload_passthru_mode",
                 "payload_transparency",
-            ], &["session_meta_api", "registration_meta_api", "testament_meta_api"]),
+            ], &["session_meta_api", "registration_meta_api", "testament_meta_api"], false),
         }),
     }
 }
