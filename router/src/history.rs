@@ -192,7 +192,7 @@ impl History {
 
 /// The spec's event object: timestamp (RFC 3339 to the nanosecond, so that a client passing it
 /// back as a time bound gets exactly that event), subscription, publication, details, args,
-/// kwargs.
+/// kwargs; for a pass-through publication, `payload` (its bytes) in place of args and kwargs.
 fn event_object(subscription: Id, policy: MatchPolicy, k: &Kept) -> Value {
     let mut details = k.details.clone();
     if policy != MatchPolicy::Exact {
@@ -204,7 +204,10 @@ fn event_object(subscription: Id, policy: MatchPolicy, k: &Kept) -> Value {
         "publication" => k.publication,
         "details" => Value::Dict(details),
     };
-    if let Ok(args) = k.payload.args()
+    if let Some(Ok(bytes)) = k.payload.passthru_bytes() {
+        // A pass-through payload (its keys are in the details): the bytes as they came.
+        d.insert("payload".into(), Value::Bytes(bytes));
+    } else if let Ok(args) = k.payload.args()
         && k.payload.args.is_some()
     {
         d.insert("args".into(), Value::List(args));

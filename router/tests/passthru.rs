@@ -350,3 +350,47 @@ async fn a_binary_arguments_position_without_the_keys_is_still_a_protocol_violat
         (code::CALL, 1, "wamp.error.no_such_procedure")
     );
 }
+
+#[tokio::test]
+async fn the_history_keeps_a_passthru_event_with_its_bytes_and_keys() {
+    let router = start_configured(|config| {
+        config.realms[0].event_history = vec![wamp_router::config::HistoryConfig {
+            uri: "com.secret.log".into(),
+            policy: wamp::MatchPolicy::Exact,
+            limit: 10,
+        }];
+    })
+    .await;
+    let reader = join(&router, Transport::Ws, Serializer::Json).await;
+    let sub = reader
+        .subscribe("com.secret.log", Dict::new())
+        .await
+        .expect("subscribed");
+    let publisher = join(&router, Transport::Rs, Serializer::Cbor).await;
+    let mut options = autobahn_keys();
+    options.insert("acknowledge".into(), true.into());
+    publisher
+        .publish("com.secret.log", Payload::passthru(blob()), options)
+        .await
+        .expect("published");
+    let got = reader
+        .call(
+            "wamp.subscription.get_events",
+            Payload::from_args(vec![sub.id.into()]),
+            Dict::new(),
+        )
+        .await
+        .expect("get_events");
+    let args = got.payload.args().expect("decodes");
+    let Some(Value::List(events)) = args.first() else {
+        panic!("not a list: {args:?}");
+    };
+    let [Value::Dict(e)] = events.as_slice() else {
+        panic!("one event expected: {events:?}");
+    };
+    assert_eq!(e.get("payload"), Some(&Value::Bytes(blob())));
+    assert_eq!(e.get("args"), None);
+    let details = e.get("details").and_then(Value::as_dict).expect("details");
+    assert!(has_keys(details, &autobahn_keys()), "{details:?}");
+    router.shutdown().await;
+}
