@@ -309,6 +309,33 @@ async fn hello_without_roles_is_a_protocol_violation() {
 }
 
 #[tokio::test]
+async fn a_wrongly_typed_hello_detail_is_an_abort_naming_it() {
+    let router = start().await;
+    let mut raw = Raw::connect(&url(&router, Transport::Rs), Serializer::Json).await;
+    let features = dict! {"call_canceling" => "yes"};
+    let roles = dict! {"callee" => Value::Dict(dict! {"features" => Value::Dict(features)})};
+    raw.send(&Message::Hello {
+        realm: "realm1".into(),
+        details: dict! {"roles" => Value::Dict(roles)},
+    })
+    .await;
+    match raw.recv().await {
+        Some(Message::Abort { reason, details }) => {
+            assert_eq!(reason, "wamp.error.protocol_violation");
+            assert_eq!(
+                details.get("message").and_then(Value::as_str),
+                Some(
+                    "HELLO.Details.roles.callee.features.call_canceling must be a boolean, \
+                     got \"yes\""
+                )
+            );
+        }
+        other => panic!("expected an ABORT, got {other:?}"),
+    }
+    router.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_silent_connection_is_closed_after_the_hello_timeout() {
     let options = wamp_router::RouterOptions {
         hello_timeout: std::time::Duration::from_millis(200),

@@ -90,6 +90,9 @@ pub(super) async fn hello(
         }
         Err(e) => return abort("wamp.error.protocol_violation", e.to_string()),
     };
+    if let Err(problem) = super::strict::check_hello(&details) {
+        return abort("wamp.error.protocol_violation", problem);
+    }
     if details
         .get("roles")
         .and_then(Value::as_dict)

@@ -19,6 +19,8 @@ enum Shape {
     Count,
     /// A string.
     Str,
+    /// A dict.
+    Dict,
 }
 
 /// Payload pass-through (the spec's `ppt_*`, autobahn's and Crossbar's `enc_*`): strings all,
@@ -86,6 +88,57 @@ pub(super) fn check(m: &Message) -> Result<(), String> {
     Ok(())
 }
 
+/// What the router reads of HELLO.Details.
+const HELLO: &[(&str, Shape)] = &[
+    ("authid", Shape::Str),
+    ("authmethods", Shape::Strings),
+    ("authextra", Shape::Dict),
+    ("roles", Shape::Dict),
+];
+/// The role features the router reads (`roles.<role>.features.<name>`), booleans all.
+const FEATURES: &[(&str, &[&str])] = &[
+    (
+        "callee",
+        &[
+            "call_canceling",
+            "progressive_call_results",
+            "progressive_call_invocations",
+        ],
+    ),
+    ("caller", &["progressive_call_invocations"]),
+];
+
+/// Checks HELLO.Details as [`check`] does a message's options: the keys the router reads, each
+/// role a dict, its `features` a dict, and the features the router reads booleans.
+pub(super) fn check_hello(details: &Dict) -> Result<(), String> {
+    // A null is taken for an absent key here: clients send `"authid": null` for "none".
+    let given: Dict = details
+        .iter()
+        .filter(|(_, v)| !matches!(v, Value::Null))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    check_table("HELLO.Details", &given, HELLO)?;
+    let Some(roles) = details.get("roles").and_then(Value::as_dict) else {
+        return Ok(());
+    };
+    for (role, v) in roles {
+        let Some(r) = v.as_dict() else {
+            return Err(format!(
+                "HELLO.Details.roles.{role} must be a dict, got {}",
+                shown(v)
+            ));
+        };
+        let name = format!("HELLO.Details.roles.{role}");
+        check_table(&name, r, &[("features", Shape::Dict)])?;
+        let read = FEATURES.iter().find(|(n, _)| n == role).map(|(_, f)| *f);
+        if let (Some(features), Some(read)) = (r.get("features").and_then(Value::as_dict), read) {
+            let table: Vec<(&str, Shape)> = read.iter().map(|f| (*f, Shape::Bool)).collect();
+            check_table(&format!("{name}.features"), features, &table)?;
+        }
+    }
+    Ok(())
+}
+
 fn check_table(name: &str, options: &Dict, table: &[(&str, Shape)]) -> Result<(), String> {
     for (key, shape) in table {
         let Some(v) = options.get(*key) else { continue };
@@ -111,6 +164,7 @@ fn fits(v: &Value, shape: Shape) -> bool {
         Shape::OneOf(names) => v.as_str().is_some_and(|s| names.contains(&s)),
         Shape::Count => v.as_u64().is_some(),
         Shape::Str => v.as_str().is_some(),
+        Shape::Dict => v.as_dict().is_some(),
     }
 }
 
@@ -122,6 +176,7 @@ fn describe(shape: Shape) -> String {
         Shape::OneOf(names) => format!("one of {}", names.join(", ")),
         Shape::Count => "an integer of at least 0".into(),
         Shape::Str => "a string".into(),
+        Shape::Dict => "a dict".into(),
     }
 }
 
@@ -154,69 +209,284 @@ mod tests {
         }
     }
 
+    /// A message of kind `name` with these options.
+    fn message(name: &str, options: Dict) -> Message {
+        match name {
+            "PUBLISH" => publish(options),
+            "SUBSCRIBE" => Message::Subscribe {
+                request: 1,
+                options,
+                topic: "a".into(),
+            },
+            "CALL" => Message::Call {
+                request: 1,
+                options,
+                procedure: "a".into(),
+                payload: Payload::empty(),
+            },
+            "REGISTER" => Message::Register {
+                request: 1,
+                options,
+                procedure: "a".into(),
+            },
+            "CANCEL" => Message::Cancel {
+                request: 1,
+                options,
+            },
+            "YIELD" => Message::Yield {
+                request: 1,
+                options,
+                payload: Payload::empty(),
+            },
+            other => panic!("no such message in the table: {other}"),
+        }
+    }
+
     #[test]
     fn good_and_bad_option_values_per_message() {
         let list = |v: Vec<Value>| Value::List(v);
-        let good = [
-            dict! {"acknowledge" => true, "exclude" => list(vec![1.into(), 2.into()])},
-            dict! {"eligible_authrole" => list(vec!["admin".into()]), "unknown" => 7},
-            Dict::new(),
+        // (message, key, a good value, a bad value, what the bad one's ABORT says)
+        let table: Vec<(&str, &str, Value, Value, &str)> = vec![
+            (
+                "PUBLISH",
+                "acknowledge",
+                true.into(),
+                1.into(),
+                "must be a boolean, got 1",
+            ),
+            (
+                "PUBLISH",
+                "exclude_me",
+                false.into(),
+                "no".into(),
+                "must be a boolean, got \"no\"",
+            ),
+            (
+                "PUBLISH",
+                "disclose_me",
+                true.into(),
+                Value::Null,
+                "must be a boolean, got null",
+            ),
+            (
+                "PUBLISH",
+                "retain",
+                true.into(),
+                list(vec![]),
+                "must be a boolean, got []",
+            ),
+            (
+                "PUBLISH",
+                "exclude",
+                list(vec![1.into(), 2.into()]),
+                list(vec!["x".into()]),
+                "must be a list of session ids, got [\"x\"]",
+            ),
+            (
+                "PUBLISH",
+                "eligible",
+                list(vec![]),
+                list(vec![(-1).into()]),
+                "must be a list of session ids, got [-1]",
+            ),
+            (
+                "PUBLISH",
+                "eligible",
+                list(vec![wamp::id::MAX_ID.into()]),
+                list(vec![(wamp::id::MAX_ID + 1).into()]),
+                "must be a list of session ids, got [9007199254740993]",
+            ),
+            (
+                "PUBLISH",
+                "exclude_authid",
+                list(vec!["alice".into()]),
+                "alice".into(),
+                "must be a list of strings, got \"alice\"",
+            ),
+            (
+                "PUBLISH",
+                "eligible_authrole",
+                list(vec!["admin".into()]),
+                list(vec![1.into()]),
+                "must be a list of strings, got [1]",
+            ),
+            (
+                "SUBSCRIBE",
+                "match",
+                "wildcard".into(),
+                "regex".into(),
+                "must be one of exact, prefix, wildcard, got \"regex\"",
+            ),
+            (
+                "SUBSCRIBE",
+                "get_retained",
+                true.into(),
+                0.into(),
+                "must be a boolean, got 0",
+            ),
+            (
+                "CALL",
+                "timeout",
+                500.into(),
+                (-1).into(),
+                "must be an integer of at least 0, got -1",
+            ),
+            (
+                "CALL",
+                "timeout",
+                0.into(),
+                1.5.into(),
+                "must be an integer of at least 0, got 1.5",
+            ),
+            (
+                "CALL",
+                "receive_progress",
+                true.into(),
+                "yes".into(),
+                "must be a boolean, got \"yes\"",
+            ),
+            (
+                "CALL",
+                "progress",
+                false.into(),
+                1.into(),
+                "must be a boolean, got 1",
+            ),
+            (
+                "CALL",
+                "disclose_me",
+                true.into(),
+                "true".into(),
+                "must be a boolean, got \"true\"",
+            ),
+            (
+                "REGISTER",
+                "match",
+                "prefix".into(),
+                3.into(),
+                "must be one of exact, prefix, wildcard, got 3",
+            ),
+            (
+                "REGISTER",
+                "invoke",
+                "roundrobin".into(),
+                "sometimes".into(),
+                "must be one of single, roundrobin, random, first, last, got \"sometimes\"",
+            ),
+            (
+                "REGISTER",
+                "disclose_caller",
+                true.into(),
+                1.into(),
+                "must be a boolean, got 1",
+            ),
+            (
+                "REGISTER",
+                "forward_timeout",
+                true.into(),
+                "1".into(),
+                "must be a boolean, got \"1\"",
+            ),
+            (
+                "CANCEL",
+                "mode",
+                "killnowait".into(),
+                true.into(),
+                "must be one of skip, kill, killnowait, got true",
+            ),
+            (
+                "YIELD",
+                "progress",
+                true.into(),
+                "partly".into(),
+                "must be a boolean, got \"partly\"",
+            ),
         ];
-        for options in good {
-            assert_eq!(check(&publish(options.clone())), Ok(()), "{options:?}");
+        for (name, key, good, bad, problem) in table {
+            let ok = message(name, dict! {key => good.clone(), "unknown_option" => 7});
+            assert_eq!(check(&ok), Ok(()), "{name} {key} = {good:?}");
+            assert_eq!(
+                check(&message(name, dict! {key => bad})),
+                Err(format!("{name}.Options.{key} {problem}")),
+            );
         }
-        let bad = [
-            (
-                dict! {"acknowledge" => 1},
-                "PUBLISH.Options.acknowledge must be a boolean, got 1",
-            ),
-            (
-                dict! {"exclude" => list(vec!["x".into()])},
-                "PUBLISH.Options.exclude must be a list of session ids, got [\"x\"]",
-            ),
-            (
-                dict! {"eligible_authid" => "alice"},
-                "PUBLISH.Options.eligible_authid must be a list of strings, got \"alice\"",
-            ),
-        ];
-        for (options, problem) in bad {
-            assert_eq!(check(&publish(options)), Err(problem.to_owned()));
+        // No options at all, and options the router does not know, whatever their type.
+        for name in [
+            "PUBLISH",
+            "SUBSCRIBE",
+            "CALL",
+            "REGISTER",
+            "CANCEL",
+            "YIELD",
+        ] {
+            assert_eq!(check(&message(name, Dict::new())), Ok(()));
+            assert_eq!(
+                check(&message(
+                    name,
+                    dict! {"x_custom" => list(vec![Value::Null])}
+                )),
+                Ok(())
+            );
         }
-        let subscribe = Message::Subscribe {
-            request: 1,
-            options: dict! {"match" => "regex"},
-            topic: "a".into(),
+        // A long bad value is cut short in the message.
+        let long = check(&publish(dict! {"exclude_authid" => "a".repeat(500)}));
+        assert!(
+            long.as_ref()
+                .is_err_and(|e| e.ends_with("...") && e.len() < 200),
+            "{long:?}"
+        );
+    }
+
+    #[test]
+    fn hello_details_the_router_reads_are_checked() {
+        let roles = |callee: Dict| {
+            Value::Dict(dict! {
+                "caller" => Value::Dict(dict! {"features" => Value::Dict(dict! {"progressive_call_invocations" => true})}),
+                "callee" => Value::Dict(dict! {"features" => Value::Dict(callee)}),
+            })
+        };
+        let good = dict! {
+            "authid" => "alice",
+            "authmethods" => Value::List(vec!["ticket".into()]),
+            "authextra" => Value::Dict(dict! {"pubkey" => "ab"}),
+            "roles" => roles(dict! {"call_canceling" => true, "x_vendor_feature" => "anything"}),
+        };
+        assert_eq!(check_hello(&good), Ok(()));
+        assert_eq!(check_hello(&dict! {"authid" => Value::Null}), Ok(()));
+        let bad = |key: &str, v: Value| {
+            let mut d = good.clone();
+            d.insert(key.into(), v);
+            check_hello(&d)
         };
         assert_eq!(
-            check(&subscribe),
+            bad("authid", 7.into()),
+            Err("HELLO.Details.authid must be a string, got 7".into())
+        );
+        assert_eq!(
+            bad("authmethods", Value::List(vec!["ticket".into(), 1.into()])),
+            Err("HELLO.Details.authmethods must be a list of strings, got [\"ticket\",1]".into())
+        );
+        assert_eq!(
+            bad("authextra", "pubkey".into()),
+            Err("HELLO.Details.authextra must be a dict, got \"pubkey\"".into())
+        );
+        assert_eq!(
+            bad("roles", Value::Dict(dict! {"subscriber" => true})),
+            Err("HELLO.Details.roles.subscriber must be a dict, got true".into())
+        );
+        assert_eq!(
+            bad(
+                "roles",
+                Value::Dict(dict! {"callee" => Value::Dict(dict! {"features" => 1})})
+            ),
+            Err("HELLO.Details.roles.callee.features must be a dict, got 1".into())
+        );
+        assert_eq!(
+            bad("roles", roles(dict! {"call_canceling" => "yes"})),
             Err(
-                "SUBSCRIBE.Options.match must be one of exact, prefix, wildcard, got \"regex\""
+                "HELLO.Details.roles.callee.features.call_canceling must be a boolean, got \"yes\""
                     .into()
             )
-        );
-        let call = |options| Message::Call {
-            request: 1,
-            options,
-            procedure: "a".into(),
-            payload: Payload::empty(),
-        };
-        assert_eq!(check(&call(dict! {"timeout" => 500})), Ok(()));
-        assert!(check(&call(dict! {"timeout" => -1})).is_err());
-        assert!(check(&call(dict! {"receive_progress" => "yes"})).is_err());
-        let register = Message::Register {
-            request: 1,
-            options: dict! {"invoke" => "roundrobin", "match" => "prefix"},
-            procedure: "a".into(),
-        };
-        assert_eq!(check(&register), Ok(()));
-        let cancel = Message::Cancel {
-            request: 1,
-            options: dict! {"mode" => true},
-        };
-        assert!(
-            check(&cancel)
-                .unwrap_err()
-                .starts_with("CANCEL.Options.mode must be one of skip")
         );
     }
 
