@@ -317,11 +317,12 @@ pub struct Loaded {
 pub const OPERATOR_TICKET_VARIABLE: &str = "WAMPSTAT_OPERATOR_TICKET";
 
 /// The session administration procedures only the embedded default's `operator` may call.
-pub const ADMIN_PROCEDURES: [&str; 4] = [
+pub const ADMIN_PROCEDURES: [&str; 5] = [
     "wamp.session.kill",
     "wamp.session.kill_by_authid",
     "wamp.session.kill_by_authrole",
     "wamp.session.kill_all",
+    "wampstat.session.summary",
 ];
 
 /// Why a configuration could not be loaded. Every message names the file.

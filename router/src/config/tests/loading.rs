@@ -67,6 +67,11 @@ fn embedded_default_loads_without_warnings() {
         let allowed = authorize(anonymous, procedure, Action::Call);
         assert!(allowed.is_none(), "anonymous may not call {procedure}");
     }
+    let operator = loaded.config.realms[0].role("operator").unwrap();
+    for procedure in ADMIN_PROCEDURES {
+        let allowed = authorize(operator, procedure, Action::Call);
+        assert!(allowed.is_some(), "the operator may call {procedure}");
+    }
     let realm = loaded.config.realm("realm1").expect("realm1");
     let stats = realm.stats.expect("stats");
     assert_eq!(
