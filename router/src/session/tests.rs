@@ -51,6 +51,8 @@ fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
         uri_check,
         enable_meta_api: true,
         event_history: Vec::new(),
+        max_sessions: None,
+        max_sessions_per_authid: None,
     }))
 }
 
@@ -72,11 +74,13 @@ struct Client {
 impl Client {
     fn join(realm: &Arc<Realm>, limits: Limits) -> Client {
         let mut queued = None;
-        let me = realm.attach(wamp::id::random_id(), |id| {
-            let (h, rx) = handle(id, "user", CalleeFeatures::default(), limits);
-            queued = Some(rx);
-            h
-        });
+        let me = realm
+            .attach(wamp::id::random_id(), "", |id| {
+                let (h, rx) = handle(id, "user", CalleeFeatures::default(), limits);
+                queued = Some(rx);
+                h
+            })
+            .expect("no session limits");
         Client {
             realm: Arc::clone(realm),
             me,
@@ -494,4 +498,43 @@ fn keepalive_pings_after_silence_and_gives_up_after_an_unanswered_ping() {
     assert_eq!(s.look(), Look::Silent, "silent again: another ping");
     assert_eq!(&s.ping_payload(8)[..], &[0, 0, 0, 1, 0, 0, 0, 0]);
     assert_eq!(&s.ping_payload(4)[..], &[0, 0, 0, 2]);
+}
+
+/// `max_sessions` is checked under the lock that adds the session: of many concurrent joins,
+/// exactly the limit's number get in; one leaving makes room for one more.
+#[test]
+fn concurrent_attaches_never_exceed_max_sessions() {
+    let mut config = open_realm().config.clone();
+    config.max_sessions = Some(3);
+    let realm = Arc::new(Realm::new(config));
+    let start = Arc::new(std::sync::Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (realm, start) = (Arc::clone(&realm), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                realm.attach(wamp::id::random_id(), "same", |id| {
+                    handle(id, "user", CalleeFeatures::default(), ROOMY).0
+                })
+            })
+        })
+        .collect();
+    let joined: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().expect("no panic"))
+        .collect();
+    let admitted: Vec<_> = joined.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(admitted.len(), 3);
+    assert!(
+        joined
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| *e == crate::realm::Full::Realm(3))
+    );
+    assert_eq!(realm.sessions().len(), 3);
+    realm.detach(admitted[0].id);
+    let again = realm.attach(wamp::id::random_id(), "same", |id| {
+        handle(id, "user", CalleeFeatures::default(), ROOMY).0
+    });
+    assert!(again.is_ok(), "a session that left frees its place");
 }

@@ -81,6 +81,10 @@ fn embedded_default_loads_without_warnings() {
     );
     assert_eq!(realm.uri_check, UriCheck::Loose);
     assert!(realm.enable_meta_api);
+    assert_eq!(
+        (realm.max_sessions, realm.max_sessions_per_authid),
+        (None, None)
+    );
     assert!(realm.role("anonymous").is_some());
     let addrs: Vec<String> = loaded
         .config
