@@ -538,3 +538,44 @@ fn concurrent_attaches_never_exceed_max_sessions() {
     });
     assert!(again.is_ok(), "a session that left frees its place");
 }
+
+/// `wampstat.session.summary` tells TLS from plain transports (`+tls`); sockets with TLS are
+/// tested elsewhere, so here a handle says it is secure.
+#[test]
+fn the_summary_counts_tls_transports_apart() {
+    let realm = open_realm();
+    let mut handles = Vec::new();
+    for (secure, framing) in [
+        (true, wamp::transport::Framing::WebSocket),
+        (true, wamp::transport::Framing::RawSocket),
+        (false, wamp::transport::Framing::RawSocket),
+    ] {
+        let h = realm
+            .attach(wamp::id::random_id(), "", |id| {
+                let mut h = handle(id, "user", CalleeFeatures::default(), ROOMY).0;
+                h.transport.is_secure = secure;
+                h.transport.framing = framing;
+                h
+            })
+            .expect("no session limits");
+        handles.push(h);
+    }
+    let answer = crate::meta_procedures::call(
+        &realm,
+        &handles[0],
+        "wampstat.session.summary",
+        &Payload::from_args(Vec::new()),
+    )
+    .expect("a meta procedure")
+    .expect("answered");
+    let kwargs = answer.kwargs().unwrap();
+    assert_eq!(kwargs["total"], wamp::Value::from(3));
+    assert_eq!(
+        kwargs["by_transport"],
+        wamp::Value::Dict(dict! {"rawsocket" => 1, "rawsocket+tls" => 1, "websocket+tls" => 1})
+    );
+    assert_eq!(
+        kwargs["by_authrole"],
+        wamp::Value::Dict(dict! {"user" => 3})
+    );
+}
