@@ -1,5 +1,5 @@
 //! The meta API procedures (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`, and
-//! **[ours]** `wampstat.session.stats`), answered in-process on behalf of the router's internal
+//! **[ours]** `wampstat.session.stats` and `wampstat.session.summary`), answered in-process on behalf of the router's internal
 //! session. Arguments are positional, as in Crossbar.
 
 use std::sync::Arc;
@@ -43,9 +43,11 @@ fn ids(list: impl IntoIterator<Item = Id>) -> Value {
 }
 
 /// Whether `procedure` is the router's own: the spec's `wamp.*` ones and **[ours]**
-/// `wampstat.session.stats`.
+/// `wampstat.session.stats` and `wampstat.session.summary`.
 pub fn is_own(procedure: &str) -> bool {
-    is_router_uri(procedure) || procedure == "wampstat.session.stats"
+    is_router_uri(procedure)
+        || procedure == "wampstat.session.stats"
+        || procedure == "wampstat.session.summary"
 }
 
 /// Answers `procedure` if it is a meta procedure of this router; `None` otherwise.
@@ -161,6 +163,7 @@ pub fn call(
             }
             "wamp.subscription.get_events" => get_events(realm, caller, a, &kwargs),
             "wampstat.session.stats" => stats_snapshot(realm, a),
+            "wampstat.session.summary" => Ok(summary(realm)),
             _ => return None,
         })
     };
@@ -339,6 +342,46 @@ fn get_events(realm: &Realm, caller: &SessionHandle, args: &[Value], kwargs: &Di
         .events(id, (&uri, policy), &query, caller)
         .unwrap_or_default();
     one(Value::List(events))
+}
+
+/// **[ours]** `wampstat.session.summary`: how many sessions are joined, in total and by
+/// authrole, authid, transport (`websocket` / `rawsocket`, `+tls` when secure) and serializer,
+/// as kwargs; each count dict's keys sorted.
+fn summary(realm: &Realm) -> Payload {
+    use std::collections::BTreeMap;
+    let mut by: [BTreeMap<String, u64>; 4] = Default::default();
+    let all = realm.sessions();
+    for s in &all {
+        let t = &s.transport;
+        let transport = if t.is_secure {
+            format!("{}+tls", t.framing.name())
+        } else {
+            t.framing.name().to_owned()
+        };
+        let keys = [
+            s.authrole.clone(),
+            s.authid.clone(),
+            transport,
+            s.serializer().name().to_owned(),
+        ];
+        for (counts, key) in by.iter_mut().zip(keys) {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let dict_of = |counts: BTreeMap<String, u64>| {
+        Value::Dict(counts.into_iter().map(|(k, n)| (k, n.into())).collect())
+    };
+    let [authrole, authid, transport, serializer] = by;
+    Payload::new(
+        Vec::new(),
+        dict! {
+            "total" => all.len(),
+            "by_authrole" => dict_of(authrole),
+            "by_authid" => dict_of(authid),
+            "by_transport" => dict_of(transport),
+            "by_serializer" => dict_of(serializer),
+        },
+    )
 }
 
 fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {

@@ -14,6 +14,15 @@ use crate::meta_events::MetaEvents;
 use crate::session_handle::SessionHandle;
 use crate::uri_index::fresh_id;
 
+/// A session limit of the realm that a new session would exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// `max_sessions`, with its value.
+    Realm(usize),
+    /// `max_sessions_per_authid`, with its value.
+    Authid(usize),
+}
+
 /// One realm of the router.
 #[derive(Debug)]
 pub struct Realm {
@@ -58,14 +67,27 @@ impl Realm {
         self.config.role(name)
     }
 
-    /// Adds a session made by `make` with the id `preferred` (announced in a WAMP-CRA
-    /// challenge), or a fresh random one if that is taken; returns its handle.
+    /// Adds a session of `authid` made by `make` with the id `preferred` (announced in a
+    /// WAMP-CRA challenge), or a fresh random one if that is taken; returns its handle. The
+    /// realm's session limits are checked under the same lock that adds it, so concurrent
+    /// HELLOs cannot together exceed them; a full realm refuses with the limit it reached.
     pub fn attach(
         &self,
         preferred: Id,
+        authid: &str,
         make: impl FnOnce(Id) -> SessionHandle,
-    ) -> Arc<SessionHandle> {
+    ) -> Result<Arc<SessionHandle>, Full> {
         let mut sessions = write(&self.sessions);
+        if let Some(max) = self.config.max_sessions
+            && sessions.len() >= max
+        {
+            return Err(Full::Realm(max));
+        }
+        if let Some(max) = self.config.max_sessions_per_authid
+            && sessions.values().filter(|s| s.authid == authid).count() >= max
+        {
+            return Err(Full::Authid(max));
+        }
         let id = if sessions.contains_key(&preferred) {
             fresh_id(|id| sessions.contains_key(&id))
         } else {
@@ -73,7 +95,7 @@ impl Realm {
         };
         let handle = Arc::new(make(id));
         sessions.insert(id, Arc::clone(&handle));
-        handle
+        Ok(handle)
     }
 
     /// Removes a session and everything it held in the broker and the dealer, publishing the

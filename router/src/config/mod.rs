@@ -71,6 +71,12 @@ pub struct RealmConfig {
     /// The topics whose events are kept for `wamp.subscription.get_events`
     /// (`store.event-history`, Crossbar's memory store).
     pub event_history: Vec<HistoryConfig>,
+    /// **[ours]** The most sessions joined to the realm at once (`options.max_sessions`);
+    /// `None` = no limit.
+    pub max_sessions: Option<usize>,
+    /// **[ours]** The most sessions of one authid joined to the realm at once
+    /// (`options.max_sessions_per_authid`); `None` = no limit.
+    pub max_sessions_per_authid: Option<usize>,
 }
 
 /// One `store.event-history` entry: events published to topics `uri` matches (by `policy`)
@@ -317,11 +323,12 @@ pub struct Loaded {
 pub const OPERATOR_TICKET_VARIABLE: &str = "WAMPSTAT_OPERATOR_TICKET";
 
 /// The session administration procedures only the embedded default's `operator` may call.
-pub const ADMIN_PROCEDURES: [&str; 4] = [
+pub const ADMIN_PROCEDURES: [&str; 5] = [
     "wamp.session.kill",
     "wamp.session.kill_by_authid",
     "wamp.session.kill_by_authrole",
     "wamp.session.kill_all",
+    "wampstat.session.summary",
 ];
 
 /// Why a configuration could not be loaded. Every message names the file.
@@ -575,6 +582,8 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             uri_check: UriCheck::Loose,
             enable_meta_api: true,
             event_history: Vec::new(),
+            max_sessions: None,
+            max_sessions_per_authid: None,
         }],
         transports: vec![
             TransportConfig {

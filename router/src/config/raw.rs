@@ -101,6 +101,8 @@ pub(super) struct RawHistory {
 pub(super) struct RawRealmOptions {
     pub(super) uri_check: Option<String>,
     pub(super) enable_meta_api: Option<bool>,
+    pub(super) max_sessions: Option<Int>,
+    pub(super) max_sessions_per_authid: Option<Int>,
 }
 
 /// A realm's `stats` block; unknown keys are errors.

@@ -17,9 +17,13 @@ use super::authenticate::{self, Begin, Outcome, Pending};
 use super::dynamic;
 use crate::context::RouterContext;
 use crate::outbox::Outbox;
-use crate::realm::Realm;
+use crate::realm::{Full, Realm};
 use crate::session_handle::{CalleeFeatures, CallerFeatures, SessionHandle};
 use crate::stats::{Direction, SessionStats};
+
+/// **[ours]** The ABORT reason when a realm's `max_sessions` or `max_sessions_per_authid` is
+/// reached (the spec and Crossbar.io have none for it).
+pub const TOO_MANY_SESSIONS: &str = "wampstat.error.too_many_sessions";
 
 /// The ABORT that refuses a session: its reason URI and message.
 #[derive(Debug)]
@@ -162,11 +166,13 @@ pub(super) async fn hello(
             format!("realm {realm_name:?} has no role {:?}", who.authrole),
         );
     }
-    let stats = realm.config.stats.map(|config| {
-        tracing::info!("WAMP session statistics ENABLED ({config})");
-        Arc::new(SessionStats::new(config, opened.0, opened.1))
-    });
-    let me = realm.attach(session, |id| {
+    let authid = who.authid.clone();
+    // Made only once the realm's session limits admit the session.
+    let attached = realm.attach(session, &authid, |id| {
+        let stats = realm
+            .config
+            .stats
+            .map(|config| Arc::new(SessionStats::new(config, opened.0, opened.1)));
         SessionHandle::new(
             id,
             realm_name.clone(),
@@ -181,6 +187,24 @@ pub(super) async fn hello(
             out.clone(),
         )
     });
+    let me = match attached {
+        Ok(me) => me,
+        Err(full) => {
+            let message = match full {
+                Full::Realm(max) => {
+                    format!("realm {realm_name:?} is full: max_sessions is {max}")
+                }
+                Full::Authid(max) => format!(
+                    "realm {realm_name:?} is full for authid {authid:?}: \
+                     max_sessions_per_authid is {max}"
+                ),
+            };
+            return abort(TOO_MANY_SESSIONS, message);
+        }
+    };
+    if let Some(config) = realm.config.stats {
+        tracing::info!("WAMP session statistics ENABLED ({config})");
+    }
     // The writer, started next, counts what it sends (WELCOME first; with trigger_on_join the
     // first cycle ends right after it, so on_join goes out before it).
     realm.events.on_join(&me);

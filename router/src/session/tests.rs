@@ -51,6 +51,8 @@ fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
         uri_check,
         enable_meta_api: true,
         event_history: Vec::new(),
+        max_sessions: None,
+        max_sessions_per_authid: None,
     }))
 }
 
@@ -72,11 +74,13 @@ struct Client {
 impl Client {
     fn join(realm: &Arc<Realm>, limits: Limits) -> Client {
         let mut queued = None;
-        let me = realm.attach(wamp::id::random_id(), |id| {
-            let (h, rx) = handle(id, "user", CalleeFeatures::default(), limits);
-            queued = Some(rx);
-            h
-        });
+        let me = realm
+            .attach(wamp::id::random_id(), "", |id| {
+                let (h, rx) = handle(id, "user", CalleeFeatures::default(), limits);
+                queued = Some(rx);
+                h
+            })
+            .expect("no session limits");
         Client {
             realm: Arc::clone(realm),
             me,
@@ -494,4 +498,84 @@ fn keepalive_pings_after_silence_and_gives_up_after_an_unanswered_ping() {
     assert_eq!(s.look(), Look::Silent, "silent again: another ping");
     assert_eq!(&s.ping_payload(8)[..], &[0, 0, 0, 1, 0, 0, 0, 0]);
     assert_eq!(&s.ping_payload(4)[..], &[0, 0, 0, 2]);
+}
+
+/// `max_sessions` is checked under the lock that adds the session: of many concurrent joins,
+/// exactly the limit's number get in; one leaving makes room for one more.
+#[test]
+fn concurrent_attaches_never_exceed_max_sessions() {
+    let mut config = open_realm().config.clone();
+    config.max_sessions = Some(3);
+    let realm = Arc::new(Realm::new(config));
+    let start = Arc::new(std::sync::Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (realm, start) = (Arc::clone(&realm), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                realm.attach(wamp::id::random_id(), "same", |id| {
+                    handle(id, "user", CalleeFeatures::default(), ROOMY).0
+                })
+            })
+        })
+        .collect();
+    let joined: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().expect("no panic"))
+        .collect();
+    let admitted: Vec<_> = joined.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(admitted.len(), 3);
+    assert!(
+        joined
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| *e == crate::realm::Full::Realm(3))
+    );
+    assert_eq!(realm.sessions().len(), 3);
+    realm.detach(admitted[0].id);
+    let again = realm.attach(wamp::id::random_id(), "same", |id| {
+        handle(id, "user", CalleeFeatures::default(), ROOMY).0
+    });
+    assert!(again.is_ok(), "a session that left frees its place");
+}
+
+/// `wampstat.session.summary` tells TLS from plain transports (`+tls`); sockets with TLS are
+/// tested elsewhere, so here a handle says it is secure.
+#[test]
+fn the_summary_counts_tls_transports_apart() {
+    let realm = open_realm();
+    let mut handles = Vec::new();
+    for (secure, framing) in [
+        (true, wamp::transport::Framing::WebSocket),
+        (true, wamp::transport::Framing::RawSocket),
+        (false, wamp::transport::Framing::RawSocket),
+    ] {
+        let h = realm
+            .attach(wamp::id::random_id(), "", |id| {
+                let mut h = handle(id, "user", CalleeFeatures::default(), ROOMY).0;
+                h.transport.is_secure = secure;
+                h.transport.framing = framing;
+                h
+            })
+            .expect("no session limits");
+        handles.push(h);
+    }
+    let answer = crate::meta_procedures::call(
+        &realm,
+        &handles[0],
+        "wampstat.session.summary",
+        &Payload::from_args(Vec::new()),
+    )
+    .expect("a meta procedure")
+    .expect("answered");
+    let kwargs = answer.kwargs().unwrap();
+    assert_eq!(kwargs["total"], wamp::Value::from(3));
+    assert_eq!(
+        kwargs["by_transport"],
+        wamp::Value::Dict(dict! {"rawsocket" => 1, "rawsocket+tls" => 1, "websocket+tls" => 1})
+    );
+    assert_eq!(
+        kwargs["by_authrole"],
+        wamp::Value::Dict(dict! {"user" => 3})
+    );
 }

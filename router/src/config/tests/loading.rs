@@ -67,6 +67,11 @@ fn embedded_default_loads_without_warnings() {
         let allowed = authorize(anonymous, procedure, Action::Call);
         assert!(allowed.is_none(), "anonymous may not call {procedure}");
     }
+    let operator = loaded.config.realms[0].role("operator").unwrap();
+    for procedure in ADMIN_PROCEDURES {
+        let allowed = authorize(operator, procedure, Action::Call);
+        assert!(allowed.is_some(), "the operator may call {procedure}");
+    }
     let realm = loaded.config.realm("realm1").expect("realm1");
     let stats = realm.stats.expect("stats");
     assert_eq!(
@@ -76,6 +81,10 @@ fn embedded_default_loads_without_warnings() {
     );
     assert_eq!(realm.uri_check, UriCheck::Loose);
     assert!(realm.enable_meta_api);
+    assert_eq!(
+        (realm.max_sessions, realm.max_sessions_per_authid),
+        (None, None)
+    );
     assert!(realm.role("anonymous").is_some());
     let addrs: Vec<String> = loaded
         .config

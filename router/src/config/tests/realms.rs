@@ -190,6 +190,43 @@ fn realm_and_role_errors() {
     );
 }
 
+/// **[ours]** `options.max_sessions` and `options.max_sessions_per_authid`: absent = no limit,
+/// else an integer from 1 up.
+#[test]
+fn session_limits() {
+    for key in ["max_sessions", "max_sessions_per_authid"] {
+        for (bad, problem) in [
+            (json!(0), "must be an integer from 1 to 4294967296, got 0"),
+            (json!(-3), "must be an integer from 1 to 4294967296, got -3"),
+            (
+                json!(4_294_967_297_u64),
+                "must be an integer from 1 to 4294967296, got 4294967297",
+            ),
+            (json!("10"), "expected an integer"),
+            (json!(2.5), "expected an integer"),
+        ] {
+            assert_invalid(
+                with(|v| realm0(v)["options"] = json!({ key: bad })),
+                &format!("workers[0].realms[0].options.{key}"),
+                problem,
+            );
+        }
+    }
+    let realm = |edit: fn(&mut Value)| with(edit).expect("loads").config.realms[0].clone();
+    let none = realm(|_| {});
+    assert_eq!(
+        (none.max_sessions, none.max_sessions_per_authid),
+        (None, None)
+    );
+    let both = realm(|v| {
+        realm0(v)["options"] = json!({"max_sessions": 100, "max_sessions_per_authid": 3});
+    });
+    assert_eq!(
+        (both.max_sessions, both.max_sessions_per_authid),
+        (Some(100), Some(3))
+    );
+}
+
 #[test]
 fn event_history_entries_in_crossbars_store_shape() {
     let loaded = with(|v| {

@@ -2,8 +2,12 @@
 
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
-use crate::config::raw::{RawPermission, RawRealm, RawRole};
+use crate::config::raw::{Int, RawPermission, RawRealm, RawRole};
 use crate::config::{Allow, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig, UriCheck};
+
+/// The largest `max_sessions` / `max_sessions_per_authid` (a realm's session ids are 53-bit,
+/// but a million sessions is already more than one router serves).
+const MAX_SESSION_LIMIT: i128 = 1 << 32;
 
 impl Cx<'_> {
     /// The realm `raw`, found at `rp`.
@@ -45,6 +49,14 @@ impl Cx<'_> {
             }
         };
 
+        let max_sessions =
+            self.session_limit(raw.options.max_sessions, &options, "max_sessions")?;
+        let max_sessions_per_authid = self.session_limit(
+            raw.options.max_sessions_per_authid,
+            &options,
+            "max_sessions_per_authid",
+        )?;
+
         let event_history = match raw.store {
             Some(store) => self.store(store, &rp.key("store"))?,
             None => Vec::new(),
@@ -56,7 +68,27 @@ impl Cx<'_> {
             uri_check,
             enable_meta_api: raw.options.enable_meta_api.unwrap_or(true),
             event_history,
+            max_sessions,
+            max_sessions_per_authid,
         })
+    }
+
+    /// **[ours]** A realm's `options.<key>` session limit: absent = none, else 1 to
+    /// [`MAX_SESSION_LIMIT`].
+    fn session_limit(
+        &self,
+        v: Option<Int>,
+        options: &JsonPath,
+        key: &str,
+    ) -> Result<Option<usize>> {
+        match v {
+            None => Ok(None),
+            Some(Int(n)) if (1..=MAX_SESSION_LIMIT).contains(&n) => Ok(Some(n as usize)),
+            Some(Int(n)) => Err(self.err(
+                &options.key(key),
+                format!("must be an integer from 1 to {MAX_SESSION_LIMIT}, got {n}"),
+            )),
+        }
     }
 
     /// The role `raw`, found at `op`.
