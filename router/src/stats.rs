@@ -25,6 +25,9 @@ pub struct Counters {
     pub messages_tx: u64,
     /// `ceil(len / rated_message_size)` summed over both directions.
     pub rated_messages: u64,
+    /// **[ours]** EVENTs dropped for the session because its outbound queue was full (realm
+    /// option `slow_consumer: "drop"`); not in the other counters, they were never sent.
+    pub dropped: u64,
 }
 
 impl Counters {
@@ -44,6 +47,7 @@ impl Counters {
         self.messages_rx += other.messages_rx;
         self.messages_tx += other.messages_tx;
         self.rated_messages += other.rated_messages;
+        self.dropped += other.dropped;
     }
 }
 
@@ -163,6 +167,15 @@ impl SessionStats {
                 let cycle = take_cycle(&mut st, false);
                 emit(&cycle);
             }
+        }
+    }
+
+    /// Counts an EVENT dropped because the session's queue was full; it ends no cycle (the
+    /// next message counted reports it).
+    pub fn dropped(&self) {
+        let mut st = lock(&self.state);
+        if !st.finished {
+            st.current.dropped += 1;
         }
     }
 
