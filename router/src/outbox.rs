@@ -60,14 +60,20 @@ impl Outbox {
             self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             return Err(Overflow::Full);
         }
-        self.peak_bytes.fetch_max(now, Ordering::Relaxed);
-        self.tx.try_send(item).map_err(|e| {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            match e {
-                TrySendError::Full(_) => Overflow::Full,
-                TrySendError::Closed(_) => Overflow::Closed,
+        match self.tx.try_send(item) {
+            Ok(()) => {
+                // Only what was really queued: a refused item's bytes were held a moment only.
+                self.peak_bytes.fetch_max(now, Ordering::Relaxed);
+                Ok(())
             }
-        })
+            Err(e) => {
+                self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => Overflow::Full,
+                    TrySendError::Closed(_) => Overflow::Closed,
+                })
+            }
+        }
     }
 
     /// The bytes queued now.

@@ -393,3 +393,73 @@ pub(crate) mod testing {
         Arc::new(h)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use wamp::transport::Outbound;
+
+    use super::testing::handle;
+    use super::{CalleeFeatures, NotSent, SessionHandle};
+    use crate::config::SlowConsumerPolicy;
+    use crate::options::RouterOptions;
+
+    /// A session under `policy` whose queue (64 messages) the test fills and reads.
+    fn session(policy: SlowConsumerPolicy) -> (SessionHandle, mpsc::Receiver<Outbound>) {
+        let limits = RouterOptions::default().limits();
+        let (h, rx) = handle(1, "anonymous", CalleeFeatures::default(), limits);
+        (h.with_slow_consumer(policy), rx)
+    }
+
+    fn fill(h: &SessionHandle) {
+        for _ in 0..64 {
+            h.deliver_event(Bytes::from_static(b"[36]"), false).unwrap();
+        }
+    }
+
+    #[test]
+    fn under_drop_a_full_queue_drops_events_and_counts_them_until_one_fits() {
+        let (h, mut rx) = session(SlowConsumerPolicy::Drop);
+        fill(&h);
+        for _ in 0..3 {
+            assert_eq!(
+                h.deliver_event(Bytes::from_static(b"[36]"), false),
+                Err(NotSent::Full)
+            );
+        }
+        let s = h.slowness();
+        assert_eq!(
+            (s.dropped, s.dropping, s.policy),
+            (3, true, SlowConsumerPolicy::Drop)
+        );
+        assert!(!h.close.is_cancelled(), "not closed under drop");
+        // The writer takes one: the next event fits, and the session recovered.
+        let one = rx.try_recv().unwrap();
+        h.outbox.written(&[one]);
+        h.deliver_event(Bytes::from_static(b"[36]"), true).unwrap();
+        let s = h.slowness();
+        assert_eq!((s.dropped, s.dropping), (3, false));
+        assert!(h.peak_queued_bytes() <= 64 * 4);
+    }
+
+    #[test]
+    fn under_drop_any_other_message_that_does_not_fit_still_closes_the_session() {
+        let (h, _rx) = session(SlowConsumerPolicy::Drop);
+        fill(&h);
+        assert_eq!(h.deliver(Bytes::from_static(b"[50]")), Err(NotSent::Full));
+        assert!(h.close.is_cancelled());
+    }
+
+    #[test]
+    fn under_close_a_full_queue_closes_the_session_and_drops_nothing() {
+        let (h, _rx) = session(SlowConsumerPolicy::Close);
+        fill(&h);
+        assert_eq!(
+            h.deliver_event(Bytes::from_static(b"[36]"), false),
+            Err(NotSent::Full)
+        );
+        assert!(h.close.is_cancelled());
+        assert_eq!(h.slowness().dropped, 0);
+    }
+}

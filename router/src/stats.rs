@@ -253,6 +253,24 @@ mod tests {
     }
 
     #[test]
+    fn dropped_events_are_reported_by_the_next_cycle_and_in_no_other_counter() {
+        let s = SessionStats::new(config(10, false), Instant::now(), SystemTime::now());
+        s.dropped();
+        s.dropped();
+        assert_eq!(s.reported().0.dropped, 0, "a drop ends no cycle");
+        let cycles = run(&s, Direction::Tx, &[54; 10]);
+        assert_eq!(cycles.len(), 1);
+        let c = cycles[0].counters;
+        assert_eq!((c.dropped, c.messages()), (2, 10));
+        s.dropped();
+        let last = s.finish().unwrap();
+        assert_eq!(last.counters.dropped, 1);
+        assert_eq!(s.reported().0.dropped, 3);
+        s.dropped();
+        assert_eq!(s.reported().0.dropped, 3, "nothing counted after the end");
+    }
+
+    #[test]
     fn ten_small_messages_make_a_cycle_of_ten() {
         let s = SessionStats::new(config(10, false), Instant::now(), SystemTime::now());
         assert!(run(&s, Direction::Rx, &[54; 9]).is_empty());
