@@ -233,7 +233,7 @@ async fn policy_drop_drops_and_counts_events_while_the_queue_is_full() {
 }
 
 #[tokio::test]
-async fn an_invocation_that_cannot_be_queued_is_an_error_to_the_caller_at_once() {
+async fn under_drop_an_invocation_to_a_full_callee_is_an_error_to_the_caller_at_once() {
     let router = start_with_policy(SlowConsumerPolicy::Drop).await;
     let observer = join(&router, Transport::Ws, Serializer::Json).await;
     let mut slow_events = subscribe(&observer, "wampstat.session.on_slow", Dict::new()).await;
@@ -266,6 +266,32 @@ async fn an_invocation_that_cannot_be_queued_is_an_error_to_the_caller_at_once()
     .await;
     assert_wamp_error(result, CALLEE_OVERLOADED);
     // Any other message that does not fit still closes the session, as before.
+    within("the callee's connection to close", async {
+        while callee.reader.next().await.is_some_and(|r| r.is_ok()) {}
+    })
+    .await;
+    assert!(!router.is_joined("realm1", callee_id));
+    router.shutdown().await;
+}
+
+#[tokio::test]
+async fn under_close_an_invocation_that_cannot_be_queued_is_an_error_and_closes_the_callee() {
+    let router = start_with_policy(SlowConsumerPolicy::Close).await;
+    let observer = join(&router, Transport::Ws, Serializer::Json).await;
+    let mut slow_events = subscribe(&observer, "wampstat.session.on_slow", Dict::new()).await;
+    let (mut callee, callee_id) = slow_session(&router, Some("com.overloaded")).await;
+    let caller = join(&router, Transport::Ws, Serializer::Json).await;
+    // More than the whole queue may hold: it cannot be queued, whatever the callee reads.
+    let big = Payload::from_args(vec![Value::Bytes(vec![1; QUEUE_BYTES + 1])]);
+    let result = within(
+        "the caller's ERROR",
+        caller.call("com.overloaded", big, Dict::new()),
+    )
+    .await;
+    assert_wamp_error(result, CALLEE_OVERLOADED);
+    let (_, on_slow) = next_about(&mut slow_events, callee_id).await;
+    assert_eq!(on_slow.get("policy").and_then(Value::as_str), Some("close"));
+    assert!(u64_of(&on_slow, "queued") <= QUEUE_BYTES as u64);
     within("the callee's connection to close", async {
         while callee.reader.next().await.is_some_and(|r| r.is_ok()) {}
     })
