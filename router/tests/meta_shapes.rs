@@ -455,6 +455,7 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
         "rated_messages",
         "bytes_rx",
         "messages_tx",
+        "dropped",
         "cycle",
         "joined",
     ] {
