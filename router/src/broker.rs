@@ -112,7 +112,7 @@ pub struct Publication<'a> {
     pub passthru: Dict,
     /// Black- and whitelisting options, when any was given.
     pub filter: Option<Filter>,
-    /// Queue the events as passive (see [`SessionHandle::deliver_passive`]).
+    /// Queue the events as passive (see [`SessionHandle::deliver_event`]).
     pub passive: bool,
 }
 
@@ -426,11 +426,7 @@ fn deliver(
             }
         }
         if let Some(bytes) = &encoded[slot]
-            && (if p.passive {
-                s.deliver_passive(bytes.clone())
-            } else {
-                s.deliver(bytes.clone())
-            }) == Err(NotSent::TooLarge)
+            && s.deliver_event(bytes.clone(), p.passive) == Err(NotSent::TooLarge)
         {
             tracing::warn!(
                 session = s.id,

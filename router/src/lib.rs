@@ -10,6 +10,7 @@
 //!   limits, timeouts) and returns a running [`Router`]: its [`Endpoint`]s and URLs, and
 //!   [`Router::shutdown`], which says GOODBYE to every session;
 //! - [`LIMIT_EXCEEDED`], the error URI of a request beyond a per-session limit.
+//! - [`CALLEE_OVERLOADED`], the error URI of a call whose callee's queue is full.
 //!
 //! # The rooms inside, top to bottom
 //! Each imports only rooms below it:
@@ -63,6 +64,7 @@ mod testament;
 mod uri_index;
 mod wildcard_index;
 
+pub use dealer::CALLEE_OVERLOADED;
 pub use limits::LIMIT_EXCEEDED;
 pub use options::RouterOptions;
 pub use router::{Endpoint, Router, StartError};

@@ -50,7 +50,8 @@ pub fn stats_info(s: &SessionHandle) -> Dict {
     }
 }
 
-/// The `stats` of an `on_stats` event: Crossbar's keys, then **[ours]** the rx/tx split.
+/// The `stats` of an `on_stats` event: Crossbar's keys, then **[ours]** the rx/tx split and
+/// the EVENTs dropped in the cycle (realm option `slow_consumer: "drop"`).
 pub fn stats_dict(s: &SessionHandle, c: &Cycle) -> Dict {
     let n = &c.counters;
     dict! {
@@ -67,6 +68,17 @@ pub fn stats_dict(s: &SessionHandle, c: &Cycle) -> Dict {
         "bytes_tx" => n.bytes_tx,
         "messages_rx" => n.messages_rx,
         "messages_tx" => n.messages_tx,
+        "dropped" => n.dropped,
+    }
+}
+
+/// **[ours]** The second argument of `wampstat.session.on_slow`.
+pub fn slow_dict(s: &crate::session_handle::Slowness) -> Dict {
+    dict! {
+        "queued" => s.queued as u64,
+        "dropped" => s.dropped,
+        "policy" => s.policy.as_str(),
+        "dropping" => s.dropping,
     }
 }
 

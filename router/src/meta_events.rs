@@ -12,9 +12,9 @@ use crate::authorize::is_router_uri;
 use crate::broker::{Broker, Identity, Publication, TopicWatch, Unsubscribed};
 use crate::dealer::InvokePolicy;
 use crate::meta_details::{
-    registration_dict, session_details, stats_dict, stats_info, subscription_dict,
+    registration_dict, session_details, slow_dict, stats_dict, stats_info, subscription_dict,
 };
-use crate::session_handle::SessionHandle;
+use crate::session_handle::{SessionHandle, Slowness};
 use crate::stats::Cycle;
 
 /// The authid of the router's internal session.
@@ -91,6 +91,15 @@ impl MetaEvents {
         // monitors the events would trigger more of themselves than they consume, for ever.
         self.publish("wamp.session.on_stats", true, || {
             vec![Value::Dict(stats_info(s)), Value::Dict(stats_dict(s, c))]
+        });
+    }
+
+    /// **[ours]** `wampstat.session.on_slow` `[info, {queued, dropped, policy, dropping}]`
+    /// (`info` as in `on_stats`): the session's queue was full. Policy `close`: once, before
+    /// it is closed; policy `drop`: when it starts dropping events and when it recovers.
+    pub fn on_slow(&self, s: &SessionHandle, slow: &Slowness) {
+        self.publish("wampstat.session.on_slow", false, || {
+            vec![Value::Dict(stats_info(s)), Value::Dict(slow_dict(slow))]
         });
     }
 

@@ -410,6 +410,7 @@ fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
         d.insert("bytes_tx".into(), totals.bytes_tx.into());
         d.insert("messages_rx".into(), totals.messages_rx.into());
         d.insert("messages_tx".into(), totals.messages_tx.into());
+        d.insert("dropped".into(), totals.dropped.into());
         d.insert("cycle".into(), cycle.into());
         d.insert("joined".into(), joined.into());
         out.push(Value::Dict(d));

@@ -7,11 +7,11 @@ use crate::limits::Limits;
 /// Router-wide tunables that are not part of a Crossbar configuration.
 #[derive(Debug, Clone)]
 pub struct RouterOptions {
-    /// Capacity of each session's outbound queue, in messages; a session whose queue is full
-    /// is closed as a slow consumer.
+    /// Capacity of each session's outbound queue, in messages; when a session's queue is full,
+    /// its realm's `options.slow_consumer` says what happens (closed, or its EVENTs dropped).
     pub outbound_queue: usize,
-    /// Bytes a session's outbound queue may hold before the session is closed as a slow
-    /// consumer (with `outbound_queue`, this bounds a session's memory).
+    /// Bytes a session's outbound queue may hold before it counts as full, like
+    /// `outbound_queue` (with it, this bounds a session's memory whatever the policy).
     pub outbound_bytes: usize,
     /// Subscriptions one session may hold (beyond: `wampstat.error.limit_exceeded`).
     pub max_subscriptions: usize,

@@ -22,6 +22,8 @@ pub struct QueueLimits {
 pub struct Outbox {
     tx: mpsc::Sender<Outbound>,
     queued_bytes: Arc<AtomicUsize>,
+    /// The most bytes ever queued at once (the router's own proof that the limit holds).
+    peak_bytes: Arc<AtomicUsize>,
     limits: QueueLimits,
 }
 
@@ -43,6 +45,7 @@ impl Outbox {
             Outbox {
                 tx,
                 queued_bytes,
+                peak_bytes: Arc::new(AtomicUsize::new(0)),
                 limits,
             },
             rx,
@@ -52,17 +55,35 @@ impl Outbox {
     /// Queues without waiting, accounting for the bytes.
     pub fn push(&self, item: Outbound) -> Result<(), Overflow> {
         let len = item.len();
-        if self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > self.limits.max_bytes {
+        let now = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
+        if now > self.limits.max_bytes {
             self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             return Err(Overflow::Full);
         }
-        self.tx.try_send(item).map_err(|e| {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            match e {
-                TrySendError::Full(_) => Overflow::Full,
-                TrySendError::Closed(_) => Overflow::Closed,
+        match self.tx.try_send(item) {
+            Ok(()) => {
+                // Only what was really queued: a refused item's bytes were held a moment only.
+                self.peak_bytes.fetch_max(now, Ordering::Relaxed);
+                Ok(())
             }
-        })
+            Err(e) => {
+                self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => Overflow::Full,
+                    TrySendError::Closed(_) => Overflow::Closed,
+                })
+            }
+        }
+    }
+
+    /// The bytes queued now.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes that were ever queued at once; never above [`QueueLimits::max_bytes`].
+    pub fn peak_bytes(&self) -> usize {
+        self.peak_bytes.load(Ordering::Relaxed)
     }
 
     /// Tells the queue that a batch was written (call from the writer).

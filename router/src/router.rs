@@ -161,6 +161,17 @@ impl Router {
             .is_some_and(|r| r.session(id).is_some())
     }
 
+    /// **[ours]** The most bytes session `id`'s outbound queue ever held at once, by the
+    /// router's own accounting (never above `RouterOptions::outbound_bytes`); `None` when it is
+    /// not joined to `realm`.
+    pub fn peak_queued_bytes(&self, realm: &str, id: Id) -> Option<usize> {
+        self.context
+            .realms
+            .get(realm)
+            .and_then(|r| r.session(id))
+            .map(|s| s.peak_queued_bytes())
+    }
+
     /// Stops accepting, says GOODBYE (`wamp.close.system_shutdown`) to every session and waits
     /// for them to close.
     pub async fn shutdown(self) {

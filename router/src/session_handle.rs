@@ -2,6 +2,7 @@
 //! client announced, its statistics, its quota, and the way to queue messages to it or ask it
 //! to close.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use wamp::transport::{Outbound, TransportInfo};
 use wamp::{Dict, Id, Message, Serializer, Value};
 
+use crate::config::SlowConsumerPolicy;
 use crate::limits::{Limits, Quota};
 use crate::outbox::{Outbox, Overflow};
 use crate::stats::SessionStats;
@@ -105,7 +107,10 @@ pub struct Authenticated {
 pub enum NotSent {
     /// Larger than the peer accepts (its RawSocket limit).
     TooLarge,
-    /// The queue is full (the session is being closed as a slow consumer) or closed.
+    /// The queue is full: the session is being closed as a slow consumer, or (an EVENT under
+    /// the realm's `drop` policy) the message was dropped.
+    Full,
+    /// The session's queue is closed: it is going away.
     Unavailable,
 }
 
@@ -141,6 +146,27 @@ pub struct SessionHandle {
     outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
+    /// Its realm's `options.slow_consumer`.
+    slow_consumer: SlowConsumerPolicy,
+    /// EVENTs dropped because its queue was full (policy `drop`), since it joined.
+    dropped: AtomicU64,
+    /// Whether the last EVENT for it was dropped (it is dropping now).
+    dropping: AtomicBool,
+    /// Woken when `dropping` changes, for its task to publish `wampstat.session.on_slow`.
+    slow_changed: tokio::sync::Notify,
+}
+
+/// What `wampstat.session.on_slow` reports about a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slowness {
+    /// The bytes in its outbound queue.
+    pub queued: usize,
+    /// EVENTs dropped for it since it joined.
+    pub dropped: u64,
+    /// Its realm's policy.
+    pub policy: SlowConsumerPolicy,
+    /// Whether it is dropping events now (policy `drop`; `false` once it recovered).
+    pub dropping: bool,
 }
 
 impl SessionHandle {
@@ -173,6 +199,73 @@ impl SessionHandle {
             outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),
+            slow_consumer: SlowConsumerPolicy::Close,
+            dropped: AtomicU64::new(0),
+            dropping: AtomicBool::new(false),
+            slow_changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The handle with its realm's slow-consumer policy.
+    pub fn with_slow_consumer(mut self, policy: SlowConsumerPolicy) -> Self {
+        self.slow_consumer = policy;
+        self
+    }
+
+    /// Its queue, its drops and its realm's policy, for `wampstat.session.on_slow`.
+    pub fn slowness(&self) -> Slowness {
+        Slowness {
+            queued: self.outbox.queued_bytes(),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            policy: self.slow_consumer,
+            dropping: self.dropping.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The most bytes its outbound queue ever held at once (the router's accounting).
+    pub fn peak_queued_bytes(&self) -> usize {
+        self.outbox.peak_bytes()
+    }
+
+    /// Resolves when it started or stopped dropping events (see [`Slowness::dropping`]).
+    pub async fn slow_changed(&self) {
+        self.slow_changed.notified().await;
+    }
+
+    /// Queues an EVENT; a passive one counts in the session's statistics but may not end a
+    /// cycle (`on_stats` events: with several monitors, each one received would otherwise
+    /// trigger more of them, without end). A full queue closes the session, or under the realm's `drop` policy drops and counts
+    /// the event (the session's task is told when it starts and stops dropping).
+    pub fn deliver_event(&self, bytes: Bytes, passive: bool) -> Result<(), NotSent> {
+        let item = if passive {
+            Outbound::Passive(bytes)
+        } else {
+            Outbound::Message(bytes)
+        };
+        if self.slow_consumer == SlowConsumerPolicy::Close {
+            return self.enqueue(item);
+        }
+        if item.len() > self.transport.peer_max_message_size {
+            return Err(NotSent::TooLarge);
+        }
+        match self.outbox.push(item) {
+            Ok(()) => {
+                if self.dropping.swap(false, Ordering::Relaxed) {
+                    self.slow_changed.notify_one();
+                }
+                Ok(())
+            }
+            Err(Overflow::Full) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                if let Some(stats) = &self.stats {
+                    stats.dropped();
+                }
+                if !self.dropping.swap(true, Ordering::Relaxed) {
+                    self.slow_changed.notify_one();
+                }
+                Err(NotSent::Full)
+            }
+            Err(Overflow::Closed) => Err(NotSent::Unavailable),
         }
     }
 
@@ -187,13 +280,6 @@ impl SessionHandle {
         self.enqueue(Outbound::Message(bytes))
     }
 
-    /// Like [`SessionHandle::deliver`], for a message that counts in the session's statistics
-    /// but may not end a cycle (`on_stats` events: with several monitors, each one received
-    /// would otherwise trigger more of them, without end).
-    pub fn deliver_passive(&self, bytes: Bytes) -> Result<(), NotSent> {
-        self.enqueue(Outbound::Passive(bytes))
-    }
-
     fn enqueue(&self, item: Outbound) -> Result<(), NotSent> {
         if let Outbound::Message(b) | Outbound::Passive(b) = &item
             && b.len() > self.transport.peer_max_message_size
@@ -204,7 +290,7 @@ impl SessionHandle {
             Ok(()) => Ok(()),
             Err(Overflow::Full) => {
                 self.close(CloseReason::SlowConsumer);
-                Err(NotSent::Unavailable)
+                Err(NotSent::Full)
             }
             Err(Overflow::Closed) => Err(NotSent::Unavailable),
         }
@@ -305,5 +391,75 @@ pub(crate) mod testing {
             RouterOptions::default().limits(),
         );
         Arc::new(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use wamp::transport::Outbound;
+
+    use super::testing::handle;
+    use super::{CalleeFeatures, NotSent, SessionHandle};
+    use crate::config::SlowConsumerPolicy;
+    use crate::options::RouterOptions;
+
+    /// A session under `policy` whose queue (64 messages) the test fills and reads.
+    fn session(policy: SlowConsumerPolicy) -> (SessionHandle, mpsc::Receiver<Outbound>) {
+        let limits = RouterOptions::default().limits();
+        let (h, rx) = handle(1, "anonymous", CalleeFeatures::default(), limits);
+        (h.with_slow_consumer(policy), rx)
+    }
+
+    fn fill(h: &SessionHandle) {
+        for _ in 0..64 {
+            h.deliver_event(Bytes::from_static(b"[36]"), false).unwrap();
+        }
+    }
+
+    #[test]
+    fn under_drop_a_full_queue_drops_events_and_counts_them_until_one_fits() {
+        let (h, mut rx) = session(SlowConsumerPolicy::Drop);
+        fill(&h);
+        for _ in 0..3 {
+            assert_eq!(
+                h.deliver_event(Bytes::from_static(b"[36]"), false),
+                Err(NotSent::Full)
+            );
+        }
+        let s = h.slowness();
+        assert_eq!(
+            (s.dropped, s.dropping, s.policy),
+            (3, true, SlowConsumerPolicy::Drop)
+        );
+        assert!(!h.close.is_cancelled(), "not closed under drop");
+        // The writer takes one: the next event fits, and the session recovered.
+        let one = rx.try_recv().unwrap();
+        h.outbox.written(&[one]);
+        h.deliver_event(Bytes::from_static(b"[36]"), true).unwrap();
+        let s = h.slowness();
+        assert_eq!((s.dropped, s.dropping), (3, false));
+        assert!(h.peak_queued_bytes() <= 64 * 4);
+    }
+
+    #[test]
+    fn under_drop_any_other_message_that_does_not_fit_still_closes_the_session() {
+        let (h, _rx) = session(SlowConsumerPolicy::Drop);
+        fill(&h);
+        assert_eq!(h.deliver(Bytes::from_static(b"[50]")), Err(NotSent::Full));
+        assert!(h.close.is_cancelled());
+    }
+
+    #[test]
+    fn under_close_a_full_queue_closes_the_session_and_drops_nothing() {
+        let (h, _rx) = session(SlowConsumerPolicy::Close);
+        fill(&h);
+        assert_eq!(
+            h.deliver_event(Bytes::from_static(b"[36]"), false),
+            Err(NotSent::Full)
+        );
+        assert!(h.close.is_cancelled());
+        assert_eq!(h.slowness().dropped, 0);
     }
 }

@@ -25,6 +25,9 @@ pub struct Counters {
     pub messages_tx: u64,
     /// `ceil(len / rated_message_size)` summed over both directions.
     pub rated_messages: u64,
+    /// **[ours]** EVENTs dropped for the session because its outbound queue was full (realm
+    /// option `slow_consumer: "drop"`); not in the other counters, they were never sent.
+    pub dropped: u64,
 }
 
 impl Counters {
@@ -44,6 +47,7 @@ impl Counters {
         self.messages_rx += other.messages_rx;
         self.messages_tx += other.messages_tx;
         self.rated_messages += other.rated_messages;
+        self.dropped += other.dropped;
     }
 }
 
@@ -166,6 +170,15 @@ impl SessionStats {
         }
     }
 
+    /// Counts an EVENT dropped because the session's queue was full; it ends no cycle (the
+    /// next message counted reports it).
+    pub fn dropped(&self) {
+        let mut st = lock(&self.state);
+        if !st.finished {
+            st.current.dropped += 1;
+        }
+    }
+
     /// Ends the statistics: the final cycle with whatever was counted since the last one
     /// (`None` when `trigger_on_leave` is off, or when called twice). Nothing is counted after.
     pub fn finish(&self) -> Option<Cycle> {
@@ -237,6 +250,24 @@ mod tests {
         assert_eq!(s.reported().0.rated_messages, 41);
         assert_eq!(out.len(), 1, "the next ordinary message ends the cycle");
         assert_eq!(out[0].counters.messages(), 21);
+    }
+
+    #[test]
+    fn dropped_events_are_reported_by_the_next_cycle_and_in_no_other_counter() {
+        let s = SessionStats::new(config(10, false), Instant::now(), SystemTime::now());
+        s.dropped();
+        s.dropped();
+        assert_eq!(s.reported().0.dropped, 0, "a drop ends no cycle");
+        let cycles = run(&s, Direction::Tx, &[54; 10]);
+        assert_eq!(cycles.len(), 1);
+        let c = cycles[0].counters;
+        assert_eq!((c.dropped, c.messages()), (2, 10));
+        s.dropped();
+        let last = s.finish().unwrap();
+        assert_eq!(last.counters.dropped, 1);
+        assert_eq!(s.reported().0.dropped, 3);
+        s.dropped();
+        assert_eq!(s.reported().0.dropped, 3, "nothing counted after the end");
     }
 
     #[test]

@@ -170,14 +170,21 @@ async fn on_stats_and_on_leave_have_crossbars_shape_plus_the_rx_tx_split() {
             continue;
         }
         same_shape(&json(&ours[0]), &theirs[0], "info", &[]);
-        // [ours] Crossbar's keys in Crossbar's order, then the split by direction.
+        // [ours] Crossbar's keys in Crossbar's order, then the split by direction and the
+        // events dropped for a slow consumer.
         let ours_stats = json(&ours[1]);
         let keys: Vec<&String> = ours_stats.as_object().unwrap().keys().collect();
         let crossbar: Vec<&String> = theirs[1].as_object().unwrap().keys().collect();
         assert_eq!(keys[..crossbar.len()], crossbar[..]);
         assert_eq!(
             keys[crossbar.len()..],
-            ["bytes_rx", "bytes_tx", "messages_rx", "messages_tx"]
+            [
+                "bytes_rx",
+                "bytes_tx",
+                "messages_rx",
+                "messages_tx",
+                "dropped"
+            ]
         );
         for k in &crossbar {
             assert_eq!(
@@ -448,6 +455,7 @@ async fn kill_by_authrole_and_the_stats_snapshot() {
         "rated_messages",
         "bytes_rx",
         "messages_tx",
+        "dropped",
         "cycle",
         "joined",
     ] {

@@ -77,6 +77,31 @@ pub struct RealmConfig {
     /// **[ours]** The most sessions of one authid joined to the realm at once
     /// (`options.max_sessions_per_authid`); `None` = no limit.
     pub max_sessions_per_authid: Option<usize>,
+    /// **[ours]** What happens to a session whose outbound queue is full
+    /// (`options.slow_consumer`, default `close`).
+    pub slow_consumer: SlowConsumerPolicy,
+}
+
+/// **[ours]** A realm's `options.slow_consumer`: what the router does with a session whose
+/// outbound queue is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SlowConsumerPolicy {
+    /// The session is closed (the default).
+    #[default]
+    Close,
+    /// New EVENTs for the session are dropped and counted while its queue is full; any other
+    /// message that does not fit still closes it.
+    Drop,
+}
+
+impl SlowConsumerPolicy {
+    /// The name used in the configuration and in `wampstat.session.on_slow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlowConsumerPolicy::Close => "close",
+            SlowConsumerPolicy::Drop => "drop",
+        }
+    }
 }
 
 /// One `store.event-history` entry: events published to topics `uri` matches (by `policy`)
@@ -584,6 +609,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             event_history: Vec::new(),
             max_sessions: None,
             max_sessions_per_authid: None,
+            slow_consumer: SlowConsumerPolicy::Close,
         }],
         transports: vec![
             TransportConfig {

@@ -103,6 +103,7 @@ pub(super) struct RawRealmOptions {
     pub(super) enable_meta_api: Option<bool>,
     pub(super) max_sessions: Option<Int>,
     pub(super) max_sessions_per_authid: Option<Int>,
+    pub(super) slow_consumer: Option<String>,
 }
 
 /// A realm's `stats` block; unknown keys are errors.

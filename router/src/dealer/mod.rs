@@ -40,6 +40,10 @@ use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, add_new};
 
+/// **[ours]** The ERROR a caller gets at once when its INVOCATION cannot be queued because the
+/// callee's outbound queue is full (the callee is then closed as a slow consumer).
+pub const CALLEE_OVERLOADED: &str = "wampstat.error.callee_overloaded";
+
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvokePolicy {
@@ -479,6 +483,13 @@ impl Dealer {
                             "the invocation exceeds the callee's limit of {} bytes",
                             callee.transport.peer_max_message_size
                         ),
+                    ),
+                    // [ours] Not `wamp.error.canceled`: nobody canceled, the callee's queue is
+                    // full (and it is being closed as a slow consumer); a caller may retry
+                    // elsewhere or later.
+                    NotSent::Full => Refusal::new(
+                        CALLEE_OVERLOADED,
+                        "the callee's outbound queue is full: it does not read fast enough",
                     ),
                     NotSent::Unavailable => {
                         Refusal::new("wamp.error.canceled", "the callee is going away")

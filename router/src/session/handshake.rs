@@ -186,6 +186,7 @@ pub(super) async fn hello(
             router.options.limits(),
             out.clone(),
         )
+        .with_slow_consumer(realm.config.slow_consumer)
     });
     let me = match attached {
         Ok(me) => me,

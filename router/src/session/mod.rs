@@ -229,6 +229,8 @@ async fn serve(
     // One timer for the session's life, looked at once per interval (not reset per frame):
     // frames counted since the last look say whether the peer was silent.
     let mut silence = Silence::default();
+    // What the last `wampstat.session.on_slow` said (policy `drop`).
+    let mut dropping = false;
     let check = tokio::time::sleep(keepalive.map_or(Duration::MAX / 4, |k| k.interval));
     tokio::pin!(check);
     loop {
@@ -253,6 +255,15 @@ async fn serve(
                 None => return End::Transport("connection closed by the peer".into()),
             },
             reason = &mut close => return End::Closed(reason),
+            () = s.me.slow_changed() => {
+                let slow = s.me.slowness();
+                if slow.dropping != dropping {
+                    dropping = slow.dropping;
+                    tracing::warn!(session = s.me.id, queued = slow.queued, dropped = slow.dropped,
+                        "slow consumer {} dropping events", if dropping { "started" } else { "stopped" });
+                    s.realm.events.on_slow(s.me, &slow);
+                }
+            }
             _ = &mut shutdown => return End::Closed(CloseReason::Shutdown),
             () = &mut check, if keepalive.is_some() => {
                 let Some(k) = keepalive else { continue };
@@ -352,6 +363,8 @@ async fn end_session(
             false
         }
         End::Closed(CloseReason::SlowConsumer) => {
+            // Detached already: the event goes to the others, never into its full queue.
+            s.realm.events.on_slow(s.me, &s.me.slowness());
             tracing::warn!(
                 session = id,
                 peer = %s.me.transport.peer,

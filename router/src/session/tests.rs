@@ -53,6 +53,7 @@ fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
         event_history: Vec::new(),
         max_sessions: None,
         max_sessions_per_authid: None,
+        slow_consumer: Default::default(),
     }))
 }
 

@@ -227,6 +227,29 @@ fn session_limits() {
     );
 }
 
+/// **[ours]** `options.slow_consumer`: `close` (the default) or `drop`; anything else is an
+/// error naming the file, the path and the allowed values.
+#[test]
+fn slow_consumer_policy() {
+    use crate::config::SlowConsumerPolicy;
+    let realm = |edit: fn(&mut Value)| with(edit).expect("loads").config.realms[0].clone();
+    assert_eq!(realm(|_| {}).slow_consumer, SlowConsumerPolicy::Close);
+    assert_eq!(
+        realm(|v| realm0(v)["options"] = json!({"slow_consumer": "close"})).slow_consumer,
+        SlowConsumerPolicy::Close
+    );
+    assert_eq!(
+        realm(|v| realm0(v)["options"] = json!({"slow_consumer": "drop"})).slow_consumer,
+        SlowConsumerPolicy::Drop
+    );
+    let e = with(|v| realm0(v)["options"] = json!({"slow_consumer": "ignore"})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config/x.json: workers[0].realms[0].options.slow_consumer: \
+         must be \"close\" or \"drop\", got \"ignore\""
+    );
+}
+
 #[test]
 fn event_history_entries_in_crossbars_store_shape() {
     let loaded = with(|v| {

@@ -3,7 +3,9 @@
 use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
 use crate::config::raw::{Int, RawPermission, RawRealm, RawRole};
-use crate::config::{Allow, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig, UriCheck};
+use crate::config::{
+    Allow, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig, SlowConsumerPolicy, UriCheck,
+};
 
 /// The largest `max_sessions` / `max_sessions_per_authid` (a realm's session ids are 53-bit,
 /// but a million sessions is already more than one router serves).
@@ -57,6 +59,17 @@ impl Cx<'_> {
             "max_sessions_per_authid",
         )?;
 
+        let slow_consumer = match raw.options.slow_consumer.as_deref() {
+            None | Some("close") => SlowConsumerPolicy::Close,
+            Some("drop") => SlowConsumerPolicy::Drop,
+            Some(other) => {
+                return Err(self.err(
+                    &options.key("slow_consumer"),
+                    format!("must be \"close\" or \"drop\", got {other:?}"),
+                ));
+            }
+        };
+
         let event_history = match raw.store {
             Some(store) => self.store(store, &rp.key("store"))?,
             None => Vec::new(),
@@ -70,6 +83,7 @@ impl Cx<'_> {
             event_history,
             max_sessions,
             max_sessions_per_authid,
+            slow_consumer,
         })
     }
 
