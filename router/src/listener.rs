@@ -116,7 +116,9 @@ impl Services {
             })
             .collect();
         let stream = match &self.rawsocket {
-            Some(rs) if routes.is_empty() => return raw_on(stream, &[], rs).await.map(Some),
+            Some(rs) if routes.is_empty() && self.metrics.is_empty() => {
+                return raw_on(stream, &[], rs).await.map(Some);
+            }
             None => stream,
             Some(rs) => {
                 let mut stream = stream;

@@ -25,14 +25,22 @@ async fn start_with_metrics() -> Router {
 
 /// Sends `request` (an HTTP request head) to the WebSocket listener; the answer's head and body.
 async fn http(router: &Router, request: &str) -> (String, String) {
+    http_on(router, request, true).await
+}
+
+/// Sends `request` to the WebSocket listener (`ws`) or the RawSocket one.
+async fn http_on(router: &Router, request: &str, ws: bool) -> (String, String) {
     let addr = router
         .endpoints()
         .iter()
         .find_map(|e| match (&e.kind, &e.listen) {
-            (wamp_router::config::TransportKind::WebSocket { .. }, Listen::Tcp(a)) => Some(*a),
+            (wamp_router::config::TransportKind::WebSocket { .. }, Listen::Tcp(a)) if ws => {
+                Some(*a)
+            }
+            (wamp_router::config::TransportKind::RawSocket, Listen::Tcp(a)) if !ws => Some(*a),
             _ => None,
         })
-        .expect("a WebSocket listener");
+        .expect("the listener");
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connects");
@@ -214,4 +222,22 @@ async fn without_a_metrics_path_there_is_no_endpoint() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+}
+
+/// A metrics path on a socket that serves only RawSocket: HTTP is told apart by its first byte.
+#[tokio::test]
+async fn a_rawsocket_listener_can_serve_metrics_too() {
+    let router = start_configured(|c| {
+        let listener = c.transports[1].listener;
+        c.metrics.push(MetricsPath {
+            path: "/metrics".to_owned(),
+            listener,
+        });
+    })
+    .await;
+    let (head, body) = http_on(&router, "GET /metrics HTTP/1.1\r\n\r\n", false).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert!(body.contains("wamp_sessions{realm=\"realm1\"} 0"), "{body}");
+    let s = join(&router, Transport::Rs, Serializer::Json).await;
+    s.leave("wamp.close.normal").await.expect("leaves");
 }

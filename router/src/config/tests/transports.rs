@@ -369,6 +369,13 @@ fn a_metrics_path_is_served_on_its_web_transport() {
             listener: ws.listener,
         }]
     );
+    let alone = with(|v| web(v)["paths"] = json!({"metrics": {"type": "metrics"}})).expect("loads");
+    assert!(alone.config.metrics.is_empty());
+    assert!(
+        alone.warnings[0].contains("no \"websocket\" path"),
+        "{:?}",
+        alone.warnings
+    );
     let at = "workers[0].transports[0].paths";
     assert_invalid(
         with(|v| web(v)["paths"]["metrics"] = json!({"type": "metrics", "x": 1})),

@@ -112,6 +112,8 @@ impl Cx<'_> {
         let listener = self.next_listener();
         let websockets = self.web_paths(&raw.paths, &tp.key("paths"), &at, listener, pending)?;
         if websockets == 0 {
+            // Nothing is bound for it: its metrics paths are not served either.
+            self.metrics.retain(|m| m.listener != listener);
             self.warn(
                 &tp.key("paths"),
                 "no \"websocket\" path: wampstat has nothing to serve on this web transport, \
@@ -274,6 +276,7 @@ impl Cx<'_> {
             self.web_paths(&web.paths, &webp.key("paths"), &at, listener, pending)?;
         }
         if pending.len() == before {
+            self.metrics.retain(|m| m.listener != listener);
             self.warn(
                 tp,
                 "no \"rawsocket\" and no \"websocket\" path: wampstat has nothing to serve on \
