@@ -1,7 +1,8 @@
 //! `--demo`: the router in-process (embedded default config, free ports on 127.0.0.1) and
 //! traffic from the load generator's library — pub/sub and RPC at a steady rate, large
 //! payloads over RawSocket, sessions that come and go, and the Crossbar.io statistics
-//! example's client — so that the dashboard has something to show.
+//! example's client — so that the dashboard has something to show. Its web transport also
+//! serves the Prometheus metrics at `/metrics` (off in the configuration files).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use wamp_loadgen::rpc::RpcConfig;
 use wamp_loadgen::run::{Plan, Run};
 use wamp_loadgen::schedule::Schedule;
 use wamp_loadgen::{Scenario, execute};
-use wamp_router::config::Config;
+use wamp_router::config::{Config, Listen, MetricsPath, TransportKind};
 use wamp_router::{Router, RouterOptions};
 
 /// A running demo: the router and its traffic.
@@ -24,6 +25,8 @@ pub struct Demo {
     pub router: Router,
     /// The WebSocket URL the dashboard connects to.
     pub url: String,
+    /// The Prometheus metrics' URL (`http://127.0.0.1:PORT/metrics`).
+    pub metrics_url: Option<String>,
     /// How the dashboard logs in: as the default config's operator, so that its kill key works.
     pub operator: wamp::auth::Login,
     runs: Arc<std::sync::Mutex<Vec<Arc<Run>>>>,
@@ -45,7 +48,17 @@ const RUN_LENGTH: Duration = Duration::from_secs(600);
 impl Demo {
     /// Starts the router and the traffic.
     pub async fn start() -> anyhow::Result<Demo> {
-        let config = Config::embedded_default().config.on_free_loopback_ports();
+        let mut config = Config::embedded_default().config.on_free_loopback_ports();
+        if let Some(t) = config
+            .transports
+            .iter()
+            .find(|t| matches!(t.kind, TransportKind::WebSocket { .. }))
+        {
+            config.metrics.push(MetricsPath {
+                path: "/metrics".to_owned(),
+                listener: t.listener,
+            });
+        }
         let operator = config
             .transports
             .first()
@@ -61,6 +74,18 @@ impl Demo {
         let ws = router
             .websocket_url()
             .context("the default config has a WebSocket transport")?;
+        let metrics_url = router
+            .endpoints()
+            .iter()
+            .find_map(|e| match (&e.kind, &e.listen) {
+                (TransportKind::WebSocket { .. }, Listen::Tcp(a)) => {
+                    Some(format!("http://{a}/metrics"))
+                }
+                _ => None,
+            });
+        if let Some(m) = &metrics_url {
+            tracing::info!("demo metrics at {m}");
+        }
         let rs = router
             .rawsocket_url()
             .context("the default config has a RawSocket transport")?;
@@ -123,6 +148,7 @@ impl Demo {
         Ok(Demo {
             router,
             url: ws,
+            metrics_url,
             operator,
             runs,
             tasks,

@@ -138,3 +138,33 @@ async fn the_demo_logs_in_as_the_operator() {
     let _ = s.leave("wamp.close.normal").await;
     demo.stop().await;
 }
+
+/// `--demo` serves the Prometheus metrics on its web transport (off in the config files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_metrics() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let demo = wamp_monitor::demo::Demo::start().await.unwrap();
+    let url = demo.metrics_url.clone().expect("a metrics URL");
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .expect("http://ADDR/metrics");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_string(&mut answer),
+    )
+    .await
+    .expect("answers in time")
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer.contains("\nwamp_sessions{realm=\"realm1\"} "),
+        "{answer}"
+    );
+    demo.stop().await;
+}

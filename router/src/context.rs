@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::Metrics;
 use crate::options::RouterOptions;
 use crate::realm::Realm;
 
@@ -21,4 +22,6 @@ pub struct RouterContext {
     pub options: RouterOptions,
     /// Every session and listener task, for a graceful shutdown.
     pub tasks: TaskTracker,
+    /// The Prometheus metrics.
+    pub metrics: Metrics,
 }

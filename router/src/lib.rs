@@ -48,6 +48,7 @@ mod members;
 mod meta_details;
 mod meta_events;
 mod meta_procedures;
+mod metrics;
 mod options;
 mod outbox;
 mod prefix_trie;

@@ -14,6 +14,7 @@ use wamp::transport::{Connection, Stream, TransportError, rawsocket, websocket};
 
 use crate::config::TransportConfig;
 use crate::context::RouterContext;
+use crate::metrics::Metrics;
 use crate::session::{self, ListenerSettings};
 
 /// A bound listening socket.
@@ -76,6 +77,8 @@ pub struct Services {
     pub rawsocket: Option<Service>,
     /// The WebSocket transports, one per HTTP path.
     pub websocket: Vec<Service>,
+    /// The HTTP paths of its Prometheus endpoints (web paths of type `metrics`).
+    pub metrics: Vec<String>,
 }
 
 impl Services {
@@ -91,8 +94,13 @@ impl Services {
         }
     }
 
-    /// Takes a connection through TLS and the transport handshake of the service it asks for.
-    async fn open(&self, stream: Stream) -> Result<(Connection, &Service), TransportError> {
+    /// Takes a connection through TLS and the transport handshake of the service it asks for;
+    /// `None` when it asked for a metrics path instead, which was answered.
+    async fn open(
+        &self,
+        stream: Stream,
+        metrics: &Metrics,
+    ) -> Result<Option<(Connection, &Service)>, TransportError> {
         let stream = match (&self.tls, stream) {
             (Some(tls), Stream::Tcp(tcp)) => tls.accept(tcp).await?,
             (_, stream) => stream,
@@ -107,20 +115,35 @@ impl Services {
                 origins: &s.transport.origins,
             })
             .collect();
-        match &self.rawsocket {
-            Some(rs) if routes.is_empty() => raw_on(stream, &[], rs).await,
-            None => websocket_on(stream, &routes, &self.websocket).await,
+        let stream = match &self.rawsocket {
+            Some(rs) if routes.is_empty() && self.metrics.is_empty() => {
+                return raw_on(stream, &[], rs).await.map(Some);
+            }
+            None => stream,
             Some(rs) => {
                 let mut stream = stream;
                 let first = stream.read_u8().await?;
                 if first == rawsocket::MAGIC {
-                    raw_on(stream, &[first], rs).await
-                } else {
-                    let stream = stream.rewound(vec![first]);
-                    websocket_on(stream, &routes, &self.websocket).await
+                    return raw_on(stream, &[first], rs).await.map(Some);
                 }
+                stream.rewound(vec![first])
             }
-        }
+        };
+        let stream = if self.metrics.is_empty() {
+            stream
+        } else {
+            let (mut stream, head) = read_head(stream).await?;
+            if let Some((method, path)) = request_line(&head)
+                && self.metrics.iter().any(|m| m == path)
+            {
+                answer_metrics(&mut stream, method, metrics).await?;
+                return Ok(None);
+            }
+            stream.rewound(head)
+        };
+        websocket_on(stream, &routes, &self.websocket)
+            .await
+            .map(Some)
     }
 
     /// Refuses a connection beyond the limit at once: RawSocket's handshake error 4 ("maximum
@@ -149,6 +172,65 @@ impl Services {
         })
         .await;
     }
+}
+
+/// The most bytes of an HTTP request head read to tell a metrics request from a WebSocket one.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Reads `stream` until the end of an HTTP request head (or [`MAX_HEAD`] bytes, or its end);
+/// gives back the stream and every byte read.
+async fn read_head(mut stream: Stream) -> Result<(Stream, Vec<u8>), TransportError> {
+    let mut head = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while head.len() < MAX_HEAD && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    Ok((stream, head))
+}
+
+/// The method and path (without its query) of the request line of `head`.
+fn request_line(head: &[u8]) -> Option<(&str, &str)> {
+    let end = head.iter().position(|b| *b == b'\r')?;
+    let line = std::str::from_utf8(&head[..end]).ok()?;
+    let mut parts = line.split(' ');
+    let method = parts.next()?;
+    let target = parts.next()?;
+    let path = target.split_once('?').map_or(target, |(p, _)| p);
+    Some((method, path))
+}
+
+/// Answers a request for a metrics path: the metrics to `GET` (and their headers to `HEAD`),
+/// 405 to any other method; then closes.
+async fn answer_metrics(
+    stream: &mut Stream,
+    method: &str,
+    metrics: &Metrics,
+) -> Result<(), TransportError> {
+    let answer = match method {
+        "GET" | "HEAD" => {
+            let body = metrics.encode();
+            let mut a = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                crate::metrics::CONTENT_TYPE,
+                body.len()
+            );
+            if method == "GET" {
+                a.push_str(&body);
+            }
+            a
+        }
+        _ => "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n\
+              Connection: close\r\n\r\n"
+            .to_owned(),
+    };
+    stream.write_all(answer.as_bytes()).await?;
+    stream.shutdown().await?;
+    Ok(())
 }
 
 /// The RawSocket handshake of `service`; `already` are its first bytes when they were read.
@@ -215,8 +297,10 @@ pub async fn accept_loop(socket: Socket, services: Services, router: Arc<RouterC
                     let hello_by = tokio::time::Instant::now() + timeout;
                     // Boxed: the transport handshake (large for WebSocket) is over once the
                     // session runs, so it need not take room in the task for the session's life.
-                    match Box::pin(tokio::time::timeout_at(hello_by, s.open(stream))).await {
-                        Ok(Ok((conn, service))) => {
+                    let open = s.open(stream, &r.metrics);
+                    match Box::pin(tokio::time::timeout_at(hello_by, open)).await {
+                        Ok(Ok(None)) => {}
+                        Ok(Ok(Some((conn, service)))) => {
                             let settings = Arc::clone(&service.settings);
                             session::run(conn, r, settings, hello_by).await
                         }

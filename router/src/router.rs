@@ -75,6 +75,7 @@ pub enum StartError {
 impl Router {
     /// Binds every transport of `config` and starts accepting sessions.
     pub async fn start(config: Config, options: RouterOptions) -> Result<Router, StartError> {
+        let metrics = crate::metrics::Metrics::new(config.realms.iter().map(|r| r.name.as_str()));
         let realms = config
             .realms
             .into_iter()
@@ -85,6 +86,7 @@ impl Router {
             shutdown: CancellationToken::new(),
             options,
             tasks: TaskTracker::new(),
+            metrics,
         });
         let mut endpoints = Vec::new();
         let mut sockets: Vec<(usize, Listen, Services)> = Vec::new();
@@ -97,6 +99,11 @@ impl Router {
                 }
             };
             sockets[at].2.add(t);
+        }
+        for m in config.metrics {
+            if let Some((.., services)) = sockets.iter_mut().find(|(l, ..)| *l == m.listener) {
+                services.metrics.push(m.path);
+            }
         }
         for (_, listen, services) in sockets {
             let (socket, bound) = bind(&listen, &services).await?;
@@ -117,6 +124,7 @@ impl Router {
                     tls: services.tls.is_some(),
                 });
             }
+            names.extend(services.metrics.iter().map(|p| format!("metrics {p}")));
             let tls = if services.tls.is_some() {
                 " over TLS"
             } else {

@@ -53,6 +53,19 @@ pub struct Config {
     /// The listening transports, in file order (a web transport contributes one per WebSocket
     /// path); no two listen on the same address.
     pub transports: Vec<TransportConfig>,
+    /// **[ours]** The Prometheus endpoints: `web` paths of type `metrics`, each served on the
+    /// listening socket of its transport.
+    pub metrics: Vec<MetricsPath>,
+}
+
+/// A `web` path of type `metrics` (`"metrics": {"type": "metrics"}`): `GET` there answers the
+/// router's metrics in the Prometheus text format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsPath {
+    /// The HTTP path, starting with `/`.
+    pub path: String,
+    /// The listening socket that serves it (see [`TransportConfig::listener`]).
+    pub listener: usize,
 }
 
 /// One realm (`workers[].realms[]`).
@@ -640,5 +653,6 @@ fn fallback_default(operator_ticket: Secret) -> Config {
                 keepalive: None,
             },
         ],
+        metrics: Vec::new(),
     }
 }

@@ -233,6 +233,14 @@ pub(super) struct RawWebTransport {
     pub(super) paths: Map<String, Value>,
 }
 
+/// A web path of type `metrics`; unknown keys are errors.
+#[derive(Deserialize)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawMetricsPath {
+    #[serde(rename = "type")]
+    _type: Value,
+}
+
 /// A standalone `websocket` or `rawsocket` transport, or a web transport's `websocket` path
 /// (which has no `endpoint`).
 #[derive(Deserialize)]

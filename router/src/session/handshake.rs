@@ -215,6 +215,9 @@ pub(super) async fn hello(
             realm.events.on_stats(&me, c)
         });
     }
+    if let Some(m) = router.metrics.realm(realm.name()) {
+        m.received(info.serializer, &frame);
+    }
     // The first message in the session's own, empty queue.
     if let Some(b) = encode_welcome(info, realm, &me) {
         let _ = out.push(Outbound::Message(b));

@@ -25,6 +25,7 @@ use wamp::{Dict, Message, dict};
 
 use self::dispatch::{Flow, Joined};
 use crate::context::RouterContext;
+use crate::metrics::RealmMetrics;
 use crate::outbox::{Outbox, QueueLimits};
 use crate::realm::Realm;
 use crate::session_handle::{CloseReason, SessionHandle};
@@ -112,11 +113,24 @@ pub async fn run(
             return;
         }
     };
-    let writer_task = spawn_writer(writer, rx, out.clone(), Arc::clone(&realm), Arc::clone(&me));
+    let metrics = router.metrics.realm(realm.name());
+    if let Some(m) = &metrics {
+        m.joined(&me.authrole, info.framing.name());
+    }
+    let writer_task = spawn_writer(
+        writer,
+        rx,
+        out.clone(),
+        (Arc::clone(&realm), Arc::clone(&me)),
+        metrics.clone(),
+    );
     let Some(role) = realm.role(&me.authrole) else {
         // Checked in the handshake; a realm's roles do not change.
         realm.detach(me.id);
         writer_task.abort();
+        if let Some(m) = &metrics {
+            m.left(&me.authrole, info.framing.name());
+        }
         return;
     };
     let started = Instant::now();
@@ -135,7 +149,14 @@ pub async fn run(
         me: &me,
         role,
     };
-    let end = serve(&mut s, &mut reader, &out, &router, listener.keepalive).await;
+    let end = serve(
+        &mut s,
+        &mut reader,
+        &out,
+        &router,
+        (listener.keepalive, metrics.as_deref()),
+    )
+    .await;
     // Leave the broker and dealer first: nothing may be queued after GOODBYE, and no call may
     // be routed to a session that is going.
     realm.detach(me.id);
@@ -161,6 +182,9 @@ pub async fn run(
         realm.events.on_stats(&me, &last);
     }
     realm.events.on_leave(&me);
+    if let Some(m) = &metrics {
+        m.left(&me.authrole, info.framing.name());
+    }
     tracing::info!(session = me.id, realm = realm.name(), duration = ?started.elapsed(), "session left");
 }
 
@@ -170,13 +194,20 @@ fn spawn_writer(
     writer: FrameWriter,
     queue: tokio::sync::mpsc::Receiver<Outbound>,
     out: Outbox,
-    realm: Arc<Realm>,
-    me: Arc<SessionHandle>,
+    (realm, me): (Arc<Realm>, Arc<SessionHandle>),
+    metrics: Option<Arc<RealmMetrics>>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         // Count what is sent just before it is written, so that the peer's answer to it can
         // never be counted first (cycle 1 ends with WELCOME, before any answer).
         let sending = |batch: &[Outbound]| {
+            if let Some(m) = &metrics {
+                for o in batch {
+                    if let Outbound::Message(b) | Outbound::Passive(b) = o {
+                        m.sent(me.serializer(), b);
+                    }
+                }
+            }
             if let Some(stats) = &me.stats {
                 let sizes = batch.iter().filter_map(|o| match o {
                     Outbound::Message(b) => Some((b.len(), true)),
@@ -220,7 +251,7 @@ async fn serve(
     reader: &mut FrameReader,
     out: &Outbox,
     router: &RouterContext,
-    keepalive: Option<crate::config::Keepalive>,
+    (keepalive, metrics): (Option<crate::config::Keepalive>, Option<&RealmMetrics>),
 ) -> End {
     let close = s.me.close_requested();
     tokio::pin!(close);
@@ -240,6 +271,9 @@ async fn serve(
                 Some(Ok(Inbound::Pong)) => silence.frames += 1,
                 Some(Ok(Inbound::Message(b))) => {
                     silence.frames += 1;
+                    if let Some(m) = metrics {
+                        m.received(s.me.serializer(), &b);
+                    }
                     if let Flow::End(end) = s.on_frame(b) {
                         return end;
                     }

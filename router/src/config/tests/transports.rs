@@ -356,3 +356,35 @@ fn dynamic_authenticators_in_crossbars_shape() {
         "role \"nobody\" is not defined in any realm",
     );
 }
+
+#[test]
+fn a_metrics_path_is_served_on_its_web_transport() {
+    let loaded = with(|v| web(v)["paths"]["metrics"] = json!({"type": "metrics"})).expect("loads");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let ws = &loaded.config.transports[0];
+    assert_eq!(
+        loaded.config.metrics,
+        [crate::config::MetricsPath {
+            path: "/metrics".to_owned(),
+            listener: ws.listener,
+        }]
+    );
+    let alone = with(|v| web(v)["paths"] = json!({"metrics": {"type": "metrics"}})).expect("loads");
+    assert!(alone.config.metrics.is_empty());
+    assert!(
+        alone.warnings[0].contains("no \"websocket\" path"),
+        "{:?}",
+        alone.warnings
+    );
+    let at = "workers[0].transports[0].paths";
+    assert_invalid(
+        with(|v| web(v)["paths"]["metrics"] = json!({"type": "metrics", "x": 1})),
+        &format!("{at}.metrics.x"),
+        "unknown field `x`",
+    );
+    assert_invalid(
+        with(|v| web(v)["paths"]["a/b"] = json!({"type": "metrics"})),
+        &format!("{at}[\"a/b\"]"),
+        "invalid web path \"a/b\"",
+    );
+}

@@ -38,6 +38,7 @@ pub(super) fn validate(
         env,
         principal_roles: Vec::new(),
         listeners: 0,
+        metrics: Vec::new(),
     };
     let config = cx.config(root)?;
     Ok(Loaded {
@@ -61,6 +62,8 @@ struct Cx<'a> {
     principal_roles: Vec<(String, JsonPath)>,
     /// How many listening sockets the transports so far need.
     listeners: usize,
+    /// The `metrics` web paths so far.
+    metrics: Vec<crate::config::MetricsPath>,
 }
 
 /// The result of a validation step: the first invalid item ends validation.

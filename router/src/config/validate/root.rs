@@ -90,6 +90,7 @@ impl Cx<'_> {
         Ok(Config {
             realms: realms.into_iter().map(|(_, r)| r).collect(),
             transports: pending.into_iter().map(|p| p.transport).collect(),
+            metrics: std::mem::take(&mut self.metrics),
         })
     }
 

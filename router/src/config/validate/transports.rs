@@ -10,7 +10,7 @@ use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
 use crate::config::raw::RawMessageOptions;
 use crate::config::raw::{
-    Int, RawUniversalTransport, RawUniversalWeb, RawWampTransport, RawWebTransport,
+    Int, RawMetricsPath, RawUniversalTransport, RawUniversalWeb, RawWampTransport, RawWebTransport,
 };
 use crate::config::{
     DEFAULT_MAX_MESSAGE_SIZE, Keepalive, SerializerKind, TransportConfig, TransportKind,
@@ -112,6 +112,8 @@ impl Cx<'_> {
         let listener = self.next_listener();
         let websockets = self.web_paths(&raw.paths, &tp.key("paths"), &at, listener, pending)?;
         if websockets == 0 {
+            // Nothing is bound for it: its metrics paths are not served either.
+            self.metrics.retain(|m| m.listener != listener);
             self.warn(
                 &tp.key("paths"),
                 "no \"websocket\" path: wampstat has nothing to serve on this web transport, \
@@ -139,6 +141,7 @@ impl Cx<'_> {
                     self.websocket_path(key, service, &sp, at, listener, pending)?;
                     websockets += 1;
                 }
+                "metrics" => self.metrics_path(key, service, &sp, listener, pending)?,
                 // Open-ended in Crossbar (static, wsgi, nodeinfo, … and per-personality ones).
                 t => {
                     let message =
@@ -148,6 +151,50 @@ impl Cx<'_> {
             }
         }
         Ok(websockets)
+    }
+
+    /// Adds the Prometheus endpoint `service` served at web path `key` (at `sp`).
+    fn metrics_path(
+        &mut self,
+        key: &str,
+        service: &Value,
+        sp: &JsonPath,
+        listener: usize,
+        pending: &[Pending],
+    ) -> Result<()> {
+        let path = self.web_path(key, sp)?;
+        let _: RawMetricsPath = self.typed(service, sp)?;
+        let taken = pending
+            .iter()
+            .any(|p| p.transport.listener == listener && p.transport.kind.path() == Some(&path))
+            || self
+                .metrics
+                .iter()
+                .any(|m| m.listener == listener && m.path == path);
+        if taken {
+            return Err(self.err(sp, format!("web path {path} is already served")));
+        }
+        self.metrics
+            .push(crate::config::MetricsPath { path, listener });
+        Ok(())
+    }
+
+    /// The HTTP path of web path `key` (at `sp`), which must follow Crossbar's rule.
+    fn web_path(&self, key: &str, sp: &JsonPath) -> Result<String> {
+        if !is_web_path(key) {
+            return Err(self.err(
+                sp,
+                format!(
+                    "invalid web path {key:?}: must be \"/\" or one path segment of letters, \
+                     digits, \"_\" and \"-\" (like \"ws\")"
+                ),
+            ));
+        }
+        Ok(if key == "/" {
+            "/".to_owned()
+        } else {
+            format!("/{key}")
+        })
     }
 
     /// Adds the WebSocket transport `service` served at web path `key` (at `sp`).
@@ -160,15 +207,7 @@ impl Cx<'_> {
         listener: usize,
         pending: &mut Vec<Pending>,
     ) -> Result<()> {
-        if !is_web_path(key) {
-            return Err(self.err(
-                sp,
-                format!(
-                    "invalid web path {key:?}: must be \"/\" or one path segment of letters, \
-                     digits, \"_\" and \"-\" (like \"ws\")"
-                ),
-            ));
-        }
+        let path = self.web_path(key, sp)?;
         let raw: RawWampTransport = self.typed(service, sp)?;
         if raw.endpoint.is_some() {
             return Err(self.err(
@@ -176,11 +215,13 @@ impl Cx<'_> {
                 "a web path has no endpoint of its own (the transport's is used)",
             ));
         }
-        let path = if key == "/" {
-            "/".to_owned()
-        } else {
-            format!("/{key}")
-        };
+        if self
+            .metrics
+            .iter()
+            .any(|m| m.listener == listener && m.path == path)
+        {
+            return Err(self.err(sp, format!("web path {path} is already served")));
+        }
         if let Some(twice) = pending
             .iter()
             .find(|p| p.transport.listener == listener && p.transport.kind.path() == Some(&path))
@@ -235,6 +276,7 @@ impl Cx<'_> {
             self.web_paths(&web.paths, &webp.key("paths"), &at, listener, pending)?;
         }
         if pending.len() == before {
+            self.metrics.retain(|m| m.listener != listener);
             self.warn(
                 tp,
                 "no \"rawsocket\" and no \"websocket\" path: wampstat has nothing to serve on \
