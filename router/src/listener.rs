@@ -136,7 +136,8 @@ impl Services {
             if let Some((method, path)) = request_line(&head)
                 && self.metrics.iter().any(|m| m == path)
             {
-                answer_metrics(&mut stream, method, metrics).await?;
+                let openmetrics = accepts_openmetrics(&head);
+                answer_metrics(&mut stream, method, metrics, openmetrics).await?;
                 return Ok(None);
             }
             stream.rewound(head)
@@ -203,20 +204,40 @@ fn request_line(head: &[u8]) -> Option<(&str, &str)> {
     Some((method, path))
 }
 
+/// Whether the request's `Accept` header asks for OpenMetrics (Prometheus servers do); others
+/// (curl, promtool, older scrapers) get the Prometheus text format 0.0.4.
+fn accepts_openmetrics(head: &[u8]) -> bool {
+    String::from_utf8_lossy(head).lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("accept")
+                && value.contains("application/openmetrics-text")
+        })
+    })
+}
+
 /// Answers a request for a metrics path: the metrics to `GET` (and their headers to `HEAD`),
-/// 405 to any other method; then closes.
+/// in OpenMetrics or the Prometheus text format as the client accepts, 405 to any other
+/// method; then closes.
 async fn answer_metrics(
     stream: &mut Stream,
     method: &str,
     metrics: &Metrics,
+    openmetrics: bool,
 ) -> Result<(), TransportError> {
     let answer = match method {
         "GET" | "HEAD" => {
-            let body = metrics.encode();
+            let (body, content_type) = if openmetrics {
+                (metrics.encode(), crate::metrics::CONTENT_TYPE)
+            } else {
+                (
+                    crate::metrics::to_prometheus_text(&metrics.encode()),
+                    crate::metrics::TEXT_CONTENT_TYPE,
+                )
+            };
             let mut a = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
                  Connection: close\r\n\r\n",
-                crate::metrics::CONTENT_TYPE,
+                content_type,
                 body.len()
             );
             if method == "GET" {

@@ -19,6 +19,35 @@ use wamp::Serializer;
 /// The `Content-Type` of what [`Metrics::encode`] writes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The `Content-Type` of what [`to_prometheus_text`] writes.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics text turned into the Prometheus text format 0.0.4 (what `promtool check
+/// metrics`, curl users and older scrapers expect): a counter's HELP and TYPE name its
+/// `_total` samples, and there is no `# UNIT` or `# EOF` line.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line).trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Message codes are below this (YIELD is 70); index 0 counts codes not known.
 const CODES: usize = 71;
 
@@ -355,6 +384,17 @@ mod tests {
         assert_eq!(message_code(Serializer::Cbor, &[0x83, 0x18, 70]), Some(70));
         assert_eq!(message_code(Serializer::Msgpack, &[0x93, 70]), Some(70));
         assert_eq!(message_code(Serializer::Json, b"{}"), None);
+    }
+
+    #[test]
+    fn the_prometheus_text_names_counters_by_their_samples() {
+        let open = "# HELP a_calls Calls.\n# TYPE a_calls counter\na_calls_total{x=\"1\"} 2\n\
+                    # HELP b_open Open.\n# TYPE b_open gauge\n# UNIT b_open bytes\nb_open 3\n# EOF\n";
+        assert_eq!(
+            to_prometheus_text(open),
+            "# HELP a_calls_total Calls.\n# TYPE a_calls_total counter\na_calls_total{x=\"1\"} 2\n\
+             # HELP b_open Open.\n# TYPE b_open gauge\nb_open 3\n"
+        );
     }
 
     #[test]

@@ -54,9 +54,31 @@ async fn http_on(router: &Router, request: &str, ws: bool) -> (String, String) {
     (head.to_owned(), body.to_owned())
 }
 
-/// The body of `GET /metrics`.
-async fn scrape(router: &Router) -> String {
+/// The body of `GET /metrics` in the Prometheus text format 0.0.4 (no `Accept` header, as
+/// curl and promtool users fetch it).
+async fn scrape_text(router: &Router) -> String {
     let (head, body) = http(router, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    assert!(!body.contains("# EOF"), "{body}");
+    assert!(
+        body.contains("# TYPE wamp_sessions_joined_total counter"),
+        "{body}"
+    );
+    body
+}
+
+/// The body of `GET /metrics` in OpenMetrics, as a Prometheus server asks for it.
+async fn scrape(router: &Router) -> String {
+    let (head, body) = http(
+        router,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\
+         Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n\r\n",
+    )
+    .await;
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
     assert!(
         head.contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -160,7 +182,7 @@ async fn known_traffic_gives_exact_counts() {
         assert!(s.contains_key(name), "{name} in\n{body}");
     }
     assert!(body.ends_with("# EOF\n"), "{body}");
-    promtool_check(&body);
+    promtool_check(&scrape_text(&router).await);
     drop(a);
 }
 
