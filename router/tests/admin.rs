@@ -5,26 +5,14 @@
 mod common;
 
 use common::*;
-use wamp::auth::{Credentials, Login};
 use wamp::client::ClientError;
-use wamp::{Dict, Serializer, Session, SessionOptions, Value, dict};
+use wamp::{Dict, Serializer, Session, Value, dict};
 
 const TOO_MANY: &str = "wampstat.error.too_many_sessions";
 
 /// The operator of [`default_config`] joins realm1 (or is refused).
 async fn operator(router: &wamp_router::Router) -> Result<Session, ClientError> {
-    Session::join(
-        &url(router, Transport::Rs),
-        "realm1",
-        SessionOptions {
-            login: Login {
-                authid: Some("operator".into()),
-                credentials: Credentials::Ticket(OPERATOR_TICKET.into()),
-            },
-            ..SessionOptions::default()
-        },
-    )
-    .await
+    try_join_operator(router, Transport::Rs).await
 }
 
 /// An anonymous session over `transport` with `serializer` joins realm1 (or is refused).

@@ -113,6 +113,16 @@ pub fn every_login_method() -> AuthConfig {
 
 /// Joins realm1 of a router on [`default_config`] as its operator (who may kill sessions).
 pub async fn join_operator(router: &Router, transport: Transport) -> Session {
+    try_join_operator(router, transport)
+        .await
+        .expect("the operator joins")
+}
+
+/// [`join_operator`], or why the router refused.
+pub async fn try_join_operator(
+    router: &Router,
+    transport: Transport,
+) -> Result<Session, wamp::client::ClientError> {
     Session::join(
         &url(router, transport),
         "realm1",
@@ -125,7 +135,6 @@ pub async fn join_operator(router: &Router, transport: Transport) -> Session {
         },
     )
     .await
-    .expect("the operator joins")
 }
 
 /// A router running the default configuration on ephemeral ports.
