@@ -16,8 +16,10 @@ use wamp::sync::{read, write};
 
 use indexmap::IndexSet;
 
+use crate::config::SlowConsumerPolicy;
 use crate::limits::Resource;
 use crate::members::Members;
+use crate::metrics::RealmMetrics;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, add_new};
@@ -189,6 +191,8 @@ pub struct Broker {
     /// Bumped by every change of the subscriptions (under the write lock), so that
     /// [`TopicWatch`] knows when its cached answer is stale.
     generation: AtomicU64,
+    /// The realm's metrics, when it records them.
+    metrics: Option<Arc<RealmMetrics>>,
 }
 
 /// Whether a fixed topic has subscribers, cached until the subscriptions change: one atomic
@@ -221,6 +225,12 @@ pub struct Subscribed {
 }
 
 impl Broker {
+    /// The broker, counting its events in `metrics` if any.
+    pub fn with_metrics(mut self, metrics: Option<Arc<RealmMetrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Subscribes `session` to `uri` with `policy`; subscribing twice is idempotent. A new
     /// subscription takes a unit of the session's quota (refused at its limit).
     pub fn subscribe(
@@ -321,6 +331,7 @@ impl Broker {
         }
         details.extend(p.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut with_topic: Option<Dict> = None;
+        let mut count = Delivered::default();
         for sub in st.matching(p.topic) {
             let details = if sub.policy == MatchPolicy::Exact {
                 &details
@@ -331,7 +342,11 @@ impl Broker {
                     d
                 })
             };
-            deliver(sub, publisher, publication, details, p);
+            deliver(sub, publisher, publication, details, p, &mut count);
+        }
+        drop(st);
+        if let Some(m) = &self.metrics {
+            m.events(count.queued, count.dropped);
         }
         publication
     }
@@ -391,13 +406,24 @@ pub struct Unsubscribed {
     pub deleted: bool,
 }
 
-/// Encodes the event for one subscription (once per serializer) and queues it.
+/// What became of one publication's EVENTs.
+#[derive(Debug, Default)]
+struct Delivered {
+    /// Queued to their subscribers.
+    queued: u64,
+    /// Dropped: the subscriber's queue was full and its realm's policy is `drop`.
+    dropped: u64,
+}
+
+/// Encodes the event for one subscription (once per serializer) and queues it, counting what
+/// became of each in `count`.
 fn deliver(
     sub: &Subscription,
     publisher: &Identity<'_>,
     publication: Id,
     details: &Dict,
     p: &Publication<'_>,
+    count: &mut Delivered,
 ) {
     let mut encoded: [Option<Bytes>; Serializer::ALL.len()] = Default::default();
     for s in sub.subscribers.iter() {
@@ -425,16 +451,22 @@ fn deliver(
                 }
             }
         }
-        if let Some(bytes) = &encoded[slot]
-            && s.deliver_event(bytes.clone(), p.passive) == Err(NotSent::TooLarge)
-        {
-            tracing::warn!(
+        let Some(bytes) = &encoded[slot] else {
+            continue;
+        };
+        match s.deliver_event(bytes.clone(), p.passive) {
+            Ok(()) => count.queued += 1,
+            Err(NotSent::Full) if s.slow_consumer() == SlowConsumerPolicy::Drop => {
+                count.dropped += 1;
+            }
+            Err(NotSent::TooLarge) => tracing::warn!(
                 session = s.id,
                 topic = p.topic,
                 "event of {} bytes not delivered: above the subscriber's limit of {} bytes",
                 bytes.len(),
                 s.transport.peer_max_message_size
-            );
+            ),
+            Err(_) => {}
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::broker::Broker;
 use crate::config::{RealmConfig, RoleConfig};
 use crate::dealer::Dealer;
 use crate::meta_events::MetaEvents;
+use crate::metrics::RealmMetrics;
 use crate::session_handle::SessionHandle;
 use crate::uri_index::fresh_id;
 
@@ -38,19 +39,22 @@ pub struct Realm {
     pub retained: crate::retention::Retained,
     /// The events kept for `wamp.subscription.get_events`.
     pub history: crate::history::History,
+    /// Its Prometheus handles, when the router records metrics.
+    pub metrics: Option<Arc<RealmMetrics>>,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
 impl Realm {
-    /// An empty realm.
-    pub fn new(config: RealmConfig) -> Self {
-        let broker = Arc::new(Broker::default());
+    /// An empty realm, recording its metrics in `metrics` if any.
+    pub fn new(config: RealmConfig, metrics: Option<Arc<RealmMetrics>>) -> Self {
+        let broker = Arc::new(Broker::default().with_metrics(metrics.clone()));
         let history = crate::history::History::new(&config.event_history);
         Realm {
             events: MetaEvents::new(Arc::clone(&broker), config.enable_meta_api),
             config,
             broker,
-            dealer: Dealer::default(),
+            dealer: Dealer::default().with_metrics(metrics.clone()),
+            metrics,
             retained: Default::default(),
             history,
             sessions: RwLock::new(HashMap::new()),

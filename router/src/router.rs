@@ -1,6 +1,7 @@
 //! The router: realms from the configuration, a listener per transport, and shutdown. The top
 //! of the crate: it wires the rooms below together and nothing below imports it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -75,12 +76,23 @@ pub enum StartError {
 impl Router {
     /// Binds every transport of `config` and starts accepting sessions.
     pub async fn start(config: Config, options: RouterOptions) -> Result<Router, StartError> {
-        let metrics = crate::metrics::Metrics::new(config.realms.iter().map(|r| r.name.as_str()));
-        let realms = config
+        // Recording costs a little on the hot path: only when someone can read it.
+        let mut metrics = crate::metrics::Metrics::new(
+            config
+                .realms
+                .iter()
+                .map(|r| (r.name.as_str(), r.max_metric_uris)),
+            !config.metrics.is_empty(),
+        );
+        let realms: HashMap<String, Arc<Realm>> = config
             .realms
             .into_iter()
-            .map(|r| (r.name.clone(), Arc::new(Realm::new(r))))
+            .map(|r| {
+                let m = metrics.realm(&r.name);
+                (r.name.clone(), Arc::new(Realm::new(r, m)))
+            })
             .collect();
+        metrics.watch_queues(realms.values().cloned().collect());
         let context = Arc::new(RouterContext {
             realms,
             shutdown: CancellationToken::new(),

@@ -212,6 +212,11 @@ impl SessionHandle {
         self
     }
 
+    /// Its realm's slow-consumer policy.
+    pub fn slow_consumer(&self) -> SlowConsumerPolicy {
+        self.slow_consumer
+    }
+
     /// Its queue, its drops and its realm's policy, for `wampstat.session.on_slow`.
     pub fn slowness(&self) -> Slowness {
         Slowness {

@@ -1,126 +1,44 @@
 //! The Prometheus endpoint: a web path of type `metrics` scraped over a plain socket after
 //! known traffic.
+#![allow(clippy::result_large_err)] // the closures given to `serve`, as in rpc.rs
 
 mod common;
 
-use std::collections::HashMap;
-
+use common::scrape::*;
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wamp::{Payload, Serializer};
+use wamp::auth::{Credentials, Login};
+use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value};
 use wamp_router::Router;
-use wamp_router::config::{Listen, MetricsPath};
+use wamp_router::config::MetricsPath;
 
 /// A router on the default configuration with `/metrics` on its WebSocket's listener.
 async fn start_with_metrics() -> Router {
-    start_configured(|c| {
-        let listener = c.transports[0].listener;
-        c.metrics.push(MetricsPath {
-            path: "/metrics".to_owned(),
-            listener,
-        });
-    })
-    .await
-}
-
-/// Sends `request` (an HTTP request head) to the WebSocket listener; the answer's head and body.
-async fn http(router: &Router, request: &str) -> (String, String) {
-    http_on(router, request, true).await
-}
-
-/// Sends `request` to the WebSocket listener (`ws`) or the RawSocket one.
-async fn http_on(router: &Router, request: &str, ws: bool) -> (String, String) {
-    let addr = router
-        .endpoints()
-        .iter()
-        .find_map(|e| match (&e.kind, &e.listen) {
-            (wamp_router::config::TransportKind::WebSocket { .. }, Listen::Tcp(a)) if ws => {
-                Some(*a)
-            }
-            (wamp_router::config::TransportKind::RawSocket, Listen::Tcp(a)) if !ws => Some(*a),
-            _ => None,
-        })
-        .expect("the listener");
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connects");
-    s.write_all(request.as_bytes()).await.expect("sends");
-    let mut answer = Vec::new();
-    within("the answer", s.read_to_end(&mut answer))
-        .await
-        .expect("reads");
-    let answer = String::from_utf8(answer).expect("UTF-8");
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
-    (head.to_owned(), body.to_owned())
-}
-
-/// The body of `GET /metrics` in the Prometheus text format 0.0.4 (no `Accept` header, as
-/// curl and promtool users fetch it).
-async fn scrape_text(router: &Router) -> String {
-    let (head, body) = http(router, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-    assert!(
-        head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
-        "{head}"
-    );
-    assert!(!body.contains("# EOF"), "{body}");
-    assert!(
-        body.contains("# TYPE wamp_sessions_joined_total counter"),
-        "{body}"
-    );
-    body
-}
-
-/// The body of `GET /metrics` in OpenMetrics, as a Prometheus server asks for it.
-async fn scrape(router: &Router) -> String {
-    let (head, body) = http(
-        router,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\n\
-         Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n\r\n",
-    )
-    .await;
-    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-    assert!(
-        head.contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
-        "{head}"
-    );
-    body
-}
-
-/// Each series (`name{labels}`) with its value.
-fn series(body: &str) -> HashMap<String, String> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' '))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    start_configured(add_metrics_path).await
 }
 
 #[tokio::test]
 async fn known_traffic_gives_exact_counts() {
     let router = start_with_metrics().await;
+    let w = join(&router, Transport::Ws, Serializer::Cbor).await;
+    let mut leaves = subscribe(&w, "wamp.session.on_leave", Dict::new()).await;
     let a = join(&router, Transport::Ws, Serializer::Json).await;
     let b = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let _t = subscribe(&b, "com.example.t", Dict::new()).await;
     for _ in 0..3 {
         a.publish("com.example.t", Payload::empty(), ack())
             .await
             .expect("acknowledged");
     }
     b.leave("wamp.close.normal").await.expect("leaves");
-    let mut body = scrape(&router).await;
-    for _ in 0..100 {
-        if series(&body).get("wamp_sessions{realm=\"realm1\"}") == Some(&"1".to_owned()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        body = scrape(&router).await;
-    }
+    // The router counts a leaving session before it publishes on_leave.
+    next_event(&mut leaves).await;
+    let body = scrape(&router).await;
     let s = series(&body);
     let expected = [
-        ("wamp_sessions{realm=\"realm1\"}", "1"),
+        ("wamp_sessions{realm=\"realm1\"}", "2"),
         (
             "wamp_sessions_joined_total{realm=\"realm1\",authrole=\"anonymous\",transport=\"websocket\"}",
-            "1",
+            "2",
         ),
         (
             "wamp_sessions_joined_total{realm=\"realm1\",authrole=\"anonymous\",transport=\"rawsocket\"}",
@@ -132,6 +50,10 @@ async fn known_traffic_gives_exact_counts() {
         ),
         (
             "wamp_messages_received_total{realm=\"realm1\",type=\"HELLO\"}",
+            "3",
+        ),
+        (
+            "wamp_messages_received_total{realm=\"realm1\",type=\"SUBSCRIBE\"}",
             "2",
         ),
         (
@@ -144,15 +66,37 @@ async fn known_traffic_gives_exact_counts() {
         ),
         (
             "wamp_messages_sent_total{realm=\"realm1\",type=\"WELCOME\"}",
-            "2",
+            "3",
         ),
         (
             "wamp_messages_sent_total{realm=\"realm1\",type=\"PUBLISHED\"}",
             "3",
         ),
         (
+            "wamp_messages_sent_total{realm=\"realm1\",type=\"EVENT\"}",
+            "4",
+        ),
+        (
             "wamp_messages_sent_total{realm=\"realm1\",type=\"GOODBYE\"}",
             "1",
+        ),
+        (
+            "wamp_publications_total{realm=\"realm1\",topic=\"com.example.t\"}",
+            "3",
+        ),
+        (
+            "wamp_publications_total{realm=\"realm1\",topic=\"other\"}",
+            "0",
+        ),
+        // Three to b, one on_leave to w.
+        ("wamp_events_delivered_total{realm=\"realm1\"}", "4"),
+        ("wamp_events_dropped_total{realm=\"realm1\"}", "0"),
+        ("wamp_slow_consumers_closed_total{realm=\"realm1\"}", "0"),
+        // w and a, sampled at the scrape: nothing queued.
+        ("wamp_outbound_queue_depth_count{realm=\"realm1\"}", "2"),
+        (
+            "wamp_outbound_queue_depth_bucket{le=\"0.0\",realm=\"realm1\"}",
+            "2",
         ),
     ];
     for (name, value) in expected {
@@ -184,35 +128,6 @@ async fn known_traffic_gives_exact_counts() {
     assert!(body.ends_with("# EOF\n"), "{body}");
     promtool_check(&scrape_text(&router).await);
     drop(a);
-}
-
-/// `promtool check metrics` on `body`, when promtool is installed.
-fn promtool_check(body: &str) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let Ok(mut child) = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        println!("promtool is not on PATH: the exposition format was not checked by it");
-        return;
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("writes");
-    let out = child.wait_with_output().expect("promtool runs");
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]
@@ -262,4 +177,163 @@ async fn a_rawsocket_listener_can_serve_metrics_too() {
     assert!(body.contains("wamp_sessions{realm=\"realm1\"} 0"), "{body}");
     let s = join(&router, Transport::Rs, Serializer::Json).await;
     s.leave("wamp.close.normal").await.expect("leaves");
+}
+
+#[tokio::test]
+async fn calls_errors_and_their_durations_are_counted_by_procedure_and_uri() {
+    let router = start_with_metrics().await;
+    let callee = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let add = register(&callee, "com.example.add", Dict::new()).await;
+    serve(add, |args| {
+        let sum: i64 = args.iter().filter_map(Value::as_i64).sum();
+        Ok(Payload::from_args(vec![sum.into()]))
+    });
+    let fail = register(&callee, "com.example.fail", Dict::new()).await;
+    serve(fail, |_| {
+        Err(wamp::client::WampError::new("com.example.oops"))
+    });
+    let caller = join(&router, Transport::Ws, Serializer::Json).await;
+    for i in 0..5_i64 {
+        let r = caller
+            .call(
+                "com.example.add",
+                Payload::from_args(vec![i.into(), 1.into()]),
+                Dict::new(),
+            )
+            .await
+            .expect("a result");
+        assert_eq!(r.payload.args().ok(), Some(vec![(i + 1).into()]));
+    }
+    for _ in 0..2 {
+        assert_wamp_error(call(&caller, "com.example.fail").await, "com.example.oops");
+    }
+    assert_wamp_error(
+        call(&caller, "com.example.nobody").await,
+        "wamp.error.no_such_procedure",
+    );
+    let body = scrape(&router).await;
+    let s = series(&body);
+    let r = "realm=\"realm1\"";
+    for (name, expected) in [
+        (
+            format!("wamp_calls_total{{{r},procedure=\"com.example.add\"}}"),
+            5.0,
+        ),
+        (
+            format!("wamp_calls_total{{{r},procedure=\"com.example.fail\"}}"),
+            2.0,
+        ),
+        // Not routed: an error, not a call (and not a label the caller can choose).
+        (
+            format!("wamp_calls_total{{{r},procedure=\"com.example.nobody\"}}"),
+            0.0,
+        ),
+        (
+            format!("wamp_call_duration_seconds_count{{{r},procedure=\"com.example.add\"}}"),
+            5.0,
+        ),
+        (
+            format!(
+                "wamp_call_duration_seconds_bucket{{le=\"+Inf\",{r},procedure=\"com.example.add\"}}"
+            ),
+            5.0,
+        ),
+        (
+            format!("wamp_call_duration_seconds_count{{{r},procedure=\"com.example.fail\"}}"),
+            2.0,
+        ),
+        (
+            format!("wamp_errors_total{{{r},error=\"com.example.oops\"}}"),
+            2.0,
+        ),
+        (
+            format!("wamp_errors_total{{{r},error=\"wamp.error.no_such_procedure\"}}"),
+            1.0,
+        ),
+        (
+            format!("wamp_messages_sent_total{{{r},type=\"RESULT\"}}"),
+            5.0,
+        ),
+        (
+            format!("wamp_messages_sent_total{{{r},type=\"INVOCATION\"}}"),
+            7.0,
+        ),
+    ] {
+        assert_eq!(value(&s, &name), expected, "{name} in\n{body}");
+    }
+    // Durations are real: positive, and no longer than the test took.
+    let sum = value(
+        &s,
+        &format!("wamp_call_duration_seconds_sum{{{r},procedure=\"com.example.add\"}}"),
+    );
+    assert!(sum > 0.0 && sum < 30.0, "{sum}");
+    promtool_check(&scrape_text(&router).await);
+}
+
+#[tokio::test]
+async fn uris_beyond_the_realms_cap_are_counted_as_other() {
+    let router = start_configured(|c| {
+        c.realms[0].max_metric_uris = 2;
+        add_metrics_path(c);
+    })
+    .await;
+    let a = join(&router, Transport::Ws, Serializer::Json).await;
+    for topic in ["t.one", "t.two", "t.three", "t.one", "t.four", "t.five"] {
+        a.publish(topic, Payload::empty(), ack())
+            .await
+            .expect("acknowledged");
+    }
+    let body = scrape(&router).await;
+    let s = series(&body);
+    let topics: Vec<(&str, &str)> = s
+        .iter()
+        .filter_map(|(k, v)| {
+            let topic = k
+                .strip_prefix("wamp_publications_total{realm=\"realm1\",topic=\"")?
+                .strip_suffix("\"}")?;
+            Some((topic, v.as_str()))
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        topics,
+        [("other", "3"), ("t.one", "2"), ("t.two", "1")],
+        "{body}"
+    );
+    promtool_check(&scrape_text(&router).await);
+}
+
+#[tokio::test]
+async fn authentication_failures_are_counted_by_method() {
+    let router = start_with_metrics().await;
+    let refused = Session::join(
+        &url(&router, Transport::Ws),
+        "realm1",
+        SessionOptions {
+            login: Login {
+                authid: Some("operator".into()),
+                credentials: Credentials::Ticket("not the ticket".into()),
+            },
+            ..SessionOptions::default()
+        },
+    )
+    .await;
+    assert!(refused.is_err(), "a wrong ticket joins");
+    let _operator = join_operator(&router, Transport::Ws).await;
+    let s = series(&scrape(&router).await);
+    assert_eq!(
+        value(
+            &s,
+            "wamp_auth_failures_total{realm=\"realm1\",authmethod=\"ticket\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "wamp_sessions_joined_total{realm=\"realm1\",authrole=\"operator\",transport=\"websocket\"}"
+        ),
+        1.0
+    );
 }

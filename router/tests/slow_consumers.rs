@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::scrape::{scrape, series, value};
 use common::*;
 use wamp::client::Subscription;
 use wamp::{Dict, Id, Message, Payload, Serializer, Value};
@@ -25,6 +26,7 @@ const WINDOW: usize = 8;
 async fn start_with_policy(policy: SlowConsumerPolicy) -> Router {
     let mut config: Config = default_config();
     config.realms[0].slow_consumer = policy;
+    common::scrape::add_metrics_path(&mut config);
     if let Some(stats) = config.realms[0].stats.as_mut() {
         stats.trigger_after_rated_messages = 1 << 40;
     }
@@ -149,6 +151,15 @@ async fn policy_close_closes_the_slow_consumer_after_on_slow_and_others_get_ever
     .await;
     assert!(drained < EVENTS, "it got {drained} of {EVENTS} events");
     assert!(!router.is_joined("realm1", slow_id), "it was closed");
+    let s = series(&scrape(&router).await);
+    assert_eq!(
+        value(&s, "wamp_slow_consumers_closed_total{realm=\"realm1\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&s, "wamp_events_dropped_total{realm=\"realm1\"}"),
+        0.0
+    );
     router.shutdown().await;
 }
 
@@ -229,6 +240,16 @@ async fn policy_drop_drops_and_counts_events_while_the_queue_is_full() {
     })
     .await;
     assert_eq!(sum, dropped, "on_stats count every dropped event");
+    let s = series(&scrape(&router).await);
+    assert_eq!(
+        value(&s, "wamp_events_dropped_total{realm=\"realm1\"}"),
+        dropped as f64,
+        "the metrics count the same drops"
+    );
+    assert_eq!(
+        value(&s, "wamp_slow_consumers_closed_total{realm=\"realm1\"}"),
+        0.0
+    );
     router.shutdown().await;
 }
 

@@ -93,7 +93,14 @@ pub struct RealmConfig {
     /// **[ours]** What happens to a session whose outbound queue is full
     /// (`options.slow_consumer`, default `close`).
     pub slow_consumer: SlowConsumerPolicy,
+    /// **[ours]** How many distinct topics, procedures and error URIs the realm's metrics
+    /// label each (`options.max_metric_uris`, default [`DEFAULT_MAX_METRIC_URIS`]); the rest
+    /// are counted as `other`.
+    pub max_metric_uris: usize,
 }
+
+/// The default of a realm's `options.max_metric_uris`.
+pub const DEFAULT_MAX_METRIC_URIS: usize = 100;
 
 /// **[ours]** A realm's `options.slow_consumer`: what the router does with a session whose
 /// outbound queue is full.
@@ -623,6 +630,7 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             max_sessions: None,
             max_sessions_per_authid: None,
             slow_consumer: SlowConsumerPolicy::Close,
+            max_metric_uris: DEFAULT_MAX_METRIC_URIS,
         }],
         transports: vec![
             TransportConfig {

@@ -104,6 +104,7 @@ pub(super) struct RawRealmOptions {
     pub(super) max_sessions: Option<Int>,
     pub(super) max_sessions_per_authid: Option<Int>,
     pub(super) slow_consumer: Option<String>,
+    pub(super) max_metric_uris: Option<Int>,
 }
 
 /// A realm's `stats` block; unknown keys are errors.

@@ -124,6 +124,7 @@ impl Dealer {
                 receive_progress: false,
                 timer: None,
                 open: None,
+                timing: None,
             },
         );
         drop(st);

@@ -36,6 +36,7 @@ use indexmap::IndexSet;
 
 use crate::limits::Resource;
 use crate::members::Members;
+use crate::metrics::{CallTimer, RealmMetrics};
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 use crate::uri_index::{UriIndex, add_new};
@@ -111,6 +112,8 @@ struct Pending {
     timer: Option<tokio::task::AbortHandle>,
     /// While the caller still sends progressive CALLs: what their INVOCATIONs repeat.
     open: Option<Box<progressive::Open>>,
+    /// The call's duration, observed when it ends (when the realm records metrics).
+    timing: Option<CallTimer>,
 }
 
 /// Who made a call in progress.
@@ -194,6 +197,8 @@ pub struct Call<'a> {
 pub struct Dealer {
     /// Shared (weakly) with the timers of calls with a timeout.
     state: Arc<Mutex<State>>,
+    /// The realm's metrics, when it records them.
+    metrics: Option<Arc<RealmMetrics>>,
 }
 
 impl State {
@@ -252,13 +257,16 @@ impl State {
     }
 
     fn remove_pending(&mut self, invocation: Id) -> Option<Pending> {
-        let p = self.invocations.remove(&invocation)?;
+        let mut p = self.invocations.remove(&invocation)?;
         self.forget_call_of(p.callee.id, invocation);
         if let Some((caller, _)) = p.caller.session_call() {
             self.forget_call_of(caller, invocation);
         }
         if let Some(timer) = &p.timer {
             timer.abort();
+        }
+        if let Some(timing) = p.timing.take() {
+            timing.finish();
         }
         if let Caller::Session(caller, request) = &p.caller {
             self.by_call.remove(&(caller.id, *request));
@@ -333,6 +341,12 @@ impl State {
 }
 
 impl Dealer {
+    /// The dealer, recording its calls in `metrics` if any.
+    pub fn with_metrics(mut self, metrics: Option<Arc<RealmMetrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Registers `callee` for `uri`, taking a unit of its quota (refused at its limit).
     /// With `forward_timeout`, calls routed to this callee through this registration carry
     /// their `timeout` in INVOCATION details and the dealer does not enforce it.
@@ -449,6 +463,7 @@ impl Dealer {
         let timer = (!forward && c.timeout_ms > 0)
             .then(|| timeout::start(&self.state, invocation, c.timeout_ms));
         held.keep();
+        let timing = self.metrics.as_ref().map(|m| m.call_started(c.procedure));
         st.add_pending(
             invocation,
             Pending {
@@ -457,6 +472,7 @@ impl Dealer {
                 receive_progress,
                 timer,
                 open,
+                timing,
             },
         );
         drop(st);

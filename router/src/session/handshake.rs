@@ -108,12 +108,31 @@ pub(super) async fn hello(
         );
     }
     let session = wamp::id::random_id();
+    // An authentication failure counts in the metrics of the realm asked for (if it exists:
+    // the names of realms that do not are not the client's to add as labels).
+    let auth_failed = |authmethod: &str| {
+        if let Some(m) = router
+            .realms
+            .get(&realm_name)
+            .and_then(|r| r.metrics.as_ref())
+        {
+            m.auth_failed(authmethod);
+        }
+    };
     let begin = match authenticate::begin(listener, &details, session) {
         Ok(begin) => begin,
         Err(a) => {
             tracing::warn!(peer = %info.peer, reason = %a.reason, "refusing session: {}", a.message);
+            if a.reason == "wamp.error.no_auth_method" {
+                auth_failed("none");
+            }
             return Err(Some(a));
         }
+    };
+    let tried = match &begin {
+        Begin::Accept(outcome) => outcome.who.authmethod,
+        Begin::Challenge(_, pending) => pending.method(),
+        Begin::Dynamic(method, _) => method,
     };
     let authenticated = match begin {
         Begin::Accept(outcome) => Ok(outcome),
@@ -142,6 +161,7 @@ pub(super) async fn hello(
             outcome
         }
         Err(Some(refused)) if refused.reason == "wamp.error.not_authorized" => {
+            auth_failed(tried);
             // Repeated failures from one address wait longer each time. The first waits not
             // at all: a zero sleep would still wait for the timer's next tick, about 1 ms.
             let delay = listener.penalties.failed(info.peer.ip());
@@ -150,7 +170,15 @@ pub(super) async fn hello(
             }
             return Err(Some(refused));
         }
-        Err(other) => return Err(other),
+        Err(other) => {
+            if other
+                .as_ref()
+                .is_some_and(|a| a.reason == "wamp.error.authentication_failed")
+            {
+                auth_failed(tried);
+            }
+            return Err(other);
+        }
     };
     let realm_name = outcome.realm.unwrap_or(realm_name);
     let who = outcome.who;
@@ -215,7 +243,7 @@ pub(super) async fn hello(
             realm.events.on_stats(&me, c)
         });
     }
-    if let Some(m) = router.metrics.realm(realm.name()) {
+    if let Some(m) = &realm.metrics {
         m.received(info.serializer, &frame);
     }
     // The first message in the session's own, empty queue.

@@ -113,7 +113,7 @@ pub async fn run(
             return;
         }
     };
-    let metrics = router.metrics.realm(realm.name());
+    let metrics = realm.metrics.clone();
     if let Some(m) = &metrics {
         m.joined(&me.authrole, info.framing.name());
     }
@@ -181,10 +181,12 @@ pub async fn run(
     {
         realm.events.on_stats(&me, &last);
     }
-    realm.events.on_leave(&me);
+    // Counted before on_leave goes out: whoever saw that event finds the session gone in the
+    // metrics too.
     if let Some(m) = &metrics {
         m.left(&me.authrole, info.framing.name());
     }
+    realm.events.on_leave(&me);
     tracing::info!(session = me.id, realm = realm.name(), duration = ?started.elapsed(), "session left");
 }
 
@@ -399,6 +401,9 @@ async fn end_session(
         End::Closed(CloseReason::SlowConsumer) => {
             // Detached already: the event goes to the others, never into its full queue.
             s.realm.events.on_slow(s.me, &s.me.slowness());
+            if let Some(m) = &s.realm.metrics {
+                m.slow_consumer_closed();
+            }
             tracing::warn!(
                 session = id,
                 peer = %s.me.transport.peer,

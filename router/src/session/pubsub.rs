@@ -44,6 +44,9 @@ impl Joined<'_> {
             passive: false,
         };
         let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
+        if let Some(m) = &self.realm.metrics {
+            m.published(topic);
+        }
         let retain = flag(options, "retain");
         if retain || !self.realm.history.is_empty() {
             let mut details = self.event_details(p.disclose);

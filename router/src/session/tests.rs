@@ -41,20 +41,24 @@ fn permission(uri: &str, match_policy: MatchPolicy, allow: Allow) -> Permission 
 
 /// A realm whose role `user` has `permissions`.
 fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
-    Arc::new(Realm::new(RealmConfig {
-        name: "realm1".into(),
-        roles: vec![RoleConfig {
-            name: "user".into(),
-            permissions,
-        }],
-        stats: None,
-        uri_check,
-        enable_meta_api: true,
-        event_history: Vec::new(),
-        max_sessions: None,
-        max_sessions_per_authid: None,
-        slow_consumer: Default::default(),
-    }))
+    Arc::new(Realm::new(
+        RealmConfig {
+            name: "realm1".into(),
+            roles: vec![RoleConfig {
+                name: "user".into(),
+                permissions,
+            }],
+            stats: None,
+            uri_check,
+            enable_meta_api: true,
+            event_history: Vec::new(),
+            max_sessions: None,
+            max_sessions_per_authid: None,
+            slow_consumer: Default::default(),
+            max_metric_uris: crate::config::DEFAULT_MAX_METRIC_URIS,
+        },
+        None,
+    ))
 }
 
 /// A realm where `user` may do everything.
@@ -507,7 +511,7 @@ fn keepalive_pings_after_silence_and_gives_up_after_an_unanswered_ping() {
 fn concurrent_attaches_never_exceed_max_sessions() {
     let mut config = open_realm().config.clone();
     config.max_sessions = Some(3);
-    let realm = Arc::new(Realm::new(config));
+    let realm = Arc::new(Realm::new(config, None));
     let start = Arc::new(std::sync::Barrier::new(16));
     let threads: Vec<_> = (0..16)
         .map(|_| {

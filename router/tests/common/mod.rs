@@ -3,6 +3,7 @@
 
 pub mod endpoints;
 pub mod raw_rpc;
+pub mod scrape;
 
 use std::borrow::Borrow;
 use std::future::Future;

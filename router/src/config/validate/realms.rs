@@ -4,12 +4,17 @@ use super::{Cx, Result};
 use crate::config::json_path::JsonPath;
 use crate::config::raw::{Int, RawPermission, RawRealm, RawRole};
 use crate::config::{
-    Allow, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig, SlowConsumerPolicy, UriCheck,
+    Allow, DEFAULT_MAX_METRIC_URIS, Disclose, MatchPolicy, Permission, RealmConfig, RoleConfig,
+    SlowConsumerPolicy, UriCheck,
 };
 
 /// The largest `max_sessions` / `max_sessions_per_authid` (a realm's session ids are 53-bit,
 /// but a million sessions is already more than one router serves).
 const MAX_SESSION_LIMIT: i128 = 1 << 32;
+
+/// The largest `max_metric_uris`: each URI is a series per metric, and a Prometheus server
+/// suffers long before this.
+const MAX_METRIC_URIS: i128 = 10_000;
 
 impl Cx<'_> {
     /// The realm `raw`, found at `rp`.
@@ -70,6 +75,17 @@ impl Cx<'_> {
             }
         };
 
+        let max_metric_uris = match raw.options.max_metric_uris {
+            None => DEFAULT_MAX_METRIC_URIS,
+            Some(Int(n)) if (0..=MAX_METRIC_URIS).contains(&n) => n as usize,
+            Some(Int(n)) => {
+                return Err(self.err(
+                    &options.key("max_metric_uris"),
+                    format!("must be an integer from 0 to {MAX_METRIC_URIS}, got {n}"),
+                ));
+            }
+        };
+
         let event_history = match raw.store {
             Some(store) => self.store(store, &rp.key("store"))?,
             None => Vec::new(),
@@ -84,6 +100,7 @@ impl Cx<'_> {
             max_sessions,
             max_sessions_per_authid,
             slow_consumer,
+            max_metric_uris,
         })
     }
 
