@@ -15,6 +15,13 @@
 //! ```text
 //! cargo run --release -p wamp-router --example fanout -- --subscribers 1 --noise-sweep
 //! ```
+//!
+//! `--metrics-compare` starts two in-process routers, one recording Prometheus metrics (a
+//! metrics path in its configuration) and one not, and alternates runs between them:
+//!
+//! ```text
+//! cargo run --release -p wamp-router --example fanout -- --metrics-compare --runs 5
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +31,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use tokio::sync::Notify;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, Value};
-use wamp_router::config::Config;
+use wamp_router::config::{Config, MetricsPath};
 use wamp_router::{Router, RouterOptions};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,6 +91,9 @@ struct Args {
     /// another (the `--noise-*` counts; 10,000 each when not given).
     #[arg(long)]
     noise_sweep: bool,
+    /// Alternate runs between an in-process router recording metrics and one that does not.
+    #[arg(long)]
+    metrics_compare: bool,
 }
 
 /// Subscriptions one noise session takes at most (the router's default per-session limit).
@@ -135,10 +145,14 @@ fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.metrics_compare {
+        return metrics_compare(&args);
+    }
     let (url, router) = match &args.url {
         Some(u) => (u.clone(), None),
         None => {
-            let (url, stop) = spawn_router(args.router_threads, args.transport, !args.no_stats)?;
+            let (url, stop) =
+                spawn_router(args.router_threads, args.transport, !args.no_stats, false)?;
             (url, Some(stop))
         }
     };
@@ -205,6 +219,47 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs alternately against a router without and one with metrics recording; prints the
+/// medians and their ratio.
+fn metrics_compare(args: &Args) -> anyhow::Result<()> {
+    let stats = !args.no_stats;
+    let (off_url, off) = spawn_router(args.router_threads, args.transport, stats, false)?;
+    let (on_url, on) = spawn_router(args.router_threads, args.transport, stats, true)?;
+    let clients = runtime(args.client_threads)?;
+    let (mut off_rates, mut on_rates) = (Vec::new(), Vec::new());
+    clients.block_on(async {
+        for run in 1..=args.runs {
+            let r_off = measure(args, &off_url, args.serializer).await?;
+            let r_on = measure(args, &on_url, args.serializer).await?;
+            println!("run {run}: metrics off {r_off:.0}, on {r_on:.0} events/s delivered");
+            off_rates.push(r_off);
+            on_rates.push(r_on);
+        }
+        anyhow::Ok(())
+    })?;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (m_off, m_on) = (median(off_rates), median(on_rates));
+    println!(
+        "fanout 1->{} {:?}+{:?} stats {}: median {m_off:.0} events/s with metrics off, \
+         {m_on:.0} on: on/off {:.3} ({} runs of {} s each, alternating)",
+        args.subscribers,
+        args.transport,
+        args.serializer,
+        if stats { "on" } else { "off" },
+        m_on / m_off,
+        args.runs,
+        args.seconds
+    );
+    for (stop, thread) in [off, on] {
+        let _ = stop.send(());
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
 /// Prints one configuration's median.
 fn report(args: &Args, wildcard: usize, prefix: usize, median: f64) {
     println!(
@@ -230,10 +285,12 @@ type RouterThread = (
 );
 
 /// Runs the router on its own thread and runtime until told to stop; returns its URL.
+/// With `metrics`, its configuration has a metrics path (so it records them).
 fn spawn_router(
     threads: usize,
     transport: Transport,
     stats: bool,
+    metrics: bool,
 ) -> anyhow::Result<(String, RouterThread)> {
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -251,6 +308,13 @@ fn spawn_router(
                 for r in &mut config.realms {
                     r.stats = None;
                 }
+            }
+            if metrics {
+                let listener = config.transports[0].listener;
+                config.metrics.push(MetricsPath {
+                    path: "/metrics".to_owned(),
+                    listener,
+                });
             }
             let router = match Router::start(config, RouterOptions::default()).await {
                 Ok(r) => r,
