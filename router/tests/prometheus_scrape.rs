@@ -1,7 +1,7 @@
 //! A real Prometheus server scrapes the router's metrics path, and every query of the Grafana
-//! dashboard (config/grafana/wampstat.json) is sent to it: each must parse, and each over series
-//! the router already exports must return data. Also `promtool check config` on
-//! config/prometheus/prometheus.yml.
+//! dashboard (config/grafana/wampstat.json) and of the README's `promql` blocks is sent to it:
+//! each must parse, and each over series the router already exports must return data. Also
+//! `promtool check config` on config/prometheus/prometheus.yml.
 //!
 //! Without `prometheus` (or `promtool`) on PATH the tests print a line and pass, unless
 //! `WAMPSTAT_REQUIRE_PROMETHEUS` is set (CI sets it when it could install them).
@@ -208,6 +208,22 @@ fn dashboard_queries(realm: &str) -> Vec<String> {
         .collect()
 }
 
+/// The queries in the README's `promql` blocks (one a line; `#` lines are comments).
+fn readme_queries() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("README.md")).expect("reads the README");
+    let mut queries = Vec::new();
+    let mut in_promql = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_promql = !in_promql && line.trim() == "```promql";
+        } else if in_promql && !line.trim().is_empty() && !line.starts_with('#') {
+            queries.push(line.trim().to_owned());
+        }
+    }
+    assert!(!queries.is_empty(), "the README has promql queries");
+    queries
+}
+
 /// The metric names an expression reads.
 fn metric_names(expr: &str) -> BTreeSet<&str> {
     expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
@@ -283,7 +299,8 @@ async fn prometheus_scrapes_the_router_and_runs_the_dashboard_queries() {
         .collect();
     assert!(names.contains("wamp_messages_received_total"), "{names:?}");
 
-    let queries = dashboard_queries("realm1");
+    let mut queries = dashboard_queries("realm1");
+    queries.extend(readme_queries());
     let mut pending: Vec<&String> = queries.iter().collect();
     loop {
         prometheus.assert_running();
@@ -311,7 +328,7 @@ async fn prometheus_scrapes_the_router_and_runs_the_dashboard_queries() {
         tokio::time::sleep(poll).await;
     }
     println!(
-        "{} dashboard queries parsed; {} of them over exported series gave data; {:?}",
+        "{} dashboard and README queries parsed; {} of them over exported series gave data; {:?}",
         queries.len(),
         queries
             .iter()
