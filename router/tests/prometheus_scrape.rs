@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::scrape::{add_metrics_path, listener_addr};
 use common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wamp::{Payload, Serializer};
-use wamp_router::config::{Listen, MetricsPath, TransportKind};
 
 /// The job name in the generated config, and the dashboard's `$job`.
 const JOB: &str = "wampstat";
@@ -237,22 +237,8 @@ async fn prometheus_scrapes_the_router_and_runs_the_dashboard_queries() {
         return;
     }
     let started = Instant::now();
-    let router = start_configured(|c| {
-        let listener = c.transports[0].listener;
-        c.metrics.push(MetricsPath {
-            path: "/metrics".to_owned(),
-            listener,
-        });
-    })
-    .await;
-    let target = router
-        .endpoints()
-        .iter()
-        .find_map(|e| match (&e.kind, &e.listen) {
-            (TransportKind::WebSocket { .. }, Listen::Tcp(a)) => Some(a.to_string()),
-            _ => None,
-        })
-        .expect("the WebSocket listener");
+    let router = start_configured(add_metrics_path).await;
+    let target = listener_addr(&router, true).to_string();
     let session = join(&router, Transport::Ws, Serializer::Json).await;
     session
         .publish("com.example.scraped", Payload::empty(), ack())

@@ -126,7 +126,7 @@ impl RealmMetrics {
     pub fn sent(&self, serializer: Serializer, frame: &Bytes) {
         self.bytes_sent.inc_by(frame.len() as u64);
         let code = self.count(&self.sent, &self.families.sent, serializer, frame);
-        if code == usize::try_from(wamp::message::code::ERROR).unwrap_or(0)
+        if code as u64 == wamp::message::code::ERROR
             && let Ok(Message::Error { error, .. }) = wamp::decode(serializer, frame)
         {
             self.errors.get(&error).inc();

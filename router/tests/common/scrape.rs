@@ -2,6 +2,7 @@
 //! parsed, and the text checked by `promtool` where it is installed.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wamp_router::Router;
@@ -24,9 +25,9 @@ pub async fn http(router: &Router, request: &str) -> (String, String) {
     http_on(router, request, true).await
 }
 
-/// Sends `request` to the WebSocket listener (`ws`) or the RawSocket one.
-pub async fn http_on(router: &Router, request: &str, ws: bool) -> (String, String) {
-    let addr = router
+/// The TCP address of the WebSocket listener (`ws`) or the RawSocket one.
+pub fn listener_addr(router: &Router, ws: bool) -> SocketAddr {
+    router
         .endpoints()
         .iter()
         .find_map(|e| match (&e.kind, &e.listen) {
@@ -34,7 +35,12 @@ pub async fn http_on(router: &Router, request: &str, ws: bool) -> (String, Strin
             (TransportKind::RawSocket, Listen::Tcp(a)) if !ws => Some(*a),
             _ => None,
         })
-        .expect("the listener");
+        .expect("the listener")
+}
+
+/// Sends `request` to the WebSocket listener (`ws`) or the RawSocket one.
+pub async fn http_on(router: &Router, request: &str, ws: bool) -> (String, String) {
+    let addr = listener_addr(router, ws);
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connects");
