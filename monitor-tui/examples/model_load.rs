@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use wamp::{Dict, Value, dict};
 use wamp_monitor::model::{HISTORY, MetaEvent, Model};
-use wamp_monitor::ui::{self, Header};
+use wamp_monitor::ui;
 use wamp_monitor::view::View;
 
 /// Resident memory in bytes (Linux).
@@ -77,10 +77,6 @@ fn main() {
         let rate = 200_000.0 / t.elapsed().as_secs_f64();
         let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
         let mut view = View::new(true);
-        let header = Header {
-            url: "ws://127.0.0.1:8080/ws".into(),
-            realm: "realm1".into(),
-        };
         let frames = 20;
         let t = Instant::now();
         for _ in 0..frames {
@@ -88,7 +84,7 @@ fn main() {
             terminal
                 .draw(|f| {
                     view.fit(f.area(), &model, now);
-                    ui::draw(f, &model, &view, &header, now);
+                    ui::draw(f, &model, &view, now);
                 })
                 .expect("draws");
         }

@@ -14,10 +14,10 @@ use ratatui::{DefaultTerminal, Frame};
 use tokio::sync::mpsc;
 use wamp::Id;
 
-use crate::feed::{self, FeedConfig, FeedItem};
+use crate::feed::{self, FeedConfig, Routed};
 use crate::keys::Action;
-use crate::model::Model;
-use crate::ui::{self, Header};
+use crate::model::{Key, Model, Router};
+use crate::ui;
 use crate::view::View;
 
 /// How many feed items may wait for the next tick before the feed waits.
@@ -33,42 +33,45 @@ pub struct App {
     frozen: Option<Model>,
     /// Selection, sort, filter, panes.
     view: View,
-    /// Where the monitor is connected, for the header.
-    header: Header,
     /// The rows of the last frame, in screen order: what the next key acts on.
-    rows: Vec<Id>,
-    /// What the feed delivers.
-    feed: mpsc::Receiver<FeedItem>,
-    /// Sessions for the feed to kill.
-    kills: mpsc::Sender<Id>,
+    rows: Vec<Key>,
+    /// What the feeds deliver, each item with its router.
+    feed: mpsc::Receiver<Routed>,
+    /// Sessions for each router's feed to kill, by router.
+    kills: Vec<mpsc::Sender<Id>>,
     /// The monitor clock (model times are seconds since this).
     clock: Instant,
 }
 
 impl App {
-    /// Starts following the router at `config` (the feed runs as a task on the current Tokio
-    /// runtime); sessions that left stay on screen for `retention` seconds.
-    pub fn start(config: FeedConfig, retention: f64) -> App {
+    /// Starts following the routers of `targets` (each feed runs as a task of its own on the
+    /// current Tokio runtime and reconnects on its own); sessions that left stay on screen for
+    /// `retention` seconds.
+    pub fn start(targets: Vec<FeedConfig>, retention: f64) -> App {
         let (tx, rx) = mpsc::channel(FEED_BACKLOG);
-        let (kill_tx, kill_rx) = mpsc::channel(KILL_BACKLOG);
-        let header = Header {
-            url: config.url.clone(),
-            realm: config.realm.clone(),
-        };
-        tokio::spawn(feed::run(config, tx, kill_rx));
-        App::new(header, rx, kill_tx, retention)
+        let routers = targets
+            .iter()
+            .map(|c| Router::named(&c.url, &c.realm, &c.name))
+            .collect();
+        let mut kills = Vec::with_capacity(targets.len());
+        for (i, config) in targets.into_iter().enumerate() {
+            let (kill_tx, kill_rx) = mpsc::channel(KILL_BACKLOG);
+            tokio::spawn(feed::run(i, config, tx.clone(), kill_rx));
+            kills.push(kill_tx);
+        }
+        App::new(routers, rx, kills, retention)
     }
 
-    /// An app that reads `feed` and sends kills to `kills`.
+    /// An app of `routers` that reads `feed` and sends kills to `kills` (one per router).
     fn new(
-        header: Header,
-        feed: mpsc::Receiver<FeedItem>,
-        kills: mpsc::Sender<Id>,
+        routers: Vec<Router>,
+        feed: mpsc::Receiver<Routed>,
+        kills: Vec<mpsc::Sender<Id>>,
         retention: f64,
     ) -> App {
         let clock = Instant::now();
         let now = || clock.elapsed().as_secs_f64();
-        let model = Model::new(now(), retention);
+        let model = Model::with_routers(now(), retention, routers);
         let mut view = View::from_env();
         view.wall_offset = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -78,7 +81,6 @@ impl App {
             model,
             frozen: None,
             view,
-            header,
             rows: Vec::new(),
             feed,
             kills,
@@ -128,10 +130,10 @@ impl App {
 
     /// Applies what the feed delivered since the last tick and advances time.
     fn on_tick(&mut self) {
-        while let Ok(item) = self.feed.try_recv() {
+        while let Ok((router, item)) = self.feed.try_recv() {
             if let Some(ev) = item.into_meta() {
                 let now = self.now();
-                self.model.apply(ev, now);
+                self.model.apply_from(router, ev, now);
             }
         }
         let now = self.now();
@@ -143,9 +145,11 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> ControlFlow<()> {
         match self.view.on_key(key, &self.rows) {
             Action::Quit => return ControlFlow::Break(()),
-            Action::Kill(id) => {
+            Action::Kill(key) => {
                 // Full or gone: the feed is reconnecting or ending; the kill is dropped.
-                let _ = self.kills.try_send(id);
+                if let Some(kills) = self.kills.get(key.router) {
+                    let _ = kills.try_send(key.id);
+                }
             }
             Action::None => {}
         }
@@ -163,7 +167,7 @@ impl App {
         let now = self.now();
         let shown = self.frozen.as_ref().unwrap_or(&self.model);
         self.rows = self.view.fit(frame.area(), shown, now);
-        ui::draw(frame, shown, &self.view, &self.header, now);
+        ui::draw(frame, shown, &self.view, now);
     }
 }
 
@@ -183,19 +187,21 @@ fn read_keys() -> mpsc::UnboundedReceiver<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::FeedItem;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyModifiers};
     use wamp::{Dict, Value, dict};
 
     /// An app on hand-made channels: what the test sends is what the feed delivered.
-    fn app() -> (App, mpsc::Sender<FeedItem>, mpsc::Receiver<Id>) {
+    fn app() -> (App, mpsc::Sender<Routed>, mpsc::Receiver<Id>) {
         let (tx, rx) = mpsc::channel(16);
         let (kill_tx, kill_rx) = mpsc::channel(16);
-        (App::new(Header::default(), rx, kill_tx, 30.0), tx, kill_rx)
+        let routers = vec![Router::new("ws://127.0.0.1:1/ws", "realm1")];
+        (App::new(routers, rx, vec![kill_tx], 30.0), tx, kill_rx)
     }
 
-    fn join(tx: &mpsc::Sender<FeedItem>, id: u64) {
+    fn join(tx: &mpsc::Sender<Routed>, id: u64) {
         let details = dict! {"session" => id, "authid" => format!("user-{id}")};
         let item = FeedItem::Event {
             topic: "wamp.session.on_join".into(),
@@ -203,7 +209,7 @@ mod tests {
             kwargs: Dict::new(),
             received: SystemTime::now(),
         };
-        tx.try_send(item).expect("room in the test channel");
+        tx.try_send((0, item)).expect("room in the test channel");
     }
 
     fn frame(app: &mut App) {
@@ -224,7 +230,7 @@ mod tests {
         app.on_tick();
         assert_eq!(app.model.sessions.len(), 1);
         frame(&mut app);
-        assert_eq!(app.rows, [7]);
+        assert_eq!(app.rows, [Key::new(0, 7)]);
         assert!(press(&mut app, 'x').is_continue());
         assert!(press(&mut app, 'y').is_continue());
         assert_eq!(
@@ -248,7 +254,11 @@ mod tests {
         app.on_tick();
         frame(&mut app);
         assert_eq!(app.model.sessions.len(), 2, "the model keeps up");
-        assert_eq!(app.rows, [1], "the screen shows the frozen copy");
+        assert_eq!(
+            app.rows,
+            [Key::new(0, 1)],
+            "the screen shows the frozen copy"
+        );
         assert!(press(&mut app, 'p').is_continue());
         frame(&mut app);
         assert!(app.frozen.is_none());

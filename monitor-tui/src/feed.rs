@@ -11,6 +11,8 @@ use wamp::{Dict, Id, Payload, Serializer, Session, SessionOptions, Value, dict};
 /// Where to connect.
 #[derive(Debug, Clone)]
 pub struct FeedConfig {
+    /// What the dashboard calls this router (the URL's host and port unless given).
+    pub name: String,
     /// `ws://host:port/path` or `rs://host:port`.
     pub url: String,
     /// The realm.
@@ -39,6 +41,9 @@ pub enum FeedItem {
     },
     /// The sessions already there when the feed (re)connected.
     Snapshot(Vec<Dict>),
+    /// **[wampstat]** What `wampstat.session.summary` answered (asked after the snapshot and
+    /// then every [`SUMMARY_EVERY`], as long as the router offers it).
+    Summary(Dict),
     /// Connected (the URL).
     Connected(String),
     /// The outcome of a kill this monitor asked for.
@@ -52,23 +57,36 @@ pub enum FeedItem {
     },
 }
 
-/// Runs the feed until `tx` is closed: connect, follow, reconnect with back-off (1 s doubling
-/// to 10 s). Session ids sent on `kills` are killed with `wamp.session.kill`.
-pub async fn run(config: FeedConfig, tx: mpsc::Sender<FeedItem>, mut kills: mpsc::Receiver<Id>) {
+/// How often the feed asks for the session summary.
+pub const SUMMARY_EVERY: Duration = Duration::from_secs(5);
+
+/// A feed item and the router it came from (its index in the list of targets).
+pub type Routed = (usize, FeedItem);
+
+/// Runs the feed of router number `router` until `tx` is closed: connect, follow, reconnect
+/// with back-off (1 s doubling to 10 s, reset once connected), each router on its own. Session
+/// ids sent on `kills` are killed with `wamp.session.kill`.
+pub async fn run(
+    router: usize,
+    config: FeedConfig,
+    tx: mpsc::Sender<Routed>,
+    mut kills: mpsc::Receiver<Id>,
+) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        let error = match follow(&config, &tx, &mut kills).await {
+        let mut connected = false;
+        let error = match follow(router, &config, &tx, &mut kills, &mut connected).await {
             Ok(()) => return,
             Err(e) => e,
         };
-        if tx
-            .send(FeedItem::Disconnected {
-                error,
-                retry: backoff,
-            })
-            .await
-            .is_err()
-        {
+        if connected {
+            backoff = Duration::from_secs(1);
+        }
+        let lost = FeedItem::Disconnected {
+            error,
+            retry: backoff,
+        };
+        if tx.send((router, lost)).await.is_err() {
             return;
         }
         tokio::time::sleep(backoff).await;
@@ -77,10 +95,13 @@ pub async fn run(config: FeedConfig, tx: mpsc::Sender<FeedItem>, mut kills: mpsc
 }
 
 /// One connection: returns `Ok` when the receiver is gone, `Err` with the reason otherwise.
+/// `connected` is set once the session is up, so that the caller resets its back-off.
 async fn follow(
+    router: usize,
     config: &FeedConfig,
-    tx: &mpsc::Sender<FeedItem>,
+    tx: &mpsc::Sender<Routed>,
     kills: &mut mpsc::Receiver<Id>,
+    connected: &mut bool,
 ) -> Result<(), String> {
     let options = SessionOptions {
         serializer: config.serializer,
@@ -96,8 +117,9 @@ async fn follow(
         .subscribe("wamp.session.", dict! {"match" => "prefix"})
         .await
         .map_err(|e| format!("cannot subscribe to wamp.session.*: {e}"))?;
+    *connected = true;
     if tx
-        .send(FeedItem::Connected(config.url.clone()))
+        .send((router, FeedItem::Connected(config.url.clone())))
         .await
         .is_err()
     {
@@ -106,18 +128,37 @@ async fn follow(
     let sessions = snapshot(&session)
         .await
         .map_err(|e| format!("cannot list the sessions: {e}"))?;
-    if tx.send(FeedItem::Snapshot(sessions)).await.is_err() {
+    if tx
+        .send((router, FeedItem::Snapshot(sessions)))
+        .await
+        .is_err()
+    {
         return Ok(());
     }
+    let mut summary_tick = tokio::time::interval(SUMMARY_EVERY);
+    let mut summaries = true;
     loop {
         let e = tokio::select! {
             e = sub.events.recv() => match e {
                 Some(e) => e,
                 None => break,
             },
+            _ = summary_tick.tick(), if summaries => {
+                match summary(&session).await {
+                    Ok(Some(d)) => {
+                        if tx.send((router, FeedItem::Summary(d))).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    // Crossbar, or a role not allowed to call it: stop asking.
+                    Ok(None) => summaries = false,
+                    Err(e) => return Err(format!("cannot get the session summary: {e}")),
+                }
+                continue;
+            }
             Some(id) = kills.recv() => {
                 let outcome = kill(&session, id).await;
-                if tx.send(FeedItem::Killed(id, outcome)).await.is_err() {
+                if tx.send((router, FeedItem::Killed(id, outcome))).await.is_err() {
                     return Ok(());
                 }
                 continue;
@@ -135,7 +176,7 @@ async fn follow(
             kwargs: e.payload.kwargs().unwrap_or_default(),
             received: SystemTime::now(),
         };
-        if tx.send(item).await.is_err() {
+        if tx.send((router, item)).await.is_err() {
             return Ok(());
         }
     }
@@ -209,6 +250,26 @@ pub async fn snapshot(session: &Session) -> Result<Vec<Dict>, ClientError> {
     Ok(out)
 }
 
+/// The router's session summary (`wampstat.session.summary`), or `None` when it has none or
+/// does not let this session call it.
+pub async fn summary(session: &Session) -> Result<Option<Dict>, ClientError> {
+    match session
+        .call("wampstat.session.summary", Payload::empty(), Dict::new())
+        .await
+    {
+        Ok(r) => Ok(Some(r.payload.kwargs()?)),
+        Err(e)
+            if matches!(
+                e.wamp_error(),
+                Some("wamp.error.no_such_procedure" | "wamp.error.not_authorized")
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Asks the router to kill a session (`wamp.session.kill`).
 pub async fn kill(session: &Session, id: Id) -> Result<(), String> {
     session
@@ -229,6 +290,7 @@ impl FeedItem {
         match self {
             FeedItem::Event { topic, args, .. } => parse_event(&topic, &args),
             FeedItem::Snapshot(list) => Some(MetaEvent::Snapshot(list)),
+            FeedItem::Summary(d) => Some(MetaEvent::Summary(d)),
             FeedItem::Connected(url) => Some(MetaEvent::Connected(url)),
             FeedItem::Disconnected { error, retry } => {
                 Some(MetaEvent::Disconnected(error, Some(retry.as_secs_f64())))

@@ -10,51 +10,74 @@ use wamp::{Dict, Value};
 
 use crate::feed::{self, FeedConfig, FeedItem};
 use crate::format;
-use crate::model::{MetaEvent, Model, parse_event, short_transport};
+use crate::model::{Key, MetaEvent, Model, Router, parse_event, short_transport};
 
-/// `--once`: joins, prints the table of the sessions there (without its own) and leaves.
-pub async fn once(config: &FeedConfig) -> anyhow::Result<()> {
-    let options = wamp::SessionOptions {
-        serializer: config.serializer,
-        login: config.login.clone(),
-        trust: config.trust.clone(),
-        ..Default::default()
-    };
-    let session = wamp::Session::join(&config.url, &config.realm, options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot join {} at {} as {}",
-                config.realm, config.url, config.login
-            )
-        })?;
-    let sessions = feed::snapshot(&session)
-        .await
-        .context("cannot list the sessions")?;
-    let mut model = Model::new(0.0, 0.0);
-    model.apply(MetaEvent::Snapshot(sessions), 0.0);
-    model.sessions.shift_remove(&session.id());
+/// `--once`: joins each router, prints the table of the sessions there (without its own) and
+/// leaves; with several routers the table has a ROUTER column.
+pub async fn once(targets: &[FeedConfig]) -> anyhow::Result<()> {
+    let routers = targets
+        .iter()
+        .map(|c| Router::named(&c.url, &c.realm, &c.name))
+        .collect();
+    let mut model = Model::with_routers(0.0, 0.0, routers);
+    for (i, config) in targets.iter().enumerate() {
+        let options = wamp::SessionOptions {
+            serializer: config.serializer,
+            login: config.login.clone(),
+            trust: config.trust.clone(),
+            ..Default::default()
+        };
+        let session = wamp::Session::join(&config.url, &config.realm, options)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot join {} at {} as {}",
+                    config.realm, config.url, config.login
+                )
+            })?;
+        let sessions = feed::snapshot(&session)
+            .await
+            .with_context(|| format!("cannot list the sessions of {}", config.url))?;
+        model.apply_from(i, MetaEvent::Snapshot(sessions), 0.0);
+        model.sessions.shift_remove(&Key::new(i, session.id()));
+        let _ = session.leave("wamp.close.normal").await;
+    }
     table(&model, 0.0, &mut std::io::stdout().lock())?;
-    let _ = session.leave("wamp.close.normal").await;
     Ok(())
 }
 
-/// `--plain` and `--json`: follows the router and prints everything the feed delivers, one
-/// `line` (such as [`plain_line`] or [`json_line`]) each, until the feed ends or Ctrl-C.
-pub async fn lines(config: FeedConfig, line: fn(&FeedItem) -> String) -> anyhow::Result<()> {
+/// How [`lines`] prints a feed item: [`plain_line`] or [`json_line`]; the first argument is the
+/// router's name when following several (`None` with one).
+pub type LineFormat = fn(Option<&str>, &FeedItem) -> String;
+
+/// `--plain` and `--json`: follows the routers and prints everything the feeds deliver, one
+/// `line` each, until the feeds end or Ctrl-C.
+pub async fn lines(targets: Vec<FeedConfig>, line: LineFormat) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel(65536);
-    let (_kills, kill_rx) = mpsc::channel(1);
-    tokio::spawn(feed::run(config, tx, kill_rx));
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    let several = names.len() > 1;
+    let mut kills = Vec::new();
+    for (i, config) in targets.into_iter().enumerate() {
+        let (kill_tx, kill_rx) = mpsc::channel(1);
+        kills.push(kill_tx);
+        tokio::spawn(feed::run(i, config, tx.clone(), kill_rx));
+    }
+    drop(tx);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     loop {
-        let item = tokio::select! {
+        let (router, item) = tokio::select! {
             item = rx.recv() => match item {
                 Some(item) => item,
                 None => return Ok(()),
             },
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
-        writeln!(out, "{}", line(&item))?;
+        if matches!(item, FeedItem::Summary(_)) {
+            // The dashboard's header; scripts get the sessions themselves.
+            continue;
+        }
+        let name = names.get(router).map(String::as_str).filter(|_| several);
+        writeln!(out, "{}", line(name, &item))?;
         // Flush when nothing else is waiting, so a pipe sees events promptly.
         if rx.is_empty() {
             out.flush()?;
@@ -69,9 +92,9 @@ fn unix_secs(t: SystemTime) -> f64 {
 
 /// `--json`: `{"topic", "args", "kwargs", "ts"}` per meta event, one per line (and the
 /// snapshot and connection changes as `{"snapshot": [...]}`, `{"connected": url}`,
-/// `{"disconnected": why}`).
-pub fn json_line(item: &FeedItem) -> String {
-    let v = match item {
+/// `{"disconnected": why}`); with several routers each object also has `"router": name`.
+pub fn json_line(router: Option<&str>, item: &FeedItem) -> String {
+    let mut v = match item {
         FeedItem::Event {
             topic,
             args,
@@ -87,6 +110,7 @@ pub fn json_line(item: &FeedItem) -> String {
             serde_json::json!({"snapshot": to_json(&Value::List(list.iter().cloned().map(Value::Dict).collect()))})
         }
         FeedItem::Connected(url) => serde_json::json!({"connected": url}),
+        FeedItem::Summary(d) => serde_json::json!({"summary": to_json(&Value::Dict(d.clone()))}),
         FeedItem::Disconnected { error, retry } => {
             serde_json::json!({"disconnected": error, "retry_s": retry.as_secs_f64()})
         }
@@ -94,6 +118,9 @@ pub fn json_line(item: &FeedItem) -> String {
             serde_json::json!({"killed": id, "error": outcome.as_ref().err()})
         }
     };
+    if let (Some(name), Some(o)) = (router, v.as_object_mut()) {
+        o.insert("router".into(), name.into());
+    }
     v.to_string()
 }
 
@@ -101,8 +128,17 @@ fn to_json(v: &Value) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-/// `--plain`: a human-readable line per meta event.
-pub fn plain_line(item: &FeedItem) -> String {
+/// `--plain`: a human-readable line per meta event, after the router's name when following
+/// several.
+pub fn plain_line(router: Option<&str>, item: &FeedItem) -> String {
+    let line = plain(item);
+    match router {
+        Some(name) => format!("{name} {line}"),
+        None => line,
+    }
+}
+
+fn plain(item: &FeedItem) -> String {
     match item {
         FeedItem::Event { topic, args, .. } => match parse_event(topic, args) {
             Some(MetaEvent::Join(d)) => format!(
@@ -139,6 +175,7 @@ pub fn plain_line(item: &FeedItem) -> String {
         },
         FeedItem::Snapshot(list) => format!("{} sessions live", list.len()),
         FeedItem::Connected(url) => format!("connected to {url}"),
+        FeedItem::Summary(d) => format!("summary {}", to_json(&Value::Dict(d.clone()))),
         FeedItem::Disconnected { error, retry } => {
             format!(
                 "disconnected: {error} (retrying in {})",
@@ -159,16 +196,42 @@ fn get_str<'a>(d: &'a Dict, k: &str) -> &'a str {
 }
 
 /// `--once`: the session table as text.
+/// With several routers, a ROUTER column comes first.
 pub fn table(model: &Model, now: f64, out: &mut impl Write) -> std::io::Result<()> {
+    let several = model.several_routers();
+    let width = model
+        .routers
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let router = |name: &str| {
+        if several {
+            format!("{name:<width$} ")
+        } else {
+            String::new()
+        }
+    };
     writeln!(
         out,
-        "{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
-        "SESSION", "AUTHID", "ROLE", "TR", "SER", "MSGS", "BYTES", "RATED", "CYCLE"
+        "{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
+        router("ROUTER"),
+        "SESSION",
+        "AUTHID",
+        "ROLE",
+        "TR",
+        "SER",
+        "MSGS",
+        "BYTES",
+        "RATED",
+        "CYCLE"
     )?;
     for s in model.sessions.values().filter(|s| s.left_at.is_none()) {
         writeln!(
             out,
-            "{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
+            "{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
+            router(model.router_name(s.router)),
             s.id,
             s.authid,
             s.authrole,

@@ -3,10 +3,9 @@
 //!
 //! The model is never touched here: keys change only what is shown and how.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use wamp::Id;
-
+use crate::model::Key;
 use crate::view::{Focus, Mode, View};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// What the caller must do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +15,12 @@ pub enum Action {
     /// Leave the program.
     Quit,
     /// Call `wamp.session.kill` for this session (the operator confirmed it).
-    Kill(Id),
+    Kill(Key),
 }
 
 impl View {
     /// Handles one key press; `rows` are the currently visible rows (see [`View::visible_rows`]).
-    pub fn on_key(&mut self, key: KeyEvent, rows: &[Id]) -> Action {
+    pub fn on_key(&mut self, key: KeyEvent, rows: &[Key]) -> Action {
         use KeyCode::{
             BackTab, Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up,
         };
@@ -70,7 +69,7 @@ impl View {
         page.saturating_sub(1).max(1) as isize
     }
 
-    fn move_by(&mut self, delta: isize, rows: &[Id]) -> Action {
+    fn move_by(&mut self, delta: isize, rows: &[Key]) -> Action {
         match self.focus {
             Focus::Table => self.move_selection(delta, rows),
             Focus::Log => self.scroll_log(delta),
@@ -78,7 +77,7 @@ impl View {
         Action::None
     }
 
-    fn move_selection(&mut self, delta: isize, rows: &[Id]) {
+    fn move_selection(&mut self, delta: isize, rows: &[Key]) {
         self.follow = true;
         if let Some(i) = self.selected_index(rows) {
             let last = rows.len() - 1;
@@ -157,14 +156,14 @@ impl View {
         Action::None
     }
 
-    fn ask_kill(&mut self, rows: &[Id]) -> Action {
+    fn ask_kill(&mut self, rows: &[Key]) -> Action {
         if let Some(i) = self.selected_index(rows) {
             self.mode = Mode::Confirm(rows[i]);
         }
         Action::None
     }
 
-    fn confirm_kill(&mut self, id: Id) -> Action {
+    fn confirm_kill(&mut self, id: Key) -> Action {
         self.mode = Mode::Normal;
         Action::Kill(id)
     }
@@ -196,11 +195,19 @@ mod tests {
     use crate::view::SortColumn;
     use wamp::{Dict, Value};
 
+    fn k(id: u64) -> Key {
+        Key::new(0, id)
+    }
+
+    fn ks(ids: &[u64]) -> Vec<Key> {
+        ids.iter().map(|&id| k(id)).collect()
+    }
+
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
 
-    fn press(view: &mut View, rows: &[Id], keys: &str) -> Action {
+    fn press(view: &mut View, rows: &[Key], keys: &str) -> Action {
         keys.chars()
             .map(|c| view.on_key(key(KeyCode::Char(c)), rows))
             .last()
@@ -278,27 +285,34 @@ mod tests {
         let mut v = View::new(false);
         assert_eq!(
             v.visible_rows(&m, 1.0),
-            [10, 20, 30],
+            ks(&[10, 20, 30]),
             "msgs/s, largest first"
         );
         press(&mut v, &[], "S");
-        assert_eq!(v.visible_rows(&m, 1.0), [30, 20, 10], "reversed");
+        assert_eq!(v.visible_rows(&m, 1.0), ks(&[30, 20, 10]), "reversed");
         press(&mut v, &[], "s");
         assert_eq!(v.sort, SortColumn::BytesPerS);
         assert!(!v.reversed, "a new column starts in its natural direction");
-        assert_eq!(v.visible_rows(&m, 1.0), [30, 20, 10]);
+        assert_eq!(v.visible_rows(&m, 1.0), ks(&[30, 20, 10]));
         press(&mut v, &[], "ss");
         assert_eq!(v.sort, SortColumn::Age);
         press(&mut v, &[], "s");
-        assert_eq!(v.sort, SortColumn::Session);
-        assert_eq!(v.visible_rows(&m, 1.0), [10, 20, 30]);
+        assert_eq!(v.sort, SortColumn::Router);
+        assert_eq!(
+            v.visible_rows(&m, 1.0),
+            ks(&[10, 20, 30]),
+            "one router: by id"
+        );
         press(&mut v, &[], "s");
-        assert_eq!(v.visible_rows(&m, 1.0), [10, 20, 30], "authid A to Z");
+        assert_eq!(v.sort, SortColumn::Session);
+        assert_eq!(v.visible_rows(&m, 1.0), ks(&[10, 20, 30]));
+        press(&mut v, &[], "s");
+        assert_eq!(v.visible_rows(&m, 1.0), ks(&[10, 20, 30]), "authid A to Z");
         press(&mut v, &[], "sss");
         assert_eq!(v.sort, SortColumn::Serializer);
         assert_eq!(
             v.visible_rows(&m, 1.0),
-            [30, 10, 20],
+            ks(&[30, 10, 20]),
             "json first, ties by id"
         );
     }
@@ -310,13 +324,13 @@ mod tests {
         press(&mut v, &[], "/");
         assert_eq!(v.mode, Mode::Filter);
         for (text, want) in [
-            ("ALICE", vec![10]),
-            ("msgpack", vec![10, 20]),
-            ("rs", vec![10]),
-            ("websocket", vec![20, 30]),
-            ("10.0.0.3", vec![30]),
-            ("20", vec![20]),
-            ("anon", vec![10, 20, 30]),
+            ("ALICE", ks(&[10])),
+            ("msgpack", ks(&[10, 20])),
+            ("rs", ks(&[10])),
+            ("websocket", ks(&[20, 30])),
+            ("10.0.0.3", ks(&[30])),
+            ("20", ks(&[20])),
+            ("anon", ks(&[10, 20, 30])),
             ("nobody", vec![]),
         ] {
             v.filter = text.to_owned();
@@ -344,70 +358,70 @@ mod tests {
 
     #[test]
     fn moves_pages_and_ends() {
-        let rows: Vec<Id> = (1..=30).collect();
+        let rows: Vec<Key> = (1..=30).map(k).collect();
         let mut v = View::new(false);
         v.page = 10;
         v.sync(&rows);
-        assert_eq!(v.selected, Some(1));
+        assert_eq!(v.selected, Some(k(1)));
         press(&mut v, &rows, "jjj");
-        assert_eq!(v.selected, Some(4));
+        assert_eq!(v.selected, Some(k(4)));
         v.on_key(key(KeyCode::Up), &rows);
         press(&mut v, &rows, "k");
-        assert_eq!(v.selected, Some(2));
+        assert_eq!(v.selected, Some(k(2)));
         v.on_key(key(KeyCode::PageDown), &rows);
-        assert_eq!(v.selected, Some(11));
+        assert_eq!(v.selected, Some(k(11)));
         assert_eq!(v.scroll, 1, "scrolled just enough to show the selection");
         v.on_key(key(KeyCode::End), &rows);
-        assert_eq!((v.selected, v.scroll), (Some(30), 20));
+        assert_eq!((v.selected, v.scroll), (Some(k(30)), 20));
         v.on_key(key(KeyCode::PageUp), &rows);
-        assert_eq!((v.selected, v.scroll), (Some(21), 20));
+        assert_eq!((v.selected, v.scroll), (Some(k(21)), 20));
         v.on_key(key(KeyCode::Home), &rows);
-        assert_eq!((v.selected, v.scroll), (Some(1), 0));
+        assert_eq!((v.selected, v.scroll), (Some(k(1)), 0));
         press(&mut v, &rows, "k");
-        assert_eq!(v.selected, Some(1), "stops at the top");
+        assert_eq!(v.selected, Some(k(1)), "stops at the top");
     }
 
     #[test]
     fn selection_follows_the_session_and_falls_back_to_its_place() {
         let mut v = View::new(false);
-        v.sync(&[5, 6, 7]);
-        press(&mut v, &[5, 6, 7], "j");
-        assert_eq!(v.selected, Some(6));
-        v.sync(&[7, 6, 5]);
+        v.sync(&ks(&[5, 6, 7]));
+        press(&mut v, &ks(&[5, 6, 7]), "j");
+        assert_eq!(v.selected, Some(k(6)));
+        v.sync(&ks(&[7, 6, 5]));
         assert_eq!(
             (v.selected, v.cursor),
-            (Some(6), 1),
+            (Some(k(6)), 1),
             "re-sorted: same session"
         );
-        v.sync(&[7, 5]);
-        assert_eq!(v.selected, Some(5), "gone: the row now in its place");
+        v.sync(&ks(&[7, 5]));
+        assert_eq!(v.selected, Some(k(5)), "gone: the row now in its place");
         v.sync(&[]);
         assert_eq!(v.selected_index(&[]), None);
     }
 
     #[test]
     fn focus_moves_the_log_instead() {
-        let rows = [1, 2, 3];
+        let rows = ks(&[1, 2, 3]);
         let mut v = View::new(false);
         v.sync(&rows);
         v.on_key(key(KeyCode::Tab), &rows);
         assert_eq!(v.focus, Focus::Log);
         press(&mut v, &rows, "jjk");
-        assert_eq!((v.log_scroll, v.selected), (1, Some(1)));
+        assert_eq!((v.log_scroll, v.selected), (1, Some(k(1))));
         press(&mut v, &rows, "l");
         assert_eq!(v.focus, Focus::Table);
     }
 
     #[test]
     fn kill_needs_confirmation() {
-        let rows = [1, 2];
+        let rows = ks(&[1, 2]);
         let mut v = View::new(false);
         v.sync(&rows);
         press(&mut v, &rows, "jx");
-        assert_eq!(v.mode, Mode::Confirm(2));
+        assert_eq!(v.mode, Mode::Confirm(k(2)));
         assert_eq!(press(&mut v, &rows, "n"), Action::None);
         assert_eq!(v.mode, Mode::Normal);
-        assert_eq!(press(&mut v, &rows, "xy"), Action::Kill(2));
+        assert_eq!(press(&mut v, &rows, "xy"), Action::Kill(k(2)));
         assert_eq!(v.mode, Mode::Normal);
         press(&mut v, &rows, "x");
         assert_eq!(
@@ -463,18 +477,18 @@ mod tests {
     #[test]
     fn the_selection_stays_on_top_until_the_user_moves_it_then_follows_its_session() {
         let mut v = View::new(false);
-        v.sync(&[1, 2, 3]);
-        v.sync(&[3, 1, 2]);
+        v.sync(&ks(&[1, 2, 3]));
+        v.sync(&ks(&[3, 1, 2]));
         assert_eq!(
-            v.selected_index(&[3, 1, 2]),
+            v.selected_index(&ks(&[3, 1, 2])),
             Some(0),
             "the busiest session, whichever it is"
         );
-        press(&mut v, &[3, 1, 2], "j");
-        assert_eq!(v.selected, Some(1));
-        v.sync(&[1, 2, 3]);
+        press(&mut v, &ks(&[3, 1, 2]), "j");
+        assert_eq!(v.selected, Some(k(1)));
+        v.sync(&ks(&[1, 2, 3]));
         assert_eq!(
-            v.selected_index(&[1, 2, 3]),
+            v.selected_index(&ks(&[1, 2, 3])),
             Some(0),
             "now it follows session 1"
         );

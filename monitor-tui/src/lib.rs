@@ -3,6 +3,8 @@
 //!
 //! The modules, from the router to the screen:
 //!
+//! - [`targets`]: which routers to follow (`--url`, `--targets FILE`), each with its realm,
+//!   serializer and login.
 //! - [`feed`]: the connection to the router — join, subscribe to `wamp.session.`, fetch the
 //!   sessions already there, reconnect — delivering [`feed::FeedItem`]s.
 //! - [`model`]: the pure data model (sessions, totals, rates, recent cycles, the event log),
@@ -18,7 +20,7 @@
 //! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
-//! Dependencies point one way: [`model`] uses none of the others, [`view`] reads the model,
+//! Dependencies point one way: [`model`] uses none of the others but [`format`](mod@format), [`view`] reads the model,
 //! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
 //! model, the view, the keys and the ui together.
 
@@ -29,5 +31,6 @@ pub mod format;
 pub mod headless;
 pub mod keys;
 pub mod model;
+pub mod targets;
 pub mod ui;
 pub mod view;

@@ -6,6 +6,7 @@ use wamp_monitor::app::App;
 use wamp_monitor::demo::Demo;
 use wamp_monitor::feed::FeedConfig;
 use wamp_monitor::headless;
+use wamp_monitor::targets::{self, Defaults};
 
 /// The same allocator as the router (many small messages per second).
 #[global_allocator]
@@ -15,10 +16,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The router: ws://host:port/path or rs://host:port.
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    url: String,
-    /// The realm.
+    /// A router to follow: ws://host:port/path or rs://host:port (also wss://, rss://,
+    /// unix://), with @REALM at the end for a realm other than --realm. Give it several times
+    /// to follow several routers at once [default: ws://127.0.0.1:8080/ws].
+    #[arg(long, value_name = "URL[@REALM]")]
+    url: Vec<String>,
+    /// A JSON file of routers to follow, each with its own realm, serializer, credentials
+    /// (from a file or a variable) and name: {"targets": [{"url": ..., "realm": ...}, ...]}.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    targets: Option<std::path::PathBuf>,
+    /// The realm of every router that does not name its own.
     #[arg(long, default_value = "realm1")]
     realm: String,
     /// The serializer: json, msgpack or cbor.
@@ -115,33 +122,58 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let config = FeedConfig {
-        url: demo
-            .as_ref()
-            .map_or_else(|| args.url.clone(), |d| d.url.clone()),
-        realm: args.realm.clone(),
-        serializer: args.serializer,
-        login: match &demo {
-            Some(d) => d.operator.clone(),
-            None => args.login.login().map_err(anyhow::Error::msg)?,
-        },
-        trust: args.login.trust(),
+    let configs = match &demo {
+        Some(d) => vec![FeedConfig {
+            name: wamp_monitor::model::host_port(&d.url),
+            url: d.url.clone(),
+            realm: args.realm.clone(),
+            serializer: args.serializer,
+            login: d.operator.clone(),
+            trust: args.login.trust(),
+        }],
+        None => targets(&args)?,
     };
     let result = match mode {
         RunMode::Dashboard => {
-            App::start(config, args.retention.as_secs_f64())
+            App::start(configs, args.retention.as_secs_f64())
                 .run(args.tick)
                 .await
         }
-        RunMode::Plain => headless::lines(config, headless::plain_line).await,
-        RunMode::Json => headless::lines(config, headless::json_line).await,
-        RunMode::Once => headless::once(&config).await,
+        RunMode::Plain => headless::lines(configs, headless::plain_line).await,
+        RunMode::Json => headless::lines(configs, headless::json_line).await,
+        RunMode::Once => headless::once(&configs).await,
     };
     if let Some(d) = demo {
         d.stop().await;
     }
     result
 }
+
+/// The routers to follow: the `--url`s, then the `--targets` file's, with unique names; the
+/// default URL when neither is given.
+fn targets(args: &Args) -> anyhow::Result<Vec<FeedConfig>> {
+    let defaults = Defaults {
+        realm: args.realm.clone(),
+        serializer: args.serializer,
+        authmethod: args.login.authmethod.clone(),
+        authid: args.login.authid.clone(),
+        secret_file: args.login.secret_file.clone(),
+        ca: args.login.ca.clone(),
+    };
+    let mut urls = args.url.clone();
+    if urls.is_empty() && args.targets.is_none() {
+        urls.push(DEFAULT_URL.to_owned());
+    }
+    let mut all = targets::from_urls(&urls, &defaults)?;
+    if let Some(file) = &args.targets {
+        all.extend(targets::from_file(file, &defaults)?);
+    }
+    targets::unique_names(&mut all);
+    Ok(all)
+}
+
+/// The router followed when no `--url` or `--targets` is given.
+const DEFAULT_URL: &str = "ws://127.0.0.1:8080/ws";
 
 #[cfg(test)]
 mod tests {

@@ -72,6 +72,9 @@ pub struct Totals {
     pub bytes_rx: Option<u64>,
     /// Bytes sent by the router.
     pub bytes_tx: Option<u64>,
+    /// Events the router dropped for this session (slow-consumer policy `drop`; `None` from
+    /// routers that do not say, e.g. Crossbar).
+    pub dropped: Option<u64>,
 }
 
 impl Totals {
@@ -83,6 +86,7 @@ impl Totals {
             rated_messages: get("rated_messages").unwrap_or(0),
             bytes_rx: get("bytes_rx"),
             bytes_tx: get("bytes_tx"),
+            dropped: get("dropped"),
         }
     }
 
@@ -97,6 +101,7 @@ impl Totals {
         };
         self.bytes_rx = sum(self.bytes_rx, o.bytes_rx);
         self.bytes_tx = sum(self.bytes_tx, o.bytes_tx);
+        self.dropped = sum(self.dropped, o.dropped);
     }
 }
 
@@ -130,9 +135,73 @@ fn per_second(n: u64, secs: f64) -> f64 {
     if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }
 
+/// Which session a row is: the router it is on (an index into [`Model::routers`]) and its id
+/// there. Two routers may well give out the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The router's index in [`Model::routers`].
+    pub router: usize,
+    /// The session id on that router.
+    pub id: Id,
+}
+
+impl Key {
+    /// The session `id` on router `router`.
+    pub fn new(router: usize, id: Id) -> Self {
+        Key { router, id }
+    }
+}
+
+/// What the router said when a session's outbound queue filled
+/// (`wampstat.session.on_slow`; routers without it never send one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slow {
+    /// The bytes in its outbound queue then.
+    pub queued: u64,
+    /// Events dropped for it since it joined.
+    pub dropped: u64,
+    /// The realm's policy: `drop` (events are dropped) or `close` (the session is closed).
+    pub policy: String,
+    /// Whether it is dropping events now (`false` once it recovered).
+    pub dropping: bool,
+    /// When the monitor received it.
+    pub at: f64,
+}
+
+impl Slow {
+    fn from_dict(d: &Dict, at: f64) -> Self {
+        Slow {
+            queued: d.get("queued").and_then(Value::as_u64).unwrap_or(0),
+            dropped: d.get("dropped").and_then(Value::as_u64).unwrap_or(0),
+            policy: d
+                .get("policy")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            dropping: d.get("dropping").and_then(Value::as_bool) == Some(true),
+            at,
+        }
+    }
+}
+
+/// A session's health at a glance, for the flag column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Nothing to report.
+    Fine,
+    /// Events were dropped for it, but it is not dropping now.
+    Dropped,
+    /// Its queue is full: events are being dropped now.
+    Dropping,
+    /// The router closed it as a slow consumer.
+    Closed,
+}
+
 /// One session as the monitor knows it.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
+    /// The router it is on (an index into [`Model::routers`]).
+    pub router: usize,
     /// The session id.
     pub id: Id,
     /// Its authid.
@@ -160,13 +229,15 @@ pub struct SessionRow {
     pub joined_at: f64,
     /// When it left; it is shown dimmed until the retention time passes.
     pub left_at: Option<f64>,
+    /// The router's last slow-consumer report on it, if any.
+    pub slow: Option<Slow>,
     /// Messages/s and bytes/s over the recent cycles, computed when a cycle arrives (sorting
     /// thousands of rows per frame must not recompute them).
     rates: (f64, f64),
 }
 
 impl SessionRow {
-    fn from_details(details: Dict, now: f64) -> Option<Self> {
+    fn from_details(router: usize, details: Dict, now: f64) -> Option<Self> {
         let id = details.get("session").and_then(Value::as_u64)?;
         let s = |d: &Dict, k: &str| {
             d.get(k)
@@ -206,14 +277,15 @@ impl SessionRow {
             serializer,
             peer: s(&transport, "peer"),
             details: kept,
-            ..SessionRow::new(id, now)
+            ..SessionRow::new(Key::new(router, id), now)
         })
     }
 
-    /// A session known only by its id (its details arrive later, if at all).
-    pub fn new(id: Id, now: f64) -> Self {
+    /// A session known only by its key (its details arrive later, if at all).
+    pub fn new(key: Key, now: f64) -> Self {
         SessionRow {
-            id,
+            router: key.router,
+            id: key.id,
             authid: String::new(),
             authrole: String::new(),
             transport: String::new(),
@@ -226,6 +298,7 @@ impl SessionRow {
             last_stats_at: None,
             joined_at: now,
             left_at: None,
+            slow: None,
             rates: (0.0, 0.0),
         }
     }
@@ -275,6 +348,32 @@ impl SessionRow {
         per_second(n, secs)
     }
 
+    /// Its health, from the router's slow-consumer reports and the drops in its statistics.
+    pub fn health(&self) -> Health {
+        match &self.slow {
+            Some(s) if s.policy == "close" => Health::Closed,
+            Some(s) if s.dropping => Health::Dropping,
+            Some(s) if s.dropped > 0 => Health::Dropped,
+            _ if self.totals.dropped.unwrap_or(0) > 0 => Health::Dropped,
+            _ => Health::Fine,
+        }
+    }
+
+    /// Events dropped for it: the larger of what its statistics and the router's last
+    /// slow-consumer report say.
+    pub fn dropped(&self) -> Option<u64> {
+        let reported = self.slow.as_ref().map(|s| s.dropped);
+        match (self.totals.dropped, reported) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Which session this is.
+    pub fn key(&self) -> Key {
+        Key::new(self.router, self.id)
+    }
+
     /// Seconds since the last stats event.
     pub fn age(&self, now: f64) -> Option<f64> {
         self.last_stats_at.map(|t| now - t)
@@ -290,6 +389,8 @@ pub enum LogKind {
     Leave,
     /// A session was killed by this monitor.
     Kill,
+    /// The router reported a slow consumer.
+    Slow,
     /// The connection to the router changed.
     Connection,
     /// Something went wrong.
@@ -316,6 +417,11 @@ pub enum MetaEvent {
     Stats(Dict, Dict),
     /// `wamp.session.on_leave` session id.
     Leave(Id),
+    /// **[wampstat]** `wampstat.session.on_slow` info and report.
+    Slow(Dict, Dict),
+    /// **[wampstat]** The result of `wampstat.session.summary`: `total` and session counts
+    /// `by_authrole`, `by_authid`, `by_transport`, `by_serializer`.
+    Summary(Dict),
     /// The sessions live when the monitor connected: details, plus totals when the router
     /// offers `wampstat.session.stats`.
     Snapshot(Vec<Dict>),
@@ -338,11 +444,88 @@ pub enum Connection {
     Lost(String, Option<f64>),
 }
 
+/// One router the monitor follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Router {
+    /// Its URL, e.g. `ws://127.0.0.1:8080/ws`.
+    pub url: String,
+    /// The realm followed there.
+    pub realm: String,
+    /// What the ROUTER column and the header call it: a name given in the targets file, or
+    /// the URL's host and port.
+    pub name: String,
+    /// The connection.
+    pub connection: Connection,
+    /// The router's session summary, when it offers one (wampstat does, Crossbar does not).
+    pub summary: Option<Summary>,
+}
+
+/// How a router's sessions divide, as `wampstat.session.summary` says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Sessions in the realm.
+    pub total: u64,
+    /// Sessions by authrole, most first.
+    pub by_authrole: Vec<(String, u64)>,
+    /// Sessions by transport (`websocket`, `rawsocket+tls`…), most first.
+    pub by_transport: Vec<(String, u64)>,
+}
+
+impl Summary {
+    /// Reads the summary dict; `None` if it is not one.
+    pub fn from_dict(d: &Dict) -> Option<Self> {
+        let counts = |k: &str| -> Vec<(String, u64)> {
+            let mut v: Vec<(String, u64)> = d
+                .get(k)
+                .and_then(Value::as_dict)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, n)| Some((k.clone(), n.as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        };
+        Some(Summary {
+            total: d.get("total")?.as_u64()?,
+            by_authrole: counts("by_authrole"),
+            by_transport: counts("by_transport"),
+        })
+    }
+}
+
+impl Router {
+    /// A router not yet connected, named after its URL's host and port.
+    pub fn new(url: &str, realm: &str) -> Self {
+        Router::named(url, realm, &host_port(url))
+    }
+
+    /// A router not yet connected, with the name the user gave it.
+    pub fn named(url: &str, realm: &str, name: &str) -> Self {
+        Router {
+            url: url.to_owned(),
+            realm: realm.to_owned(),
+            name: name.to_owned(),
+            connection: Connection::Connecting,
+            summary: None,
+        }
+    }
+}
+
+/// `host:port` of a URL such as `ws://host:port/path` (the whole text when it has no scheme).
+pub fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
 /// Everything the monitor shows.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// Sessions by id, in the order they became known.
-    pub sessions: IndexMap<Id, SessionRow>,
+    /// The routers followed, in the order given; a session's [`Key::router`] indexes it.
+    pub routers: Vec<Router>,
+    /// Sessions by key, in the order they became known.
+    pub sessions: IndexMap<Key, SessionRow>,
     /// Sessions that joined since the monitor started.
     pub joined: u64,
     /// Sessions that left since the monitor started.
@@ -353,8 +536,6 @@ pub struct Model {
     pub aggregate: Ring<(f64, f64)>,
     /// Stats events per second over the last tick.
     pub stats_events_per_s: f64,
-    /// The connection.
-    pub connection: Connection,
     /// Left sessions stay this long (seconds).
     pub retention: f64,
     /// When the monitor started.
@@ -364,16 +545,22 @@ pub struct Model {
 }
 
 impl Model {
-    /// An empty model at `now`.
+    /// An empty model at `now` of one router whose URL and realm are not known (tests,
+    /// `--once`).
     pub fn new(now: f64, retention: f64) -> Self {
+        Model::with_routers(now, retention, vec![Router::new("", "")])
+    }
+
+    /// An empty model at `now` following `routers`.
+    pub fn with_routers(now: f64, retention: f64, routers: Vec<Router>) -> Self {
         Model {
+            routers,
             sessions: IndexMap::new(),
             joined: 0,
             left: 0,
             log: Ring::new(LOG),
             aggregate: Ring::new(AGGREGATE_HISTORY),
             stats_events_per_s: 0.0,
-            connection: Connection::Connecting,
             retention,
             started_at: now,
             window: (0, 0, 0),
@@ -393,32 +580,52 @@ impl Model {
         self.log.push(LogEntry { at, kind, text });
     }
 
-    /// Applies one event.
+    /// Whether sessions come from more than one router (the ROUTER column shows then).
+    pub fn several_routers(&self) -> bool {
+        self.routers.len() > 1
+    }
+
+    /// The name of router `i` (empty when out of range).
+    pub fn router_name(&self, i: usize) -> &str {
+        self.routers.get(i).map_or("", |r| r.name.as_str())
+    }
+
+    /// Applies one event from the first router (the only one, usually).
     pub fn apply(&mut self, event: MetaEvent, now: f64) {
+        self.apply_from(0, event, now);
+    }
+
+    /// Applies one event from router `router`.
+    pub fn apply_from(&mut self, router: usize, event: MetaEvent, now: f64) {
+        let prefix = if self.several_routers() {
+            format!("{} ", self.router_name(router))
+        } else {
+            String::new()
+        };
         match event {
             MetaEvent::Join(details) => {
-                if let Some(row) = SessionRow::from_details(details, now) {
+                if let Some(row) = SessionRow::from_details(router, details, now) {
                     self.joined += 1;
                     let text = format!(
-                        "join   {} {}/{} {}",
+                        "{prefix}join   {} {}/{} {}",
                         row.id,
                         short_transport(&row.transport),
                         row.serializer,
                         row.peer
                     );
-                    self.sessions.insert(row.id, row);
+                    self.sessions.insert(row.key(), row);
                     self.log(now, LogKind::Join, text);
                 }
             }
-            MetaEvent::Stats(info, stats) => self.on_stats(&info, &stats, now),
+            MetaEvent::Stats(info, stats) => self.on_stats(router, &info, &stats, now),
             MetaEvent::Leave(id) => {
-                if let Some(row) = self.sessions.get_mut(&id)
+                if let Some(row) = self.sessions.get_mut(&Key::new(router, id))
                     && row.left_at.is_none()
                 {
                     row.left_at = Some(now);
                     self.left += 1;
                     let text = format!(
-                        "leave  {id} (last cycle {}, {} msgs in all)",
+                        "{prefix}leave  {id} (last cycle {}, {} msgs in all)",
                         row.cycle, row.totals.messages
                     );
                     self.log(now, LogKind::Leave, text);
@@ -431,18 +638,18 @@ impl Model {
                     .filter_map(|d| d.get("session").and_then(Value::as_u64))
                     .collect();
                 for row in self.sessions.values_mut() {
-                    if row.left_at.is_none() && !present.contains(&row.id) {
+                    if row.router == router && row.left_at.is_none() && !present.contains(&row.id) {
                         row.left_at = Some(now);
                         self.left += 1;
                     }
                 }
                 for d in list {
-                    let Some(mut row) = SessionRow::from_details(d.clone(), now) else {
+                    let Some(mut row) = SessionRow::from_details(router, d.clone(), now) else {
                         continue;
                     };
                     let totals = Totals::from_dict(&d);
                     let cycle = d.get("cycle").and_then(Value::as_u64).unwrap_or(0);
-                    match self.sessions.get_mut(&row.id) {
+                    match self.sessions.get_mut(&row.key()) {
                         // Events raced the snapshot: its totals run through `cycle`, so add
                         // only the cycles received after that one.
                         Some(known) => {
@@ -462,27 +669,80 @@ impl Model {
                         None => {
                             row.totals = totals;
                             row.cycle = cycle;
-                            self.sessions.insert(row.id, row);
+                            self.sessions.insert(row.key(), row);
                         }
                     }
                 }
             }
+            MetaEvent::Slow(info, report) => {
+                let Some(id) = info.get("session").and_then(Value::as_u64) else {
+                    return;
+                };
+                if let Some(row) = self.sessions.get_mut(&Key::new(router, id)) {
+                    let slow = Slow::from_dict(&report, now);
+                    let text = match (slow.policy.as_str(), slow.dropping) {
+                        ("close", _) => format!(
+                            "{prefix}slow   {id}: queue full ({}), closing it",
+                            crate::format::bytes(slow.queued)
+                        ),
+                        (_, true) => format!(
+                            "{prefix}slow   {id}: queue full ({}), dropping events",
+                            crate::format::bytes(slow.queued)
+                        ),
+                        (_, false) => format!(
+                            "{prefix}slow   {id}: recovered, {} events dropped",
+                            slow.dropped
+                        ),
+                    };
+                    row.slow = Some(slow);
+                    self.log(now, LogKind::Slow, text);
+                }
+            }
+            MetaEvent::Summary(d) => {
+                if let Some(r) = self.routers.get_mut(router) {
+                    r.summary = Summary::from_dict(&d);
+                }
+            }
             MetaEvent::Connected(url) => {
-                self.connection = Connection::Connected;
+                self.set_connection(router, Connection::Connected);
                 self.log(now, LogKind::Connection, format!("connected to {url}"));
             }
             MetaEvent::Disconnected(why, retry_in) => {
-                self.connection = Connection::Lost(why.clone(), retry_in.map(|r| now + r));
-                self.log(now, LogKind::Error, format!("connection lost: {why}"));
+                let lost = Connection::Lost(why.clone(), retry_in.map(|r| now + r));
+                self.set_connection(router, lost);
+                self.log(
+                    now,
+                    LogKind::Error,
+                    format!("{prefix}connection lost: {why}"),
+                );
             }
             MetaEvent::Killed(id, outcome) => match outcome {
-                Ok(()) => self.log(now, LogKind::Kill, format!("kill   {id} by this monitor")),
-                Err(e) => self.log(now, LogKind::Error, format!("kill   {id} failed: {e}")),
+                Ok(()) => {
+                    let text = format!("{prefix}kill   {id} by this monitor");
+                    self.log(now, LogKind::Kill, text);
+                }
+                Err(e) => {
+                    let text = format!("{prefix}kill   {id} failed: {e}");
+                    self.log(now, LogKind::Error, text);
+                }
             },
         }
     }
 
-    fn on_stats(&mut self, info: &Dict, stats: &Dict, now: f64) {
+    /// The connection to router `router` (connecting when out of range).
+    pub fn connection(&self, router: usize) -> &Connection {
+        self.routers
+            .get(router)
+            .map_or(&Connection::Connecting, |r| &r.connection)
+    }
+
+    fn set_connection(&mut self, router: usize, c: Connection) {
+        if let Some(r) = self.routers.get_mut(router) {
+            r.connection = c;
+        }
+    }
+
+    fn on_stats(&mut self, router: usize, info: &Dict, stats: &Dict, now: f64) {
         let Some(id) = info.get("session").and_then(Value::as_u64) else {
             return;
         };
@@ -490,11 +750,12 @@ impl Model {
         self.window.0 += t.messages;
         self.window.1 += t.bytes;
         self.window.2 += 1;
-        let row = self.sessions.entry(id).or_insert_with(|| {
+        let key = Key::new(router, id);
+        let row = self.sessions.entry(key).or_insert_with(|| {
             // Stats before join (the monitor connected in between): what the info says.
             let mut d = info.clone();
             d.insert("transport".into(), Value::Dict(Dict::new()));
-            SessionRow::from_details(d, now).unwrap_or_else(|| SessionRow::new(id, now))
+            SessionRow::from_details(router, d, now).unwrap_or_else(|| SessionRow::new(key, now))
         });
         row.totals.add(&t);
         row.cycle = stats
@@ -547,6 +808,10 @@ pub fn parse_event(topic: &str, args: &[Value]) -> Option<MetaEvent> {
             args.get(1)?.as_dict()?.clone(),
         )),
         "wamp.session.on_leave" => args.first()?.as_u64().map(MetaEvent::Leave),
+        "wampstat.session.on_slow" => Some(MetaEvent::Slow(
+            args.first()?.as_dict()?.clone(),
+            args.get(1)?.as_dict()?.clone(),
+        )),
         _ => None,
     }
 }

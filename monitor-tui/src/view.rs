@@ -7,9 +7,7 @@
 
 use std::cmp::Ordering;
 
-use wamp::Id;
-
-use crate::model::{Model, SessionRow, short_transport};
+use crate::model::{Key, Model, SessionRow, short_transport};
 
 /// Which pane the movement keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +21,8 @@ pub enum Focus {
 /// A column the session table can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortColumn {
+    /// Router (then session id).
+    Router,
     /// Session id.
     Session,
     /// Authid.
@@ -51,7 +51,8 @@ pub enum SortColumn {
 
 impl SortColumn {
     /// Every column, in the order `s` cycles through them.
-    pub const ALL: [SortColumn; 12] = [
+    pub const ALL: [SortColumn; 13] = [
+        SortColumn::Router,
         SortColumn::Session,
         SortColumn::Authid,
         SortColumn::Role,
@@ -75,6 +76,7 @@ impl SortColumn {
     /// Its name, as the table title shows it.
     pub fn name(self) -> &'static str {
         match self {
+            SortColumn::Router => "router",
             SortColumn::Session => "session",
             SortColumn::Authid => "authid",
             SortColumn::Role => "role",
@@ -106,6 +108,7 @@ impl SortColumn {
     /// Compares two sessions by this column, in its natural direction.
     fn compare(self, a: &SessionRow, b: &SessionRow, now: f64) -> Ordering {
         let by = match self {
+            SortColumn::Router => a.router.cmp(&b.router),
             SortColumn::Session => a.id.cmp(&b.id),
             SortColumn::Authid => a.authid.cmp(&b.authid),
             SortColumn::Role => a.authrole.cmp(&b.authrole),
@@ -136,14 +139,15 @@ fn compare_age(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-/// Whether `row` matches the (lower-case) filter text: its id, authid, authrole, transport,
-/// serializer or peer contains it, ignoring case.
-pub fn matches(row: &SessionRow, needle: &str) -> bool {
+/// Whether `row` (on the router called `router`) matches the (lower-case) filter text: its id,
+/// router, authid, authrole, transport, serializer or peer contains it, ignoring case.
+pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
     let has = |s: &str| s.to_lowercase().contains(needle);
     row.id.to_string().contains(needle)
+        || has(router)
         || has(&row.authid)
         || has(&row.authrole)
         || has(&row.transport)
@@ -164,14 +168,14 @@ pub enum Mode {
     /// Keys are being typed into the filter.
     Filter,
     /// A kill of this session waits for `y`.
-    Confirm(Id),
+    Confirm(Key),
 }
 
 /// Everything about the screen that is not data: selection, scrolling, sort, filter, panes.
 #[derive(Debug, Clone)]
 pub struct View {
     /// The selected session (kept across re-sorting and updates).
-    pub selected: Option<Id>,
+    pub selected: Option<Key>,
     /// Where the selection was in the visible rows (used when the selected session vanishes).
     pub cursor: usize,
     /// The first visible table row.
@@ -245,24 +249,24 @@ impl View {
     }
 
     /// The sessions to show, filtered and sorted (ties by session id, so the order is stable).
-    pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Id> {
+    pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Key> {
         let needle = self.filter.to_lowercase();
         let mut rows: Vec<&SessionRow> = model
             .sessions
             .values()
-            .filter(|r| matches(r, &needle))
+            .filter(|r| matches(r, model.router_name(r.router), &needle))
             .collect();
         rows.sort_by(|a, b| {
             let by = self.sort.compare(a, b, now);
             let by = if self.reversed { by.reverse() } else { by };
-            by.then(a.id.cmp(&b.id))
+            by.then(a.key().cmp(&b.key()))
         });
-        rows.into_iter().map(|r| r.id).collect()
+        rows.into_iter().map(SessionRow::key).collect()
     }
 
     /// The index of the selected row in `rows`: the selected session's, or the last cursor
     /// position (clamped) when that session is gone; `None` when there are no rows.
-    pub fn selected_index(&self, rows: &[Id]) -> Option<usize> {
+    pub fn selected_index(&self, rows: &[Key]) -> Option<usize> {
         if rows.is_empty() {
             return None;
         }
@@ -273,7 +277,7 @@ impl View {
     }
 
     /// Re-finds the selection in `rows` (selecting the first row if none) and scrolls to it.
-    pub fn sync(&mut self, rows: &[Id]) {
+    pub fn sync(&mut self, rows: &[Key]) {
         if !self.follow {
             self.selected = None;
         }
@@ -292,7 +296,7 @@ impl View {
     }
 
     /// Selects row `i` of `rows` and scrolls so that it is visible.
-    pub(crate) fn select(&mut self, i: usize, rows: &[Id]) {
+    pub(crate) fn select(&mut self, i: usize, rows: &[Key]) {
         self.cursor = i;
         self.selected = rows.get(i).copied();
         let page = self.page.max(1);

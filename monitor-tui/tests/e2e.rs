@@ -8,20 +8,20 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
-use wamp_monitor::feed::{self, FeedConfig, FeedItem};
-use wamp_monitor::model::{MetaEvent, Model};
+use wamp_monitor::feed::{self, FeedConfig, Routed};
+use wamp_monitor::model::{Key, MetaEvent, Model};
 
 /// Applies feed items to the model until `done` holds (bounded by 10 s).
 async fn follow_until(
-    rx: &mut mpsc::Receiver<FeedItem>,
+    rx: &mut mpsc::Receiver<Routed>,
     model: &mut Model,
     done: impl Fn(&Model) -> bool,
 ) {
     tokio::time::timeout(Duration::from_secs(10), async {
         while !done(model) {
-            let item = rx.recv().await.expect("the feed runs");
+            let (router, item) = rx.recv().await.expect("the feed runs");
             if let Some(ev) = item.into_meta() {
-                model.apply(ev, 0.0);
+                model.apply_from(router, ev, 0.0);
             }
         }
     })
@@ -49,16 +49,20 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
     let (tx, mut rx) = mpsc::channel(4096);
     let (_kill, kills) = mpsc::channel(1);
     let config = FeedConfig {
+        name: "r".into(),
         url: ws.clone(),
         realm: "realm1".into(),
         serializer: Serializer::Json,
         login: Default::default(),
         trust: Default::default(),
     };
-    tokio::spawn(feed::run(config, tx, kills));
+    tokio::spawn(feed::run(0, config, tx, kills));
     let mut model = Model::new(0.0, 1e9);
     let early_id = early.id();
-    follow_until(&mut rx, &mut model, |m| m.sessions.contains_key(&early_id)).await;
+    follow_until(&mut rx, &mut model, |m| {
+        m.sessions.contains_key(&Key::new(0, early_id))
+    })
+    .await;
 
     let mut clients = Vec::new();
     for (url, ser) in [
@@ -100,12 +104,15 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
     }
     let ids: Vec<u64> = expected.iter().map(|e| e.0).collect();
     follow_until(&mut rx, &mut model, |m| {
-        ids.iter()
-            .all(|id| m.sessions.get(id).is_some_and(|s| s.left_at.is_some()))
+        ids.iter().all(|&id| {
+            m.sessions
+                .get(&Key::new(0, id))
+                .is_some_and(|s| s.left_at.is_some())
+        })
     })
     .await;
     for (id, t) in expected {
-        let row = &model.sessions[&id];
+        let row = &model.sessions[&Key::new(0, id)];
         assert_eq!(
             row.totals.messages,
             t.messages_rx + t.messages_tx,

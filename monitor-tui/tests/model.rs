@@ -1,7 +1,7 @@
 //! The model, driven by events captured from Crossbar.io and by hand-made ones.
 
 use wamp::{Dict, Value, dict};
-use wamp_monitor::model::{Connection, MetaEvent, Model, parse_event};
+use wamp_monitor::model::{Connection, Key, MetaEvent, Model, parse_event};
 
 fn captured() -> Vec<(String, Vec<Value>)> {
     let path = concat!(
@@ -42,7 +42,8 @@ fn crossbars_events_build_the_session_table() {
     assert_eq!(model.joined, joins);
     assert!(model.left <= leaves && model.left > 0);
     // For every session, the totals are the sum of the stats events attributed to it.
-    for (id, row) in &model.sessions {
+    for (key, row) in &model.sessions {
+        let id = &key.id;
         let sum: u64 = events
             .iter()
             .filter(|e| {
@@ -88,9 +89,9 @@ fn rates_come_from_the_last_cycle_and_go_stale() {
     m.apply(join(7), 0.0);
     // The first cycle (HELLO and WELCOME in a fraction of a millisecond) is no rate.
     m.apply(stats(7, 1, 2, 0.0001), 0.5);
-    assert_eq!(m.sessions[&7].messages_per_s(0.5), 0.0);
+    assert_eq!(m.sessions[&Key::new(0, 7)].messages_per_s(0.5), 0.0);
     m.apply(stats(7, 2, 10, 0.5), 1.0);
-    let row = &m.sessions[&7];
+    let row = &m.sessions[&Key::new(0, 7)];
     assert_eq!(row.messages_per_s(1.0), 20.0);
     assert_eq!(row.bytes_per_s(1.0), 2000.0);
     assert_eq!(row.messages_per_s(100.0), 0.0, "stale after a long silence");
@@ -103,10 +104,10 @@ fn left_sessions_stay_for_the_retention_time_then_go() {
     m.apply(join(1), 0.0);
     m.apply(MetaEvent::Leave(1), 5.0);
     m.tick(20.0);
-    assert!(m.sessions.contains_key(&1));
+    assert!(m.sessions.contains_key(&Key::new(0, 1)));
     assert_eq!(m.live(), 0);
     m.tick(36.0);
-    assert!(!m.sessions.contains_key(&1));
+    assert!(!m.sessions.contains_key(&Key::new(0, 1)));
     assert_eq!((m.joined, m.left), (1, 1));
 }
 
@@ -124,10 +125,11 @@ fn a_snapshot_merges_with_events_that_raced_it_without_counting_twice() {
     snap.insert("bytes".into(), 3000.into());
     snap.insert("cycle".into(), 3.into());
     m.apply(MetaEvent::Snapshot(vec![snap]), 0.2);
-    assert_eq!(m.sessions[&9].totals.messages, 40);
-    assert_eq!(m.sessions[&9].cycle, 4);
+    assert_eq!(m.sessions[&Key::new(0, 9)].totals.messages, 40);
+    assert_eq!(m.sessions[&Key::new(0, 9)].cycle, 4);
     assert_eq!(
-        m.sessions[&9].transport, "websocket",
+        m.sessions[&Key::new(0, 9)].transport,
+        "websocket",
         "details from the snapshot"
     );
 }
@@ -142,7 +144,7 @@ fn aggregate_rates_and_history_are_bounded() {
             m.tick(c as f64 * 0.1);
         }
     }
-    let row = &m.sessions[&1];
+    let row = &m.sessions[&Key::new(0, 1)];
     assert_eq!(row.history.len(), wamp_monitor::model::HISTORY);
     assert!(m.aggregate.len() <= wamp_monitor::model::AGGREGATE_HISTORY);
     let (msgs, _) = *m.aggregate.last().unwrap();
@@ -156,10 +158,13 @@ fn aggregate_rates_and_history_are_bounded() {
 #[test]
 fn connection_changes_are_shown_and_logged() {
     let mut m = Model::new(0.0, 30.0);
-    assert_eq!(m.connection, Connection::Connecting);
+    assert_eq!(*m.connection(0), Connection::Connecting);
     m.apply(MetaEvent::Connected("ws://x:1/ws".into()), 0.0);
     m.apply(MetaEvent::Disconnected("refused".into(), Some(2.0)), 1.0);
-    assert_eq!(m.connection, Connection::Lost("refused".into(), Some(3.0)));
+    assert_eq!(
+        *m.connection(0),
+        Connection::Lost("refused".into(), Some(3.0))
+    );
     m.apply(
         MetaEvent::Killed(5, Err("wamp.error.not_authorized".into())),
         2.0,
@@ -182,7 +187,7 @@ fn sessions_missing_from_a_new_snapshot_left_while_the_monitor_was_away() {
         _ => unreachable!(),
     };
     m.apply(MetaEvent::Snapshot(vec![still]), 5.0);
-    assert_eq!(m.sessions[&1].left_at, Some(5.0));
-    assert_eq!(m.sessions[&2].left_at, None);
+    assert_eq!(m.sessions[&Key::new(0, 1)].left_at, Some(5.0));
+    assert_eq!(m.sessions[&Key::new(0, 2)].left_at, None);
     assert_eq!(m.live(), 1);
 }

@@ -10,8 +10,8 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
-use wamp_monitor::model::{MetaEvent, Model};
-use wamp_monitor::ui::{self, Header};
+use wamp_monitor::model::{MetaEvent, Model, Router};
+use wamp_monitor::ui;
 use wamp_monitor::view::View;
 
 /// The moment every screen is drawn at: 12 min 41 s after the monitor started.
@@ -182,7 +182,8 @@ fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEven
 /// The model after 761 s: connected, six sessions joined, stats flowing, one session left,
 /// one kill done and one refused. Every event has a fixed time; ticks are every 0.25 s.
 fn model() -> Model {
-    let mut m = Model::new(0.0, 30.0);
+    let routers = vec![Router::new("ws://127.0.0.1:8080/ws", "realm1")];
+    let mut m = Model::with_routers(0.0, 30.0, routers);
     m.apply(MetaEvent::Connected("ws://127.0.0.1:8080/ws".into()), 0.2);
     for (i, f) in SESSIONS.iter().enumerate() {
         m.apply(MetaEvent::Join(join_details(f)), 1.0 + i as f64);
@@ -216,13 +217,6 @@ fn model() -> Model {
     m
 }
 
-fn header() -> Header {
-    Header {
-        url: "ws://127.0.0.1:8080/ws".into(),
-        realm: "realm1".into(),
-    }
-}
-
 fn view() -> View {
     let mut v = View::new(true);
     v.wall_offset = Some(STARTED);
@@ -240,7 +234,7 @@ fn terminal(model: &Model, view: &mut View, width: u16, height: u16) -> Terminal
     terminal
         .draw(|f| {
             view.fit(f.area(), model, NOW);
-            ui::draw(f, model, view, &header(), NOW);
+            ui::draw(f, model, view, NOW);
         })
         .expect("drawn");
     terminal
@@ -332,7 +326,7 @@ fn the_left_session_is_dim_and_the_selection_reversed() {
         "left sessions are dimmed"
     );
     // Nothing chosen yet: the first row (the busiest session) is selected.
-    let first = view().visible_rows(&m, NOW)[0].to_string();
+    let first = view().visible_rows(&m, NOW)[0].id.to_string();
     let selected = row_of(&first);
     assert!(
         buf[(3, selected)].modifier.contains(Modifier::REVERSED),
@@ -402,7 +396,7 @@ fn fit_keeps_the_selection_on_screen() {
     let text = render(&m, &mut v, 80, 13);
     assert!(text.contains("4–6 of 6"), "{text}");
     assert_eq!(
-        v.selected,
+        v.selected.map(|k| k.id),
         Some(LEAVER),
         "the left session sorts last by msgs/s"
     );

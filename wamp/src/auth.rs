@@ -70,7 +70,19 @@ impl Login {
         authid: Option<String>,
         secret_file: Option<&std::path::Path>,
     ) -> Result<Login, String> {
+        Login::from_secret_source(method, authid, secret_file, None)
+    }
+
+    /// Like [`Login::from_command_line`], but the secret comes from the environment variable
+    /// `secret_env` when given (and no file is), instead of the method's usual variable.
+    pub fn from_secret_source(
+        method: &str,
+        authid: Option<String>,
+        secret_file: Option<&std::path::Path>,
+        secret_env: Option<&str>,
+    ) -> Result<Login, String> {
         let secret = |variable: &str| -> Result<String, String> {
+            let variable = secret_env.unwrap_or(variable);
             let text = match secret_file {
                 Some(path) => std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read the secret from {}: {e}", path.display()))?,

@@ -92,6 +92,10 @@ fn info<'a>(row: &SessionRow, cx: &Ctx, w: usize) -> Vec<Line<'a>> {
     ];
     let mut lines = flow(&identity, cx.theme, w);
     lines.extend(flow(&totals(row), cx.theme, w));
+    let health = health(row, cx);
+    if !health.is_empty() {
+        lines.extend(flow(&health, cx.theme, w));
+    }
     let extra = d.get("authextra").and_then(Value::as_dict).map(authextra);
     if let Some(extra) = extra.filter(|e| !e.is_empty()) {
         let extra = format::truncate(&extra, w.saturating_sub(10));
@@ -166,6 +170,27 @@ fn totals(row: &SessionRow) -> Vec<(&'static str, String)> {
         let rx_share = format::percent(rx, rx + tx);
         let tx_share = if rx + tx == 0 { 0 } else { 100 - rx_share };
         pairs.push(("rx/tx", format!("{rx_share}% / {tx_share}%")));
+    }
+    pairs
+}
+
+/// The router's slow-consumer report and the drops, when there are any: the queue when the
+/// report came, the events dropped, the policy and whether it is dropping now.
+fn health(row: &SessionRow, cx: &Ctx) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    if let Some(slow) = &row.slow {
+        let ago = format::duration(cx.now - slow.at);
+        let state = match (slow.policy.as_str(), slow.dropping) {
+            ("close", _) => format!("closed as a slow consumer ({ago} ago)"),
+            (_, true) => format!("dropping events (since {ago})"),
+            (_, false) => format!("recovered ({ago} ago)"),
+        };
+        pairs.push(("slow", state));
+        pairs.push(("queue", format::bytes(slow.queued)));
+        pairs.push(("policy", slow.policy.clone()));
+    }
+    if let Some(n) = row.dropped().filter(|&n| n > 0 || row.slow.is_some()) {
+        pairs.push(("dropped", format::count(n)));
     }
     pairs
 }

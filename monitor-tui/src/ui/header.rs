@@ -6,15 +6,19 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Ctx, Header, width};
+use super::{Ctx, width};
 use crate::format;
-use crate::model::Connection;
+use crate::model::{Connection, Router};
 
 /// Draws the header into `area` (two lines).
-pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, header: &Header) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {
     let avail = area.width as usize;
     let paused = paused(cx);
-    let left = identity(cx, header, avail.saturating_sub(paused.width() + 1));
+    let room = avail.saturating_sub(paused.width() + 1);
+    let left = match cx.model.routers.as_slice() {
+        [one] => identity(cx, one, room),
+        several => routers(cx, several, room),
+    };
     let first = Rect {
         height: 1.min(area.height),
         ..area
@@ -29,6 +33,58 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, header: &Header) {
         };
         frame.render_widget(Paragraph::new(numbers(cx, avail)), second);
     }
+    if area.height > 2 {
+        let third = Rect {
+            y: area.y + 2,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(summary(cx, avail)), third);
+    }
+}
+
+/// Line three (when a router offers `wampstat.session.summary`): the live sessions by authrole
+/// and by transport, summed over the routers, most first, as many as fit.
+fn summary<'a>(cx: &Ctx, avail: usize) -> Line<'a> {
+    let theme = cx.theme;
+    let mut roles: Vec<(String, u64)> = Vec::new();
+    let mut transports: Vec<(String, u64)> = Vec::new();
+    for s in cx.model.routers.iter().filter_map(|r| r.summary.as_ref()) {
+        merge(&mut roles, &s.by_authrole);
+        merge(&mut transports, &s.by_transport);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (label, counts) in [("roles ", roles), ("   transports ", transports)] {
+        let label_span = Span::styled(label, theme.label());
+        used += label_span.width();
+        spans.push(label_span);
+        for (i, (name, n)) in counts.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " · " };
+            let item = format!("{sep}{name} ");
+            let count = n.to_string();
+            if used + width(&item) + width(&count) > avail {
+                spans.push(Span::styled(" …", theme.label()));
+                used += 2;
+                break;
+            }
+            used += width(&item) + width(&count);
+            spans.push(Span::styled(item, theme.label()));
+            spans.push(Span::styled(count, theme.accent()));
+        }
+    }
+    Line::from(spans)
+}
+
+/// Adds `more` into `into`, keeping it sorted most first (then by name).
+fn merge(into: &mut Vec<(String, u64)>, more: &[(String, u64)]) {
+    for (name, n) in more {
+        match into.iter_mut().find(|(k, _)| k == name) {
+            Some((_, m)) => *m += n,
+            None => into.push((name.clone(), *n)),
+        }
+    }
+    into.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
 fn paused<'a>(cx: &Ctx) -> Line<'a> {
@@ -42,7 +98,7 @@ fn paused<'a>(cx: &Ctx) -> Line<'a> {
 
 /// Line one: product, URL, realm, connection state and uptime; the product and then the uptime
 /// go when the line is too narrow, and then the URL and the state text are cut.
-fn identity<'a>(cx: &Ctx, header: &Header, avail: usize) -> Line<'a> {
+fn identity<'a>(cx: &Ctx, header: &Router, avail: usize) -> Line<'a> {
     let up = format!("up {}", format::uptime(cx.now - cx.model.started_at));
     for (product, uptime) in [(true, true), (false, true), (false, false)] {
         let line = identity_line(cx, header, product, uptime.then_some(&up), usize::MAX);
@@ -55,13 +111,13 @@ fn identity<'a>(cx: &Ctx, header: &Header, avail: usize) -> Line<'a> {
 
 fn identity_line<'a>(
     cx: &Ctx,
-    header: &Header,
+    header: &Router,
     product: bool,
     uptime: Option<&String>,
     avail: usize,
 ) -> Line<'a> {
     let theme = cx.theme;
-    let (symbol, state, style) = connection(&cx.model.connection, cx.view.tick, cx);
+    let (symbol, state, style) = connection(&header.connection, cx.view.tick, cx);
     // What is left for the URL and the state text when the rest is laid out; the state text
     // keeps at least 24 columns (why a connection failed matters more than the URL).
     let fixed = 1 + width(&header.realm) + 2 + 2 + 2 + uptime.map_or(0, |u| width(u) + 2);
@@ -84,6 +140,59 @@ fn identity_line<'a>(
     spans.push(Span::styled(format!(" {state}"), style));
     if let Some(up) = uptime {
         spans.push(Span::raw("  "));
+        spans.push(Span::styled(up.clone(), theme.label()));
+    }
+    Line::from(spans)
+}
+
+/// Line one with several routers: the product, then each router's symbol, name and realm, with
+/// the reason of any that is not connected, then the uptime. The product and then the uptime go
+/// when the line is too narrow, then the reasons are cut.
+fn routers<'a>(cx: &Ctx, routers: &[Router], avail: usize) -> Line<'a> {
+    let up = format!("up {}", format::uptime(cx.now - cx.model.started_at));
+    for (product, uptime, reasons) in [
+        (true, true, true),
+        (false, true, true),
+        (false, false, true),
+        (false, false, false),
+    ] {
+        let line = routers_line(cx, routers, product, uptime.then_some(&up), reasons);
+        if line.width() <= avail || !reasons {
+            return line;
+        }
+    }
+    unreachable!("the last variant always returns")
+}
+
+fn routers_line<'a>(
+    cx: &Ctx,
+    routers: &[Router],
+    product: bool,
+    uptime: Option<&String>,
+    reasons: bool,
+) -> Line<'a> {
+    let theme = cx.theme;
+    let mut spans = vec![Span::raw(" ")];
+    if product {
+        spans.push(Span::styled("wampstat", theme.accent()));
+        spans.push(Span::styled(" ▸", theme.label()));
+    }
+    for r in routers {
+        let (symbol, state, style) = connection(&r.connection, cx.view.tick, cx);
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(symbol, style));
+        spans.push(Span::styled(format!(" {}", r.name), theme.accent()));
+        spans.push(Span::styled(format!(" {}", r.realm), theme.label()));
+        if reasons && r.connection != Connection::Connected {
+            spans.push(Span::styled(
+                format!(" {}", format::truncate(&state, 40)),
+                style,
+            ));
+        }
+        spans.push(Span::raw(" "));
+    }
+    if let Some(up) = uptime {
+        spans.push(Span::raw(" "));
         spans.push(Span::styled(up.clone(), theme.label()));
     }
     Line::from(spans)

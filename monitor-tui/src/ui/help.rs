@@ -1,16 +1,14 @@
 //! The key hints: the footer, the help overlay and the kill confirmation.
 
+use super::{Ctx, Theme, centered, clear_around};
+use crate::format;
+use crate::model::{Key, LogKind};
+use crate::view::{Focus, Mode, View};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph};
-use wamp::Id;
-
-use super::{Ctx, Theme, centered, clear_around};
-use crate::format;
-use crate::model::LogKind;
-use crate::view::{Focus, Mode, View};
 
 /// Every key, as the help overlay lists it.
 const KEYS: [(&str, &str); 13] = [
@@ -43,7 +41,7 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
     };
     let mut lines: Vec<Line> = KEYS.iter().map(key).collect();
     lines.push(Line::default());
-    let filter = "matches id, authid, role, transport, serializer, peer";
+    let filter = "matches id, router, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
     lines.push(legend(theme));
     let kept = format!(
@@ -85,9 +83,10 @@ fn legend<'a>(theme: Theme) -> Line<'a> {
 }
 
 /// Draws the confirmation of a kill of session `id` in the middle of the screen.
-pub(super) fn confirm_kill(frame: &mut Frame, cx: &Ctx, id: Id) {
+pub(super) fn confirm_kill(frame: &mut Frame, cx: &Ctx, key: Key) {
     let theme = cx.theme;
-    let who = cx.model.sessions.get(&id).map_or_else(String::new, |r| {
+    let id = key.id;
+    let who = cx.model.sessions.get(&key).map_or_else(String::new, |r| {
         let peer = if r.peer.is_empty() {
             String::new()
         } else {

@@ -47,5 +47,6 @@ fn style(kind: &LogKind, theme: Theme) -> Style {
         LogKind::Kill => theme.fg(Color::Magenta),
         LogKind::Connection => theme.fg(Color::Cyan),
         LogKind::Error => theme.bad(),
+        LogKind::Slow => theme.warn(),
     }
 }

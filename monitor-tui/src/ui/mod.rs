@@ -18,20 +18,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
-use wamp::Id;
 
-use crate::model::{Model, SessionRow};
+use crate::model::{Key, Model, SessionRow};
 use crate::view::{Focus, Mode, View};
-
-/// What the header says about where the monitor is connected; not part of the model because it
-/// never changes while the monitor runs.
-#[derive(Debug, Clone, Default)]
-pub struct Header {
-    /// The router URL, e.g. `ws://127.0.0.1:8080/ws`.
-    pub url: String,
-    /// The realm.
-    pub realm: String,
-}
 
 /// What every part of the screen draws from: the model, the view, the styles and the clock.
 #[derive(Clone, Copy)]
@@ -73,8 +62,11 @@ impl<'a> Ctx<'a> {
 
 /// Screens at least this wide show the detail pane beside the log and every column.
 const WIDE: u16 = 120;
-/// The header's height.
-const HEADER_HEIGHT: u16 = 2;
+/// The header's height: two lines, and a third for the routers' session summary when one
+/// offers it.
+fn header_height(model: &Model) -> u16 {
+    2 + u16::from(model.routers.iter().any(|r| r.summary.is_some()))
+}
 
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -86,9 +78,9 @@ struct Areas {
     footer: Rect,
 }
 
-fn layout(area: Rect, view: &View) -> Areas {
+fn layout(area: Rect, view: &View, model: &Model) -> Areas {
     let [header, body, footer] = Layout::vertical([
-        Constraint::Length(HEADER_HEIGHT),
+        Constraint::Length(header_height(model)),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
@@ -128,8 +120,8 @@ fn layout(area: Rect, view: &View) -> Areas {
 
 /// How many session rows and log lines fit in `area` with this view (panes open, focus):
 /// what [`View::fit`] keeps the selection and log scroll within.
-pub fn pages(area: Rect, view: &View) -> (usize, usize) {
-    let areas = layout(area, view);
+pub fn pages(area: Rect, view: &View, model: &Model) -> (usize, usize) {
+    let areas = layout(area, view, model);
     let inner = |r: Rect| r.height.saturating_sub(2) as usize;
     (
         inner(areas.table).saturating_sub(1),
@@ -143,8 +135,8 @@ impl View {
     /// scrolled in range, and returns the visible rows (pass them to [`View::on_key`]).
     ///
     /// It lives here rather than with the [`View`] because only the layout knows what fits.
-    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Id> {
-        let (page, log_page) = pages(area, self);
+    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Key> {
+        let (page, log_page) = pages(area, self, model);
         self.page = page.max(1);
         self.log_page = log_page.max(1);
         self.log_scroll = self
@@ -157,11 +149,11 @@ impl View {
 }
 
 /// Draws the whole screen.
-pub fn draw(frame: &mut Frame, model: &Model, view: &View, header: &Header, now: f64) {
+pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: f64) {
     let cx = Ctx::new(model, view, now);
-    let areas = layout(frame.area(), view);
+    let areas = layout(frame.area(), view, model);
     let rows = view.visible_rows(model, now);
-    header::draw(frame, areas.header, &cx, header);
+    header::draw(frame, areas.header, &cx);
     table::draw(frame, areas.table, &cx, &rows);
     if let Some(area) = areas.detail {
         let selected = view

@@ -1,20 +1,19 @@
 //! The session table: the columns that fit, only the rows on screen.
 
+use super::{Ctx, width};
+use crate::format;
+use crate::model::{Cycle, Health, Key, SessionRow, Totals, short_transport};
+use crate::view::{Focus, Mode, SortColumn};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Margin, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
-use wamp::Id;
-
-use super::{Ctx, width};
-use crate::format;
-use crate::model::{Cycle, SessionRow, Totals, short_transport};
-use crate::view::{Focus, Mode, SortColumn};
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
+    Router,
     Session,
     Authid,
     Role,
@@ -27,11 +26,13 @@ enum Col {
     BytesPerS,
     Cycle,
     Age,
+    Health,
     Trend,
 }
 
 /// Every column, left to right.
-const COLUMNS: [Col; 13] = [
+const COLUMNS: [Col; 15] = [
+    Col::Router,
     Col::Session,
     Col::Authid,
     Col::Role,
@@ -44,6 +45,7 @@ const COLUMNS: [Col; 13] = [
     Col::BytesPerS,
     Col::Cycle,
     Col::Age,
+    Col::Health,
     Col::Trend,
 ];
 
@@ -56,6 +58,7 @@ const MAX_TREND: usize = crate::model::HISTORY;
 impl Col {
     fn title(self) -> &'static str {
         match self {
+            Col::Router => "ROUTER",
             Col::Session => "SESSION",
             Col::Authid => "AUTHID",
             Col::Role => "ROLE",
@@ -68,6 +71,7 @@ impl Col {
             Col::BytesPerS => "BYTES/S",
             Col::Cycle => "CYCLE",
             Col::Age => "AGE",
+            Col::Health => "HEALTH",
             Col::Trend => "TREND",
         }
     }
@@ -75,6 +79,7 @@ impl Col {
     /// The narrowest it may get; numbers never get cut, text columns do (with `…`).
     fn min(self) -> usize {
         match self {
+            Col::Router => 6,
             Col::Session => 16,
             Col::Authid => 12,
             Col::Transport => 10,
@@ -98,6 +103,8 @@ impl Col {
             Col::Transport => Some(6),
             Col::Age => Some(7),
             Col::Authid => Some(8),
+            Col::Router => Some(9),
+            Col::Health => Some(10),
             _ => None,
         }
     }
@@ -120,7 +127,8 @@ impl Col {
     fn sorts(self, sort: SortColumn) -> bool {
         matches!(
             (self, sort),
-            (Col::Session, SortColumn::Session)
+            (Col::Router, SortColumn::Router)
+                | (Col::Session, SortColumn::Session)
                 | (Col::Authid, SortColumn::Authid)
                 | (Col::Role, SortColumn::Role)
                 | (
@@ -138,9 +146,17 @@ impl Col {
     }
 
     /// How wide the column would like to be for these rows (text columns: their longest value).
-    fn want(self, rows: &[&SessionRow]) -> usize {
+    fn want(self, rows: &[&SessionRow], cx: &Ctx) -> usize {
         let longest = |f: fn(&SessionRow) -> usize| rows.iter().map(|r| f(r)).max().unwrap_or(0);
         let text = match self {
+            Col::Router => cx
+                .model
+                .routers
+                .iter()
+                .map(|r| width(&r.name))
+                .max()
+                .unwrap_or(0),
+            Col::Health => longest(|r| width(&health(r).0)),
             Col::Authid => longest(|r| width(&r.authid)),
             Col::Role => longest(|r| width(&r.authrole)),
             Col::Transport => longest(|r| width(&transport(r))),
@@ -164,8 +180,15 @@ fn transport(r: &SessionRow) -> String {
 
 /// The columns that fit in `avail` cells and their widths: columns fold away by rank until the
 /// narrowest widths fit, then text columns grow to their content and the sparkline takes the rest.
-fn columns(avail: usize, rows: &[&SessionRow]) -> Vec<(Col, usize)> {
-    let mut cols: Vec<Col> = COLUMNS.to_vec();
+fn columns(avail: usize, rows: &[&SessionRow], cx: &Ctx) -> Vec<(Col, usize)> {
+    let several = cx.model.several_routers();
+    // Shown only when some session has something to report (never against Crossbar).
+    let unwell = rows.iter().any(|r| r.health() != Health::Fine);
+    let mut cols: Vec<Col> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|&c| (c != Col::Router || several) && (c != Col::Health || unwell))
+        .collect();
     let need = |cols: &[Col]| {
         cols.iter()
             .map(|c| c.min() + 1)
@@ -197,7 +220,11 @@ fn columns(avail: usize, rows: &[&SessionRow]) -> Vec<(Col, usize)> {
             .iter_mut()
             .filter(|(c, _)| (*c == Col::Trend) == trend)
         {
-            let want = if trend { cap } else { col.want(rows).min(cap) };
+            let want = if trend {
+                cap
+            } else {
+                col.want(rows, cx).min(cap)
+            };
             let grow = want.saturating_sub(*w).min(spare);
             *w += grow;
             spare -= grow;
@@ -208,7 +235,7 @@ fn columns(avail: usize, rows: &[&SessionRow]) -> Vec<(Col, usize)> {
 
 /// Draws the table of `rows` (already filtered and sorted) into `area`; only the rows on
 /// screen are built.
-pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Id]) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Key]) {
     let (view, theme) = (cx.view, cx.theme);
     let page = area.height.saturating_sub(3) as usize;
     let selected = view.selected_index(rows);
@@ -226,7 +253,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Id]) {
         .iter()
         .filter_map(|id| cx.model.sessions.get(id))
         .collect();
-    let cols = columns(inner.width as usize, &all);
+    let cols = columns(inner.width as usize, &all, cx);
     let shown = all.iter().enumerate().skip(first).take(page).map(|(i, r)| {
         let row = row(r, &cols, cx);
         if Some(i) == selected {
@@ -354,6 +381,7 @@ fn cell<'a>(r: &SessionRow, col: Col, w: usize, cx: &Ctx) -> Line<'a> {
     match col {
         Col::Msgs | Col::Bytes | Col::Rated | Col::Cycle if no_stats => Line::raw(UNKNOWN),
         Col::MsgsPerS | Col::BytesPerS if no_stats || r.left_at.is_some() => Line::raw(UNKNOWN),
+        Col::Router => text(cx.model.router_name(r.router)),
         Col::Session => Line::raw(r.id.to_string()),
         Col::Authid => text(&r.authid),
         Col::Role => text(&r.authrole),
@@ -366,7 +394,24 @@ fn cell<'a>(r: &SessionRow, col: Col, w: usize, cx: &Ctx) -> Line<'a> {
         Col::BytesPerS => rate(format::byte_rate, r.bytes_per_s(now), cx.total.1, cx),
         Col::Cycle => Line::raw(format::count(r.cycle)),
         Col::Age => age(r, now),
+        Col::Health => {
+            let (text, bad) = health(r);
+            let style = if bad { cx.theme.bad() } else { cx.theme.warn() };
+            Line::styled(format::truncate(&text, w), style)
+        }
         Col::Trend => trend(r, w, cx),
+    }
+}
+
+/// The health flag: `dropping`, `dropped 1.2k`, `closed slow` or nothing; and whether it is
+/// bad news now (rather than a warning about the past).
+fn health(r: &SessionRow) -> (String, bool) {
+    let dropped = format::count(r.dropped().unwrap_or(0));
+    match r.health() {
+        Health::Fine => (String::new(), false),
+        Health::Dropped => (format!("dropped {dropped}"), false),
+        Health::Dropping => (format!("dropping {dropped}"), true),
+        Health::Closed => ("closed slow".to_owned(), true),
     }
 }
 
@@ -400,10 +445,18 @@ fn trend<'a>(r: &SessionRow, w: usize, cx: &Ctx) -> Line<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Model, Router};
+    use crate::view::View;
+
+    fn cols(avail: usize, model: &Model) -> Vec<(Col, usize)> {
+        let view = View::new(false);
+        columns(avail, &[], &Ctx::new(model, &view, 0.0))
+    }
 
     #[test]
     fn narrow_screens_fold_peer_rated_role_cycle_and_bytes() {
-        let cols: Vec<Col> = columns(78, &[]).into_iter().map(|(c, _)| c).collect();
+        let one = Model::new(0.0, 1.0);
+        let cols: Vec<Col> = cols(78, &one).into_iter().map(|(c, _)| c).collect();
         assert_eq!(
             cols,
             [
@@ -418,16 +471,31 @@ mod tests {
             ]
         );
         assert_eq!(
-            columns(158, &[]).len(),
-            COLUMNS.len(),
-            "wide screens show everything"
+            super::tests::cols(158, &one).len(),
+            COLUMNS.len() - 2,
+            "wide screens show everything but the router and (nothing to report) the health"
         );
     }
 
     #[test]
+    fn the_router_column_shows_with_several_routers_and_folds_last() {
+        let routers = vec![
+            Router::new("ws://a:1/ws", "r"),
+            Router::new("rs://b:2", "r"),
+        ];
+        let two = Model::with_routers(0.0, 1.0, routers);
+        let wide: Vec<Col> = cols(170, &two).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(wide.first(), Some(&Col::Router));
+        assert_eq!(wide.len(), COLUMNS.len() - 1, "all but the health");
+        let narrow: Vec<Col> = cols(78, &two).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(narrow.first(), Some(&Col::Router), "kept before the authid");
+    }
+
+    #[test]
     fn widths_fill_the_space_exactly() {
+        let one = Model::new(0.0, 1.0);
         for avail in [60, 78, 100, 118, 158, 250] {
-            let cols = columns(avail, &[]);
+            let cols = cols(avail, &one);
             let used: usize = cols.iter().map(|(_, w)| w + 1).sum::<usize>() - 1;
             assert!(used <= avail, "{avail}: {used}");
             if avail < 200 {
