@@ -9,6 +9,7 @@
 //!   sessions already there, reconnect — delivering [`feed::FeedItem`]s.
 //! - [`model`]: the pure data model (sessions, totals, rates, recent cycles, the event log),
 //!   changed only by meta events and time.
+//! - [`series`]: per-second wall-clock time series of traffic over 1, 5 and 15 minutes, for charts.
 //! - [`view`]: the UI state (selection, scrolling, sort, filter, panes, the open
 //!   [`view::Mode`]) and which rows of a model it shows.
 //! - [`keys`]: what keys do to the view; a key that needs the outside world (quit, kill) comes
@@ -31,6 +32,7 @@ pub mod format;
 pub mod headless;
 pub mod keys;
 pub mod model;
+pub mod series;
 pub mod targets;
 pub mod ui;
 pub mod view;
