@@ -18,6 +18,8 @@
 //! - [`app`]: the dashboard, an [`app::App`] that owns the model, the view and the feed's
 //!   channels and runs the fixed-rate loop.
 //! - [`headless`]: `--plain`, `--json` and `--once`, output for scripts.
+//! - [`record`]: `--record` and `--replay`, the feeds written to an NDJSON file as they arrive,
+//!   read back and played at any speed.
 //! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
@@ -32,6 +34,7 @@ pub mod format;
 pub mod headless;
 pub mod keys;
 pub mod model;
+pub mod record;
 pub mod series;
 pub mod targets;
 pub mod ui;
