@@ -155,15 +155,6 @@ impl Default for RecordCap {
     }
 }
 
-/// One item of a recording that is not a [`FeedItem`] (as yet).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecordedItem {
-    /// What the feed delivered.
-    Feed(FeedItem),
-    /// What the router's `wampstat.session.summary` returned.
-    Summary(Dict),
-}
-
 /// One item read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
@@ -172,7 +163,7 @@ pub struct Recorded {
     /// Which router (an index into [`Replay::routers`]).
     pub router: usize,
     /// The item.
-    pub item: RecordedItem,
+    pub item: FeedItem,
 }
 
 /// Writes a recording (see the [module documentation](self) for the format and rotation).
@@ -229,19 +220,6 @@ impl Recorder {
         item: &FeedItem,
     ) -> Result<(), RecordError> {
         let body = feed_fields(item);
-        self.put(at, router, body)
-    }
-
-    /// Records what the router's `wampstat.session.summary` returned.
-    pub fn write_summary(
-        &mut self,
-        at: SystemTime,
-        router: usize,
-        summary: &Dict,
-    ) -> Result<(), RecordError> {
-        let mut body = Map::new();
-        body.insert("kind".into(), "summary".into());
-        body.insert("summary".into(), to_json!(summary));
         self.put(at, router, body)
     }
 
@@ -366,6 +344,7 @@ fn feed_fields(item: &FeedItem) -> Map<String, serde_json::Value> {
         }
         FeedItem::Snapshot(list) => json!({"kind": "snapshot", "sessions": to_json!(list)}),
         FeedItem::Connected(url) => json!({"kind": "connected", "url": strip_userinfo(url)}),
+        FeedItem::Summary(d) => json!({"kind": "summary", "summary": to_json!(d)}),
         FeedItem::Disconnected { error, retry } => json!({
             "kind": "disconnected",
             "error": strip_userinfo(error),
@@ -735,12 +714,12 @@ fn parse_line(text: &str, routers: usize) -> Result<Parsed, String> {
         .ok_or("no string \"kind\"")?
         .to_owned();
     let item = match kind.as_str() {
-        "event" => RecordedItem::Feed(FeedItem::Event {
+        "event" => FeedItem::Event {
             topic: string(&m, "topic")?,
             args: list(take(&mut m, "args")?).ok_or("\"args\" is not a list")?,
             kwargs: dict(take(&mut m, "kwargs")?).ok_or("\"kwargs\" is not a dictionary")?,
             received,
-        }),
+        },
         "snapshot" => {
             let sessions = list(take(&mut m, "sessions")?)
                 .ok_or("\"sessions\" is not a list")?
@@ -748,17 +727,17 @@ fn parse_line(text: &str, routers: usize) -> Result<Parsed, String> {
                 .map(dict)
                 .collect::<Option<_>>()
                 .ok_or("a session is not a dictionary")?;
-            RecordedItem::Feed(FeedItem::Snapshot(sessions))
+            FeedItem::Snapshot(sessions)
         }
-        "connected" => RecordedItem::Feed(FeedItem::Connected(string(&m, "url")?)),
-        "disconnected" => RecordedItem::Feed(FeedItem::Disconnected {
+        "connected" => FeedItem::Connected(string(&m, "url")?),
+        "disconnected" => FeedItem::Disconnected {
             error: string(&m, "error")?,
             retry: m
                 .get("retry")
                 .and_then(serde_json::Value::as_f64)
                 .and_then(secs_to_duration)
                 .ok_or("\"retry\" is not a number of seconds")?,
-        }),
+        },
         "killed" => {
             let id: Id = m
                 .get("session")
@@ -769,9 +748,9 @@ fn parse_line(text: &str, routers: usize) -> Result<Parsed, String> {
                 Some(serde_json::Value::String(e)) => Err(e.clone()),
                 Some(_) => return Err("\"error\" is neither null nor a string".into()),
             };
-            RecordedItem::Feed(FeedItem::Killed(id, outcome))
+            FeedItem::Killed(id, outcome)
         }
-        "summary" => RecordedItem::Summary(
+        "summary" => FeedItem::Summary(
             dict(take(&mut m, "summary")?).ok_or("\"summary\" is not a dictionary")?,
         ),
         other => return Err(format!("unknown kind {other:?}")),
@@ -991,7 +970,7 @@ mod tests {
 
     const T0: u64 = 1_764_680_400;
 
-    fn every_kind() -> Vec<(SystemTime, usize, RecordedItem)> {
+    fn every_kind() -> Vec<(SystemTime, usize, FeedItem)> {
         let nested = dict! {
             "session" => 7u64,
             "authid" => "alice",
@@ -1003,55 +982,41 @@ mod tests {
             (
                 t(0),
                 0,
-                RecordedItem::Feed(FeedItem::Connected("ws://127.0.0.1:8080/ws".into())),
+                FeedItem::Connected("ws://127.0.0.1:8080/ws".into()),
             ),
-            (
-                t(1),
-                0,
-                RecordedItem::Feed(FeedItem::Snapshot(vec![nested.clone(), dict! {}])),
-            ),
+            (t(1), 0, FeedItem::Snapshot(vec![nested.clone(), dict! {}])),
             (
                 t(123_456),
                 1,
-                RecordedItem::Feed(FeedItem::Event {
+                FeedItem::Event {
                     topic: "wamp.session.on_join".into(),
                     args: vec![Value::Dict(nested.clone()), Value::Bytes(vec![9, 8, 7])],
                     kwargs: dict! {"k" => Value::Bytes(vec![]), "n" => dict! {"m" => 1}},
                     received: t(123_456),
-                }),
+                },
             ),
-            (
-                t(999_999),
-                0,
-                RecordedItem::Feed(FeedItem::Killed(7, Ok(()))),
-            ),
+            (t(999_999), 0, FeedItem::Killed(7, Ok(()))),
             (
                 t(1_000_000),
                 0,
-                RecordedItem::Feed(FeedItem::Killed(
-                    8,
-                    Err("wamp.error.no_such_session".into()),
-                )),
+                FeedItem::Killed(8, Err("wamp.error.no_such_session".into())),
             ),
             (
                 t(2_500_000),
                 1,
-                RecordedItem::Feed(FeedItem::Disconnected {
+                FeedItem::Disconnected {
                     error: "connection refused".into(),
                     retry: Duration::from_millis(2500),
-                }),
+                },
             ),
-            (t(3_000_000), 1, RecordedItem::Summary(nested)),
+            (t(3_000_000), 1, FeedItem::Summary(nested)),
         ]
     }
 
-    fn record(path: &Path, items: &[(SystemTime, usize, RecordedItem)], cap: RecordCap) {
+    fn record(path: &Path, items: &[(SystemTime, usize, FeedItem)], cap: RecordCap) {
         let mut rec = Recorder::create(path, &routers(), cap).unwrap();
         for (at, router, item) in items {
-            match item {
-                RecordedItem::Feed(f) => rec.write(*at, *router, f).unwrap(),
-                RecordedItem::Summary(d) => rec.write_summary(*at, *router, d).unwrap(),
-            }
+            rec.write(*at, *router, item).unwrap();
         }
         rec.flush().unwrap();
     }
@@ -1155,9 +1120,7 @@ mod tests {
         assert_eq!(replay.routers()[0].0, "ws://r:8080/ws");
         assert_eq!(
             replay.get(0).map(|r| r.item),
-            Some(RecordedItem::Feed(FeedItem::Connected(
-                "ws://r:8080/ws".into()
-            )))
+            Some(FeedItem::Connected("ws://r:8080/ws".into()))
         );
     }
 
@@ -1189,7 +1152,7 @@ mod tests {
             assert_eq!(replay.skipped(), 0);
             assert_eq!(replay.routers(), routers().as_slice());
             ids.extend(replay.iter().map(|r| match r.item {
-                RecordedItem::Feed(FeedItem::Killed(id, _)) => id,
+                FeedItem::Killed(id, _) => id,
                 _ => 0,
             }));
         }
@@ -1233,8 +1196,8 @@ mod tests {
         let first = replay.first_skipped().unwrap();
         assert_eq!((first.path.as_path(), first.line), (file.0.as_path(), 3));
         assert!(first.why.starts_with("not JSON"), "{}", first.why);
-        let back: Vec<RecordedItem> = replay.iter().map(|r| r.item).collect();
-        let expected: Vec<RecordedItem> = every_kind()
+        let back: Vec<FeedItem> = replay.iter().map(|r| r.item).collect();
+        let expected: Vec<FeedItem> = every_kind()
             .into_iter()
             .map(|(_, _, i)| i)
             .take(every_kind().len() - 1)
@@ -1307,7 +1270,7 @@ mod tests {
         items
             .iter()
             .map(|r| match r.item {
-                RecordedItem::Feed(FeedItem::Killed(id, _)) => id,
+                FeedItem::Killed(id, _) => id,
                 _ => 0,
             })
             .collect()
