@@ -46,8 +46,10 @@ impl View {
             (_, Down | Char('j')) => self.move_by(1, rows),
             (_, PageUp) => self.move_by(-self.page_step(), rows),
             (_, PageDown) => self.move_by(self.page_step(), rows),
-            (_, Home | Char('g')) => self.move_by(isize::MIN / 2, rows),
-            (_, End | Char('G')) => self.move_by(isize::MAX / 2, rows),
+            (_, Home) => self.move_by(isize::MIN / 2, rows),
+            (_, End) => self.move_by(isize::MAX / 2, rows),
+            (_, Char('+' | '=')) => self.widen_window(),
+            (_, Char('-' | '_')) => self.narrow_window(),
             (_, Char('s')) => self.next_sort(),
             (_, Char('S')) => self.reverse_sort(),
             (_, Char('/')) => self.start_filter(),
@@ -90,6 +92,18 @@ impl View {
     /// the scroll within the log.
     fn scroll_log(&mut self, delta: isize) {
         self.log_scroll = self.log_scroll.saturating_add_signed(delta);
+    }
+
+    /// `+`: the charts, the header sparklines and the TREND column cover more time.
+    fn widen_window(&mut self) -> Action {
+        self.window = self.window.wider();
+        Action::None
+    }
+
+    /// `-`: they cover less time, in more detail.
+    fn narrow_window(&mut self) -> Action {
+        self.window = self.window.narrower();
+        Action::None
     }
 
     fn next_sort(&mut self) -> Action {
@@ -454,6 +468,21 @@ mod tests {
             "Esc closes the detail"
         );
         assert!(!v.show_detail);
+    }
+
+    #[test]
+    fn plus_and_minus_widen_and_narrow_the_window() {
+        use crate::series::Window;
+        let mut v = View::new(false);
+        assert_eq!(v.window, Window::OneMinute);
+        press(&mut v, &[], "+");
+        assert_eq!(v.window, Window::FiveMinutes);
+        press(&mut v, &[], "=+");
+        assert_eq!(v.window, Window::FifteenMinutes, "stops at the widest");
+        press(&mut v, &[], "-");
+        assert_eq!(v.window, Window::FiveMinutes);
+        press(&mut v, &[], "--");
+        assert_eq!(v.window, Window::OneMinute, "stops at the narrowest");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 
 use crate::model::{Key, Model, SessionRow, short_transport};
+use crate::series::Window;
 
 /// Which pane the movement keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +212,8 @@ pub struct View {
     /// Whether the selection follows a session (after the user moved it) rather than staying
     /// on its row (at start: the top row, whichever session is busiest).
     pub follow: bool,
+    /// How much time the charts, the header sparklines and the TREND column cover (`+`/`-`).
+    pub window: Window,
 }
 
 impl Default for View {
@@ -240,6 +243,7 @@ impl View {
             wall_offset: None,
             tick: 0,
             follow: false,
+            window: Window::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Padding, Paragraph};
 const KEYS: [(&str, &str); 13] = [
     ("↑ ↓  k j", "select a session (or scroll the events)"),
     ("PgUp PgDn", "a page up / down"),
-    ("Home End", "first / last (also g G)"),
+    ("Home End", "first / last"),
     ("Enter", "show / hide the detail pane"),
     ("Tab  l", "switch focus: sessions / events"),
     ("s", "sort by the next column"),
