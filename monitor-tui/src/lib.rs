@@ -23,7 +23,7 @@
 //! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
-//! Dependencies point one way: [`model`] uses none of the others but [`format`](mod@format), [`view`] reads the model,
+//! Dependencies point one way: [`model`] uses only [`series`] and [`format`](mod@format), [`view`] reads the model,
 //! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
 //! model, the view, the keys and the ui together.
 

@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 use indexmap::IndexMap;
 use wamp::{Dict, Id, Value};
 
+use crate::series::{Amounts, Series};
+
 /// How many recent cycles each session keeps.
 pub const HISTORY: usize = 120;
 /// How many aggregate rate samples (one per tick) are kept.
@@ -68,6 +70,8 @@ pub struct Totals {
     pub messages: u64,
     /// Rated messages.
     pub rated_messages: u64,
+    /// Messages received by the router (`None` from routers without the split, e.g. Crossbar).
+    pub messages_rx: Option<u64>,
     /// Bytes received by the router (`None` from routers without the split, e.g. Crossbar).
     pub bytes_rx: Option<u64>,
     /// Bytes sent by the router.
@@ -78,12 +82,23 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// What the time series keep of it.
+    pub fn amounts(&self) -> Amounts {
+        Amounts {
+            msgs: self.messages as f64,
+            bytes: self.bytes as f64,
+            msgs_rx: self.messages_rx.map(|n| n as f64),
+            bytes_rx: self.bytes_rx.map(|n| n as f64),
+        }
+    }
+
     fn from_dict(d: &Dict) -> Self {
         let get = |k: &str| d.get(k).and_then(Value::as_u64);
         Totals {
             bytes: get("bytes").unwrap_or(0),
             messages: get("messages").unwrap_or(0),
             rated_messages: get("rated_messages").unwrap_or(0),
+            messages_rx: get("messages_rx"),
             bytes_rx: get("bytes_rx"),
             bytes_tx: get("bytes_tx"),
             dropped: get("dropped"),
@@ -99,6 +114,7 @@ impl Totals {
             (None, b) => b,
             (a, None) => a,
         };
+        self.messages_rx = sum(self.messages_rx, o.messages_rx);
         self.bytes_rx = sum(self.bytes_rx, o.bytes_rx);
         self.bytes_tx = sum(self.bytes_tx, o.bytes_tx);
         self.dropped = sum(self.dropped, o.dropped);
@@ -223,6 +239,8 @@ pub struct SessionRow {
     pub cycle: u64,
     /// Recent cycles.
     pub history: Ring<Cycle>,
+    /// Its traffic per second of wall-clock time, over the last 1, 5 and 15 minutes.
+    pub series: Series,
     /// When the last stats event arrived.
     pub last_stats_at: Option<f64>,
     /// When it joined (as far as the monitor knows).
@@ -295,6 +313,7 @@ impl SessionRow {
             totals: Totals::default(),
             cycle: 0,
             history: Ring::new(HISTORY),
+            series: Series::new(),
             last_stats_at: None,
             joined_at: now,
             left_at: None,
@@ -536,6 +555,8 @@ pub struct Model {
     pub aggregate: Ring<(f64, f64)>,
     /// Stats events per second over the last tick.
     pub stats_events_per_s: f64,
+    /// All sessions' traffic per second of wall-clock time, over the last 1, 5 and 15 minutes.
+    pub traffic: Series<f64>,
     /// Left sessions stay this long (seconds).
     pub retention: f64,
     /// When the monitor started.
@@ -561,6 +582,7 @@ impl Model {
             log: Ring::new(LOG),
             aggregate: Ring::new(AGGREGATE_HISTORY),
             stats_events_per_s: 0.0,
+            traffic: Series::precise(),
             retention,
             started_at: now,
             window: (0, 0, 0),
@@ -771,6 +793,11 @@ impl Model {
             duration,
             at: now,
         });
+        // The cycle ended when it arrived and lasted `duration`: its traffic is spread over
+        // those seconds.
+        let amounts = t.amounts();
+        row.series.record(now - duration, now, amounts);
+        self.traffic.record(now - duration, now, amounts);
         row.update_rates(now);
         row.last_stats_at = Some(now);
     }
