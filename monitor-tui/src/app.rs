@@ -9,7 +9,11 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use ratatui::crossterm::event::{self, Event, KeyEvent};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEvent, MouseEvent,
+};
+use ratatui::crossterm::execute;
+use ratatui::layout::Rect;
 use ratatui::{DefaultTerminal, Frame};
 use tokio::sync::mpsc;
 use wamp::Id;
@@ -35,6 +39,8 @@ pub struct App {
     view: View,
     /// The rows of the last frame, in screen order: what the next key acts on.
     rows: Vec<Key>,
+    /// The size of the last frame: where a mouse event lands.
+    area: Rect,
     /// What the feeds deliver, each item with its router.
     feed: mpsc::Receiver<Routed>,
     /// Sessions for each router's feed to kill, by router.
@@ -82,19 +88,24 @@ impl App {
             frozen: None,
             view,
             rows: Vec::new(),
+            area: Rect::default(),
             feed,
             kills,
             clock,
         }
     }
 
-    /// Runs the dashboard until the operator quits: takes over the terminal, and restores it
-    /// however the loop ends (ratatui's panic hook restores it on a panic), reads keys on their
-    /// own thread and draws `ticks_per_s` times a second (0.5 to 60).
+    /// Runs the dashboard until the operator quits: takes over the terminal and the mouse,
+    /// and gives both back however the loop ends (on a panic too), reads keys and the mouse on
+    /// their own thread and draws `ticks_per_s` times a second (0.5 to 60).
     pub async fn run(mut self, ticks_per_s: f64) -> anyhow::Result<()> {
         let keys = read_keys();
         let mut terminal = ratatui::init();
+        release_mouse_on_panic();
+        // Without mouse reporting (an old terminal) the keys still do everything.
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
         let result = self.run_on(&mut terminal, keys, ticks_per_s).await;
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
         ratatui::restore();
         result
     }
@@ -111,13 +122,11 @@ impl App {
         loop {
             tokio::select! {
                 _ = tick.tick() => self.on_tick(),
-                Some(ev) = keys.recv() => {
-                    if let Event::Key(key) = ev
-                        && self.on_key(key).is_break()
-                    {
-                        return Ok(());
-                    }
-                }
+                Some(ev) = keys.recv() => match ev {
+                    Event::Key(key) if self.on_key(key).is_break() => return Ok(()),
+                    Event::Mouse(mouse) => self.on_mouse(mouse),
+                    _ => {}
+                },
             }
             terminal.draw(|f| self.draw(f)).context("cannot draw")?;
         }
@@ -156,6 +165,15 @@ impl App {
         ControlFlow::Continue(())
     }
 
+    /// Hands a mouse event to the view with what the last frame drew under it.
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        let now = self.now();
+        let shown = self.frozen.as_ref().unwrap_or(&self.model);
+        let target = ui::hit(self.area, shown, &self.view, now, mouse.column, mouse.row);
+        // A mouse event never quits or kills.
+        let _ = self.view.on_mouse(mouse, target, &self.rows);
+    }
+
     /// Freezes a copy of the model when paused (and drops it on resume), then draws one frame
     /// of it and keeps its rows for the next key.
     fn draw(&mut self, frame: &mut Frame) {
@@ -166,9 +184,20 @@ impl App {
         }
         let now = self.now();
         let shown = self.frozen.as_ref().unwrap_or(&self.model);
+        self.area = frame.area();
         self.rows = self.view.fit(frame.area(), shown, now);
         ui::draw(frame, shown, &self.view, now);
     }
+}
+
+/// Turns mouse reporting off before ratatui's panic hook restores the terminal, so a panic
+/// never leaves the shell receiving mouse escapes.
+fn release_mouse_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        previous(info);
+    }));
 }
 
 /// Reads terminal events on a thread of their own (reading blocks) until the receiver is gone.
@@ -190,7 +219,7 @@ mod tests {
     use crate::feed::FeedItem;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEventKind};
     use wamp::{Dict, Value, dict};
 
     /// An app on hand-made channels: what the test sends is what the feed delivered.
@@ -239,6 +268,49 @@ mod tests {
             "the confirmed kill goes to the feed"
         );
         assert!(press(&mut app, 'q').is_break());
+    }
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    #[test]
+    fn a_click_selects_the_row_under_it_and_the_wheel_moves_on() {
+        let (mut app, tx, _kills) = app();
+        for id in [1, 2, 3] {
+            join(&tx, id);
+        }
+        app.on_tick();
+        frame(&mut app);
+        assert_eq!(app.view.selected, Some(Key::new(0, 1)));
+        // 80×24: two header lines, the table's top border and its title row; rows from y 4.
+        app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 5, 6));
+        assert_eq!(app.view.selected, Some(Key::new(0, 3)), "the third row");
+        app.on_mouse(mouse(MouseEventKind::ScrollUp, 5, 6));
+        assert_eq!(
+            app.view.selected,
+            Some(Key::new(0, 2)),
+            "the wheel moves up a row"
+        );
+        app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 2, 3));
+        assert_eq!(
+            app.view.sort,
+            crate::view::SortColumn::Session,
+            "a click on SESSION sorts by it"
+        );
+        app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 2, 3));
+        assert!(app.view.reversed, "a second click reverses it");
+        app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 5, 20));
+        assert_eq!(
+            app.view.focus,
+            crate::view::Focus::Log,
+            "a click on the log focuses it"
+        );
     }
 
     #[test]

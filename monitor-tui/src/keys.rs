@@ -4,8 +4,13 @@
 //! The model is never touched here: keys change only what is shown and how.
 
 use crate::model::Key;
-use crate::view::{Focus, Mode, View};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crate::view::{Focus, Mode, Target, View};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+/// How many rows or log lines one turn of the wheel moves.
+const WHEEL_STEP: isize = 1;
 
 /// What the caller must do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,55 @@ impl View {
             (_, Char('x')) => self.ask_kill(rows),
             _ => Action::None,
         }
+    }
+
+    /// Handles one mouse event on `target` (what `ui::hit` found under it), through
+    /// the same methods as the keys: a click selects a row, sorts by a column (again:
+    /// reverses it) or focuses a pane; the wheel moves the selection or scrolls the log. A
+    /// click anywhere closes the help, cancels a kill waiting for `y` and ends typing a filter.
+    pub fn on_mouse(&mut self, mouse: MouseEvent, target: Target, rows: &[Key]) -> Action {
+        use MouseEventKind::{Down, ScrollDown, ScrollUp};
+        self.sync(rows);
+        match (self.mode, mouse.kind) {
+            (Mode::Help, Down(_)) => self.toggle_help(),
+            (Mode::Confirm(_), Down(_)) => self.cancel_kill(),
+            (Mode::Filter, Down(_)) => {
+                self.end_filter();
+                self.on_mouse(mouse, target, rows)
+            }
+            (Mode::Normal, Down(MouseButton::Left)) => self.click(target, rows),
+            (Mode::Normal, ScrollUp) => self.wheel(-WHEEL_STEP, target, rows),
+            (Mode::Normal, ScrollDown) => self.wheel(WHEEL_STEP, target, rows),
+            _ => Action::None,
+        }
+    }
+
+    fn click(&mut self, target: Target, rows: &[Key]) -> Action {
+        match target {
+            Target::Row(i) => {
+                self.focus = Focus::Table;
+                self.follow = true;
+                self.select(i.min(rows.len().saturating_sub(1)), rows);
+            }
+            Target::Column(c) if c == self.sort => return self.reverse_sort(),
+            Target::Column(c) => {
+                self.sort = c;
+                self.reversed = false;
+            }
+            Target::Table => self.focus = Focus::Table,
+            Target::Log => self.focus = Focus::Log,
+            Target::Detail | Target::Nothing => {}
+        }
+        Action::None
+    }
+
+    /// The wheel over the log scrolls it, anywhere else it moves the selection.
+    fn wheel(&mut self, delta: isize, target: Target, rows: &[Key]) -> Action {
+        match target {
+            Target::Log => self.scroll_log(delta),
+            _ => self.move_selection(delta, rows),
+        }
+        Action::None
     }
 
     fn page_step(&self) -> isize {
@@ -483,6 +537,46 @@ mod tests {
         assert_eq!(v.window, Window::FiveMinutes);
         press(&mut v, &[], "--");
         assert_eq!(v.window, Window::OneMinute, "stops at the narrowest");
+    }
+
+    #[test]
+    fn a_click_closes_what_is_open_before_it_acts() {
+        let rows = ks(&[1, 2, 3]);
+        let click = |column| MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        let mut v = View::new(false);
+        v.sync(&rows);
+        press(&mut v, &rows, "?");
+        assert_eq!(v.on_mouse(click(0), Target::Row(2), &rows), Action::None);
+        assert_eq!(
+            (v.mode, v.selected),
+            (Mode::Normal, Some(k(1))),
+            "closes the help only"
+        );
+        press(&mut v, &rows, "x");
+        v.on_mouse(click(0), Target::Row(2), &rows);
+        assert_eq!(v.mode, Mode::Normal, "a kill is cancelled, never confirmed");
+        press(&mut v, &rows, "/ab");
+        v.on_mouse(click(0), Target::Row(2), &rows);
+        assert_eq!(
+            (v.mode, v.filter.as_str(), v.selected),
+            (Mode::Normal, "ab", Some(k(3))),
+            "typing ends, the filter stays, the click selects"
+        );
+        let wheel = MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            ..click(0)
+        };
+        v.on_mouse(wheel, Target::Log, &rows);
+        assert_eq!(
+            (v.log_scroll, v.selected),
+            (1, Some(k(3))),
+            "the log scrolls"
+        );
     }
 
     #[test]

@@ -157,6 +157,24 @@ pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
         || has(&row.peer)
 }
 
+/// What is at a point of the screen, for the mouse (found by `ui::hit` from the layout of
+/// the last frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing that reacts to the mouse.
+    Nothing,
+    /// A row of the session table (its index in the visible rows).
+    Row(usize),
+    /// A column's title in the session table (what it sorts by).
+    Column(SortColumn),
+    /// The session table elsewhere (its border, blank rows).
+    Table,
+    /// The event log.
+    Log,
+    /// The detail pane.
+    Detail,
+}
+
 /// The modal layer that gets keys first. At most one is open, so a kill cannot wait for `y`
 /// while the filter is being typed or the help is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -43,6 +43,8 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
     lines.push(Line::default());
     let filter = "matches id, router, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
+    let mouse = "click a row, a column title (sorts) or a pane; the wheel scrolls";
+    lines.push(note("mouse", mouse, theme));
     lines.push(legend(theme));
     let kept = format!(
         "sessions that left (kept {})",

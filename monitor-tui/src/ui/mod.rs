@@ -20,7 +20,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
 use crate::model::{Key, Model, SessionRow};
-use crate::view::{Focus, Mode, View};
+use crate::view::{Focus, Mode, Target, View};
 
 /// What every part of the screen draws from: the model, the view, the styles and the clock.
 #[derive(Clone, Copy)]
@@ -146,6 +146,25 @@ impl View {
         self.sync(&rows);
         rows
     }
+}
+
+/// What is at (`x`, `y`) on a screen of `area` drawn from this model and view (after
+/// [`View::fit`], as the last frame was): a mouse click or wheel turn goes there.
+pub fn hit(area: Rect, model: &Model, view: &View, now: f64, x: u16, y: u16) -> Target {
+    let at = ratatui::layout::Position::new(x, y);
+    let areas = layout(area, view, model);
+    if areas.table.contains(at) {
+        let cx = Ctx::new(model, view, now);
+        let rows = view.visible_rows(model, now);
+        return table::hit(areas.table, &cx, &rows, x, y);
+    }
+    if areas.log.is_some_and(|r| r.contains(at)) {
+        return Target::Log;
+    }
+    if areas.detail.is_some_and(|r| r.contains(at)) {
+        return Target::Detail;
+    }
+    Target::Nothing
 }
 
 /// Draws the whole screen.

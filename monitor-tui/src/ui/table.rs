@@ -123,6 +123,25 @@ impl Col {
         )
     }
 
+    /// What clicking its title sorts by (`None`: the trend and health columns).
+    fn sort_column(self) -> Option<SortColumn> {
+        Some(match self {
+            Col::Router => SortColumn::Router,
+            Col::Session => SortColumn::Session,
+            Col::Authid => SortColumn::Authid,
+            Col::Role => SortColumn::Role,
+            Col::Transport => SortColumn::Transport,
+            Col::Peer | Col::Trend | Col::Health => return None,
+            Col::Msgs => SortColumn::Messages,
+            Col::Bytes => SortColumn::Bytes,
+            Col::Rated => SortColumn::Rated,
+            Col::MsgsPerS => SortColumn::MessagesPerS,
+            Col::BytesPerS => SortColumn::BytesPerS,
+            Col::Cycle => SortColumn::Cycle,
+            Col::Age => SortColumn::Age,
+        })
+    }
+
     /// The column that shows what the table is sorted by.
     fn sorts(self, sort: SortColumn) -> bool {
         matches!(
@@ -267,6 +286,44 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Key]) {
         .header(header(&cols, cx))
         .column_spacing(1);
     frame.render_widget(table, inner);
+}
+
+/// What the point (`x`, `y`) of the table drawn in `area` is: a row (its index in `rows`), a
+/// column title, or the table elsewhere.
+pub(super) fn hit(area: Rect, cx: &Ctx, rows: &[Key], x: u16, y: u16) -> crate::view::Target {
+    use crate::view::Target;
+    let inner = area.inner(Margin::new(1, 1));
+    if !inner.contains(ratatui::layout::Position::new(x, y)) || rows.is_empty() {
+        return Target::Table;
+    }
+    if y == inner.y {
+        let all: Vec<&SessionRow> = rows
+            .iter()
+            .filter_map(|id| cx.model.sessions.get(id))
+            .collect();
+        let mut left = inner.x;
+        for (col, w) in columns(inner.width as usize, &all, cx) {
+            let right = left.saturating_add(w as u16);
+            if (left..right).contains(&x) {
+                return col.sort_column().map_or(Target::Table, Target::Column);
+            }
+            left = right.saturating_add(1);
+        }
+        return Target::Table;
+    }
+    let page = area.height.saturating_sub(3) as usize;
+    let first = first_row(
+        cx.view.scroll,
+        cx.view.selected_index(rows),
+        page,
+        rows.len(),
+    );
+    let i = first + (y - inner.y - 1) as usize;
+    if i < rows.len() {
+        Target::Row(i)
+    } else {
+        Target::Table
+    }
 }
 
 /// The first row on screen: the view's scroll, moved just enough to show the selection.
