@@ -175,3 +175,64 @@ async fn the_demo_serves_metrics() {
     );
     demo.stop().await;
 }
+
+/// Two routers followed at once: each session shows under its own router, and when one router
+/// goes away the other's feed goes on as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_routers_are_followed_at_once_and_each_connection_stands_alone() {
+    use wamp_monitor::model::{Connection, Router as Followed};
+    let a = router().await;
+    let b = router().await;
+    let (tx, mut rx) = mpsc::channel(4096);
+    let mut kill_senders = Vec::new();
+    let urls = [a.websocket_url().unwrap(), b.rawsocket_url().unwrap()];
+    for (i, url) in urls.iter().enumerate() {
+        let (kill_tx, kills) = mpsc::channel(1);
+        kill_senders.push(kill_tx);
+        let config = FeedConfig {
+            name: format!("r{i}"),
+            url: url.clone(),
+            realm: "realm1".into(),
+            serializer: Serializer::Msgpack,
+            login: Default::default(),
+            trust: Default::default(),
+        };
+        tokio::spawn(feed::run(i, config, tx.clone(), kills));
+    }
+    let routers = urls.iter().map(|u| Followed::new(u, "realm1")).collect();
+    let mut model = Model::with_routers(0.0, 1e9, routers);
+    follow_until(&mut rx, &mut model, |m| {
+        (0..2).all(|r| *m.connection(r) == Connection::Connected)
+    })
+    .await;
+    let on_a = Session::join(&urls[0], "realm1", SessionOptions::default())
+        .await
+        .unwrap();
+    let on_b = Session::join(&urls[1], "realm1", SessionOptions::default())
+        .await
+        .unwrap();
+    let (ka, kb) = (Key::new(0, on_a.id()), Key::new(1, on_b.id()));
+    follow_until(&mut rx, &mut model, |m| {
+        m.sessions.contains_key(&ka) && m.sessions.contains_key(&kb)
+    })
+    .await;
+    assert!(
+        !model.sessions.contains_key(&Key::new(1, on_a.id())),
+        "a session shows under its own router only"
+    );
+    // Router b goes away: its feed reports the loss, a's stays connected and keeps following.
+    drop(on_b);
+    b.shutdown().await;
+    follow_until(&mut rx, &mut model, |m| {
+        matches!(m.connection(1), Connection::Lost(..))
+    })
+    .await;
+    assert_eq!(*model.connection(0), Connection::Connected);
+    on_a.leave("wamp.close.normal").await.unwrap();
+    follow_until(&mut rx, &mut model, |m| {
+        m.sessions.get(&ka).is_some_and(|s| s.left_at.is_some())
+    })
+    .await;
+    assert_eq!(*model.connection(0), Connection::Connected);
+    a.shutdown().await;
+}

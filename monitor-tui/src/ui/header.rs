@@ -175,11 +175,13 @@ fn routers_line<'a>(
     let mut spans = vec![Span::raw(" ")];
     if product {
         spans.push(Span::styled("wampstat", theme.accent()));
-        spans.push(Span::styled(" ▸", theme.label()));
+        spans.push(Span::styled(" ▸ ", theme.label()));
     }
-    for r in routers {
+    for (i, r) in routers.iter().enumerate() {
         let (symbol, state, style) = connection(&r.connection, cx.view.tick, cx);
-        spans.push(Span::raw(" "));
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
         spans.push(Span::styled(symbol, style));
         spans.push(Span::styled(format!(" {}", r.name), theme.accent()));
         spans.push(Span::styled(format!(" {}", r.realm), theme.label()));
