@@ -288,7 +288,7 @@ impl FeedItem {
     pub fn into_meta(self) -> Option<crate::model::MetaEvent> {
         use crate::model::{MetaEvent, parse_event};
         match self {
-            FeedItem::Event { topic, args, .. } => parse_event(&topic, &args),
+            FeedItem::Event { topic, args, .. } => parse_event(&topic, args),
             FeedItem::Snapshot(list) => Some(MetaEvent::Snapshot(list)),
             FeedItem::Summary(d) => Some(MetaEvent::Summary(d)),
             FeedItem::Connected(url) => Some(MetaEvent::Connected(url)),

@@ -140,7 +140,7 @@ pub fn plain_line(router: Option<&str>, item: &FeedItem) -> String {
 
 fn plain(item: &FeedItem) -> String {
     match item {
-        FeedItem::Event { topic, args, .. } => match parse_event(topic, args) {
+        FeedItem::Event { topic, args, .. } => match parse_event(topic, args.clone()) {
             Some(MetaEvent::Join(d)) => format!(
                 "join   {} {} {} {}",
                 get_u64(&d, "session"),

@@ -826,19 +826,20 @@ pub fn short_transport(t: &str) -> &str {
     }
 }
 
-/// Turns a meta event's topic and arguments into a [`MetaEvent`].
-pub fn parse_event(topic: &str, args: &[Value]) -> Option<MetaEvent> {
+/// Turns a meta event's topic and arguments into a [`MetaEvent`], taking the arguments over
+/// (a stats event's two dicts move into it rather than being copied: this runs for every one
+/// of up to 150,000 events a second).
+pub fn parse_event(topic: &str, args: Vec<Value>) -> Option<MetaEvent> {
+    let mut args = args.into_iter();
+    let mut dict = || match args.next()? {
+        Value::Dict(d) => Some(d),
+        _ => None,
+    };
     match topic {
-        "wamp.session.on_join" => args.first()?.as_dict().cloned().map(MetaEvent::Join),
-        "wamp.session.on_stats" => Some(MetaEvent::Stats(
-            args.first()?.as_dict()?.clone(),
-            args.get(1)?.as_dict()?.clone(),
-        )),
-        "wamp.session.on_leave" => args.first()?.as_u64().map(MetaEvent::Leave),
-        "wampstat.session.on_slow" => Some(MetaEvent::Slow(
-            args.first()?.as_dict()?.clone(),
-            args.get(1)?.as_dict()?.clone(),
-        )),
+        "wamp.session.on_join" => dict().map(MetaEvent::Join),
+        "wamp.session.on_stats" => Some(MetaEvent::Stats(dict()?, dict()?)),
+        "wamp.session.on_leave" => args.next()?.as_u64().map(MetaEvent::Leave),
+        "wampstat.session.on_slow" => Some(MetaEvent::Slow(dict()?, dict()?)),
         _ => None,
     }
 }

@@ -26,7 +26,7 @@ fn crossbars_events_build_the_session_table() {
     let mut model = Model::new(0.0, 1e9);
     let mut t = 0.0;
     for (topic, args) in &events {
-        if let Some(ev) = parse_event(topic, args) {
+        if let Some(ev) = parse_event(topic, args.clone()) {
             model.apply(ev, t);
         }
         t += 0.01;
