@@ -186,7 +186,7 @@ impl App {
         let shown = self.frozen.as_ref().unwrap_or(&self.model);
         self.area = frame.area();
         self.rows = self.view.fit(frame.area(), shown, now);
-        ui::draw(frame, shown, &self.view, now);
+        ui::draw_rows(frame, shown, &self.view, &self.rows, now);
     }
 }
 

@@ -342,7 +342,9 @@ impl SessionRow {
     }
 
     fn is_stale(&self, now: f64) -> bool {
-        self.left_at.is_some() || self.history.last().is_none_or(|c| now - c.at > STALE_AFTER)
+        // `last_stats_at` rather than the newest cycle's time: the same, without reaching into
+        // the history (this runs for every session several times a frame).
+        self.left_at.is_some() || self.last_stats_at.is_none_or(|at| now - at > STALE_AFTER)
     }
 
     fn update_rates(&mut self, now: f64) {

@@ -106,28 +106,50 @@ impl SortColumn {
         )
     }
 
-    /// Compares two sessions by this column, in its natural direction.
-    fn compare(self, a: &SessionRow, b: &SessionRow, now: f64) -> Ordering {
-        let by = match self {
-            SortColumn::Router => a.router.cmp(&b.router),
-            SortColumn::Session => a.id.cmp(&b.id),
-            SortColumn::Authid => a.authid.cmp(&b.authid),
-            SortColumn::Role => a.authrole.cmp(&b.authrole),
-            SortColumn::Transport => a
-                .transport
-                .cmp(&b.transport)
-                .then(a.serializer.cmp(&b.serializer)),
-            SortColumn::Serializer => a.serializer.cmp(&b.serializer),
-            SortColumn::Messages => a.totals.messages.cmp(&b.totals.messages),
-            SortColumn::Bytes => a.totals.bytes.cmp(&b.totals.bytes),
-            SortColumn::Rated => a.totals.rated_messages.cmp(&b.totals.rated_messages),
-            SortColumn::MessagesPerS => a.messages_per_s(now).total_cmp(&b.messages_per_s(now)),
-            SortColumn::BytesPerS => a.bytes_per_s(now).total_cmp(&b.bytes_per_s(now)),
-            SortColumn::Cycle => a.cycle.cmp(&b.cycle),
-            // Sessions without any stats event yet go last.
-            SortColumn::Age => compare_age(a.age(now), b.age(now)),
-        };
-        if self.descending() { by.reverse() } else { by }
+    /// What a session is sorted by in this column, taken once per session and frame (sorting
+    /// thousands of rows compares each one many times).
+    fn key<'a>(self, r: &'a SessionRow, now: f64) -> SortKey<'a> {
+        match self {
+            SortColumn::Router => SortKey::Int(r.router as u64),
+            SortColumn::Session => SortKey::Int(r.id),
+            SortColumn::Authid => SortKey::Text(&r.authid, ""),
+            SortColumn::Role => SortKey::Text(&r.authrole, ""),
+            SortColumn::Transport => SortKey::Text(&r.transport, &r.serializer),
+            SortColumn::Serializer => SortKey::Text(&r.serializer, ""),
+            SortColumn::Messages => SortKey::Int(r.totals.messages),
+            SortColumn::Bytes => SortKey::Int(r.totals.bytes),
+            SortColumn::Rated => SortKey::Int(r.totals.rated_messages),
+            SortColumn::MessagesPerS => SortKey::Num(r.messages_per_s(now)),
+            SortColumn::BytesPerS => SortKey::Num(r.bytes_per_s(now)),
+            SortColumn::Cycle => SortKey::Int(r.cycle),
+            SortColumn::Age => SortKey::Age(r.age(now)),
+        }
+    }
+}
+
+/// A session's value in the sort column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SortKey<'a> {
+    /// Counts and ids.
+    Int(u64),
+    /// Rates.
+    Num(f64),
+    /// Text, then more text for ties (the serializer after the transport).
+    Text(&'a str, &'a str),
+    /// The age of the last stats event; sessions without one go last.
+    Age(Option<f64>),
+}
+
+impl SortKey<'_> {
+    /// Compares two keys of the same column in its natural direction (ascending).
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (SortKey::Int(a), SortKey::Int(b)) => a.cmp(b),
+            (SortKey::Num(a), SortKey::Num(b)) => a.total_cmp(b),
+            (SortKey::Text(a, a2), SortKey::Text(b, b2)) => a.cmp(b).then(a2.cmp(b2)),
+            (SortKey::Age(a), SortKey::Age(b)) => compare_age(*a, *b),
+            _ => Ordering::Equal,
+        }
     }
 }
 
@@ -146,8 +168,8 @@ pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    let has = |s: &str| s.to_lowercase().contains(needle);
-    row.id.to_string().contains(needle)
+    let has = |s: &str| contains_ignoring_case(s, needle);
+    (needle.bytes().all(|b| b.is_ascii_digit()) && row.id.to_string().contains(needle))
         || has(router)
         || has(&row.authid)
         || has(&row.authrole)
@@ -155,6 +177,21 @@ pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
         || has(short_transport(&row.transport))
         || has(&row.serializer)
         || has(&row.peer)
+}
+
+/// Whether `hay` contains the lower-case `needle`, ignoring case; without allocating when the
+/// needle is ASCII (the filter runs over every session on every frame).
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let n = needle.len();
+        hay.len() >= n
+            && hay
+                .as_bytes()
+                .windows(n)
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
 }
 
 /// What is at a point of the screen, for the mouse (found by `ui::hit` from the layout of
@@ -273,17 +310,19 @@ impl View {
     /// The sessions to show, filtered and sorted (ties by session id, so the order is stable).
     pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Key> {
         let needle = self.filter.to_lowercase();
-        let mut rows: Vec<&SessionRow> = model
+        let mut rows: Vec<(SortKey, Key)> = model
             .sessions
             .values()
             .filter(|r| matches(r, model.router_name(r.router), &needle))
+            .map(|r| (self.sort.key(r, now), r.key()))
             .collect();
-        rows.sort_by(|a, b| {
-            let by = self.sort.compare(a, b, now);
-            let by = if self.reversed { by.reverse() } else { by };
-            by.then(a.key().cmp(&b.key()))
+        let flip = self.sort.descending() != self.reversed;
+        rows.sort_unstable_by(|(a, ka), (b, kb)| {
+            let by = a.cmp(b);
+            let by = if flip { by.reverse() } else { by };
+            by.then(ka.cmp(kb))
         });
-        rows.into_iter().map(SessionRow::key).collect()
+        rows.into_iter().map(|(_, k)| k).collect()
     }
 
     /// The index of the selected row in `rows`: the selected session's, or the last cursor

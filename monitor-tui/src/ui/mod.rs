@@ -169,14 +169,19 @@ pub fn hit(area: Rect, model: &Model, view: &View, now: f64, x: u16, y: u16) -> 
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: f64) {
+    draw_rows(frame, model, view, &view.visible_rows(model, now), now);
+}
+
+/// Draws the whole screen with the visible rows already known (what [`View::fit`] returned
+/// for this frame: filtering and sorting thousands of sessions once a frame is enough).
+pub fn draw_rows(frame: &mut Frame, model: &Model, view: &View, rows: &[Key], now: f64) {
     let cx = Ctx::new(model, view, now);
     let areas = layout(frame.area(), view, model);
-    let rows = view.visible_rows(model, now);
     header::draw(frame, areas.header, &cx);
-    table::draw(frame, areas.table, &cx, &rows);
+    table::draw(frame, areas.table, &cx, rows);
     if let Some(area) = areas.detail {
         let selected = view
-            .selected_index(&rows)
+            .selected_index(rows)
             .and_then(|i| model.sessions.get(&rows[i]));
         detail::draw(frame, area, &cx, selected);
     }
@@ -298,5 +303,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// How wide `s` is on the screen.
 fn width(s: &str) -> usize {
-    Line::raw(s).width()
+    // Thousands of cells are measured per frame: ASCII text (ids, names, peers) is as wide as
+    // it is long; only the rest needs the Unicode tables.
+    if s.is_ascii() {
+        s.len()
+    } else {
+        ratatui::text::Span::raw(s).width()
+    }
 }

@@ -178,12 +178,21 @@ impl Col {
             Col::Health => longest(|r| width(&health(r).0)),
             Col::Authid => longest(|r| width(&r.authid)),
             Col::Role => longest(|r| width(&r.authrole)),
-            Col::Transport => longest(|r| width(&transport(r))),
+            Col::Transport => longest(transport_width),
             Col::Peer => longest(|r| width(&r.peer)),
             Col::Trend => return MAX_TREND,
             _ => 0,
         };
         text.clamp(self.min(), MAX_TEXT)
+    }
+}
+
+/// How wide [`transport`] is, without building it.
+fn transport_width(r: &SessionRow) -> usize {
+    match (short_transport(&r.transport), r.serializer.as_str()) {
+        ("", s) => width(s),
+        (t, "") => width(t),
+        (t, s) => width(t) + 1 + width(s),
     }
 }
 
@@ -227,6 +236,8 @@ fn columns(avail: usize, rows: &[&SessionRow], cx: &Ctx) -> Vec<(Col, usize)> {
     }
     let mut spare = avail.saturating_sub(need(&cols));
     let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min())).collect();
+    // Each column's wish is measured once over all rows (thousands of them).
+    let wants: Vec<usize> = cols.iter().map(|c| c.want(rows, cx)).collect();
     // Text first up to a fair width, then the sparkline, then text to its full length, then
     // the sparkline again.
     for (trend, cap) in [
@@ -235,15 +246,12 @@ fn columns(avail: usize, rows: &[&SessionRow], cx: &Ctx) -> Vec<(Col, usize)> {
         (false, MAX_TEXT),
         (true, MAX_TREND),
     ] {
-        for (col, w) in widths
+        for ((_, w), wish) in widths
             .iter_mut()
-            .filter(|(c, _)| (*c == Col::Trend) == trend)
+            .zip(&wants)
+            .filter(|((c, _), _)| (*c == Col::Trend) == trend)
         {
-            let want = if trend {
-                cap
-            } else {
-                col.want(rows, cx).min(cap)
-            };
+            let want = if trend { cap } else { (*wish).min(cap) };
             let grow = want.saturating_sub(*w).min(spare);
             *w += grow;
             spare -= grow;
