@@ -58,6 +58,7 @@ impl View {
             (_, Char('?')) => self.toggle_help(),
             (_, Char('p')) => self.toggle_pause(),
             (_, Char('x')) => self.ask_kill(rows),
+            (_, Char('g')) => self.cycle_grouping(),
             _ => Action::None,
         }
     }
@@ -187,7 +188,8 @@ impl View {
         Action::None
     }
 
-    /// Esc closes the innermost thing open (filter, detail pane, log focus) and only then quits.
+    /// Esc closes the innermost thing open (filter, detail pane, log focus, the open group) and
+    /// only then quits.
     fn escape(&mut self) -> Action {
         if !self.filter.is_empty() {
             self.filter.clear();
@@ -195,6 +197,8 @@ impl View {
             self.show_detail = false;
         } else if self.focus == Focus::Log {
             self.focus = Focus::Table;
+        } else if self.grouping.open.is_some() {
+            self.grouping.open = None;
         } else {
             return Action::Quit;
         }

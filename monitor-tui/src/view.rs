@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 
+use crate::groups::Grouping;
 use crate::model::{Key, Model, SessionRow, short_transport};
 use crate::series::Window;
 
@@ -214,6 +215,8 @@ pub struct View {
     pub follow: bool,
     /// How much time the charts, the header sparklines and the TREND column cover (`+`/`-`).
     pub window: Window,
+    /// How sessions are grouped (`g`), the open group and the selected one.
+    pub grouping: Grouping,
 }
 
 impl Default for View {
@@ -244,6 +247,7 @@ impl View {
             tick: 0,
             follow: false,
             window: Window::default(),
+            grouping: Grouping::default(),
         }
     }
 
@@ -252,13 +256,14 @@ impl View {
         View::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
     }
 
-    /// The sessions to show, filtered and sorted (ties by session id, so the order is stable).
+    /// The sessions to show, filtered (and only the open group's) and sorted (ties by session
+    /// id, so the order is stable).
     pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Key> {
         let needle = self.filter.to_lowercase();
         let mut rows: Vec<&SessionRow> = model
             .sessions
             .values()
-            .filter(|r| matches(r, model.router_name(r.router), &needle))
+            .filter(|r| self.grouping.admits(r) && matches(r, model.router_name(r.router), &needle))
             .collect();
         rows.sort_by(|a, b| {
             let by = self.sort.compare(a, b, now);

@@ -8,6 +8,7 @@
 //! the help overlay and the kill confirmation are drawn on top.
 
 mod detail;
+mod groups;
 mod header;
 mod help;
 mod log;
@@ -19,7 +20,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
-use crate::model::{Key, Model, SessionRow};
+#[allow(
+    unused_imports,
+    reason = "for mouse clicks on the tabs, which come next"
+)]
+pub(crate) use groups::tab_ranges;
+
+use crate::groups::Rows;
+use crate::model::{Model, SessionRow};
 use crate::view::{Focus, Mode, View};
 
 /// What every part of the screen draws from: the model, the view, the styles and the clock.
@@ -132,18 +140,22 @@ pub fn pages(area: Rect, view: &View, model: &Model) -> (usize, usize) {
 impl View {
     /// Brings the view up to date with the screen and the model before drawing: records how
     /// many rows fit in `area` (see [`pages`]), re-finds the selection, keeps it and the log
-    /// scrolled in range, and returns the visible rows (pass them to [`View::on_key`]).
+    /// scrolled in range, and returns the visible rows, sessions or groups (pass them to
+    /// [`View::on_key_rows`]).
     ///
     /// It lives here rather than with the [`View`] because only the layout knows what fits.
-    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Key> {
+    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Rows {
         let (page, log_page) = pages(area, self, model);
         self.page = page.max(1);
         self.log_page = log_page.max(1);
         self.log_scroll = self
             .log_scroll
             .min(model.log.len().saturating_sub(self.log_page));
-        let rows = self.visible_rows(model, now);
-        self.sync(&rows);
+        let rows = self.visible(model, now);
+        match &rows {
+            Rows::Sessions(keys) => self.sync(keys),
+            Rows::Groups(names) => self.grouping.sync(names, self.page),
+        }
         rows
     }
 }
@@ -152,9 +164,18 @@ impl View {
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: f64) {
     let cx = Ctx::new(model, view, now);
     let areas = layout(frame.area(), view, model);
-    let rows = view.visible_rows(model, now);
+    let grouped = view.grouping.shows_groups();
+    let rows = if grouped {
+        Vec::new()
+    } else {
+        view.visible_rows(model, now)
+    };
     header::draw(frame, areas.header, &cx);
-    table::draw(frame, areas.table, &cx, &rows);
+    if grouped {
+        groups::draw(frame, areas.table, &cx);
+    } else {
+        table::draw(frame, areas.table, &cx, &rows);
+    }
     if let Some(area) = areas.detail {
         let selected = view
             .selected_index(&rows)

@@ -270,7 +270,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Key]) {
 }
 
 /// The first row on screen: the view's scroll, moved just enough to show the selection.
-fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) -> usize {
+pub(super) fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) -> usize {
     let page = page.max(1);
     let first = match selected {
         Some(i) if i < scroll => i,
@@ -280,7 +280,8 @@ fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) ->
     first.min(len.saturating_sub(page))
 }
 
-/// ` Sessions · sort msgs/s ▼ · filter ws▏ `
+/// ` sessions │ authid │ role │ transport │ host · sort msgs/s ▼ · filter ws▏ `, or
+/// ` Sessions · authid = billing-service · sort …` in an open group.
 fn title<'a>(cx: &Ctx) -> Line<'a> {
     let (view, theme) = (cx.view, cx.theme);
     let arrow = if view.sort.descending() != view.reversed {
@@ -288,11 +289,11 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
     } else {
         "▲"
     };
-    let mut spans = vec![
-        Span::styled(" Sessions ", theme.accent()),
+    let mut spans = super::groups::title_start(cx);
+    spans.extend([
         Span::styled("· sort ", theme.label()),
         Span::raw(format!("{} {arrow} ", view.sort.name())),
-    ];
+    ]);
     let typing = view.mode == Mode::Filter;
     if typing || !view.filter.is_empty() {
         let cursor = if typing { "▏" } else { "" };
@@ -306,7 +307,7 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
 }
 
 /// ` 1–8 of 37 ` in the top right corner.
-fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
+pub(super) fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
     if len == 0 {
         return Line::default();
     }
