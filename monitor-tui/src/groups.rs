@@ -329,6 +329,9 @@ pub struct Grouping {
     pub cursor: usize,
     /// The first visible group row.
     pub scroll: usize,
+    /// Whether the selection follows its group (after the user moved it or opened the group)
+    /// rather than staying on its row (at first: the top row, whichever group is busiest).
+    pub follow: bool,
 }
 
 impl Grouping {
@@ -385,8 +388,12 @@ impl Grouping {
         self.scroll = self.scroll.min(names.len().saturating_sub(page));
     }
 
-    /// Re-finds the selection in `names` and scrolls to it.
+    /// Re-finds the selection in `names` (the top row until it follows a group) and scrolls
+    /// to it.
     pub fn sync(&mut self, names: &[String], page: usize) {
+        if !self.follow {
+            self.selected = None;
+        }
         match self.selected_index(names) {
             Some(i) => self.select(i, names, page),
             None => {
@@ -487,6 +494,7 @@ impl View {
     }
 
     fn move_group(&mut self, delta: isize, names: &[String]) -> Action {
+        self.grouping.follow = true;
         if let Some(i) = self.grouping.selected_index(names) {
             let to = i.saturating_add_signed(delta).min(names.len() - 1);
             self.grouping.select(to, names, self.page);
@@ -498,6 +506,7 @@ impl View {
     fn open_group(&mut self, names: &[String]) -> Action {
         if let Some(i) = self.grouping.selected_index(names) {
             self.grouping.selected = Some(names[i].clone());
+            self.grouping.follow = true;
             self.grouping.open = Some(names[i].clone());
             self.selected = None;
             self.cursor = 0;

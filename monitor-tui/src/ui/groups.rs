@@ -15,8 +15,15 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-/// Between two tabs of the title.
-const TAB_GAP: &str = " │ ";
+/// Between two tabs of the title; on screens narrower than [`super::WIDE`] a tighter one,
+/// so the sort and the filter still fit after the tabs.
+fn tab_gap(area_width: u16) -> &'static str {
+    if area_width >= super::WIDE {
+        " │ "
+    } else {
+        "│"
+    }
+}
 
 /// The x-range of each grouping's tab in the title of the table drawn in `area` (the table
 /// pane's whole area, borders included), clipped to the title line; empty while a group is
@@ -36,15 +43,15 @@ pub(crate) fn tab_ranges(area: Rect, view: &View) -> Vec<(GroupBy, Range<u16>)> 
             break;
         }
         out.push((by, x..x.saturating_add(w).min(end)));
-        x = x.saturating_add(w + width(TAB_GAP) as u16);
+        x = x.saturating_add(w + width(tab_gap(area.width)) as u16);
     }
     out
 }
 
-/// The start of a table's title: the grouping tabs, the current one highlighted
-/// (` sessions │ authid │ role │ transport │ host `); in an open group
+/// The start of the title of a table `area_width` wide: the grouping tabs, the current one
+/// highlighted (` sessions │ authid │ role │ transport │ host `); in an open group
 /// ` Sessions · authid = billing-service ` instead.
-pub(super) fn title_start<'a>(cx: &Ctx) -> Vec<Span<'a>> {
+pub(super) fn title_start<'a>(cx: &Ctx, area_width: u16) -> Vec<Span<'a>> {
     let theme = cx.theme;
     if let Some(open) = cx.view.grouping.open_title() {
         return vec![
@@ -56,7 +63,7 @@ pub(super) fn title_start<'a>(cx: &Ctx) -> Vec<Span<'a>> {
     let mut spans = vec![Span::raw(" ")];
     for (i, by) in GroupBy::ALL.into_iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(TAB_GAP, theme.label()));
+            spans.push(Span::styled(tab_gap(area_width), theme.label()));
         }
         let style = if by == cx.view.grouping.by {
             theme.accent().add_modifier(Modifier::REVERSED)
@@ -110,6 +117,14 @@ impl Col {
             Col::BytesPerS => "BYTES/S",
             Col::Share => "SHARE",
             Col::Trend => "TREND",
+        }
+    }
+
+    /// The narrowest it may get for these groups: the session count never gets cut.
+    fn min_in(self, groups: &[Group]) -> usize {
+        match self {
+            Col::Sessions => self.want(groups),
+            other => other.min(),
         }
     }
 
@@ -172,7 +187,7 @@ fn columns(avail: usize, groups: &[Group]) -> Vec<(Col, usize)> {
     let mut cols = COLUMNS.to_vec();
     let need = |cols: &[Col]| {
         cols.iter()
-            .map(|c| c.min() + 1)
+            .map(|c| c.min_in(groups) + 1)
             .sum::<usize>()
             .saturating_sub(1)
     };
@@ -188,7 +203,7 @@ fn columns(avail: usize, groups: &[Group]) -> Vec<(Col, usize)> {
         cols.retain(|&c| c != fold);
     }
     let mut spare = avail.saturating_sub(need(&cols));
-    let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min())).collect();
+    let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min_in(groups))).collect();
     for trend in [false, true] {
         for (col, w) in widths
             .iter_mut()
@@ -213,7 +228,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {
     let selected = view.grouping.selected_index(&names);
     let first = first_row(view.grouping.scroll, selected, page, groups.len());
     let block = theme
-        .pane(title(cx), view.focus == Focus::Table)
+        .pane(title(cx, area.width), view.focus == Focus::Table)
         .title_top(position(first, page, groups.len(), cx).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -243,7 +258,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {
 }
 
 /// The tabs, then ` · sort msgs/s ▼ · filter ws▏ `.
-fn title<'a>(cx: &Ctx) -> Line<'a> {
+fn title<'a>(cx: &Ctx, area_width: u16) -> Line<'a> {
     let (view, theme) = (cx.view, cx.theme);
     let order = GroupOrder::of(view.sort);
     let natural_down = order != GroupOrder::Name;
@@ -252,8 +267,8 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
     } else {
         "▲"
     };
-    let mut spans = title_start(cx);
-    spans.push(Span::styled("· sort ", theme.label()));
+    let mut spans = title_start(cx, area_width);
+    spans.push(Span::styled(sort_label(area_width), theme.label()));
     spans.push(Span::raw(format!("{} {arrow} ", order_name(order))));
     let typing = view.mode == Mode::Filter;
     if typing || !view.filter.is_empty() {
@@ -265,6 +280,16 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
         ));
     }
     Line::from(spans)
+}
+
+/// What comes before the sort column in a title: `· sort `, on narrow screens just `· `
+/// (after the tabs, the filter must still fit).
+pub(super) fn sort_label(area_width: u16) -> &'static str {
+    if area_width >= super::WIDE {
+        "· sort "
+    } else {
+        "· "
+    }
 }
 
 /// What the title says the groups are sorted by.
@@ -424,7 +449,7 @@ mod tests {
     #[test]
     fn tab_ranges_follow_the_labels_and_clip_to_the_title() {
         let view = View::new(false);
-        let tabs = tab_ranges(Rect::new(10, 3, 80, 20), &view);
+        let tabs = tab_ranges(Rect::new(10, 3, 160, 20), &view);
         let got: Vec<(GroupBy, Range<u16>)> = tabs;
         assert_eq!(
             got,
@@ -441,13 +466,37 @@ mod tests {
             narrow,
             vec![
                 (GroupBy::Sessions, 2..10),
-                (GroupBy::Authid, 13..19),
-                (GroupBy::Authrole, 22..25)
-            ]
+                (GroupBy::Authid, 11..17),
+                (GroupBy::Authrole, 18..22),
+                (GroupBy::Transport, 23..25),
+            ],
+            "a tighter gap, clipped to the title"
         );
         let mut open = View::new(false);
         open.grouping.by = GroupBy::Authid;
         open.grouping.open = Some("x".into());
         assert!(tab_ranges(Rect::new(0, 0, 80, 5), &open).is_empty());
+    }
+
+    #[test]
+    fn the_tabs_are_drawn_where_tab_ranges_says() {
+        use crate::model::Model;
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        let model = Model::new(0.0, 30.0);
+        for (w, h, by) in [(80, 24, GroupBy::Sessions), (160, 48, GroupBy::PeerHost)] {
+            let mut view = View::new(false);
+            view.grouping.by = by;
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
+            terminal
+                .draw(|f| super::super::draw(f, &model, &view, 0.0))
+                .expect("drawn");
+            let table = super::super::layout(Rect::new(0, 0, w, h), &view, &model).table;
+            let buf = terminal.backend().buffer();
+            for (tab, range) in tab_ranges(table, &view) {
+                let text: String = range.map(|x| buf[(x, table.y)].symbol()).collect();
+                assert_eq!(text, tab.label(), "{w}×{h}");
+            }
+        }
     }
 }

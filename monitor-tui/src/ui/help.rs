@@ -11,11 +11,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph};
 
 /// Every key, as the help overlay lists it.
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 14] = [
     ("↑ ↓  k j", "select a session (or scroll the events)"),
     ("PgUp PgDn", "a page up / down"),
     ("Home End", "first / last"),
-    ("Enter", "show / hide the detail pane"),
+    (
+        "Enter",
+        "show / hide the detail pane; on a group: its sessions",
+    ),
+    ("g", "group: sessions, authid, role, transport, host"),
     ("Tab  l", "switch focus: sessions / events"),
     ("s", "sort by the next column"),
     ("S", "reverse the sort"),
@@ -23,7 +27,7 @@ const KEYS: [(&str, &str); 13] = [
     ("x", "kill the selected session (asks first)"),
     ("p", "pause / resume the display"),
     ("?", "show / hide this help"),
-    ("Esc", "close filter, detail, focus; then quit"),
+    ("Esc", "close filter, detail, focus, group; then quit"),
     ("q  Ctrl-C", "quit"),
 ];
 
@@ -155,9 +159,12 @@ fn normal_hints(view: &View) -> Vec<Hint> {
     } else {
         ("p", "pause", 2)
     };
-    vec![
+    let groups = view.grouping.shows_groups();
+    let enter = if groups { "open" } else { "detail" };
+    let mut hints = vec![
         ("↑↓/jk", moves, 6),
-        ("Enter", "detail", 7),
+        ("Enter", enter, 7),
+        ("g", "group", 4),
         ("s/S", "sort", 5),
         ("/", "filter", 4),
         ("Tab", "focus", 1),
@@ -165,7 +172,12 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         pause,
         ("?", "help", KEEP),
         ("q", "quit", 8),
-    ]
+    ];
+    if groups {
+        // Groups cannot be killed, only their sessions.
+        hints.retain(|h| h.0 != "x");
+    }
+    hints
 }
 
 /// Draws the footer: the filter being typed, the key hints that fit, and, when `flash` (the

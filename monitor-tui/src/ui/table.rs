@@ -241,7 +241,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Key]) {
     let selected = view.selected_index(rows);
     let first = first_row(view.scroll, selected, page, rows.len());
     let block = theme
-        .pane(title(cx), view.focus == Focus::Table)
+        .pane(title(cx, area.width), view.focus == Focus::Table)
         .title_top(position(first, page, rows.len(), cx).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -282,16 +282,16 @@ pub(super) fn first_row(scroll: usize, selected: Option<usize>, page: usize, len
 
 /// ` sessions │ authid │ role │ transport │ host · sort msgs/s ▼ · filter ws▏ `, or
 /// ` Sessions · authid = billing-service · sort …` in an open group.
-fn title<'a>(cx: &Ctx) -> Line<'a> {
+fn title<'a>(cx: &Ctx, width: u16) -> Line<'a> {
     let (view, theme) = (cx.view, cx.theme);
     let arrow = if view.sort.descending() != view.reversed {
         "▼"
     } else {
         "▲"
     };
-    let mut spans = super::groups::title_start(cx);
+    let mut spans = super::groups::title_start(cx, width);
     spans.extend([
-        Span::styled("· sort ", theme.label()),
+        Span::styled(super::groups::sort_label(width), theme.label()),
         Span::raw(format!("{} {arrow} ", view.sort.name())),
     ]);
     let typing = view.mode == Mode::Filter;
