@@ -517,6 +517,18 @@ fn an_open_group_160x48() {
 }
 
 #[test]
+fn an_open_group_that_is_gone_says_how_to_go_back() {
+    let m = grouped_model();
+    let mut v = billing_view(&m);
+    v.grouping.open = Some("nobody".into());
+    let text = render(&m, &mut v, 80, 24);
+    assert!(
+        text.contains("no session left with authid = nobody"),
+        "{text}"
+    );
+}
+
+#[test]
 fn esc_returns_from_an_open_group_to_it_selected() {
     let m = grouped_model();
     let mut v = billing_view(&m);

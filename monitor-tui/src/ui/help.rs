@@ -177,6 +177,9 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         // Groups cannot be killed, only their sessions.
         hints.retain(|h| h.0 != "x");
     }
+    if view.grouping.open.is_some() && view.grouping.by.is_grouped() {
+        hints.insert(0, ("Esc", "groups", 5));
+    }
     hints
 }
 

@@ -315,10 +315,14 @@ pub(super) fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> L
     Line::styled(format!(" {}–{last} of {len} ", first + 1), cx.theme.label())
 }
 
-/// What an empty table says: nothing joined yet, or nothing matches the filter.
+/// What an empty table says: nothing joined yet, the open group is gone, or nothing matches
+/// the filter.
 fn empty<'a>(cx: &Ctx) -> Paragraph<'a> {
+    let open = cx.view.grouping.open_title();
     let text = if cx.model.sessions.is_empty() {
         "no sessions yet (waiting for wamp.session.on_join)".to_owned()
+    } else if let Some(open) = open.filter(|_| cx.view.filter.is_empty()) {
+        format!("no session left with {open} (Esc goes back to the groups)")
     } else {
         format!(
             "no session matches “{}” (Esc clears the filter)",
