@@ -224,7 +224,7 @@ impl Group {
 }
 
 /// The groups (by `by`) of the model's sessions that match the lower-case filter `needle`
-/// (see [`matches`]), in the order their first session became known; empty when not grouped.
+/// (see [`matches()`]), in the order their first session became known; empty when not grouped.
 /// One pass over the sessions with a map from name parts to groups.
 pub fn groups(model: &Model, by: GroupBy, needle: &str, now: f64) -> Vec<Group> {
     if !by.is_grouped() {

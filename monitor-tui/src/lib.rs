@@ -26,6 +26,7 @@
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
 //! Dependencies point one way: [`model`] uses only [`series`] and [`format`](mod@format), [`view`] reads the model,
+//! [`groups`] folds the model's sessions into groups and keeps the grouping's part of the view,
 //! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
 //! model, the view, the keys and the ui together.
 
