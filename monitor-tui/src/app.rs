@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use wamp::Id;
 
 use crate::feed::{self, FeedConfig, Routed};
+use crate::groups::Rows;
 use crate::keys::Action;
-use crate::model::{Key, Model, Router};
+use crate::model::{Model, Router};
 use crate::ui;
 use crate::view::View;
 
@@ -37,8 +38,9 @@ pub struct App {
     frozen: Option<Model>,
     /// Selection, sort, filter, panes.
     view: View,
-    /// The rows of the last frame, in screen order: what the next key acts on.
-    rows: Vec<Key>,
+    /// The rows of the last frame (sessions or groups), in screen order: what the next key
+    /// acts on.
+    rows: Rows,
     /// The size of the last frame: where a mouse event lands.
     area: Rect,
     /// What the feeds deliver, each item with its router.
@@ -87,7 +89,7 @@ impl App {
             model,
             frozen: None,
             view,
-            rows: Vec::new(),
+            rows: Rows::default(),
             area: Rect::default(),
             feed,
             kills,
@@ -152,7 +154,7 @@ impl App {
 
     /// Hands a key to the view, with the rows of the last frame; breaks when the operator quits.
     fn on_key(&mut self, key: KeyEvent) -> ControlFlow<()> {
-        match self.view.on_key(key, &self.rows) {
+        match self.view.on_key_rows(key, &self.rows) {
             Action::Quit => return ControlFlow::Break(()),
             Action::Kill(key) => {
                 // Full or gone: the feed is reconnecting or ending; the kill is dropped.
@@ -186,7 +188,7 @@ impl App {
         let shown = self.frozen.as_ref().unwrap_or(&self.model);
         self.area = frame.area();
         self.rows = self.view.fit(frame.area(), shown, now);
-        ui::draw_rows(frame, shown, &self.view, &self.rows, now);
+        ui::draw_rows(frame, shown, &self.view, self.rows.sessions(), now);
     }
 }
 
@@ -217,6 +219,7 @@ fn read_keys() -> mpsc::UnboundedReceiver<Event> {
 mod tests {
     use super::*;
     use crate::feed::FeedItem;
+    use crate::model::Key;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEventKind};
@@ -259,7 +262,7 @@ mod tests {
         app.on_tick();
         assert_eq!(app.model.sessions.len(), 1);
         frame(&mut app);
-        assert_eq!(app.rows, [Key::new(0, 7)]);
+        assert_eq!(app.rows.sessions(), [Key::new(0, 7)]);
         assert!(press(&mut app, 'x').is_continue());
         assert!(press(&mut app, 'y').is_continue());
         assert_eq!(
@@ -327,7 +330,7 @@ mod tests {
         frame(&mut app);
         assert_eq!(app.model.sessions.len(), 2, "the model keeps up");
         assert_eq!(
-            app.rows,
+            app.rows.sessions(),
             [Key::new(0, 1)],
             "the screen shows the frozen copy"
         );

@@ -3,6 +3,7 @@
 //!
 //! The model is never touched here: keys change only what is shown and how.
 
+use crate::groups::Rows;
 use crate::model::Key;
 use crate::view::{Focus, Mode, Target, View};
 use ratatui::crossterm::event::{
@@ -63,6 +64,7 @@ impl View {
             (_, Char('?')) => self.toggle_help(),
             (_, Char('p')) => self.toggle_pause(),
             (_, Char('x')) => self.ask_kill(rows),
+            (_, Char('g')) => self.cycle_grouping(),
             _ => Action::None,
         }
     }
@@ -71,9 +73,11 @@ impl View {
     /// the same methods as the keys: a click selects a row, sorts by a column (again:
     /// reverses it) or focuses a pane; the wheel moves the selection or scrolls the log. A
     /// click anywhere closes the help, cancels a kill waiting for `y` and ends typing a filter.
-    pub fn on_mouse(&mut self, mouse: MouseEvent, target: Target, rows: &[Key]) -> Action {
+    pub fn on_mouse(&mut self, mouse: MouseEvent, target: Target, rows: &Rows) -> Action {
         use MouseEventKind::{Down, ScrollDown, ScrollUp};
-        self.sync(rows);
+        if let Rows::Sessions(keys) = rows {
+            self.sync(keys);
+        }
         match (self.mode, mouse.kind) {
             (Mode::Help, Down(_)) => self.toggle_help(),
             (Mode::Confirm(_), Down(_)) => self.cancel_kill(),
@@ -88,30 +92,50 @@ impl View {
         }
     }
 
-    fn click(&mut self, target: Target, rows: &[Key]) -> Action {
-        match target {
-            Target::Row(i) => {
+    fn click(&mut self, target: Target, rows: &Rows) -> Action {
+        match (target, rows) {
+            (Target::Row(i), Rows::Sessions(keys)) => {
                 self.focus = Focus::Table;
                 self.follow = true;
-                self.select(i.min(rows.len().saturating_sub(1)), rows);
+                self.select(i.min(keys.len().saturating_sub(1)), keys);
             }
-            Target::Column(c) if c == self.sort => return self.reverse_sort(),
-            Target::Column(c) => {
+            (Target::Row(i), Rows::Groups(names)) => {
+                self.focus = Focus::Table;
+                self.grouping.follow = true;
+                let i = i.min(names.len().saturating_sub(1));
+                self.grouping.select(i, names, self.page);
+            }
+            (Target::Tab(by), _) => return self.show_grouping(by),
+            (Target::Column(c), _) if c == self.sort => return self.reverse_sort(),
+            (Target::Column(c), _) => {
                 self.sort = c;
                 self.reversed = false;
             }
-            Target::Table => self.focus = Focus::Table,
-            Target::Log => self.focus = Focus::Log,
-            Target::Detail | Target::Nothing => {}
+            (Target::Table, _) => self.focus = Focus::Table,
+            (Target::Log, _) => self.focus = Focus::Log,
+            (Target::Detail | Target::Nothing, _) => {}
         }
         Action::None
     }
 
+    /// A click on a tab: that grouping, as `g` pressed until it shows.
+    fn show_grouping(&mut self, by: crate::groups::GroupBy) -> Action {
+        for _ in 0..crate::groups::GroupBy::ALL.len() {
+            if self.grouping.by == by && self.grouping.open.is_none() {
+                break;
+            }
+            self.cycle_grouping();
+        }
+        self.focus = Focus::Table;
+        Action::None
+    }
+
     /// The wheel over the log scrolls it, anywhere else it moves the selection.
-    fn wheel(&mut self, delta: isize, target: Target, rows: &[Key]) -> Action {
-        match target {
-            Target::Log => self.scroll_log(delta),
-            _ => self.move_selection(delta, rows),
+    fn wheel(&mut self, delta: isize, target: Target, rows: &Rows) -> Action {
+        match (target, rows) {
+            (Target::Log, _) => self.scroll_log(delta),
+            (_, Rows::Sessions(keys)) => self.move_selection(delta, keys),
+            (_, Rows::Groups(names)) => return self.move_group(delta, names),
         }
         Action::None
     }
@@ -241,7 +265,8 @@ impl View {
         Action::None
     }
 
-    /// Esc closes the innermost thing open (filter, detail pane, log focus) and only then quits.
+    /// Esc closes the innermost thing open (filter, detail pane, log focus, the open group) and
+    /// only then quits.
     fn escape(&mut self) -> Action {
         if !self.filter.is_empty() {
             self.filter.clear();
@@ -249,6 +274,8 @@ impl View {
             self.show_detail = false;
         } else if self.focus == Focus::Log {
             self.focus = Focus::Table;
+        } else if self.grouping.open.is_some() {
+            self.grouping.open = None;
         } else {
             return Action::Quit;
         }
@@ -551,17 +578,20 @@ mod tests {
         let mut v = View::new(false);
         v.sync(&rows);
         press(&mut v, &rows, "?");
-        assert_eq!(v.on_mouse(click(0), Target::Row(2), &rows), Action::None);
+        assert_eq!(
+            v.on_mouse(click(0), Target::Row(2), &Rows::Sessions(rows.clone())),
+            Action::None
+        );
         assert_eq!(
             (v.mode, v.selected),
             (Mode::Normal, Some(k(1))),
             "closes the help only"
         );
         press(&mut v, &rows, "x");
-        v.on_mouse(click(0), Target::Row(2), &rows);
+        v.on_mouse(click(0), Target::Row(2), &Rows::Sessions(rows.clone()));
         assert_eq!(v.mode, Mode::Normal, "a kill is cancelled, never confirmed");
         press(&mut v, &rows, "/ab");
-        v.on_mouse(click(0), Target::Row(2), &rows);
+        v.on_mouse(click(0), Target::Row(2), &Rows::Sessions(rows.clone()));
         assert_eq!(
             (v.mode, v.filter.as_str(), v.selected),
             (Mode::Normal, "ab", Some(k(3))),
@@ -571,7 +601,7 @@ mod tests {
             kind: MouseEventKind::ScrollDown,
             ..click(0)
         };
-        v.on_mouse(wheel, Target::Log, &rows);
+        v.on_mouse(wheel, Target::Log, &Rows::Sessions(rows.clone()));
         assert_eq!(
             (v.log_scroll, v.selected),
             (1, Some(k(3))),

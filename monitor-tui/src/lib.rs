@@ -12,6 +12,8 @@
 //! - [`series`]: per-second wall-clock time series of traffic over 1, 5 and 15 minutes, for charts.
 //! - [`view`]: the UI state (selection, scrolling, sort, filter, panes, the open
 //!   [`view::Mode`]) and which rows of a model it shows.
+//! - [`groups`]: the sessions grouped by authid, role, transport or peer host (`g`), one row
+//!   per group with summed rates, totals and trend.
 //! - [`keys`]: what keys do to the view; a key that needs the outside world (quit, kill) comes
 //!   back as a [`keys::Action`].
 //! - [`ui`]: draws a model and a view, and knows how much fits ([`view::View::fit`]).
@@ -24,6 +26,7 @@
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
 //! Dependencies point one way: [`model`] uses only [`series`] and [`format`](mod@format), [`view`] reads the model,
+//! [`groups`] folds the model's sessions into groups and keeps the grouping's part of the view,
 //! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
 //! model, the view, the keys and the ui together.
 
@@ -31,6 +34,7 @@ pub mod app;
 pub mod demo;
 pub mod feed;
 pub mod format;
+pub mod groups;
 pub mod headless;
 pub mod keys;
 pub mod model;

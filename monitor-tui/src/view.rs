@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 
+use crate::groups::Grouping;
 use crate::model::{Key, Model, SessionRow, short_transport};
 use crate::series::Window;
 
@@ -200,10 +201,12 @@ fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
 pub enum Target {
     /// Nothing that reacts to the mouse.
     Nothing,
-    /// A row of the session table (its index in the visible rows).
+    /// A row of the session or group table (its index in the visible rows).
     Row(usize),
     /// A column's title in the session table (what it sorts by).
     Column(SortColumn),
+    /// A grouping's tab in the table's title.
+    Tab(crate::groups::GroupBy),
     /// The session table elsewhere (its border, blank rows).
     Table,
     /// The event log.
@@ -269,6 +272,8 @@ pub struct View {
     pub follow: bool,
     /// How much time the charts, the header sparklines and the TREND column cover (`+`/`-`).
     pub window: Window,
+    /// How sessions are grouped (`g`), the open group and the selected one.
+    pub grouping: Grouping,
 }
 
 impl Default for View {
@@ -299,6 +304,7 @@ impl View {
             tick: 0,
             follow: false,
             window: Window::default(),
+            grouping: Grouping::default(),
         }
     }
 
@@ -307,13 +313,14 @@ impl View {
         View::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
     }
 
-    /// The sessions to show, filtered and sorted (ties by session id, so the order is stable).
+    /// The sessions to show, filtered (and only the open group's) and sorted (ties by session
+    /// id, so the order is stable).
     pub fn visible_rows(&self, model: &Model, now: f64) -> Vec<Key> {
         let needle = self.filter.to_lowercase();
         let mut rows: Vec<(SortKey, Key)> = model
             .sessions
             .values()
-            .filter(|r| matches(r, model.router_name(r.router), &needle))
+            .filter(|r| self.grouping.admits(r) && matches(r, model.router_name(r.router), &needle))
             .map(|r| (self.sort.key(r, now), r.key()))
             .collect();
         let flip = self.sort.descending() != self.reversed;

@@ -108,6 +108,20 @@ const SESSIONS: [Fixture; 6] = [
     },
 ];
 
+/// More sessions for the grouping screens, so groups have more than one member: a second
+/// `billing-service` on the host of the first.
+const MORE: [Fixture; 1] = [Fixture {
+    id: 3390417725016622,
+    authid: "billing-service",
+    role: "backend",
+    framing: "websocket",
+    serializer: "msgpack",
+    peer: "tcp4:10.1.7.24:50390",
+    cadence: Some((2.0, 300)),
+    size: 512,
+    split: true,
+}];
+
 /// The session that leaves, and when (12 s before [`NOW`]).
 const LEAVER: u64 = 5711955232589440;
 const LEFT_AT: f64 = 749.0;
@@ -182,16 +196,26 @@ fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEven
 /// The model after 761 s: connected, six sessions joined, stats flowing, one session left,
 /// one kill done and one refused. Every event has a fixed time; ticks are every 0.25 s.
 fn model() -> Model {
+    model_of(&SESSIONS.iter().collect::<Vec<_>>())
+}
+
+/// The model with [`MORE`] sessions, for the grouping screens.
+fn grouped_model() -> Model {
+    model_of(&SESSIONS.iter().chain(&MORE).collect::<Vec<_>>())
+}
+
+/// The model of these sessions after 761 s, as [`model`] describes it.
+fn model_of(sessions: &[&Fixture]) -> Model {
     let routers = vec![Router::new("ws://127.0.0.1:8080/ws", "realm1")];
     let mut m = Model::with_routers(0.0, 30.0, routers);
     m.apply(MetaEvent::Connected("ws://127.0.0.1:8080/ws".into()), 0.2);
-    for (i, f) in SESSIONS.iter().enumerate() {
+    for (i, f) in sessions.iter().enumerate() {
         m.apply(MetaEvent::Join(join_details(f)), 1.0 + i as f64);
     }
-    let mut cycles = [0u64; SESSIONS.len()];
+    let mut cycles = vec![0u64; sessions.len()];
     for step in 1..=3044u64 {
         let now = step as f64 * 0.25;
-        for (i, f) in SESSIONS.iter().enumerate() {
+        for (i, f) in sessions.iter().enumerate() {
             let Some((cadence, messages)) = f.cadence else {
                 continue;
             };
@@ -224,8 +248,8 @@ fn view() -> View {
 }
 
 fn key(view: &mut View, model: &Model, code: KeyCode) {
-    let rows = view.visible_rows(model, NOW);
-    view.on_key(KeyEvent::new(code, KeyModifiers::NONE), &rows);
+    let rows = view.visible(model, NOW);
+    view.on_key_rows(KeyEvent::new(code, KeyModifiers::NONE), &rows);
 }
 
 /// Draws one frame as the program does: fit the view to the screen, then draw.
@@ -399,5 +423,122 @@ fn fit_keeps_the_selection_on_screen() {
         v.selected.map(|k| k.id),
         Some(LEAVER),
         "the left session sorts last by msgs/s"
+    );
+}
+
+/// The view after `g` pressed `times` times (1: by authid … 4: by host).
+fn grouped_view(model: &Model, times: usize) -> View {
+    let mut v = view();
+    for _ in 0..times {
+        key(&mut v, model, KeyCode::Char('g'));
+    }
+    v
+}
+
+#[test]
+fn groups_by_authid_80x24() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 1), 80, 24));
+}
+
+#[test]
+fn groups_by_authid_160x48() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 1), 160, 48));
+}
+
+#[test]
+fn groups_by_role_80x24() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 2), 80, 24));
+}
+
+#[test]
+fn groups_by_role_160x48() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 2), 160, 48));
+}
+
+#[test]
+fn groups_by_transport_80x24() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 3), 80, 24));
+}
+
+#[test]
+fn groups_by_transport_160x48() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 3), 160, 48));
+}
+
+#[test]
+fn groups_by_host_80x24() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 4), 80, 24));
+}
+
+#[test]
+fn groups_by_host_160x48() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut grouped_view(&m, 4), 160, 48));
+}
+
+/// By authid, sorted by session count (`s` twice: the cycle column): billing-service, the one
+/// group of two, comes first; Enter opens it.
+fn billing_view(model: &Model) -> View {
+    let mut v = grouped_view(model, 1);
+    for _ in 0..2 {
+        key(&mut v, model, KeyCode::Char('s'));
+    }
+    assert_eq!(
+        v.sort,
+        wamp_monitor::view::SortColumn::Cycle,
+        "groups by sessions"
+    );
+    key(&mut v, model, KeyCode::Enter);
+    v
+}
+
+#[test]
+fn an_open_group_80x24() {
+    let m = grouped_model();
+    let text = render(&m, &mut billing_view(&m), 80, 24);
+    assert!(
+        text.contains("Sessions · authid = billing-service"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn an_open_group_160x48() {
+    let m = grouped_model();
+    insta::assert_snapshot!(render(&m, &mut billing_view(&m), 160, 48));
+}
+
+#[test]
+fn an_open_group_that_is_gone_says_how_to_go_back() {
+    let m = grouped_model();
+    let mut v = billing_view(&m);
+    v.grouping.open = Some("nobody".into());
+    let text = render(&m, &mut v, 80, 24);
+    assert!(
+        text.contains("no session left with authid = nobody"),
+        "{text}"
+    );
+}
+
+#[test]
+fn esc_returns_from_an_open_group_to_it_selected() {
+    let m = grouped_model();
+    let mut v = billing_view(&m);
+    key(&mut v, &m, KeyCode::Esc);
+    let buf = buffer(&m, &mut v, 160, 48);
+    let y = (0..buf.area.height)
+        .find(|&y| line(&buf, y).contains("billing-service"))
+        .expect("the group's row");
+    assert!(
+        buf[(3, y)].modifier.contains(Modifier::REVERSED),
+        "the group is still selected"
     );
 }

@@ -15,15 +15,18 @@ const KEYS: [(&str, &str); 13] = [
     ("↑ ↓  k j", "select a session (or scroll the events)"),
     ("PgUp PgDn", "a page up / down"),
     ("Home End", "first / last"),
-    ("Enter", "show / hide the detail pane"),
+    (
+        "Enter",
+        "show / hide the detail pane; on a group: its sessions",
+    ),
+    ("g", "group: sessions, authid, role, transport, host"),
     ("Tab  l", "switch focus: sessions / events"),
-    ("s", "sort by the next column"),
-    ("S", "reverse the sort"),
+    ("s  S", "sort by the next column / reverse the sort"),
     ("/", "filter: type, Enter keeps, Esc clears"),
     ("x", "kill the selected session (asks first)"),
     ("p", "pause / resume the display"),
     ("?", "show / hide this help"),
-    ("Esc", "close filter, detail, focus; then quit"),
+    ("Esc", "close filter, detail, focus, group; then quit"),
     ("q  Ctrl-C", "quit"),
 ];
 
@@ -43,7 +46,7 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
     lines.push(Line::default());
     let filter = "matches id, router, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
-    let mouse = "click a row, a column title (sorts) or a pane; the wheel scrolls";
+    let mouse = "click a row, a tab, a column title (sorts), a pane; wheel scrolls";
     lines.push(note("mouse", mouse, theme));
     lines.push(legend(theme));
     let kept = format!(
@@ -157,9 +160,12 @@ fn normal_hints(view: &View) -> Vec<Hint> {
     } else {
         ("p", "pause", 2)
     };
-    vec![
+    let groups = view.grouping.shows_groups();
+    let enter = if groups { "open" } else { "detail" };
+    let mut hints = vec![
         ("↑↓/jk", moves, 6),
-        ("Enter", "detail", 7),
+        ("Enter", enter, 7),
+        ("g", "group", 4),
         ("s/S", "sort", 5),
         ("/", "filter", 4),
         ("Tab", "focus", 1),
@@ -167,7 +173,15 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         pause,
         ("?", "help", KEEP),
         ("q", "quit", 8),
-    ]
+    ];
+    if groups {
+        // Groups cannot be killed, only their sessions.
+        hints.retain(|h| h.0 != "x");
+    }
+    if view.grouping.open.is_some() && view.grouping.by.is_grouped() {
+        hints.insert(0, ("Esc", "groups", 5));
+    }
+    hints
 }
 
 /// Draws the footer: the filter being typed, the key hints that fit, and, when `flash` (the

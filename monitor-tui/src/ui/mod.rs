@@ -8,6 +8,7 @@
 //! the help overlay and the kill confirmation are drawn on top.
 
 mod detail;
+mod groups;
 mod header;
 mod help;
 mod log;
@@ -19,6 +20,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
+pub(crate) use groups::tab_ranges;
+
+use crate::groups::Rows;
 use crate::model::{Key, Model, SessionRow};
 use crate::view::{Focus, Mode, Target, View};
 
@@ -132,18 +136,22 @@ pub fn pages(area: Rect, view: &View, model: &Model) -> (usize, usize) {
 impl View {
     /// Brings the view up to date with the screen and the model before drawing: records how
     /// many rows fit in `area` (see [`pages`]), re-finds the selection, keeps it and the log
-    /// scrolled in range, and returns the visible rows (pass them to [`View::on_key`]).
+    /// scrolled in range, and returns the visible rows, sessions or groups (pass them to
+    /// [`View::on_key_rows`]).
     ///
     /// It lives here rather than with the [`View`] because only the layout knows what fits.
-    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Vec<Key> {
+    pub fn fit(&mut self, area: Rect, model: &Model, now: f64) -> Rows {
         let (page, log_page) = pages(area, self, model);
         self.page = page.max(1);
         self.log_page = log_page.max(1);
         self.log_scroll = self
             .log_scroll
             .min(model.log.len().saturating_sub(self.log_page));
-        let rows = self.visible_rows(model, now);
-        self.sync(&rows);
+        let rows = self.visible(model, now);
+        match &rows {
+            Rows::Sessions(keys) => self.sync(keys),
+            Rows::Groups(names) => self.grouping.sync(names, self.page),
+        }
         rows
     }
 }
@@ -154,7 +162,17 @@ pub fn hit(area: Rect, model: &Model, view: &View, now: f64, x: u16, y: u16) -> 
     let at = ratatui::layout::Position::new(x, y);
     let areas = layout(area, view, model);
     if areas.table.contains(at) {
+        if y == areas.table.y
+            && let Some((by, _)) = tab_ranges(areas.table, view)
+                .into_iter()
+                .find(|(_, r)| r.contains(&x))
+        {
+            return Target::Tab(by);
+        }
         let cx = Ctx::new(model, view, now);
+        if view.grouping.shows_groups() {
+            return groups::hit(areas.table, &cx, y);
+        }
         let rows = view.visible_rows(model, now);
         return table::hit(areas.table, &cx, &rows, x, y);
     }
@@ -169,7 +187,12 @@ pub fn hit(area: Rect, model: &Model, view: &View, now: f64, x: u16, y: u16) -> 
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: f64) {
-    draw_rows(frame, model, view, &view.visible_rows(model, now), now);
+    let rows = if view.grouping.shows_groups() {
+        Vec::new()
+    } else {
+        view.visible_rows(model, now)
+    };
+    draw_rows(frame, model, view, &rows, now);
 }
 
 /// Draws the whole screen with the visible rows already known (what [`View::fit`] returned
@@ -178,7 +201,11 @@ pub fn draw_rows(frame: &mut Frame, model: &Model, view: &View, rows: &[Key], no
     let cx = Ctx::new(model, view, now);
     let areas = layout(frame.area(), view, model);
     header::draw(frame, areas.header, &cx);
-    table::draw(frame, areas.table, &cx, rows);
+    if view.grouping.shows_groups() {
+        groups::draw(frame, areas.table, &cx);
+    } else {
+        table::draw(frame, areas.table, &cx, rows);
+    }
     if let Some(area) = areas.detail {
         let selected = view
             .selected_index(rows)

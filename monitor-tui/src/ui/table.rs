@@ -268,7 +268,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx, rows: &[Key]) {
     let selected = view.selected_index(rows);
     let first = first_row(view.scroll, selected, page, rows.len());
     let block = theme
-        .pane(title(cx), view.focus == Focus::Table)
+        .pane(title(cx, area.width), view.focus == Focus::Table)
         .title_top(position(first, page, rows.len(), cx).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -335,7 +335,7 @@ pub(super) fn hit(area: Rect, cx: &Ctx, rows: &[Key], x: u16, y: u16) -> crate::
 }
 
 /// The first row on screen: the view's scroll, moved just enough to show the selection.
-fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) -> usize {
+pub(super) fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) -> usize {
     let page = page.max(1);
     let first = match selected {
         Some(i) if i < scroll => i,
@@ -345,19 +345,20 @@ fn first_row(scroll: usize, selected: Option<usize>, page: usize, len: usize) ->
     first.min(len.saturating_sub(page))
 }
 
-/// ` Sessions · sort msgs/s ▼ · filter ws▏ `
-fn title<'a>(cx: &Ctx) -> Line<'a> {
+/// ` sessions │ authid │ role │ transport │ host · sort msgs/s ▼ · filter ws▏ `, or
+/// ` Sessions · authid = billing-service · sort …` in an open group.
+fn title<'a>(cx: &Ctx, width: u16) -> Line<'a> {
     let (view, theme) = (cx.view, cx.theme);
     let arrow = if view.sort.descending() != view.reversed {
         "▼"
     } else {
         "▲"
     };
-    let mut spans = vec![
-        Span::styled(" Sessions ", theme.accent()),
-        Span::styled("· sort ", theme.label()),
+    let mut spans = super::groups::title_start(cx, width);
+    spans.extend([
+        Span::styled(super::groups::sort_label(width), theme.label()),
         Span::raw(format!("{} {arrow} ", view.sort.name())),
-    ];
+    ]);
     let typing = view.mode == Mode::Filter;
     if typing || !view.filter.is_empty() {
         let cursor = if typing { "▏" } else { "" };
@@ -371,7 +372,7 @@ fn title<'a>(cx: &Ctx) -> Line<'a> {
 }
 
 /// ` 1–8 of 37 ` in the top right corner.
-fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
+pub(super) fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
     if len == 0 {
         return Line::default();
     }
@@ -379,10 +380,14 @@ fn position<'a>(first: usize, page: usize, len: usize, cx: &Ctx) -> Line<'a> {
     Line::styled(format!(" {}–{last} of {len} ", first + 1), cx.theme.label())
 }
 
-/// What an empty table says: nothing joined yet, or nothing matches the filter.
+/// What an empty table says: nothing joined yet, the open group is gone, or nothing matches
+/// the filter.
 fn empty<'a>(cx: &Ctx) -> Paragraph<'a> {
+    let open = cx.view.grouping.open_title();
     let text = if cx.model.sessions.is_empty() {
         "no sessions yet (waiting for wamp.session.on_join)".to_owned()
+    } else if let Some(open) = open.filter(|_| cx.view.filter.is_empty()) {
+        format!("no session left with {open} (Esc goes back to the groups)")
     } else {
         format!(
             "no session matches “{}” (Esc clears the filter)",
