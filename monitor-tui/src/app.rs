@@ -4,6 +4,10 @@
 //!
 //! Keys are read on their own thread and answered at once; data is applied only on a tick, so
 //! the numbers on screen change at the tick rate however busy the router is.
+//!
+//! The data comes from the live feeds (optionally written to a [`Recorder`] on the way, before
+//! it is applied) or, with `--replay`, from a [`Playback`] moved on by the wall time of each
+//! tick.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,7 +20,9 @@ use wamp::Id;
 
 use crate::feed::{self, FeedConfig, Routed};
 use crate::keys::Action;
-use crate::model::{Key, Model, Router};
+use crate::model::{Key, LogEntry, LogKind, Model, Router};
+use crate::record::{RecordError, Recorder};
+use crate::replay::{self, Playback};
 use crate::ui;
 use crate::view::View;
 
@@ -41,6 +47,12 @@ pub struct App {
     kills: Vec<mpsc::Sender<Id>>,
     /// The monitor clock (model times are seconds since this).
     clock: Instant,
+    /// Where the live feeds are recorded, until recording fails.
+    recorder: Option<Recorder>,
+    /// The recording played instead of live feeds (`--replay`).
+    playback: Option<Playback>,
+    /// When the last tick moved the playback on.
+    last_tick: Instant,
 }
 
 impl App {
@@ -85,7 +97,28 @@ impl App {
             feed,
             kills,
             clock,
+            recorder: None,
+            playback: None,
+            last_tick: clock,
         }
+    }
+
+    /// Also writes everything the feeds deliver to `recorder` (the header shows `● REC`).
+    pub fn with_recorder(mut self, recorder: Recorder) -> App {
+        self.recorder = Some(recorder);
+        self.view.recording = true;
+        self
+    }
+
+    /// An app that plays `playback` instead of following routers: no feeds, no kills.
+    pub fn replay(playback: Playback) -> App {
+        let (_, feed) = mpsc::channel(1);
+        let mut app = App::new(Vec::new(), feed, Vec::new(), 0.0);
+        app.model = playback.fresh_model();
+        app.view.wall_offset = Some(playback.wall_offset());
+        app.view.replay = Some(playback.status());
+        app.playback = Some(playback);
+        app
     }
 
     /// Runs the dashboard until the operator quits: takes over the terminal, and restores it
@@ -123,22 +156,72 @@ impl App {
         }
     }
 
-    /// Seconds on the monitor clock.
+    /// Seconds on the monitor clock (in a replay: recorded seconds since the recording
+    /// started).
     fn now(&self) -> f64 {
-        self.clock.elapsed().as_secs_f64()
+        match &self.playback {
+            Some(p) => p.now(),
+            None => self.clock.elapsed().as_secs_f64(),
+        }
     }
 
-    /// Applies what the feed delivered since the last tick and advances time.
+    /// Applies what the feed delivered since the last tick (or what the playback reached) and
+    /// advances time.
     fn on_tick(&mut self) {
+        let wall_dt = self.last_tick.elapsed().as_secs_f64();
+        self.last_tick = Instant::now();
+        match &mut self.playback {
+            Some(p) => {
+                p.advance(&mut self.model, wall_dt);
+                self.view.replay = Some(p.status());
+            }
+            None => self.drain_feed(),
+        }
+        let now = self.now();
+        self.model.tick(now);
+        self.view.tick();
+    }
+
+    /// Applies what the feed delivered, recording each item first; flushes the recording once.
+    fn drain_feed(&mut self) {
         while let Ok((router, item)) = self.feed.try_recv() {
+            self.record(router, &item);
             if let Some(ev) = item.into_meta() {
                 let now = self.now();
                 self.model.apply_from(router, ev, now);
             }
         }
-        let now = self.now();
-        self.model.tick(now);
-        self.view.tick();
+        if let Some(Err(e)) = self.recorder.as_mut().map(Recorder::flush) {
+            self.stop_recording(e);
+        }
+    }
+
+    /// Writes `item` to the recording, if there is one.
+    fn record(&mut self, router: usize, item: &crate::feed::FeedItem) {
+        let Some(recorder) = &mut self.recorder else {
+            return;
+        };
+        let at = replay::record_time(item, SystemTime::now());
+        if let Err(e) = recorder.write(at, router, item) {
+            self.stop_recording(e);
+        }
+    }
+
+    /// Stops recording after `error` (the dashboard goes on), saying so in the event log.
+    fn stop_recording(&mut self, error: RecordError) {
+        self.recorder = None;
+        self.view.recording = false;
+        self.note(format!("recording stopped: {error}"));
+    }
+
+    /// Puts `text` into the event log as an error (the footer flashes it).
+    fn note(&mut self, text: String) {
+        let at = self.now();
+        self.model.log.push(LogEntry {
+            at,
+            kind: LogKind::Error,
+            text,
+        });
     }
 
     /// Hands a key to the view, with the rows of the last frame; breaks when the operator quits.
@@ -151,9 +234,26 @@ impl App {
                     let _ = kills.try_send(key.id);
                 }
             }
+            Action::TogglePlayback => self.with_playback(Playback::toggle_pause),
+            Action::Speed(factor) => self.with_playback(|p| p.scale_speed(factor)),
+            Action::Seek(delta) => {
+                if let Some(p) = &mut self.playback {
+                    p.seek(&mut self.model, delta);
+                }
+                self.with_playback(|_| {});
+            }
+            Action::CannotKill => self.note("a replay cannot kill sessions".to_owned()),
             Action::None => {}
         }
         ControlFlow::Continue(())
+    }
+
+    /// Changes the playback (if replaying) and shows its new state.
+    fn with_playback(&mut self, change: impl FnOnce(&mut Playback)) {
+        if let Some(p) = &mut self.playback {
+            change(p);
+            self.view.replay = Some(p.status());
+        }
     }
 
     /// Freezes a copy of the model when paused (and drops it on resume), then draws one frame

@@ -1,5 +1,6 @@
 //! What keys do: [`View::on_key`] turns a key press into a change of the [`View`] and, when a
-//! key needs the outside world (quit, kill), an [`Action`] for the caller.
+//! key needs the outside world (quit, kill, and in a replay pause, seek and speed), an
+//! [`Action`] for the caller.
 //!
 //! The model is never touched here: keys change only what is shown and how.
 
@@ -8,7 +9,7 @@ use crate::view::{Focus, Mode, View};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// What the caller must do after a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
     /// Nothing; redraw.
     None,
@@ -16,7 +17,20 @@ pub enum Action {
     Quit,
     /// Call `wamp.session.kill` for this session (the operator confirmed it).
     Kill(Key),
+    /// Replay only: pause or resume playback.
+    TogglePlayback,
+    /// Replay only: jump this many recorded seconds (negative: back).
+    Seek(f64),
+    /// Replay only: multiply the playback speed by this.
+    Speed(f64),
+    /// Replay only: `x` was pressed, but a recording's sessions cannot be killed.
+    CannotKill,
 }
+
+/// How far `←`/`→` seek in a replay, in seconds.
+pub const SEEK_SHORT: f64 = 10.0;
+/// How far `[`/`]` and Shift+`←`/`→` seek in a replay, in seconds.
+pub const SEEK_LONG: f64 = 60.0;
 
 impl View {
     /// Handles one key press; `rows` are the currently visible rows (see [`View::visible_rows`]).
@@ -29,6 +43,13 @@ impl View {
         }
         self.sync(rows);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.mode == Mode::Normal
+            && self.replay.is_some()
+            && !ctrl
+            && let Some(action) = replay_action(key.code, key.modifiers)
+        {
+            return action;
+        }
         match (self.mode, key.code) {
             (_, Char('c')) if ctrl => Action::Quit,
             (Mode::Confirm(id), Char('y' | 'Y')) => self.confirm_kill(id),
@@ -200,6 +221,25 @@ impl View {
         }
         Action::None
     }
+}
+
+/// What a key does in a replay that it does not do live (`None`: what it always does).
+fn replay_action(code: KeyCode, modifiers: KeyModifiers) -> Option<Action> {
+    let shift = modifiers.contains(KeyModifiers::SHIFT);
+    let action = match code {
+        KeyCode::Char('p' | ' ') => Action::TogglePlayback,
+        KeyCode::Left if shift => Action::Seek(-SEEK_LONG),
+        KeyCode::Right if shift => Action::Seek(SEEK_LONG),
+        KeyCode::Left => Action::Seek(-SEEK_SHORT),
+        KeyCode::Right => Action::Seek(SEEK_SHORT),
+        KeyCode::Char('[') => Action::Seek(-SEEK_LONG),
+        KeyCode::Char(']') => Action::Seek(SEEK_LONG),
+        KeyCode::Char('<' | ',') => Action::Speed(0.5),
+        KeyCode::Char('>' | '.') => Action::Speed(2.0),
+        KeyCode::Char('x') => Action::CannotKill,
+        _ => return None,
+    };
+    Some(action)
 }
 
 #[cfg(test)]

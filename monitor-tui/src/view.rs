@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 
 use crate::model::{Key, Model, SessionRow, short_transport};
+use crate::replay::ReplayStatus;
 use crate::series::Window;
 
 /// Which pane the movement keys act on.
@@ -214,6 +215,11 @@ pub struct View {
     pub follow: bool,
     /// How much time the charts, the header sparklines and the TREND column cover (`+`/`-`).
     pub window: Window,
+    /// Where a replay is (`None` when following live routers): the replay keys work then and
+    /// the header shows the replay bar.
+    pub replay: Option<ReplayStatus>,
+    /// Whether the live feeds are being recorded (the header's `● REC` badge).
+    pub recording: bool,
 }
 
 impl Default for View {
@@ -244,6 +250,8 @@ impl View {
             tick: 0,
             follow: false,
             window: Window::default(),
+            replay: None,
+            recording: false,
         }
     }
 

@@ -11,6 +11,7 @@ mod detail;
 mod header;
 mod help;
 mod log;
+mod playback;
 mod table;
 
 use ratatui::Frame;
