@@ -364,4 +364,101 @@ mod tests {
         assert!(app.frozen.is_none());
         assert_eq!(app.rows.len(), 2, "resumed: the live model again");
     }
+
+    /// A path in the temp directory, removed (with its rotated files) on drop.
+    struct TempPath(std::path::PathBuf);
+
+    impl TempPath {
+        fn new(name: &str) -> TempPath {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            TempPath(std::env::temp_dir().join(format!(
+                "wampstat-app-{name}-{}-{nanos}.ndjson",
+                std::process::id()
+            )))
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn recorder(path: &std::path::Path) -> Recorder {
+        let routers = [("ws://127.0.0.1:1/ws".to_owned(), "realm1".to_owned())];
+        Recorder::create(path, &routers, crate::record::RecordCap::default()).expect("a recorder")
+    }
+
+    #[test]
+    fn a_tick_records_what_it_applies_and_a_replay_shows_the_same() {
+        let file = TempPath::new("record");
+        let (app, tx, _kills) = app();
+        let mut app = app.with_recorder(recorder(&file.0));
+        assert!(app.view.recording);
+        join(&tx, 7);
+        join(&tx, 8);
+        app.on_tick();
+        assert_eq!(app.model.sessions.len(), 2);
+        let replay = crate::record::Replay::open(&file.0).expect("the recording");
+        assert_eq!(replay.len(), 2, "flushed at the end of the tick");
+        let playback = Playback::new(replay, "r".into(), 30.0);
+        let mut replayed = App::replay(playback);
+        assert_eq!(replayed.view.replay.as_ref().map(|r| r.at_end), Some(false));
+        assert!(press(&mut replayed, '>').is_continue());
+        assert!(press(&mut replayed, 'p').is_continue());
+        let status = replayed.view.replay.clone().expect("a replay");
+        assert!(status.paused && status.speed == 2.0, "{status:?}");
+        let right = replayed.on_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert!(right.is_continue());
+        let ids: Vec<u64> = replayed.model.sessions.keys().map(|k| k.id).collect();
+        assert_eq!(ids, [7, 8], "seeking forward applies what it skips");
+        assert_eq!(replayed.view.replay.as_ref().map(|r| r.at_end), Some(true));
+        frame(&mut replayed);
+        assert_eq!(replayed.rows.len(), 2);
+        let left = replayed.on_key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        assert!(left.is_continue());
+        assert!(
+            replayed.model.sessions.is_empty(),
+            "rebuilt from scratch up to the start, before the joins"
+        );
+        assert_eq!(replayed.rows.len(), 2, "the view is kept as it was");
+        assert!(press(&mut replayed, 'x').is_continue());
+        let last = replayed.model.log.last().map(|e| e.text.clone());
+        assert_eq!(last.as_deref(), Some("a replay cannot kill sessions"));
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_recording_not_the_dashboard() {
+        let full = std::path::Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let (app, tx, _kills) = app();
+        let mut app = app.with_recorder(recorder(full));
+        join(&tx, 7);
+        app.on_tick();
+        assert!(app.recorder.is_none() && !app.view.recording);
+        assert_eq!(
+            app.model.sessions.len(),
+            1,
+            "the event is applied all the same"
+        );
+        let errors: Vec<&str> = app
+            .model
+            .log
+            .iter()
+            .filter(|e| e.kind == LogKind::Error)
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("recording stopped: /dev/full: "),
+            "{errors:?}"
+        );
+        join(&tx, 8);
+        app.on_tick();
+        assert_eq!(app.model.sessions.len(), 2);
+    }
 }

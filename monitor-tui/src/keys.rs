@@ -562,4 +562,74 @@ mod tests {
             "now it follows session 1"
         );
     }
+
+    fn replaying() -> View {
+        let mut v = View::new(false);
+        v.replay = Some(crate::replay::ReplayStatus {
+            name: "incident.ndjson".into(),
+            position: 0.0,
+            speed: 1.0,
+            progress: 0.0,
+            paused: false,
+            at_end: false,
+        });
+        v
+    }
+
+    #[test]
+    fn replay_keys_come_back_as_actions_only_in_a_replay() {
+        let rows = ks(&[1, 2]);
+        let shift = |code| KeyEvent::new(code, KeyModifiers::SHIFT);
+        let mut v = replaying();
+        for (keys, action) in [
+            ("p", Action::TogglePlayback),
+            (" ", Action::TogglePlayback),
+            ("[", Action::Seek(-SEEK_LONG)),
+            ("]", Action::Seek(SEEK_LONG)),
+            ("<", Action::Speed(0.5)),
+            (">", Action::Speed(2.0)),
+            ("x", Action::CannotKill),
+        ] {
+            assert_eq!(press(&mut v, &rows, keys), action, "{keys:?}");
+        }
+        assert_eq!(
+            v.on_key(key(KeyCode::Left), &rows),
+            Action::Seek(-SEEK_SHORT)
+        );
+        assert_eq!(
+            v.on_key(key(KeyCode::Right), &rows),
+            Action::Seek(SEEK_SHORT)
+        );
+        assert_eq!(
+            v.on_key(shift(KeyCode::Left), &rows),
+            Action::Seek(-SEEK_LONG)
+        );
+        assert_eq!(
+            v.on_key(shift(KeyCode::Right), &rows),
+            Action::Seek(SEEK_LONG)
+        );
+        assert!(!v.paused, "p pauses the playback, not the display");
+        assert_eq!(v.mode, Mode::Normal, "x asks nothing in a replay");
+        // Table keys keep their meaning.
+        press(&mut v, &rows, "j");
+        assert_eq!(v.selected, Some(k(2)));
+        v.on_key(key(KeyCode::Home), &rows);
+        assert_eq!(v.selected, Some(k(1)));
+        // While typing a filter, the replay keys are text.
+        press(&mut v, &rows, "/p[x");
+        assert_eq!(v.filter, "p[x");
+
+        let mut live = View::new(false);
+        for keys in ["[", "]", "<", ">", " "] {
+            assert_eq!(press(&mut live, &rows, keys), Action::None, "{keys:?}");
+        }
+        assert_eq!(live.on_key(key(KeyCode::Left), &rows), Action::None);
+        assert_eq!(press(&mut live, &rows, "p"), Action::None);
+        assert!(live.paused, "live, p freezes the display");
+        press(&mut live, &rows, "x");
+        assert!(
+            matches!(live.mode, Mode::Confirm(_)),
+            "live, x asks to kill"
+        );
+    }
 }
