@@ -171,14 +171,17 @@ impl App {
         let wall_dt = self.last_tick.elapsed().as_secs_f64();
         self.last_tick = Instant::now();
         match &mut self.playback {
+            // The playback ticks the model itself, on the recorded clock.
             Some(p) => {
                 p.advance(&mut self.model, wall_dt);
                 self.view.replay = Some(p.status());
             }
-            None => self.drain_feed(),
+            None => {
+                self.drain_feed();
+                let now = self.now();
+                self.model.tick(now);
+            }
         }
-        let now = self.now();
-        self.model.tick(now);
         self.view.tick();
     }
 

@@ -8,6 +8,14 @@
 //! un-apply items, so it starts a fresh model from the recording's header and applies
 //! everything up to the new position ([`Playback::seek`]).
 //!
+//! The model's clock ([`Model::tick`], which samples the header's aggregate rates and forgets
+//! sessions that left long ago) is moved by the playback, not by the frames: every
+//! [`SAMPLE_STEP`] recorded seconds, between the items. So the samples do not depend on the
+//! frame rate or the speed, and a seek or a rebuild gives exactly the model a straight play
+//! gives. Only the last [`AGGREGATE_HISTORY`] samples before the position are taken when
+//! skipping (earlier ones would scroll out of the model's history anyway), so a seek over
+//! hours is fast.
+//!
 //! Also here: [`record_time`], the receive time the live app writes for an item, so the app and
 //! the tests record alike.
 
@@ -15,13 +23,16 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::feed::FeedItem;
-use crate::model::{Model, Router};
+use crate::model::{AGGREGATE_HISTORY, Model, Router};
 use crate::record::{Player, RecordError, Recorded, Replay};
 
 /// The slowest playback speed.
 pub const MIN_SPEED: f64 = 0.25;
 /// The fastest playback speed.
 pub const MAX_SPEED: f64 = 64.0;
+/// Recorded seconds between two ticks of the model (the live dashboard's default 4 ticks a
+/// second at 1×).
+pub const SAMPLE_STEP: f64 = 0.25;
 
 /// What the header shows of a replay: file, position, speed and progress.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +60,8 @@ pub struct Playback {
     name: String,
     /// How long sessions that left stay in a fresh model.
     retention: f64,
+    /// The model has been ticked up to `ticked × SAMPLE_STEP` (model time).
+    ticked: u64,
 }
 
 impl Playback {
@@ -70,6 +83,7 @@ impl Playback {
             player: Player::new(replay),
             name,
             retention,
+            ticked: 0,
         }
     }
 
@@ -102,11 +116,10 @@ impl Playback {
     }
 
     /// Moves on by `wall_dt` wall-clock seconds at the playback speed, applying what was
-    /// received meanwhile to `model`, and advances the model's clock.
+    /// received meanwhile to `model` and ticking it on the way.
     pub fn advance(&mut self, model: &mut Model, wall_dt: f64) {
         let items = self.player.advance(wall_dt);
         self.apply(model, items);
-        model.tick(self.now());
     }
 
     /// Jumps `delta_secs` recorded seconds forward (applying what is skipped over) or back
@@ -115,12 +128,12 @@ impl Playback {
         let skipped = self.player.seek(delta_secs);
         if self.player.needs_rebuild() {
             *model = self.fresh_model();
+            self.ticked = 0;
             let items = self.player.rebuild();
             self.apply(model, items);
         } else {
             self.apply(model, skipped);
         }
-        model.tick(self.now());
     }
 
     /// Plays everything that is left into `model`, as fast as it goes.
@@ -159,12 +172,29 @@ impl Playback {
         }
     }
 
-    /// Applies `items` to `model`, each at its recorded time on the model clock.
-    fn apply(&self, model: &mut Model, items: Vec<Recorded>) {
+    /// Applies `items` to `model`, each at its recorded time on the model clock, ticking the
+    /// model every [`SAMPLE_STEP`] before them and up to the position.
+    fn apply(&mut self, model: &mut Model, items: Vec<Recorded>) {
+        let until = self.now();
+        let steps = (until / SAMPLE_STEP).floor().max(0.0) as u64;
+        let first_kept = steps.saturating_sub(AGGREGATE_HISTORY as u64 + 1);
         for Recorded { at, router, item } in items {
+            let t = self.model_time(at);
+            self.tick_through(model, t, first_kept);
             if let Some(ev) = item.into_meta() {
-                model.apply_from(router, ev, self.model_time(at));
+                model.apply_from(router, ev, t);
             }
+        }
+        self.tick_through(model, until, first_kept);
+    }
+
+    /// Ticks `model` at every step up to model time `t`, skipping the steps before step
+    /// `first_kept`.
+    fn tick_through(&mut self, model: &mut Model, t: f64, first_kept: u64) {
+        self.ticked = self.ticked.max(first_kept);
+        while (self.ticked + 1) as f64 * SAMPLE_STEP <= t {
+            self.ticked += 1;
+            model.tick(self.ticked as f64 * SAMPLE_STEP);
         }
     }
 
@@ -262,7 +292,9 @@ mod tests {
         recording(&file);
         let mut straight = Playback::open(&file.0, 30.0).unwrap();
         let mut expected = straight.fresh_model();
-        straight.advance(&mut expected, 5.5);
+        for _ in 0..22 {
+            straight.advance(&mut expected, 0.25);
+        }
         let mut seeking = Playback::open(&file.0, 30.0).unwrap();
         let mut model = seeking.fresh_model();
         seeking.seek(&mut model, 100.0);
@@ -299,5 +331,40 @@ mod tests {
         assert_eq!(speed_label(0.25), "0.25×");
         assert_eq!(speed_label(0.5), "0.5×");
         assert_eq!(speed_label(64.0), "64×");
+    }
+
+    #[test]
+    fn a_long_seek_samples_what_a_straight_play_samples() {
+        let file = TempPath::new("long");
+        let routers = [("ws://127.0.0.1:8080/ws".to_owned(), "realm1".to_owned())];
+        let mut rec = Recorder::create(&file.0, &routers, RecordCap::default()).unwrap();
+        let details = dict! {"session" => 1u64, "authid" => "busy"};
+        let join = event("wamp.session.on_join", vec![Value::Dict(details)], 0.5);
+        rec.write(at(0.5), 0, &join).unwrap();
+        for cycle in 1..=100u64 {
+            let info = dict! {"session" => 1u64};
+            let stats = dict! {"cycle" => cycle, "duration" => 2_000_000_000u64, "messages" => 10 * cycle, "bytes" => 1000 * cycle, "rated_messages" => 10 * cycle};
+            let secs = 2.0 * cycle as f64 + 0.1;
+            let item = event(
+                "wamp.session.on_stats",
+                vec![Value::Dict(info), Value::Dict(stats)],
+                secs,
+            );
+            rec.write(at(secs), 0, &item).unwrap();
+        }
+        rec.flush().unwrap();
+        let mut straight = Playback::open(&file.0, 30.0).unwrap();
+        let mut expected = straight.fresh_model();
+        straight.set_speed(4.0);
+        for _ in 0..150 {
+            straight.advance(&mut expected, 0.25);
+        }
+        assert_eq!(straight.now(), 150.0);
+        let mut seeking = Playback::open(&file.0, 30.0).unwrap();
+        let mut model = seeking.fresh_model();
+        seeking.seek(&mut model, 190.0);
+        seeking.seek(&mut model, -40.0);
+        assert_eq!(model.aggregate.len(), AGGREGATE_HISTORY);
+        assert_eq!(format!("{model:?}"), format!("{expected:?}"));
     }
 }
