@@ -204,3 +204,33 @@ fn the_header_shows_the_replay_bar_instead_of_the_connection() {
     let top = end.lines().next().unwrap_or_default();
     assert!(top.contains(" end"), "{top}");
 }
+
+#[test]
+fn the_help_lists_the_replay_keys_only_in_a_replay() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let file = TempPath::new("help");
+    record(&file);
+    let (model, mut view, now) = replay_at(&file, 44.0, false);
+    let rows = view.visible_rows(&model, now);
+    view.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE), &rows);
+    let draw = |view: &mut View, width, height| {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a terminal");
+        terminal
+            .draw(|f| {
+                view.fit(f.area(), &model, now);
+                ui::draw(f, &model, view, now);
+            })
+            .expect("drawn");
+        terminal.backend().to_string()
+    };
+    for (width, height) in [(80, 24), (160, 48)] {
+        let text = draw(&mut view, width, height);
+        assert!(text.contains("seek back / forward 10 s"), "{text}");
+        assert!(text.contains("pause / resume playback"), "{text}");
+        assert!(!text.contains("pause / resume the display"), "{text}");
+    }
+    view.replay = None;
+    let live = draw(&mut view, 160, 48);
+    assert!(!live.contains("seek back"), "{live}");
+    assert!(live.contains("pause / resume the display"), "{live}");
+}

@@ -34,7 +34,7 @@ const REPLAY_KEYS: [(&str, &str); 5] = [
     ("← →", "seek back / forward 10 s"),
     ("[ ]  ⇧← ⇧→", "seek back / forward 60 s"),
     ("< >", "half / double speed (0.25× … 64×)"),
-    ("x", "(replay: sessions cannot be killed)"),
+    ("x", "(a replay cannot kill sessions)"),
 ];
 
 /// The width of the key column in the overlay.
@@ -49,8 +49,11 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
             Span::styled(*what, theme.label()),
         ])
     };
-    let mut lines: Vec<Line> = KEYS.iter().map(key).collect();
-    if cx.view.replay.is_some() {
+    let replaying = cx.view.replay.is_some();
+    // In a replay `p` and `x` are replay keys, listed with them.
+    let live_only = |(k, _): &&(&str, &str)| !(replaying && matches!(*k, "p" | "x"));
+    let mut lines: Vec<Line> = KEYS.iter().filter(live_only).map(key).collect();
+    if replaying {
         lines.push(Line::styled(" replay", theme.accent()));
         lines.extend(REPLAY_KEYS.iter().map(key));
     }
