@@ -70,13 +70,17 @@ pub async fn lines(
     }
     drop(tx);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // One listener for the whole run: a new one each turn misses a Ctrl-C that comes while
+    // a busy feed keeps the loop going (and then the recording is never flushed).
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
         let (router, item) = tokio::select! {
             item = rx.recv() => match item {
                 Some(item) => item,
-                None => return Ok(()),
+                None => break,
             },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut ctrl_c => break,
         };
         record(&mut recorder, router, &item, rx.is_empty());
         if matches!(item, FeedItem::Summary(_)) {
@@ -90,6 +94,11 @@ pub async fn lines(
             out.flush()?;
         }
     }
+    if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {
+        tracing::error!("recording stopped: {e}");
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// Writes `item` to the recording, flushing when `idle`; drops the recorder on an error.
