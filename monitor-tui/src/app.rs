@@ -406,6 +406,12 @@ mod tests {
         assert_eq!(app.model.sessions.len(), 2);
         let replay = crate::record::Replay::open(&file.0).expect("the recording");
         assert_eq!(replay.len(), 2, "flushed at the end of the tick");
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+        terminal.draw(|f| app.draw(f)).expect("drawn");
+        let top: String = (0..80)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_owned())
+            .collect();
+        assert!(top.trim_end().ends_with("● REC"), "{top}");
         let playback = Playback::new(replay, "r".into(), 30.0);
         let mut replayed = App::replay(playback);
         assert_eq!(replayed.view.replay.as_ref().map(|r| r.at_end), Some(false));
