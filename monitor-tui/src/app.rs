@@ -4,6 +4,10 @@
 //!
 //! Keys are read on their own thread and answered at once; data is applied only on a tick, so
 //! the numbers on screen change at the tick rate however busy the router is.
+//!
+//! The data comes from the live feeds (optionally written to a [`Recorder`] on the way, before
+//! it is applied) or, with `--replay`, from a [`Playback`] moved on by the wall time of each
+//! tick.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,7 +25,9 @@ use wamp::Id;
 use crate::feed::{self, FeedConfig, Routed};
 use crate::groups::Rows;
 use crate::keys::Action;
-use crate::model::{Model, Router};
+use crate::model::{LogEntry, LogKind, Model, Router};
+use crate::record::{RecordError, Recorder};
+use crate::replay::{self, Playback};
 use crate::ui;
 use crate::view::View;
 
@@ -49,6 +55,12 @@ pub struct App {
     kills: Vec<mpsc::Sender<Id>>,
     /// The monitor clock (model times are seconds since this).
     clock: Instant,
+    /// Where the live feeds are recorded, until recording fails.
+    recorder: Option<Recorder>,
+    /// The recording played instead of live feeds (`--replay`).
+    playback: Option<Playback>,
+    /// When the last tick moved the playback on.
+    last_tick: Instant,
 }
 
 impl App {
@@ -94,7 +106,28 @@ impl App {
             feed,
             kills,
             clock,
+            recorder: None,
+            playback: None,
+            last_tick: clock,
         }
+    }
+
+    /// Also writes everything the feeds deliver to `recorder` (the header shows `● REC`).
+    pub fn with_recorder(mut self, recorder: Recorder) -> App {
+        self.recorder = Some(recorder);
+        self.view.recording = true;
+        self
+    }
+
+    /// An app that plays `playback` instead of following routers: no feeds, no kills.
+    pub fn replay(playback: Playback) -> App {
+        let (_, feed) = mpsc::channel(1);
+        let mut app = App::new(Vec::new(), feed, Vec::new(), 0.0);
+        app.model = playback.fresh_model();
+        app.view.wall_offset = Some(playback.wall_offset());
+        app.view.replay = Some(playback.status());
+        app.playback = Some(playback);
+        app
     }
 
     /// Runs the dashboard until the operator quits: takes over the terminal and the mouse,
@@ -134,22 +167,75 @@ impl App {
         }
     }
 
-    /// Seconds on the monitor clock.
+    /// Seconds on the monitor clock (in a replay: recorded seconds since the recording
+    /// started).
     fn now(&self) -> f64 {
-        self.clock.elapsed().as_secs_f64()
+        match &self.playback {
+            Some(p) => p.now(),
+            None => self.clock.elapsed().as_secs_f64(),
+        }
     }
 
-    /// Applies what the feed delivered since the last tick and advances time.
+    /// Applies what the feed delivered since the last tick (or what the playback reached) and
+    /// advances time.
     fn on_tick(&mut self) {
+        let wall_dt = self.last_tick.elapsed().as_secs_f64();
+        self.last_tick = Instant::now();
+        match &mut self.playback {
+            // The playback ticks the model itself, on the recorded clock.
+            Some(p) => {
+                p.advance(&mut self.model, wall_dt);
+                self.view.replay = Some(p.status());
+            }
+            None => {
+                self.drain_feed();
+                let now = self.now();
+                self.model.tick(now);
+            }
+        }
+        self.view.tick();
+    }
+
+    /// Applies what the feed delivered, recording each item first; flushes the recording once.
+    fn drain_feed(&mut self) {
         while let Ok((router, item)) = self.feed.try_recv() {
+            self.record(router, &item);
             if let Some(ev) = item.into_meta() {
                 let now = self.now();
                 self.model.apply_from(router, ev, now);
             }
         }
-        let now = self.now();
-        self.model.tick(now);
-        self.view.tick();
+        if let Some(Err(e)) = self.recorder.as_mut().map(Recorder::flush) {
+            self.stop_recording(e);
+        }
+    }
+
+    /// Writes `item` to the recording, if there is one.
+    fn record(&mut self, router: usize, item: &crate::feed::FeedItem) {
+        let Some(recorder) = &mut self.recorder else {
+            return;
+        };
+        let at = replay::record_time(item, SystemTime::now());
+        if let Err(e) = recorder.write(at, router, item) {
+            self.stop_recording(e);
+        }
+    }
+
+    /// Stops recording after `error` (the dashboard goes on), saying so in the event log.
+    fn stop_recording(&mut self, error: RecordError) {
+        self.recorder = None;
+        self.view.recording = false;
+        self.note(format!("recording stopped: {error}"));
+    }
+
+    /// Puts `text` into the event log as an error (the footer flashes it).
+    fn note(&mut self, text: String) {
+        let at = self.now();
+        self.model.log.push(LogEntry {
+            at,
+            kind: LogKind::Error,
+            text,
+        });
     }
 
     /// Hands a key to the view, with the rows of the last frame; breaks when the operator quits.
@@ -162,6 +248,15 @@ impl App {
                     let _ = kills.try_send(key.id);
                 }
             }
+            Action::TogglePlayback => self.with_playback(Playback::toggle_pause),
+            Action::Speed(factor) => self.with_playback(|p| p.scale_speed(factor)),
+            Action::Seek(delta) => {
+                if let Some(p) = &mut self.playback {
+                    p.seek(&mut self.model, delta);
+                }
+                self.with_playback(|_| {});
+            }
+            Action::CannotKill => self.note("a replay cannot kill sessions".to_owned()),
             Action::None => {}
         }
         ControlFlow::Continue(())
@@ -174,6 +269,14 @@ impl App {
         let target = ui::hit(self.area, shown, &self.view, now, mouse.column, mouse.row);
         // A mouse event never quits or kills.
         let _ = self.view.on_mouse(mouse, target, &self.rows);
+    }
+
+    /// Changes the playback (if replaying) and shows its new state.
+    fn with_playback(&mut self, change: impl FnOnce(&mut Playback)) {
+        if let Some(p) = &mut self.playback {
+            change(p);
+            self.view.replay = Some(p.status());
+        }
     }
 
     /// Freezes a copy of the model when paused (and drops it on resume), then draws one frame
@@ -338,5 +441,108 @@ mod tests {
         frame(&mut app);
         assert!(app.frozen.is_none());
         assert_eq!(app.rows.len(), 2, "resumed: the live model again");
+    }
+
+    /// A path in the temp directory, removed (with its rotated files) on drop.
+    struct TempPath(std::path::PathBuf);
+
+    impl TempPath {
+        fn new(name: &str) -> TempPath {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            TempPath(std::env::temp_dir().join(format!(
+                "wampstat-app-{name}-{}-{nanos}.ndjson",
+                std::process::id()
+            )))
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn recorder(path: &std::path::Path) -> Recorder {
+        let routers = [("ws://127.0.0.1:1/ws".to_owned(), "realm1".to_owned())];
+        Recorder::create(path, &routers, crate::record::RecordCap::default()).expect("a recorder")
+    }
+
+    #[test]
+    fn a_tick_records_what_it_applies_and_a_replay_shows_the_same() {
+        let file = TempPath::new("record");
+        let (app, tx, _kills) = app();
+        let mut app = app.with_recorder(recorder(&file.0));
+        assert!(app.view.recording);
+        join(&tx, 7);
+        join(&tx, 8);
+        app.on_tick();
+        assert_eq!(app.model.sessions.len(), 2);
+        let replay = crate::record::Replay::open(&file.0).expect("the recording");
+        assert_eq!(replay.len(), 2, "flushed at the end of the tick");
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+        terminal.draw(|f| app.draw(f)).expect("drawn");
+        let top: String = (0..80)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_owned())
+            .collect();
+        assert!(top.trim_end().ends_with("● REC"), "{top}");
+        let playback = Playback::new(replay, "r".into(), 30.0);
+        let mut replayed = App::replay(playback);
+        assert_eq!(replayed.view.replay.as_ref().map(|r| r.at_end), Some(false));
+        assert!(press(&mut replayed, '>').is_continue());
+        assert!(press(&mut replayed, 'p').is_continue());
+        let status = replayed.view.replay.clone().expect("a replay");
+        assert!(status.paused && status.speed == 2.0, "{status:?}");
+        let right = replayed.on_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert!(right.is_continue());
+        let ids: Vec<u64> = replayed.model.sessions.keys().map(|k| k.id).collect();
+        assert_eq!(ids, [7, 8], "seeking forward applies what it skips");
+        assert_eq!(replayed.view.replay.as_ref().map(|r| r.at_end), Some(true));
+        frame(&mut replayed);
+        assert_eq!(replayed.rows.len(), 2);
+        let left = replayed.on_key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        assert!(left.is_continue());
+        assert!(
+            replayed.model.sessions.is_empty(),
+            "rebuilt from scratch up to the start, before the joins"
+        );
+        assert_eq!(replayed.rows.len(), 2, "the view is kept as it was");
+        assert!(press(&mut replayed, 'x').is_continue());
+        let last = replayed.model.log.last().map(|e| e.text.clone());
+        assert_eq!(last.as_deref(), Some("a replay cannot kill sessions"));
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_recording_not_the_dashboard() {
+        let full = std::path::Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let (app, tx, _kills) = app();
+        let mut app = app.with_recorder(recorder(full));
+        join(&tx, 7);
+        app.on_tick();
+        assert!(app.recorder.is_none() && !app.view.recording);
+        assert_eq!(
+            app.model.sessions.len(),
+            1,
+            "the event is applied all the same"
+        );
+        let errors: Vec<&str> = app
+            .model
+            .log
+            .iter()
+            .filter(|e| e.kind == LogKind::Error)
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("recording stopped: /dev/full: "),
+            "{errors:?}"
+        );
+        join(&tx, 8);
+        app.on_tick();
+        assert_eq!(app.model.sessions.len(), 2);
     }
 }

@@ -11,6 +11,7 @@ use wamp::{Dict, Value};
 use crate::feed::{self, FeedConfig, FeedItem};
 use crate::format;
 use crate::model::{Key, MetaEvent, Model, Router, parse_event, short_transport};
+use crate::record::Recorder;
 
 /// `--once`: joins each router, prints the table of the sessions there (without its own) and
 /// leaves; with several routers the table has a ROUTER column.
@@ -51,8 +52,13 @@ pub async fn once(targets: &[FeedConfig]) -> anyhow::Result<()> {
 pub type LineFormat = fn(Option<&str>, &FeedItem) -> String;
 
 /// `--plain` and `--json`: follows the routers and prints everything the feeds deliver, one
-/// `line` each, until the feeds end or Ctrl-C.
-pub async fn lines(targets: Vec<FeedConfig>, line: LineFormat) -> anyhow::Result<()> {
+/// `line` each, until the feeds end or Ctrl-C; with a `recorder` (`--record`), writes every
+/// item to it too (a failure says so on stderr once and stops recording, not the output).
+pub async fn lines(
+    targets: Vec<FeedConfig>,
+    line: LineFormat,
+    mut recorder: Option<Recorder>,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel(65536);
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let several = names.len() > 1;
@@ -64,14 +70,19 @@ pub async fn lines(targets: Vec<FeedConfig>, line: LineFormat) -> anyhow::Result
     }
     drop(tx);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // One listener for the whole run: a new one each turn misses a Ctrl-C that comes while
+    // a busy feed keeps the loop going (and then the recording is never flushed).
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
         let (router, item) = tokio::select! {
             item = rx.recv() => match item {
                 Some(item) => item,
-                None => return Ok(()),
+                None => break,
             },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut ctrl_c => break,
         };
+        record(&mut recorder, router, &item, rx.is_empty());
         if matches!(item, FeedItem::Summary(_)) {
             // The dashboard's header; scripts get the sessions themselves.
             continue;
@@ -82,6 +93,26 @@ pub async fn lines(targets: Vec<FeedConfig>, line: LineFormat) -> anyhow::Result
         if rx.is_empty() {
             out.flush()?;
         }
+    }
+    if let Some(Err(e)) = recorder.as_mut().map(Recorder::flush) {
+        tracing::error!("recording stopped: {e}");
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes `item` to the recording, flushing when `idle`; drops the recorder on an error.
+fn record(recorder: &mut Option<Recorder>, router: usize, item: &FeedItem, idle: bool) {
+    let Some(rec) = recorder else {
+        return;
+    };
+    let at = crate::replay::record_time(item, SystemTime::now());
+    let written = rec
+        .write(at, router, item)
+        .and_then(|()| if idle { rec.flush() } else { Ok(()) });
+    if let Err(e) = written {
+        tracing::error!("recording stopped: {e}");
+        *recorder = None;
     }
 }
 

@@ -1,5 +1,6 @@
 //! What keys do: [`View::on_key`] turns a key press into a change of the [`View`] and, when a
-//! key needs the outside world (quit, kill), an [`Action`] for the caller.
+//! key needs the outside world (quit, kill, and in a replay pause, seek and speed), an
+//! [`Action`] for the caller.
 //!
 //! The model is never touched here: keys change only what is shown and how.
 
@@ -14,7 +15,7 @@ use ratatui::crossterm::event::{
 const WHEEL_STEP: isize = 1;
 
 /// What the caller must do after a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
     /// Nothing; redraw.
     None,
@@ -22,7 +23,20 @@ pub enum Action {
     Quit,
     /// Call `wamp.session.kill` for this session (the operator confirmed it).
     Kill(Key),
+    /// Replay only: pause or resume playback.
+    TogglePlayback,
+    /// Replay only: jump this many recorded seconds (negative: back).
+    Seek(f64),
+    /// Replay only: multiply the playback speed by this.
+    Speed(f64),
+    /// Replay only: `x` was pressed, but a recording's sessions cannot be killed.
+    CannotKill,
 }
+
+/// How far `←`/`→` seek in a replay, in seconds.
+pub const SEEK_SHORT: f64 = 10.0;
+/// How far `[`/`]` and Shift+`←`/`→` seek in a replay, in seconds.
+pub const SEEK_LONG: f64 = 60.0;
 
 impl View {
     /// Handles one key press; `rows` are the currently visible rows (see [`View::visible_rows`]).
@@ -35,6 +49,13 @@ impl View {
         }
         self.sync(rows);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.mode == Mode::Normal
+            && self.replay.is_some()
+            && !ctrl
+            && let Some(action) = replay_action(key.code, key.modifiers)
+        {
+            return action;
+        }
         match (self.mode, key.code) {
             (_, Char('c')) if ctrl => Action::Quit,
             (Mode::Confirm(id), Char('y' | 'Y')) => self.confirm_kill(id),
@@ -281,6 +302,25 @@ impl View {
         }
         Action::None
     }
+}
+
+/// What a key does in a replay that it does not do live (`None`: what it always does).
+fn replay_action(code: KeyCode, modifiers: KeyModifiers) -> Option<Action> {
+    let shift = modifiers.contains(KeyModifiers::SHIFT);
+    let action = match code {
+        KeyCode::Char('p' | ' ') => Action::TogglePlayback,
+        KeyCode::Left if shift => Action::Seek(-SEEK_LONG),
+        KeyCode::Right if shift => Action::Seek(SEEK_LONG),
+        KeyCode::Left => Action::Seek(-SEEK_SHORT),
+        KeyCode::Right => Action::Seek(SEEK_SHORT),
+        KeyCode::Char('[') => Action::Seek(-SEEK_LONG),
+        KeyCode::Char(']') => Action::Seek(SEEK_LONG),
+        KeyCode::Char('<' | ',') => Action::Speed(0.5),
+        KeyCode::Char('>' | '.') => Action::Speed(2.0),
+        KeyCode::Char('x') => Action::CannotKill,
+        _ => return None,
+    };
+    Some(action)
 }
 
 #[cfg(test)]
@@ -644,6 +684,76 @@ mod tests {
             v.selected_index(&ks(&[1, 2, 3])),
             Some(0),
             "now it follows session 1"
+        );
+    }
+
+    fn replaying() -> View {
+        let mut v = View::new(false);
+        v.replay = Some(crate::replay::ReplayStatus {
+            name: "incident.ndjson".into(),
+            position: 0.0,
+            speed: 1.0,
+            progress: 0.0,
+            paused: false,
+            at_end: false,
+        });
+        v
+    }
+
+    #[test]
+    fn replay_keys_come_back_as_actions_only_in_a_replay() {
+        let rows = ks(&[1, 2]);
+        let shift = |code| KeyEvent::new(code, KeyModifiers::SHIFT);
+        let mut v = replaying();
+        for (keys, action) in [
+            ("p", Action::TogglePlayback),
+            (" ", Action::TogglePlayback),
+            ("[", Action::Seek(-SEEK_LONG)),
+            ("]", Action::Seek(SEEK_LONG)),
+            ("<", Action::Speed(0.5)),
+            (">", Action::Speed(2.0)),
+            ("x", Action::CannotKill),
+        ] {
+            assert_eq!(press(&mut v, &rows, keys), action, "{keys:?}");
+        }
+        assert_eq!(
+            v.on_key(key(KeyCode::Left), &rows),
+            Action::Seek(-SEEK_SHORT)
+        );
+        assert_eq!(
+            v.on_key(key(KeyCode::Right), &rows),
+            Action::Seek(SEEK_SHORT)
+        );
+        assert_eq!(
+            v.on_key(shift(KeyCode::Left), &rows),
+            Action::Seek(-SEEK_LONG)
+        );
+        assert_eq!(
+            v.on_key(shift(KeyCode::Right), &rows),
+            Action::Seek(SEEK_LONG)
+        );
+        assert!(!v.paused, "p pauses the playback, not the display");
+        assert_eq!(v.mode, Mode::Normal, "x asks nothing in a replay");
+        // Table keys keep their meaning.
+        press(&mut v, &rows, "j");
+        assert_eq!(v.selected, Some(k(2)));
+        v.on_key(key(KeyCode::Home), &rows);
+        assert_eq!(v.selected, Some(k(1)));
+        // While typing a filter, the replay keys are text.
+        press(&mut v, &rows, "/p[x");
+        assert_eq!(v.filter, "p[x");
+
+        let mut live = View::new(false);
+        for keys in ["[", "]", "<", ">", " "] {
+            assert_eq!(press(&mut live, &rows, keys), Action::None, "{keys:?}");
+        }
+        assert_eq!(live.on_key(key(KeyCode::Left), &rows), Action::None);
+        assert_eq!(press(&mut live, &rows, "p"), Action::None);
+        assert!(live.paused, "live, p freezes the display");
+        press(&mut live, &rows, "x");
+        assert!(
+            matches!(live.mode, Mode::Confirm(_)),
+            "live, x asks to kill"
         );
     }
 }

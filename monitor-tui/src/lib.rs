@@ -22,6 +22,8 @@
 //! - [`headless`]: `--plain`, `--json` and `--once`, output for scripts.
 //! - [`record`]: `--record` and `--replay`, the feeds written to an NDJSON file as they arrive,
 //!   read back and played at any speed.
+//! - [`replay`]: a recording played into the model (pause, seek, speed), the dashboard's
+//!   source with `--replay`.
 //! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
@@ -39,6 +41,7 @@ pub mod headless;
 pub mod keys;
 pub mod model;
 pub mod record;
+pub mod replay;
 pub mod series;
 pub mod targets;
 pub mod ui;

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use crate::groups::Grouping;
 use crate::model::{Key, Model, SessionRow, short_transport};
+use crate::replay::ReplayStatus;
 use crate::series::Window;
 
 /// Which pane the movement keys act on.
@@ -274,6 +275,11 @@ pub struct View {
     pub window: Window,
     /// How sessions are grouped (`g`), the open group and the selected one.
     pub grouping: Grouping,
+    /// Where a replay is (`None` when following live routers): the replay keys work then and
+    /// the header shows the replay bar.
+    pub replay: Option<ReplayStatus>,
+    /// Whether the live feeds are being recorded (the header's `● REC` badge).
+    pub recording: bool,
 }
 
 impl Default for View {
@@ -305,6 +311,8 @@ impl View {
             follow: false,
             window: Window::default(),
             grouping: Grouping::default(),
+            replay: None,
+            recording: false,
         }
     }
 

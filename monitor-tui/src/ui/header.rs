@@ -15,9 +15,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {
     let avail = area.width as usize;
     let paused = paused(cx);
     let room = avail.saturating_sub(paused.width() + 1);
-    let left = match cx.model.routers.as_slice() {
-        [one] => identity(cx, one, room),
-        several => routers(cx, several, room),
+    let left = match (&cx.view.replay, cx.model.routers.as_slice()) {
+        (Some(status), _) => super::playback::line(cx, status, room),
+        (None, [one]) => identity(cx, one, room),
+        (None, several) => routers(cx, several, room),
     };
     let first = Rect {
         height: 1.min(area.height),
@@ -87,13 +88,19 @@ fn merge(into: &mut Vec<(String, u64)>, more: &[(String, u64)]) {
     into.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
+/// The badges at the right of line one: `● REC` while recording, `PAUSED` while the display
+/// is frozen.
 fn paused<'a>(cx: &Ctx) -> Line<'a> {
-    if cx.view.paused {
-        let badge = Span::styled(" PAUSED ", cx.theme.warn().reversed());
-        Line::from(vec![badge, Span::raw(" ")])
-    } else {
-        Line::default()
+    let mut spans = Vec::new();
+    if cx.view.recording {
+        spans.push(Span::styled("● REC", cx.theme.bad().bold()));
+        spans.push(Span::raw(" "));
     }
+    if cx.view.paused {
+        spans.push(Span::styled(" PAUSED ", cx.theme.warn().reversed()));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans)
 }
 
 /// Line one: product, URL, realm, connection state and uptime; the product and then the uptime

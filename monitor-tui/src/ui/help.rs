@@ -30,6 +30,16 @@ const KEYS: [(&str, &str); 13] = [
     ("q  Ctrl-C", "quit"),
 ];
 
+/// The keys of a replay, listed after the others while replaying (`p` and `x` act on the
+/// playback there).
+const REPLAY_KEYS: [(&str, &str); 5] = [
+    ("p  Space", "pause / resume playback"),
+    ("← →", "seek back / forward 10 s"),
+    ("[ ]  ⇧← ⇧→", "seek back / forward 60 s"),
+    ("< >", "half / double speed (0.25× … 64×)"),
+    ("x", "(a replay cannot kill sessions)"),
+];
+
 /// The width of the key column in the overlay.
 const KEY_WIDTH: usize = 11;
 
@@ -42,7 +52,14 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
             Span::styled(*what, theme.label()),
         ])
     };
-    let mut lines: Vec<Line> = KEYS.iter().map(key).collect();
+    let replaying = cx.view.replay.is_some();
+    // In a replay `p` and `x` are replay keys, listed with them.
+    let live_only = |(k, _): &&(&str, &str)| !(replaying && matches!(*k, "p" | "x"));
+    let mut lines: Vec<Line> = KEYS.iter().filter(live_only).map(key).collect();
+    if replaying {
+        lines.push(Line::styled(" replay", theme.accent()));
+        lines.extend(REPLAY_KEYS.iter().map(key));
+    }
     lines.push(Line::default());
     let filter = "matches id, router, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
@@ -155,7 +172,10 @@ fn normal_hints(view: &View) -> Vec<Hint> {
     } else {
         "move"
     };
-    let pause = if view.paused {
+    let pause = if let Some(status) = &view.replay {
+        let what = if status.paused { "play" } else { "pause" };
+        ("p", what, KEEP)
+    } else if view.paused {
         ("p", "resume", KEEP)
     } else {
         ("p", "pause", 2)

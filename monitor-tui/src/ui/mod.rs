@@ -12,6 +12,7 @@ mod groups;
 mod header;
 mod help;
 mod log;
+mod playback;
 mod table;
 
 use ratatui::Frame;
