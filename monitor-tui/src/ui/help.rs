@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph};
 
 /// Every key, as the help overlay lists it.
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 14] = [
     ("↑ ↓  k j", "select a session (or scroll the events)"),
     ("PgUp PgDn", "a page up / down"),
     ("Home End", "first / last"),
@@ -22,6 +22,7 @@ const KEYS: [(&str, &str); 13] = [
     ("/", "filter: type, Enter keeps, Esc clears"),
     ("x", "kill the selected session (asks first)"),
     ("p", "pause / resume the display"),
+    ("+ -", "chart window: 1 / 5 / 15 minutes"),
     ("?", "show / hide this help"),
     ("Esc", "close filter, detail, focus; then quit"),
     ("q  Ctrl-C", "quit"),
@@ -161,6 +162,7 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         ("s/S", "sort", 5),
         ("/", "filter", 4),
         ("Tab", "focus", 1),
+        ("+/-", "window", 0),
         ("x", "kill", 3),
         pause,
         ("?", "help", KEEP),
