@@ -54,7 +54,9 @@ const COLUMNS: [Col; 15] = [
 /// before either grows further.
 const FAIR: usize = 16;
 const MAX_TEXT: usize = 32;
-const MAX_TREND: usize = POINTS;
+/// Past one column per step of the window the steps are repeated: the sparkline still takes
+/// the room that is left rather than leave it blank.
+const MAX_TREND: usize = 2 * POINTS;
 
 impl Col {
     fn title(self) -> &'static str {
