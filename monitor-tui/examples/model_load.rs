@@ -55,7 +55,14 @@ const FILL_CYCLES: u64 = 200;
 const FILL_STEP: f64 = 5.0;
 
 fn main() {
+    // Each model is kept until the end, and the timed events are made before the memory is
+    // measured, so that a model's resident memory is its own, not pages the allocator got back
+    // from the last model or events.
+    let mut kept = Vec::new();
     for sessions in [1_000u64, 10_000] {
+        let events: Vec<(Dict, Dict)> = (0..200_000u64)
+            .map(|n| stats(1 + n % sessions, 1000 + n / sessions))
+            .collect();
         let before = rss();
         let mut model = Model::new(0.0, 30.0);
         for id in 1..=sessions {
@@ -80,9 +87,6 @@ fn main() {
             .map(|r| r.series.memory())
             .sum::<usize>() as f64
             / sessions as f64;
-        let events: Vec<(Dict, Dict)> = (0..200_000u64)
-            .map(|n| stats(1 + n % sessions, 1000 + n / sessions))
-            .collect();
         let t = Instant::now();
         for (i, s) in events {
             model.apply(MetaEvent::Stats(i, s), now);
@@ -103,6 +107,7 @@ fn main() {
         }
         let frame_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(frames);
         black_box(&model);
+        kept.push(model);
         let history = (HISTORY * std::mem::size_of::<wamp_monitor::model::Cycle>()) as f64;
         println!(
             "{sessions:>6} sessions: model absorbs {rate:.0} stats events/s on one core; {:.1} KiB \
