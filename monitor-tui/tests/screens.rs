@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
 use wamp_monitor::model::{MetaEvent, Model, Router};
-use wamp_monitor::series::Window;
+use wamp_monitor::series::{Channel, Window};
 use wamp_monitor::ui;
 use wamp_monitor::view::View;
 
@@ -504,4 +504,31 @@ fn fit_keeps_the_selection_on_screen() {
         Some(LEAVER),
         "the left session sorts last by msgs/s"
     );
+}
+
+#[test]
+fn a_left_sessions_charts_stop_at_its_leave_time() {
+    let m = model_of(BURSTS);
+    let mut v = view();
+    key(&mut v, &m, KeyCode::End);
+    key(&mut v, &m, KeyCode::Enter);
+    assert_eq!(v.selected.map(|k| k.id), Some(LEAVER));
+    let text = render(&m, &mut v, 160, 48);
+    let title = format!("Detail ▸ {LEAVER} · last 1 min (1-s steps) (left 12s ago)");
+    assert!(text.contains(&title), "{text}");
+    let rx = text
+        .lines()
+        .find(|l| l.contains("msgs/s rx"))
+        .expect("a msgs/s rx chart");
+    assert!(rx.contains("now   0"), "nothing since it left: {rx}");
+    // Its series: its last cycle ended at 748 (bucket 747..748, index 46 of the minute ending
+    // at 760), then nothing.
+    let row = m
+        .sessions
+        .values()
+        .find(|r| r.id == LEAVER)
+        .expect("the leaver");
+    let rates = row.series.rates(Window::OneMinute, Channel::Msgs, NOW);
+    assert!(rates[46] > 0.0, "{rates:?}");
+    assert!(rates[47..].iter().all(|&r| r == 0.0), "{rates:?}");
 }
