@@ -5,6 +5,10 @@
 //! ```text
 //! cargo run --release -p wamp-monitor --example model_load
 //! ```
+//!
+//! Measured on 2 shared cores: about 9.7 KiB per session resident with the 32-cycle history
+//! (3.8 KiB) and full series (3.9 KiB); with the former 120-cycle history (14.1 KiB) it was
+//! about 21 KiB.
 
 use std::hint::black_box;
 use std::time::Instant;
