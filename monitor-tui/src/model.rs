@@ -10,10 +10,9 @@ use wamp::{Dict, Id, Value};
 
 use crate::series::{Amounts, Series};
 
-/// How many recent cycles each session keeps.
-pub const HISTORY: usize = 120;
-/// How many aggregate rate samples (one per tick) are kept.
-pub const AGGREGATE_HISTORY: usize = 240;
+/// How many recent cycles each session keeps: enough for the detail pane's cycle table and for
+/// [`RATE_WINDOW`] at cadences down to 0.1 s. The charts read [`Series`], not this.
+pub const HISTORY: usize = 32;
 /// How many event-log lines are kept.
 pub const LOG: usize = 1000;
 /// Without a stats event for this long, a session's rate shows as zero.
@@ -553,8 +552,6 @@ pub struct Model {
     pub left: u64,
     /// The event log, newest last.
     pub log: Ring<LogEntry>,
-    /// Aggregate messages/s and bytes/s, one sample per tick.
-    pub aggregate: Ring<(f64, f64)>,
     /// Stats events per second over the last tick.
     pub stats_events_per_s: f64,
     /// All sessions' traffic per second of wall-clock time, over the last 1, 5 and 15 minutes.
@@ -563,7 +560,8 @@ pub struct Model {
     pub retention: f64,
     /// When the monitor started.
     pub started_at: f64,
-    window: (u64, u64, u64),
+    /// Stats events since the last tick.
+    events: u64,
     last_tick: f64,
 }
 
@@ -582,12 +580,11 @@ impl Model {
             joined: 0,
             left: 0,
             log: Ring::new(LOG),
-            aggregate: Ring::new(AGGREGATE_HISTORY),
             stats_events_per_s: 0.0,
             traffic: Series::precise(),
             retention,
             started_at: now,
-            window: (0, 0, 0),
+            events: 0,
             last_tick: now,
         }
     }
@@ -771,9 +768,7 @@ impl Model {
             return;
         };
         let t = Totals::from_dict(stats);
-        self.window.0 += t.messages;
-        self.window.1 += t.bytes;
-        self.window.2 += 1;
+        self.events += 1;
         let key = Key::new(router, id);
         let row = self.sessions.entry(key).or_insert_with(|| {
             // Stats before join (the monitor connected in between): what the info says.
@@ -804,13 +799,13 @@ impl Model {
         row.last_stats_at = Some(now);
     }
 
-    /// Advances time: samples the aggregate rates and forgets sessions that left long ago.
+    /// Advances time: measures the stats events per second and forgets sessions that left
+    /// long ago.
     pub fn tick(&mut self, now: f64) {
         let dt = now - self.last_tick;
         if dt > 0.0 {
-            let (m, b, e) = std::mem::take(&mut self.window);
-            self.aggregate.push((m as f64 / dt, b as f64 / dt));
-            self.stats_events_per_s = e as f64 / dt;
+            let events = std::mem::take(&mut self.events);
+            self.stats_events_per_s = events as f64 / dt;
             self.last_tick = now;
         }
         let retention = self.retention;

@@ -2,6 +2,7 @@
 
 use wamp::{Dict, Value, dict};
 use wamp_monitor::model::{Connection, Key, MetaEvent, Model, parse_event};
+use wamp_monitor::series::{Channel, Window};
 
 fn captured() -> Vec<(String, Vec<Value>)> {
     let path = concat!(
@@ -135,7 +136,7 @@ fn a_snapshot_merges_with_events_that_raced_it_without_counting_twice() {
 }
 
 #[test]
-fn aggregate_rates_and_history_are_bounded() {
+fn history_is_bounded_and_the_realms_traffic_follows_the_cycles() {
     let mut m = Model::new(0.0, 30.0);
     m.apply(join(1), 0.0);
     for c in 1..=1000u64 {
@@ -146,13 +147,94 @@ fn aggregate_rates_and_history_are_bounded() {
     }
     let row = &m.sessions[&Key::new(0, 1)];
     assert_eq!(row.history.len(), wamp_monitor::model::HISTORY);
-    assert!(m.aggregate.len() <= wamp_monitor::model::AGGREGATE_HISTORY);
-    let (msgs, _) = *m.aggregate.last().unwrap();
-    assert!(
-        (msgs - 50.0).abs() < 1e-6,
-        "10 cycles of 5 messages per second: {msgs}"
-    );
     assert_eq!(row.totals.messages, 5000);
+    assert!(
+        (m.stats_events_per_s - 10.0).abs() < 1e-6,
+        "ten cycles a second: {}",
+        m.stats_events_per_s
+    );
+    // 10 cycles of 5 messages a second, every complete second of the last minute (cycle 1,
+    // the join, counts as any other cycle here).
+    let msgs = m.traffic.rates(Window::OneMinute, Channel::Msgs, 100.0);
+    assert!(msgs.iter().all(|&r| (r - 50.0).abs() < 1e-6), "{msgs:?}");
+}
+
+/// A cycle from a router with the rx/tx split of messages and bytes (wampstat's).
+fn split_stats(id: u64, rx: (u64, u64), tx: (u64, u64), duration_s: f64) -> MetaEvent {
+    MetaEvent::Stats(
+        dict! {"realm" => "realm1", "session" => id},
+        dict! {"duration" => (duration_s * 1e9) as u64, "messages" => rx.0 + tx.0,
+        "bytes" => rx.1 + tx.1, "messages_rx" => rx.0, "messages_tx" => tx.0,
+        "bytes_rx" => rx.1, "bytes_tx" => tx.1},
+    )
+}
+
+#[test]
+fn a_cycle_is_spread_over_the_seconds_it_lasted() {
+    let mut m = Model::new(0.0, 30.0);
+    m.apply(join(1), 0.0);
+    // A 2-s cycle of 40 messages ending at 20.0: 20 a second in the buckets 18 and 19.
+    m.apply(stats(1, 2, 40, 2.0), 20.0);
+    let row = &m.sessions[&Key::new(0, 1)];
+    let msgs = row.series.rates(Window::OneMinute, Channel::Msgs, 20.0);
+    assert_eq!(msgs[58..], [20.0, 20.0]);
+    assert_eq!(msgs[..58], [0.0; 58]);
+    let bytes = row.series.rates(Window::OneMinute, Channel::Bytes, 20.0);
+    assert_eq!(bytes[58..], [2000.0, 2000.0]);
+    // The cycle counts in the bucket of its end, 20, complete once the clock reaches 21.
+    let cycles = row.series.rates(Window::OneMinute, Channel::Cycles, 21.0);
+    assert_eq!(
+        cycles[57..],
+        [0.0, 0.0, 1.0],
+        "the cycle counts when it ended"
+    );
+    // In 5-s steps the 40 messages fall in the bucket 15..20: 8 a second.
+    let five = row.series.rates(Window::FiveMinutes, Channel::Msgs, 20.0);
+    assert_eq!(five[59], 8.0);
+}
+
+#[test]
+fn the_realms_traffic_sums_the_sessions() {
+    let mut m = Model::new(0.0, 30.0);
+    m.apply(join(1), 0.0);
+    m.apply(join(2), 0.0);
+    m.apply(split_stats(1, (30, 3000), (70, 7000), 1.0), 10.0);
+    m.apply(split_stats(2, (5, 500), (15, 1500), 1.0), 10.0);
+    m.apply(split_stats(2, (5, 500), (15, 1500), 1.0), 11.0);
+    // The seconds 9, 10 and 11: the cycles ending at 10 and 11 lasted the seconds before;
+    // each counts as a cycle in the second of its end.
+    let at = |ch: Channel| m.traffic.rates(Window::OneMinute, ch, 12.0)[57..].to_vec();
+    assert_eq!(at(Channel::Msgs), [120.0, 20.0, 0.0]);
+    assert_eq!(at(Channel::MsgsRx), [35.0, 5.0, 0.0]);
+    assert_eq!(at(Channel::MsgsTx), [85.0, 15.0, 0.0]);
+    assert_eq!(at(Channel::BytesRx), [3500.0, 500.0, 0.0]);
+    assert_eq!(at(Channel::BytesTx), [8500.0, 1500.0, 0.0]);
+    assert_eq!(at(Channel::Cycles), [0.0, 2.0, 1.0]);
+    let one = &m.sessions[&Key::new(0, 1)].series;
+    assert_eq!(
+        one.rates(Window::OneMinute, Channel::MsgsRx, 12.0)[57..],
+        [30.0, 0.0, 0.0]
+    );
+    assert!(one.has_channel(Channel::MsgsRx) && one.has_channel(Channel::BytesTx));
+}
+
+#[test]
+fn without_the_split_only_totals_have_data() {
+    let mut m = Model::new(0.0, 30.0);
+    m.apply(join(1), 0.0);
+    // Crossbar.io: messages and bytes, no rx/tx.
+    let crossbar = MetaEvent::Stats(
+        dict! {"realm" => "realm1", "session" => 1u64},
+        dict! {"duration" => 1_000_000_000u64, "messages" => 12u64, "bytes" => 1200u64},
+    );
+    m.apply(crossbar, 5.0);
+    let s = &m.sessions[&Key::new(0, 1)].series;
+    assert!(!s.has_channel(Channel::MsgsRx) && !s.has_channel(Channel::BytesRx));
+    assert_eq!(s.rates(Window::OneMinute, Channel::Msgs, 6.0)[58], 12.0);
+    assert_eq!(
+        s.rates(Window::OneMinute, Channel::MsgsTx, 6.0),
+        vec![0.0; 60]
+    );
 }
 
 #[test]

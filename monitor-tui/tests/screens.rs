@@ -11,6 +11,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use wamp::{Dict, Value};
 use wamp_monitor::model::{MetaEvent, Model, Router};
+use wamp_monitor::series::{Channel, Window};
 use wamp_monitor::ui;
 use wamp_monitor::view::View;
 
@@ -163,14 +164,53 @@ fn wobble(id: u64, n: u64) -> f64 {
     1.0 + 0.6 * ((n as f64 + phase) / 9.0).sin() + 0.3 * ((n as f64 * 7.0 + phase) / 5.0).cos()
 }
 
-fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEvent {
+/// How the traffic varies over time: not at all (the main screens), or with a shape the charts
+/// must show (a slow ramp, a burst in minute 10, a spike 25 s before [`NOW`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Flat,
+    Bursts,
+}
+
+impl Shape {
+    /// The factor on a cycle's messages ending at `now`.
+    fn factor(self, now: f64) -> f64 {
+        match self {
+            Shape::Flat => 1.0,
+            Shape::Bursts if (600.0..660.0).contains(&now) => 4.0,
+            Shape::Bursts if (730.0..740.0).contains(&now) => 3.0,
+            Shape::Bursts => 0.5 + now / 1500.0,
+        }
+    }
+}
+
+/// What the router says of a cycle: everything (wampstat), or no rx/tx split (Crossbar.io).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Feed {
+    shape: Shape,
+    split: bool,
+}
+
+const FLAT: Feed = Feed {
+    shape: Shape::Flat,
+    split: true,
+};
+
+fn stats_event(
+    f: &Fixture,
+    cycle: u64,
+    cadence: f64,
+    messages: u64,
+    feed: Feed,
+    now: f64,
+) -> MetaEvent {
     let info = dict(vec![
         ("realm", "realm1".into()),
         ("session", Value::Int(f.id as i64)),
         ("authid", f.authid.into()),
         ("authrole", f.role.into()),
     ]);
-    let messages = (messages as f64 * wobble(f.id, cycle)) as u64;
+    let messages = (messages as f64 * wobble(f.id, cycle) * feed.shape.factor(now)) as u64;
     let bytes = messages * f.size;
     let jitter = 1.0 + 0.04 * (cycle as f64 * 1.7).sin();
     let duration = (cadence * jitter * 1e9) as i64;
@@ -185,10 +225,13 @@ fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEven
             Value::Int((messages + messages * f.size / 256) as i64),
         ),
     ];
-    if f.split {
+    if f.split && feed.split {
         let rx = bytes * 61 / 100;
         stats.push(("bytes_rx", Value::Int(rx as i64)));
         stats.push(("bytes_tx", Value::Int((bytes - rx) as i64)));
+        let rx = messages * 40 / 100;
+        stats.push(("messages_rx", Value::Int(rx as i64)));
+        stats.push(("messages_tx", Value::Int((messages - rx) as i64)));
     }
     MetaEvent::Stats(info, dict(stats))
 }
@@ -196,16 +239,22 @@ fn stats_event(f: &Fixture, cycle: u64, cadence: f64, messages: u64) -> MetaEven
 /// The model after 761 s: connected, six sessions joined, stats flowing, one session left,
 /// one kill done and one refused. Every event has a fixed time; ticks are every 0.25 s.
 fn model() -> Model {
-    model_of(&SESSIONS.iter().collect::<Vec<_>>())
+    model_of(FLAT)
 }
 
 /// The model with [`MORE`] sessions, for the grouping screens.
 fn grouped_model() -> Model {
-    model_of(&SESSIONS.iter().chain(&MORE).collect::<Vec<_>>())
+    sessions_model(&SESSIONS.iter().chain(&MORE).collect::<Vec<_>>(), FLAT)
 }
 
-/// The model of these sessions after 761 s, as [`model`] describes it.
-fn model_of(sessions: &[&Fixture]) -> Model {
+/// [`model`], with the traffic and the rx/tx split of `feed`.
+fn model_of(feed: Feed) -> Model {
+    sessions_model(&SESSIONS.iter().collect::<Vec<_>>(), feed)
+}
+
+/// The model of these sessions after 761 s, as [`model`] describes it, with the traffic and
+/// the rx/tx split of `feed`.
+fn sessions_model(sessions: &[&Fixture], feed: Feed) -> Model {
     let routers = vec![Router::new("ws://127.0.0.1:8080/ws", "realm1")];
     let mut m = Model::with_routers(0.0, 30.0, routers);
     m.apply(MetaEvent::Connected("ws://127.0.0.1:8080/ws".into()), 0.2);
@@ -223,7 +272,7 @@ fn model_of(sessions: &[&Fixture]) -> Model {
             let gone = f.id == LEAVER && now >= LEFT_AT;
             if now > 8.0 && step.is_multiple_of(every) && !gone {
                 cycles[i] += 1;
-                m.apply(stats_event(f, cycles[i], cadence, messages), now);
+                m.apply(stats_event(f, cycles[i], cadence, messages, feed, now), now);
             }
         }
         if now == LEFT_AT {
@@ -303,6 +352,62 @@ fn detail_pane_80x24() {
 fn detail_pane_160x48() {
     let m = model();
     insta::assert_snapshot!(render(&m, &mut detail_view(&m), 160, 48));
+}
+
+/// The detail pane of the busiest session of the fixture with bursts, in each window.
+fn charts(feed: Feed, width: u16, height: u16) {
+    let m = model_of(feed);
+    let mut v = detail_view(&m);
+    for window in Window::ALL {
+        v.window = window;
+        let name = format!(
+            "charts_{}{}_{width}x{height}",
+            if feed.split { "" } else { "no_split_" },
+            window.label()
+        );
+        insta::assert_snapshot!(name, render(&m, &mut v, width, height));
+    }
+}
+
+const BURSTS: Feed = Feed {
+    shape: Shape::Bursts,
+    split: true,
+};
+
+#[test]
+fn charts_in_every_window_80x24() {
+    charts(BURSTS, 80, 24);
+}
+
+#[test]
+fn charts_in_every_window_160x48() {
+    charts(BURSTS, 160, 48);
+}
+
+#[test]
+fn charts_without_the_rx_tx_split() {
+    let crossbar = Feed {
+        split: false,
+        ..BURSTS
+    };
+    charts(crossbar, 80, 24);
+    charts(crossbar, 160, 48);
+}
+
+#[test]
+fn the_header_and_trend_follow_the_window() {
+    let m = model_of(BURSTS);
+    let mut v = view();
+    for window in Window::ALL {
+        v.window = window;
+        let text = render(&m, &mut v, 160, 48);
+        let header = text.lines().nth(1).unwrap_or_default();
+        assert!(
+            header.contains(&format!("· {}", window.label())),
+            "{header}"
+        );
+        insta::assert_snapshot!(format!("main_screen_{}_160x48", window.label()), text);
+    }
 }
 
 fn help_view(model: &Model) -> View {
@@ -541,4 +646,31 @@ fn esc_returns_from_an_open_group_to_it_selected() {
         buf[(3, y)].modifier.contains(Modifier::REVERSED),
         "the group is still selected"
     );
+}
+
+#[test]
+fn a_left_sessions_charts_stop_at_its_leave_time() {
+    let m = model_of(BURSTS);
+    let mut v = view();
+    key(&mut v, &m, KeyCode::End);
+    key(&mut v, &m, KeyCode::Enter);
+    assert_eq!(v.selected.map(|k| k.id), Some(LEAVER));
+    let text = render(&m, &mut v, 160, 48);
+    let title = format!("Detail ▸ {LEAVER} · last 1 min (1-s steps) (left 12s ago)");
+    assert!(text.contains(&title), "{text}");
+    let rx = text
+        .lines()
+        .find(|l| l.contains("msgs/s rx"))
+        .expect("a msgs/s rx chart");
+    assert!(rx.contains("now   0"), "nothing since it left: {rx}");
+    // Its series: its last cycle ended at 748 (bucket 747..748, index 46 of the minute ending
+    // at 760), then nothing.
+    let row = m
+        .sessions
+        .values()
+        .find(|r| r.id == LEAVER)
+        .expect("the leaver");
+    let rates = row.series.rates(Window::OneMinute, Channel::Msgs, NOW);
+    assert!(rates[46] > 0.0, "{rates:?}");
+    assert!(rates[47..].iter().all(|&r| r == 0.0), "{rates:?}");
 }

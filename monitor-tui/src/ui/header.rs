@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::{Ctx, width};
 use crate::format;
 use crate::model::{Connection, Router};
+use crate::series::{Channel, POINTS, resample};
 
 /// Draws the header into `area` (two lines).
 pub(super) fn draw(frame: &mut Frame, area: Rect, cx: &Ctx) {
@@ -248,7 +249,7 @@ fn numbers<'a>(cx: &Ctx, avail: usize) -> Line<'a> {
         let fixed = numbers_line(cx, events, counts, 0).width();
         let spark = avail.saturating_sub(fixed) / 2;
         if spark >= 6 || i + 1 == variants.len() {
-            return numbers_line(cx, events, counts, spark.min(60));
+            return numbers_line(cx, events, counts, spark.min(POINTS));
         }
     }
     unreachable!("the last variant always returns")
@@ -257,12 +258,8 @@ fn numbers<'a>(cx: &Ctx, avail: usize) -> Line<'a> {
 fn numbers_line<'a>(cx: &Ctx, events: bool, counts: Counts, spark: usize) -> Line<'a> {
     let theme = cx.theme;
     // The numbers are the sums of the table's rates, so that header and table agree; the
-    // sparklines show the sampled history, squeezed to fit.
+    // sparklines show the realm's traffic over the view's window, resampled to fit.
     let (msgs, bytes) = cx.total;
-    let history = |f: fn(&(f64, f64)) -> f64| {
-        let samples: Vec<f64> = cx.model.aggregate.iter().map(f).collect();
-        format::spark(&format::downsample(&samples, spark), spark)
-    };
     let mut spans = vec![Span::raw(" ")];
     spans.extend(session_counts(cx, counts));
     spans.push(Span::styled("   msgs/s ", theme.label()));
@@ -270,19 +267,35 @@ fn numbers_line<'a>(cx: &Ctx, events: bool, counts: Counts, spark: usize) -> Lin
         format!("{:>5} ", format::rate(msgs)),
         theme.accent(),
     ));
-    spans.push(Span::styled(history(|s| s.0), theme.good()));
+    spans.push(Span::styled(
+        traffic(cx, Channel::Msgs, spark),
+        theme.good(),
+    ));
     spans.push(Span::styled("   bytes/s ", theme.label()));
     spans.push(Span::styled(
         format!("{:>7} ", format::byte_rate(bytes)),
         theme.accent(),
     ));
-    spans.push(Span::styled(history(|s| s.1), theme.fg(Color::Cyan)));
+    spans.push(Span::styled(
+        traffic(cx, Channel::Bytes, spark),
+        theme.fg(Color::Cyan),
+    ));
+    spans.push(Span::styled(
+        format!(" · {}", cx.view.window.label()),
+        theme.label(),
+    ));
     if events {
         spans.push(Span::styled("   stats events/s ", theme.label()));
         let rate = format::rate(cx.model.stats_events_per_s);
         spans.push(Span::styled(rate, theme.accent()));
     }
     Line::from(spans)
+}
+
+/// The realm's per-second `channel` over the view's window as a sparkline `width` wide.
+fn traffic(cx: &Ctx, channel: Channel, width: usize) -> String {
+    let rates = cx.model.traffic.rates(cx.view.window, channel, cx.now);
+    format::spark(&resample(&rates, width), width)
 }
 
 fn session_counts<'a>(cx: &Ctx, counts: Counts) -> Vec<Span<'a>> {

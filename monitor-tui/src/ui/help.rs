@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph};
 
 /// Every key, as the help overlay lists it.
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 14] = [
     ("↑ ↓  k j", "select a session (or scroll the events)"),
     ("PgUp PgDn", "a page up / down"),
     ("Home End", "first / last"),
@@ -25,6 +25,7 @@ const KEYS: [(&str, &str); 13] = [
     ("/", "filter: type, Enter keeps, Esc clears"),
     ("x", "kill the selected session (asks first)"),
     ("p", "pause / resume the display"),
+    ("+ -", "chart window: 1 / 5 / 15 minutes"),
     ("?", "show / hide this help"),
     ("Esc", "close filter, detail, focus, group; then quit"),
     ("q  Ctrl-C", "quit"),
@@ -63,7 +64,7 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
     lines.push(Line::default());
     let filter = "matches id, router, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
-    let mouse = "click a row, a tab, a column title (sorts), a pane; wheel scrolls";
+    let mouse = "click a row, tab, column title (sorts) or pane; wheel scrolls";
     lines.push(note("mouse", mouse, theme));
     lines.push(legend(theme));
     let kept = format!(
@@ -189,6 +190,7 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         ("s/S", "sort", 5),
         ("/", "filter", 4),
         ("Tab", "focus", 1),
+        ("+/-", "window", 0),
         ("x", "kill", 3),
         pause,
         ("?", "help", KEEP),

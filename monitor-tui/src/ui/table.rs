@@ -2,7 +2,8 @@
 
 use super::{Ctx, width};
 use crate::format;
-use crate::model::{Cycle, Health, Key, SessionRow, Totals, short_transport};
+use crate::model::{Health, Key, SessionRow, Totals, short_transport};
+use crate::series::{Channel, POINTS, resample};
 use crate::view::{Focus, Mode, SortColumn};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Margin, Rect};
@@ -53,7 +54,9 @@ const COLUMNS: [Col; 15] = [
 /// before either grows further.
 const FAIR: usize = 16;
 const MAX_TEXT: usize = 32;
-const MAX_TREND: usize = crate::model::HISTORY;
+/// Past one column per step of the window the steps are repeated: the sparkline still takes
+/// the room that is left rather than leave it blank.
+const MAX_TREND: usize = 2 * POINTS;
 
 impl Col {
     fn title(self) -> &'static str {
@@ -500,16 +503,11 @@ fn age<'a>(r: &SessionRow, now: f64) -> Line<'a> {
     }
 }
 
-/// The session's recent messages/s, one bar per cycle, newest at the right.
+/// The session's messages/s over the view's window, resampled to the column's width and
+/// scaled to its own peak, oldest at the left.
 fn trend<'a>(r: &SessionRow, w: usize, cx: &Ctx) -> Line<'a> {
-    let skip = r.history.len().saturating_sub(w);
-    let rates: Vec<f64> = r
-        .history
-        .iter()
-        .skip(skip)
-        .map(Cycle::messages_per_s)
-        .collect();
-    Line::styled(format::spark(&rates, w), cx.theme.good())
+    let rates = r.series.rates(cx.view.window, Channel::Msgs, cx.now);
+    Line::styled(format::spark(&resample(&rates, w), w), cx.theme.good())
 }
 
 #[cfg(test)]
