@@ -137,6 +137,14 @@ pub fn json_line(router: Option<&str>, item: &FeedItem) -> String {
             "kwargs": to_json(&Value::Dict(kwargs.clone())),
             "ts": unix_secs(*received),
         }),
+        // Not delivered to the headless modes (they decode the whole event), but written the
+        // same way.
+        FeedItem::Stats { event, received } => serde_json::json!({
+            "topic": "wamp.session.on_stats",
+            "args": to_json(&Value::List(event.to_args())),
+            "kwargs": {},
+            "ts": unix_secs(*received),
+        }),
         FeedItem::Snapshot(list) => {
             serde_json::json!({"snapshot": to_json(&Value::List(list.iter().cloned().map(Value::Dict).collect()))})
         }
@@ -171,6 +179,12 @@ pub fn plain_line(router: Option<&str>, item: &FeedItem) -> String {
 
 fn plain(item: &FeedItem) -> String {
     match item {
+        FeedItem::Stats { event, received } => plain(&FeedItem::Event {
+            topic: "wamp.session.on_stats".into(),
+            args: event.to_args(),
+            kwargs: Dict::new(),
+            received: *received,
+        }),
         FeedItem::Event { topic, args, .. } => match parse_event(topic, args.clone()) {
             Some(MetaEvent::Join(d)) => format!(
                 "join   {} {} {} {}",

@@ -9,6 +9,7 @@
 //!   sessions already there, reconnect — delivering [`feed::FeedItem`]s.
 //! - [`model`]: the pure data model (sessions, totals, rates, recent cycles, the event log),
 //!   changed only by meta events and time.
+//! - [`stats`]: the `on_stats` event typed, decoded straight from the bytes.
 //! - [`series`]: per-second wall-clock time series of traffic over 1, 5 and 15 minutes, for charts.
 //! - [`view`]: the UI state (selection, scrolling, sort, filter, panes, the open
 //!   [`view::Mode`]) and which rows of a model it shows.
@@ -27,7 +28,7 @@
 //! - [`format`](mod@format): numbers, sizes and times as the short strings the screen shows.
 //! - [`demo`]: `--demo`, a router in-process with traffic from the load generator.
 //!
-//! Dependencies point one way: [`model`] uses only [`series`] and [`format`](mod@format), [`view`] reads the model,
+//! Dependencies point one way: [`model`] uses only [`series`], [`stats`] and [`format`](mod@format), [`view`] reads the model,
 //! [`groups`] folds the model's sessions into groups and keeps the grouping's part of the view,
 //! [`ui`] draws model and view, [`keys`] changes the view, and only [`app`] puts the feed, the
 //! model, the view, the keys and the ui together.
@@ -43,6 +44,7 @@ pub mod model;
 pub mod record;
 pub mod replay;
 pub mod series;
+pub mod stats;
 pub mod targets;
 pub mod ui;
 pub mod view;

@@ -161,6 +161,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             serializer: args.serializer,
             login: d.operator.clone(),
             trust: args.login.trust(),
+            typed_stats: false,
         }],
         None => targets(&args)?,
     };
@@ -176,6 +177,16 @@ async fn follow(args: &Args, mode: RunMode, configs: Vec<FeedConfig>) -> anyhow:
     let recorder = recorder(args, &configs)?;
     match mode {
         RunMode::Dashboard => {
+            // The dashboard decodes on_stats into its typed form, unless the whole events are
+            // to be recorded.
+            let typed = recorder.is_none();
+            let configs = configs
+                .into_iter()
+                .map(|c| FeedConfig {
+                    typed_stats: typed,
+                    ..c
+                })
+                .collect();
             let mut app = App::start(configs, args.retention.as_secs_f64());
             if let Some(recorder) = recorder {
                 app = app.with_recorder(recorder);

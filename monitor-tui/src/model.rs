@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use wamp::{Dict, Id, Value};
 
 use crate::series::{Amounts, Series};
+use crate::stats::{StatsCounters, StatsEvent};
 
 /// How many recent cycles each session keeps: enough for the detail pane's cycle table and for
 /// [`RATE_WINDOW`] at cadences down to 0.1 s. The charts read [`Series`], not this.
@@ -81,6 +82,19 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// A cycle's traffic from its typed statistics.
+    fn from_counters(c: &StatsCounters) -> Self {
+        Totals {
+            bytes: c.bytes,
+            messages: c.messages,
+            rated_messages: c.rated_messages,
+            messages_rx: c.messages_rx,
+            bytes_rx: c.bytes_rx,
+            bytes_tx: c.bytes_tx,
+            dropped: c.dropped,
+        }
+    }
+
     /// What the time series keep of it.
     pub fn amounts(&self) -> Amounts {
         Amounts {
@@ -435,6 +449,8 @@ pub enum MetaEvent {
     Join(Dict),
     /// `wamp.session.on_stats` info and stats.
     Stats(Dict, Dict),
+    /// `wamp.session.on_stats` decoded straight into its typed form (the dashboard's fast path).
+    Cycle(StatsEvent),
     /// `wamp.session.on_leave` session id.
     Leave(Id),
     /// **[wampstat]** `wampstat.session.on_slow` info and report.
@@ -639,6 +655,7 @@ impl Model {
                 }
             }
             MetaEvent::Stats(info, stats) => self.on_stats(router, &info, &stats, now),
+            MetaEvent::Cycle(event) => self.on_cycle(router, &event, now),
             MetaEvent::Leave(id) => {
                 if let Some(row) = self.sessions.get_mut(&Key::new(router, id))
                     && row.left_at.is_none()
@@ -764,28 +781,31 @@ impl Model {
     }
 
     fn on_stats(&mut self, router: usize, info: &Dict, stats: &Dict, now: f64) {
-        let Some(id) = info.get("session").and_then(Value::as_u64) else {
-            return;
-        };
-        let t = Totals::from_dict(stats);
+        if let Some(event) = StatsEvent::from_dicts(info, stats) {
+            self.on_cycle(router, &event, now);
+        }
+    }
+
+    /// One stats cycle of a session (a session not seen yet is added with what the event
+    /// says of it).
+    fn on_cycle(&mut self, router: usize, event: &StatsEvent, now: f64) {
+        let StatsEvent(info, counters) = event;
+        let t = Totals::from_counters(counters);
         self.events += 1;
-        let key = Key::new(router, id);
+        let key = Key::new(router, info.session);
         let row = self.sessions.entry(key).or_insert_with(|| {
             // Stats before join (the monitor connected in between): what the info says.
-            let mut d = info.clone();
-            d.insert("transport".into(), Value::Dict(Dict::new()));
-            SessionRow::from_details(router, d, now).unwrap_or_else(|| SessionRow::new(key, now))
+            let mut row = SessionRow::new(key, now);
+            row.authid = info.authid.clone().unwrap_or_default();
+            row.authrole = info.authrole.clone().unwrap_or_default();
+            row
         });
         row.totals.add(&t);
-        row.cycle = stats
-            .get("cycle")
-            .and_then(Value::as_u64)
-            .unwrap_or(row.cycle + 1);
-        let duration = stats.get("duration").and_then(Value::as_u64).unwrap_or(0) as f64 / 1e9;
-        let first = stats.get("first").and_then(Value::as_bool) == Some(true);
+        row.cycle = counters.cycle.unwrap_or(row.cycle + 1);
+        let duration = counters.duration as f64 / 1e9;
         row.history.push(Cycle {
             cycle: row.cycle,
-            first,
+            first: counters.first,
             totals: t,
             duration,
             at: now,

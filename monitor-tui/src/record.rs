@@ -342,6 +342,10 @@ fn feed_fields(item: &FeedItem) -> Map<String, serde_json::Value> {
         } => {
             json!({"kind": "event", "topic": topic, "args": to_json!(args), "kwargs": to_json!(kwargs)})
         }
+        // What the typed form kept of the event (the app records whole events instead).
+        FeedItem::Stats { event, .. } => {
+            json!({"kind": "event", "topic": "wamp.session.on_stats", "args": to_json!(event.to_args()), "kwargs": {}})
+        }
         FeedItem::Snapshot(list) => json!({"kind": "snapshot", "sessions": to_json!(list)}),
         FeedItem::Connected(url) => json!({"kind": "connected", "url": strip_userinfo(url)}),
         FeedItem::Summary(d) => json!({"kind": "summary", "summary": to_json!(d)}),

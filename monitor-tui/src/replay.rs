@@ -211,7 +211,7 @@ impl Playback {
 /// `drained`.
 pub fn record_time(item: &FeedItem, drained: SystemTime) -> SystemTime {
     match item {
-        FeedItem::Event { received, .. } => *received,
+        FeedItem::Event { received, .. } | FeedItem::Stats { received, .. } => *received,
         _ => drained,
     }
 }

@@ -101,6 +101,7 @@ pub fn from_urls(specs: &[String], defaults: &Defaults) -> Result<Vec<FeedConfig
                 serializer: defaults.serializer,
                 login,
                 trust: trust(defaults.ca.clone()),
+                typed_stats: false,
             })
         })
         .collect()
@@ -244,6 +245,7 @@ fn target(t: &Json, base: &Path, d: &Defaults) -> Result<FeedConfig, (String, St
         serializer,
         login,
         trust: trust(path("ca")?.or_else(|| d.ca.clone())),
+        typed_stats: false,
     })
 }
 

@@ -8,29 +8,43 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
-use wamp_monitor::feed::{self, FeedConfig, Routed};
+use wamp_monitor::feed::{self, FeedConfig, FeedItem, Routed};
 use wamp_monitor::model::{Key, MetaEvent, Model};
 
-/// Applies feed items to the model until `done` holds (bounded by 10 s).
+/// Applies feed items to the model until `done` holds (bounded by 10 s); returns how many of
+/// them were typed stats events.
 async fn follow_until(
     rx: &mut mpsc::Receiver<Routed>,
     model: &mut Model,
     done: impl Fn(&Model) -> bool,
-) {
+) -> usize {
     tokio::time::timeout(Duration::from_secs(10), async {
+        let mut typed = 0;
         while !done(model) {
             let (router, item) = rx.recv().await.expect("the feed runs");
+            typed += usize::from(matches!(item, FeedItem::Stats { .. }));
             if let Some(ev) = item.into_meta() {
                 model.apply_from(router, ev, 0.0);
             }
         }
+        typed
     })
     .await
-    .expect("the monitor saw it in time");
+    .expect("the monitor saw it in time")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_shows_what_the_clients_exchanged() {
+    shows_what_the_clients_exchanged(false).await;
+}
+
+/// The same with the dashboard's fast path: on_stats decoded straight into its typed form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_stats_path_shows_the_same_totals() {
+    shows_what_the_clients_exchanged(true).await;
+}
+
+async fn shows_what_the_clients_exchanged(typed_stats: bool) {
     let router = router().await;
     let ws = router.websocket_url().unwrap();
     let rs = router.rawsocket_url().unwrap();
@@ -55,6 +69,7 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
         serializer: Serializer::Json,
         login: Default::default(),
         trust: Default::default(),
+        typed_stats,
     };
     tokio::spawn(feed::run(0, config, tx, kills));
     let mut model = Model::new(0.0, 1e9);
@@ -103,7 +118,7 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
         expected.push((id, handle.snapshot()));
     }
     let ids: Vec<u64> = expected.iter().map(|e| e.0).collect();
-    follow_until(&mut rx, &mut model, |m| {
+    let typed = follow_until(&mut rx, &mut model, |m| {
         ids.iter().all(|&id| {
             m.sessions
                 .get(&Key::new(0, id))
@@ -111,6 +126,11 @@ async fn the_monitor_shows_what_the_clients_exchanged() {
         })
     })
     .await;
+    assert_eq!(
+        typed > 0,
+        typed_stats,
+        "the typed form is used exactly when asked for ({typed} typed events)"
+    );
     for (id, t) in expected {
         let row = &model.sessions[&Key::new(0, id)];
         assert_eq!(
@@ -196,6 +216,7 @@ async fn two_routers_are_followed_at_once_and_each_connection_stands_alone() {
             serializer: Serializer::Msgpack,
             login: Default::default(),
             trust: Default::default(),
+            typed_stats: false,
         };
         tokio::spawn(feed::run(i, config, tx.clone(), kills));
     }

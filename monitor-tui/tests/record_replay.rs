@@ -128,6 +128,7 @@ async fn a_replay_to_the_end_shows_the_table_the_live_monitor_showed() {
         serializer: Serializer::Json,
         login: Default::default(),
         trust: Default::default(),
+        typed_stats: false,
     };
     let targets = [(config.url.clone(), config.realm.clone())];
     let recorder = Recorder::create(&file.0, &targets, RecordCap::default()).unwrap();
