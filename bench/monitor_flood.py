@@ -459,6 +459,9 @@ def main():
     ap.add_argument("--payload", type=int, default=100)
     ap.add_argument("--loadgen-threads", type=int, default=1)
     ap.add_argument("--router-threads", type=int, default=1)
+    ap.add_argument("--outbound-queue", type=int, default=8192,
+                    help="the router's --outbound-queue (messages): the dashboard's slack before "
+                         "the router closes it as a slow consumer (8192 = 55 ms at 150k/s)")
     ap.add_argument("--tick", type=float, default=4, help="the dashboard's --tick")
     ap.add_argument("--idle-sessions", type=int, default=0, help="extra idle sessions (rows) during the runs")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, logs) and say where")
@@ -497,7 +500,8 @@ def main():
         (tmp / "config.json").write_text(json.dumps(config(ws_port, rs_port, a.trigger, a.rated_size), indent=1))
         router_log = open(tmp / "router.log", "w")
         router = procs.add("wamp-router", subprocess.Popen(
-            [a.router, "--cbdir", str(tmp), "--threads", str(a.router_threads)],
+            [a.router, "--cbdir", str(tmp), "--threads", str(a.router_threads),
+             "--outbound-queue", str(a.outbound_queue)],
             stdout=router_log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
         wait_port(ws_port, router)
         wait_port(rs_port, router)
