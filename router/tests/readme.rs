@@ -498,7 +498,10 @@ fn dashboard(line: &Line, router: &Router) -> (ExitStatus, String) {
     let mut screen = Vec::new();
     let drawn = |s: &[u8]| {
         let s = String::from_utf8_lossy(s);
-        s.contains("wampstat") && s.contains("Sessions") && s.contains("connected")
+        // The table's column titles (or its empty text) and the connection state.
+        s.contains("wampstat")
+            && (s.contains("SESSION") || s.contains("no sessions yet"))
+            && s.contains("connected")
     };
     while !drawn(&screen) {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
