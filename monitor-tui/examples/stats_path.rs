@@ -151,13 +151,11 @@ fn main() {
         // The flood: 150k events/s, i.e. 37,500 per 0.25-s tick, over the first 11 sessions.
         let events: Vec<MetaEvent> = (0..N as u64)
             .map(|n| {
-                let (info, stats) = match parse_event(
-                    "wamp.session.on_stats",
-                    stats_args(1 + n % 11, 2000 + n),
-                ) {
-                    Some(MetaEvent::Stats(i, s)) => (i, s),
-                    _ => unreachable!("on_stats"),
-                };
+                let (info, stats) =
+                    match parse_event("wamp.session.on_stats", stats_args(1 + n % 11, 2000 + n)) {
+                        Some(MetaEvent::Stats(i, s)) => (i, s),
+                        _ => unreachable!("on_stats"),
+                    };
                 // As the dashboard's feed delivers it: typed.
                 MetaEvent::Cycle(StatsEvent::from_dicts(&info, &stats).expect("a session"))
             })
