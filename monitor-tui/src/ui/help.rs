@@ -196,6 +196,12 @@ fn normal_hints(view: &View) -> Vec<Hint> {
         ("?", "help", KEEP),
         ("q", "quit", 8),
     ];
+    if view.replay.is_some() {
+        // A replay kills nothing; it seeks instead.
+        hints.retain(|h| h.0 != "x");
+        let at = hints.len().saturating_sub(2);
+        hints.insert(at, ("←/→", "seek", 3));
+    }
     if groups {
         // Groups cannot be killed, only their sessions.
         hints.retain(|h| h.0 != "x");
