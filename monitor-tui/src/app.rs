@@ -323,6 +323,7 @@ mod tests {
     use super::*;
     use crate::feed::FeedItem;
     use crate::model::Key;
+    use crate::record::temp::TempPath;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEventKind};
@@ -441,27 +442,6 @@ mod tests {
         frame(&mut app);
         assert!(app.frozen.is_none());
         assert_eq!(app.rows.len(), 2, "resumed: the live model again");
-    }
-
-    /// A path in the temp directory, removed (with its rotated files) on drop.
-    struct TempPath(std::path::PathBuf);
-
-    impl TempPath {
-        fn new(name: &str) -> TempPath {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            TempPath(std::env::temp_dir().join(format!(
-                "wampstat-app-{name}-{}-{nanos}.ndjson",
-                std::process::id()
-            )))
-        }
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
     }
 
     fn recorder(path: &std::path::Path) -> Recorder {

@@ -928,37 +928,48 @@ impl Player {
     }
 }
 
+/// For tests: a unique recording path in the temp directory.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use wamp::dict;
+pub(crate) mod temp {
+    use std::path::PathBuf;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
-    /// A unique path in the temp directory; the files `FILE*` are removed on drop.
-    struct TempPath(PathBuf);
+    /// A unique path in the temp directory; `FILE` and its rotated files are removed on drop.
+    pub(crate) struct TempPath(pub(crate) PathBuf);
 
     impl TempPath {
-        fn new(name: &str) -> TempPath {
+        /// A path no other test (or run) uses.
+        pub(crate) fn new(name: &str) -> TempPath {
             let nanos = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos());
             TempPath(std::env::temp_dir().join(format!(
-                "wampstat-record-{name}-{}-{nanos}.ndjson",
+                "wampstat-{name}-{}-{nanos}.ndjson",
                 std::process::id()
             )))
         }
-        fn write(&self, text: &str) {
-            fs::write(&self.0, text).unwrap();
+
+        /// Writes `text` as the whole file.
+        pub(crate) fn write(&self, text: &str) {
+            std::fs::write(&self.0, text).expect("a temp file is writable");
         }
     }
 
     impl Drop for TempPath {
         fn drop(&mut self) {
-            let _ = fs::remove_file(&self.0);
+            let _ = std::fs::remove_file(&self.0);
             for n in 1..10 {
-                let _ = fs::remove_file(numbered(&self.0, n));
+                let _ = std::fs::remove_file(super::numbered(&self.0, n));
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temp::TempPath;
+    use super::*;
+    use wamp::dict;
 
     fn routers() -> Vec<(String, String)> {
         vec![

@@ -226,30 +226,10 @@ pub fn speed_label(speed: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::temp::TempPath;
     use crate::record::{RecordCap, Recorder};
-    use std::path::PathBuf;
     use std::time::{Duration, UNIX_EPOCH};
     use wamp::{Dict, Value, dict};
-
-    struct TempPath(PathBuf);
-
-    impl TempPath {
-        fn new(name: &str) -> TempPath {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            TempPath(std::env::temp_dir().join(format!(
-                "wampstat-replay-{name}-{}-{nanos}.ndjson",
-                std::process::id()
-            )))
-        }
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
 
     const T0: u64 = 1_764_680_400;
 
@@ -318,7 +298,7 @@ mod tests {
         p.scale_speed(2.0);
         p.advance(&mut model, 1.0);
         let status = p.status();
-        assert!(status.name.starts_with("wampstat-replay-status-"));
+        assert!(status.name.starts_with("wampstat-status-"));
         assert_eq!(status.position, T0 as f64 + 2.0);
         assert_eq!((status.speed, status.progress), (2.0, 0.25));
         assert!(!status.paused && !status.at_end);

@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::router;
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use common::{TempPath, router};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use wamp::{Dict, Payload, Serializer, Session, SessionOptions, dict};
@@ -15,30 +14,6 @@ use wamp_monitor::headless;
 use wamp_monitor::model::{Key, Model, Router};
 use wamp_monitor::record::{RecordCap, Recorder};
 use wamp_monitor::replay::{Playback, record_time};
-
-/// A recording path in the temp directory, removed (with any rotated files) on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(name: &str) -> TempPath {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        TempPath(std::env::temp_dir().join(format!(
-            "wampstat-e2e-{name}-{}-{nanos}.ndjson",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        for n in 1..5 {
-            let _ = std::fs::remove_file(format!("{}.{n}", self.0.display()));
-        }
-    }
-}
 
 /// The live monitor: a model, its clock and the recorder, fed as the app feeds them.
 struct Live {

@@ -5,7 +5,9 @@
 //! Update with `INSTA_UPDATE=always cargo test -p wamp-monitor --test replay_screens` and read
 //! the `.snap` files before keeping them.
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempPath;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ratatui::Terminal;
@@ -20,27 +22,6 @@ use wamp_monitor::view::View;
 
 /// 2025-12-02 03:12:00 UTC: the incident.
 const T0: u64 = 1_764_645_120;
-
-/// A recording path in the temp directory, removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(name: &str) -> TempPath {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        TempPath(std::env::temp_dir().join(format!(
-            "wampstat-screens-{name}-{}-{nanos}.ndjson",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 fn dict(pairs: Vec<(&str, Value)>) -> Dict {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
