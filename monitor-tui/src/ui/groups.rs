@@ -184,25 +184,12 @@ impl Col {
 /// the narrowest widths fit, then the name and count grow to their content and the trend
 /// takes the rest.
 fn columns(avail: usize, groups: &[Group]) -> Vec<(Col, usize)> {
-    let mut cols = COLUMNS.to_vec();
-    let need = |cols: &[Col]| {
-        cols.iter()
-            .map(|c| c.min_in(groups) + 1)
-            .sum::<usize>()
-            .saturating_sub(1)
-    };
-    while need(&cols) > avail {
-        let Some(fold) = cols
-            .iter()
-            .copied()
-            .filter(|c| c.fold_rank().is_some())
-            .min_by_key(|c| c.fold_rank())
-        else {
-            break;
-        };
-        cols.retain(|&c| c != fold);
-    }
-    let mut spare = avail.saturating_sub(need(&cols));
+    let (cols, mut spare) = super::fold_columns(
+        COLUMNS.to_vec(),
+        avail,
+        |c| c.min_in(groups),
+        Col::fold_rank,
+    );
     let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min_in(groups))).collect();
     for trend in [false, true] {
         for (col, w) in widths

@@ -329,6 +329,36 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
+/// Folds columns away, lowest `rank` first, until their narrowest widths (`min`, one space
+/// between columns) fit in `avail` or only columns that never fold (`rank` `None`) are left;
+/// returns the columns kept and the room they leave.
+fn fold_columns<C: Copy + PartialEq>(
+    mut cols: Vec<C>,
+    avail: usize,
+    min: impl Fn(C) -> usize,
+    rank: impl Fn(C) -> Option<u8>,
+) -> (Vec<C>, usize) {
+    let need = |cols: &[C]| {
+        cols.iter()
+            .map(|&c| min(c) + 1)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    while need(&cols) > avail {
+        let Some(fold) = cols
+            .iter()
+            .copied()
+            .filter(|&c| rank(c).is_some())
+            .min_by_key(|&c| rank(c))
+        else {
+            break;
+        };
+        cols.retain(|&c| c != fold);
+    }
+    let spare = avail.saturating_sub(need(&cols));
+    (cols, spare)
+}
+
 /// How wide `s` is on the screen.
 fn width(s: &str) -> usize {
     // Thousands of cells are measured per frame: ASCII text (ids, names, peers) is as wide as

@@ -215,29 +215,12 @@ fn columns(avail: usize, rows: &[&SessionRow], cx: &Ctx) -> Vec<(Col, usize)> {
     let several = cx.model.several_routers();
     // Shown only when some session has something to report (never against Crossbar).
     let unwell = rows.iter().any(|r| r.health() != Health::Fine);
-    let mut cols: Vec<Col> = COLUMNS
+    let shown: Vec<Col> = COLUMNS
         .iter()
         .copied()
         .filter(|&c| (c != Col::Router || several) && (c != Col::Health || unwell))
         .collect();
-    let need = |cols: &[Col]| {
-        cols.iter()
-            .map(|c| c.min() + 1)
-            .sum::<usize>()
-            .saturating_sub(1)
-    };
-    while need(&cols) > avail {
-        let Some(fold) = cols
-            .iter()
-            .copied()
-            .filter(|c| c.fold_rank().is_some())
-            .min_by_key(|c| c.fold_rank())
-        else {
-            break;
-        };
-        cols.retain(|&c| c != fold);
-    }
-    let mut spare = avail.saturating_sub(need(&cols));
+    let (cols, mut spare) = super::fold_columns(shown, avail, Col::min, Col::fold_rank);
     let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min())).collect();
     // Each column's wish is measured once over all rows (thousands of them).
     let wants: Vec<usize> = cols.iter().map(|c| c.want(rows, cx)).collect();
