@@ -100,7 +100,9 @@ fn main() {
                 write(&target, name, &bytes);
             }
             let mut frame = Vec::new();
-            if name.starts_with("challenge") || (i == 0 && (name == "welcome" || name == "abort")) {
+            if (name.starts_with("challenge") && name != "challenge-ticket")
+                || (i == 0 && matches!(name, "welcome" | "abort" | "challenge-ticket"))
+            {
                 // client_messages: the first octet picks the serializer (i % 3) and the
                 // credentials ((octet / 3) % 4: anonymous, ticket, wampcra, cryptosign).
                 let creds = match name {
