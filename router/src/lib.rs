@@ -69,3 +69,8 @@ pub use dealer::CALLEE_OVERLOADED;
 pub use limits::LIMIT_EXCEEDED;
 pub use options::RouterOptions;
 pub use router::{Endpoint, Router, StartError};
+
+/// The broker's and dealer's URI index, public for the fuzz targets (`fuzz/`) that compare its
+/// answers with a naive matcher; not part of the router's API.
+#[doc(hidden)]
+pub use uri_index::UriIndex;

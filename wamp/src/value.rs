@@ -177,6 +177,11 @@ impl Serialize for Value {
             Value::Int(i) => s.serialize_i64(*i),
             Value::UInt(u) => s.serialize_u64(*u),
             Value::Float(f) => s.serialize_f64(*f),
+            // In JSON a string starting with U+0000 is binary (`\0` and base64): a text that
+            // starts so has no JSON form, and written as it is it would not decode again.
+            Value::Str(v) if v.starts_with('\0') && s.is_human_readable() => Err(
+                serde::ser::Error::custom("a string starting with U+0000 has no JSON form"),
+            ),
             Value::Str(v) => s.serialize_str(v),
             Value::Bytes(b) if s.is_human_readable() => {
                 let mut text = String::with_capacity(1 + b.len().div_ceil(3) * 4);

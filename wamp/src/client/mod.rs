@@ -275,34 +275,9 @@ impl Session {
                 }
             };
             traffic.count(true, frame.len());
-            match codec::decode(ser, &frame)? {
-                Message::Welcome { session, details } => break (session, details),
-                Message::Abort { details, reason } => {
-                    let message = details
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    return Err(ClientError::Aborted { reason, message });
-                }
-                Message::Challenge { authmethod, extra } => {
-                    let signature = options
-                        .login
-                        .credentials
-                        .answer(&authmethod, &extra)
-                        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    let answer = Message::Authenticate {
-                        signature,
-                        extra: Dict::new(),
-                    };
-                    send_on(&out, ser, &answer).await?;
-                }
-                other => {
-                    return Err(ClientError::Protocol(format!(
-                        "expected WELCOME, got {}",
-                        other.name()
-                    )));
-                }
+            match join_step(ser, &frame, &options.login.credentials)? {
+                JoinStep::Welcome(session, details) => break (session, details),
+                JoinStep::Answer(answer) => send_on(&out, ser, &answer).await?,
             }
         };
         let (closed, _) = watch::channel(None);
@@ -596,6 +571,54 @@ impl Session {
     /// Why the session ended, or `None` while it is open.
     pub fn is_closed(&self) -> Option<Closed> {
         self.shared.closed.borrow().clone()
+    }
+}
+
+/// What a joining client does with one message from the router (see [`join_step`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum JoinStep {
+    /// WELCOME: the session's id and the router's details.
+    Welcome(Id, Dict),
+    /// A CHALLENGE answered: the AUTHENTICATE to send.
+    Answer(Message),
+}
+
+/// Handles one `frame` the router sent a client that said HELLO and waits for WELCOME:
+/// WELCOME joins, CHALLENGE is answered with `credentials`, ABORT and anything else end the
+/// join with an error. Public for the fuzz targets (`fuzz/`); [`Session::join`] is its only
+/// caller here.
+#[doc(hidden)]
+// `ClientError` is what every client call returns (the async ones escape this lint).
+#[allow(clippy::result_large_err)]
+pub fn join_step(
+    ser: Serializer,
+    frame: &Bytes,
+    credentials: &crate::auth::Credentials,
+) -> Result<JoinStep, ClientError> {
+    match codec::decode(ser, frame)? {
+        Message::Welcome { session, details } => Ok(JoinStep::Welcome(session, details)),
+        Message::Abort { details, reason } => {
+            let message = details
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            Err(ClientError::Aborted { reason, message })
+        }
+        Message::Challenge { authmethod, extra } => {
+            let signature = credentials
+                .answer(&authmethod, &extra)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            Ok(JoinStep::Answer(Message::Authenticate {
+                signature,
+                extra: Dict::new(),
+            }))
+        }
+        other => Err(ClientError::Protocol(format!(
+            "expected WELCOME, got {}",
+            other.name()
+        ))),
     }
 }
 

@@ -423,3 +423,38 @@ proptest! {
         }
     }
 }
+
+/// Found by `fuzz/` (codec_msgpack, codec_cbor): a msgpack or CBOR string starting with U+0000
+/// was written to JSON as `"\u0000…"`, which a JSON peer reads as base64 binary and refused
+/// ("invalid base64"). Such a string has no JSON form: encoding refuses it instead.
+#[test]
+fn a_string_starting_with_nul_does_not_encode_as_json() {
+    let nul = "\0abc!".to_owned();
+    let challenge = Message::Challenge {
+        authmethod: "wampcra".into(),
+        extra: dict! {"challenge" => nul.clone()},
+    };
+    let event = Message::Event {
+        subscription: 1,
+        publication: 2,
+        details: Dict::new(),
+        payload: Payload::new(vec![nul.clone().into()], Dict::new()),
+    };
+    for message in [challenge, event] {
+        for ser in [Serializer::Msgpack, Serializer::Cbor] {
+            let bytes = encode(ser, &message).unwrap();
+            let decoded = decode(ser, &bytes).unwrap();
+            assert_eq!(encode(ser, &decoded).unwrap(), bytes);
+            // Raw payload parts are transcoded, the details written: both refuse.
+            assert!(encode(Serializer::Json, &decoded).is_err(), "{decoded:?}");
+        }
+        assert!(encode(Serializer::Json, &message).is_err());
+    }
+    // Binary data still goes to JSON as `\0` and base64, and back.
+    let binary = Message::Welcome {
+        session: 1,
+        details: dict! {"b" => Value::Bytes(vec![0, 1, 2])},
+    };
+    let json = encode(Serializer::Json, &binary).unwrap();
+    assert_eq!(decode(Serializer::Json, &json).unwrap(), binary);
+}

@@ -115,18 +115,40 @@ pub async fn accept(
             hs[0]
         )));
     }
+    let (reply, outcome) = answer_handshake(hs, serializers, max_message_size)?;
+    stream.write_all(&reply).await?;
+    let (serializer, peer_max) = outcome.map_err(TransportError::RawSocket)?;
+    finish(
+        stream,
+        serializer,
+        max_message_size.min(MAX_FRAME),
+        peer_max,
+    )
+}
+
+/// The server's answer to a client's 4-octet handshake `hs` (after the magic octet was
+/// checked): the reply to send and, when accepted, the serializer and the client's maximum
+/// message length, or why it was refused. An error when no reply is due (serializer id 0).
+/// Public for the fuzz targets (`fuzz/`); [`accept`] is its only caller here.
+#[doc(hidden)]
+pub fn answer_handshake(
+    hs: [u8; 4],
+    serializers: &[Serializer],
+    max_message_size: usize,
+) -> Result<HandshakeAnswer, TransportError> {
     let refuse = |e: HandshakeError| [MAGIC, e.code() << 4, 0, 0];
-    let (reply, outcome) = if hs[2] != 0 || hs[3] != 0 {
-        (
+    if hs[2] != 0 || hs[3] != 0 {
+        return Ok((
             refuse(HandshakeError::ReservedBits),
             Err("reserved octets are not zero".to_owned()),
-        )
-    } else {
-        if hs[1] & 0x0F == 0 {
-            return Err(TransportError::RawSocket(
-                "serializer id 0 is illegal".into(),
-            ));
-        }
+        ));
+    }
+    if hs[1] & 0x0F == 0 {
+        return Err(TransportError::RawSocket(
+            "serializer id 0 is illegal".into(),
+        ));
+    }
+    Ok(
         match Serializer::from_rawsocket_id(hs[1] & 0x0F).filter(|s| serializers.contains(s)) {
             Some(ser) => (
                 [
@@ -135,7 +157,7 @@ pub async fn accept(
                     0,
                     0,
                 ],
-                Ok(ser),
+                Ok((ser, exponent_length(hs[1] >> 4))),
             ),
             None => (
                 refuse(HandshakeError::SerializerUnsupported),
@@ -144,18 +166,14 @@ pub async fn accept(
                     hs[1] & 0x0F
                 )),
             ),
-        }
-    };
-    stream.write_all(&reply).await?;
-    let serializer = outcome.map_err(TransportError::RawSocket)?;
-    let peer_max = exponent_length(hs[1] >> 4);
-    finish(
-        stream,
-        serializer,
-        max_message_size.min(MAX_FRAME),
-        peer_max,
+        },
     )
 }
+
+/// What [`answer_handshake`] decides: the reply octets, then the serializer and the peer's
+/// maximum message length, or why the handshake is refused.
+#[doc(hidden)]
+pub type HandshakeAnswer = ([u8; 4], Result<(Serializer, usize), String>);
 
 /// The client side of the handshake.
 pub async fn connect(
@@ -172,6 +190,20 @@ pub async fn connect(
     stream.write_all(&hs).await?;
     let mut reply = [0u8; 4];
     stream.read_exact(&mut reply).await?;
+    let peer_max = check_reply(reply, serializer)?;
+    finish(
+        stream,
+        serializer,
+        max_message_size.min(MAX_FRAME),
+        peer_max,
+    )
+}
+
+/// Checks the server's handshake `reply` to a client that asked for `serializer`: the server's
+/// maximum message length, or why the handshake failed. Public for the fuzz targets (`fuzz/`);
+/// [`connect`] is its only caller here.
+#[doc(hidden)]
+pub fn check_reply(reply: [u8; 4], serializer: Serializer) -> Result<usize, TransportError> {
     if reply[0] != MAGIC {
         return Err(TransportError::RawSocket(format!(
             "server replied 0x{:02x}, not 0x7f",
@@ -190,12 +222,7 @@ pub async fn connect(
             serializer.rawsocket_id()
         )));
     }
-    finish(
-        stream,
-        serializer,
-        max_message_size.min(MAX_FRAME),
-        exponent_length(reply[1] >> 4),
-    )
+    Ok(exponent_length(reply[1] >> 4))
 }
 
 fn finish(

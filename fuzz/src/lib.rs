@@ -1,0 +1,73 @@
+//! What the fuzz targets share: the codec round trip and the naive reference matchers.
+
+use bytes::Bytes;
+use wamp::{MatchPolicy, Serializer};
+
+/// Decodes `data` as `serializer`; on success checks that encode∘decode is a fixpoint:
+/// encoding the message, decoding that and encoding again gives the same bytes and an equal
+/// message (equal as `Debug` text, so that a NaN float equals itself). Then encodes it in the
+/// other serializers (transcoding raw payloads); what encodes must decode again.
+pub fn codec_round_trip(serializer: Serializer, data: &[u8]) {
+    let frame = Bytes::copy_from_slice(data);
+    let Ok(first) = wamp::decode(serializer, &frame) else {
+        return;
+    };
+    let encoded = wamp::encode(serializer, &first)
+        .unwrap_or_else(|e| panic!("a decoded {first:?} does not encode: {e}"));
+    let second = wamp::decode(serializer, &encoded)
+        .unwrap_or_else(|e| panic!("{encoded:?}, the encoding of {first:?}, does not decode: {e}"));
+    assert!(
+        first == second || format!("{first:?}") == format!("{second:?}"),
+        "encode∘decode changed the message:\n{first:?}\n{second:?}"
+    );
+    let again = wamp::encode(serializer, &second).expect("a re-decoded message encodes");
+    assert_eq!(
+        encoded, again,
+        "encoding is not a fixpoint of encode∘decode"
+    );
+    for other in [Serializer::Json, Serializer::Msgpack, Serializer::Cbor] {
+        if other == serializer {
+            continue;
+        }
+        if let Ok(bytes) = wamp::encode(other, &first) {
+            if let Err(e) = wamp::decode(other, &bytes) {
+                panic!("{first:?} encoded as {other:?} ({bytes:?}) does not decode: {e}");
+            }
+        }
+    }
+}
+
+/// The WAMP specification's matching, written the obvious way: exact is string equality,
+/// prefix is a string prefix, wildcard compares `.`-separated components one by one (same
+/// count; an empty pattern component matches any component).
+pub fn naive_matches(policy: MatchPolicy, pattern: &str, uri: &str) -> bool {
+    match policy {
+        MatchPolicy::Exact => pattern == uri,
+        MatchPolicy::Prefix => {
+            uri.len() >= pattern.len() && &uri.as_bytes()[..pattern.len()] == pattern.as_bytes()
+        }
+        MatchPolicy::Wildcard => {
+            let p: Vec<&str> = pattern.split('.').collect();
+            let u: Vec<&str> = uri.split('.').collect();
+            p.len() == u.len() && p.iter().zip(&u).all(|(p, u)| p.is_empty() || p == u)
+        }
+    }
+}
+
+/// Whether `text` matches the glob `pattern` (`*` matches any run of characters), by the
+/// textbook table over bytes: `m[i][j]` is whether `pattern[..i]` matches `text[..j]`. The
+/// reference for the WebSocket origin check.
+pub fn naive_glob(pattern: &[u8], text: &[u8]) -> bool {
+    let mut m = vec![vec![false; text.len() + 1]; pattern.len() + 1];
+    m[0][0] = true;
+    for i in 1..=pattern.len() {
+        for j in 0..=text.len() {
+            m[i][j] = if pattern[i - 1] == b'*' {
+                m[i - 1][j] || (j > 0 && m[i][j - 1])
+            } else {
+                j > 0 && pattern[i - 1] == text[j - 1] && m[i - 1][j - 1]
+            };
+        }
+    }
+    m[pattern.len()][text.len()]
+}
