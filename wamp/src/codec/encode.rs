@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{EncodeError, Format, parse_value};
 use crate::message::Message;
 use crate::payload::{Part, Payload};
-use crate::value::Value;
+use crate::value::{Dict, Value};
 
 /// Writes the elements of one message in order.
 struct Writer<'a, F> {
@@ -61,6 +61,9 @@ impl<F: Format> Writer<'_, F> {
 pub(super) fn encode_with<F: Format>(m: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let payload = m.payload();
     let base = match m {
+        // Request 0 is a revocation (advanced profile): it has a Details dict, and decoding
+        // refuses `[35, 0]` without one.
+        Message::Unsubscribed { request: 0 } | Message::Unregistered { request: 0 } => 3,
         Message::Unsubscribed { .. } | Message::Unregistered { .. } => 2,
         Message::Error { .. } => 5,
         Message::Publish { .. }
@@ -155,6 +158,9 @@ pub(super) fn encode_with<F: Format>(m: &Message, out: &mut Vec<u8>) -> Result<(
         }
         Message::Unsubscribed { request } | Message::Unregistered { request } => {
             w.value(request)?;
+            if *request == 0 {
+                w.value(&Dict::new())?;
+            }
         }
         Message::Event {
             subscription: a,

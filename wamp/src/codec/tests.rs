@@ -458,3 +458,20 @@ fn a_string_starting_with_nul_does_not_encode_as_json() {
     let json = encode(Serializer::Json, &binary).unwrap();
     assert_eq!(decode(Serializer::Json, &json).unwrap(), binary);
 }
+
+/// Found by `fuzz/` (codec_json): a revocation `[35, 0, {…}]` decoded to `Unsubscribed
+/// { request: 0 }`, which encoded as `[35, 0]`, which decoding refuses (0 is not an ID).
+#[test]
+fn a_revocation_encodes_with_its_details() {
+    for ser in [Serializer::Json, Serializer::Msgpack, Serializer::Cbor] {
+        for m in [
+            Message::Unsubscribed { request: 0 },
+            Message::Unregistered { request: 0 },
+        ] {
+            let bytes = encode(ser, &m).unwrap();
+            assert_eq!(decode(ser, &bytes).unwrap(), m);
+        }
+    }
+    let json = encode(Serializer::Json, &Message::Unsubscribed { request: 0 }).unwrap();
+    assert_eq!(&json[..], b"[35,0,{}]");
+}
