@@ -352,12 +352,7 @@ fn align(line: Line<'_>, col: Col) -> Line<'_> {
 }
 
 fn selected_style(g: &Group, cx: &Ctx) -> Style {
-    let base = if g.live == 0 {
-        cx.theme.dim()
-    } else {
-        Style::new()
-    };
-    base.add_modifier(Modifier::REVERSED)
+    cx.theme.selected(g.live == 0)
 }
 
 /// One group's row; a group whose sessions all left is dimmed, like a session that left.

@@ -259,6 +259,13 @@ impl Theme {
         self.fg(Color::DarkGray).add_modifier(Modifier::DIM)
     }
 
+    /// The selected row: reversed, and dimmed too when what it shows is gone (a session that
+    /// left, a group whose sessions all left).
+    fn selected(self, gone: bool) -> Style {
+        let base = if gone { self.dim() } else { Style::new() };
+        base.add_modifier(Modifier::REVERSED)
+    }
+
     /// Good news (connected, joins).
     fn good(self) -> Style {
         self.fg(Color::Green)

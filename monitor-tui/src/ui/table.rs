@@ -405,12 +405,7 @@ fn align(line: Line<'_>, col: Col) -> Line<'_> {
 }
 
 fn selected_style(r: &SessionRow, cx: &Ctx) -> Style {
-    let base = if r.left_at.is_some() {
-        cx.theme.dim()
-    } else {
-        Style::new()
-    };
-    base.add_modifier(Modifier::REVERSED)
+    cx.theme.selected(r.left_at.is_some())
 }
 
 /// One session's row; sessions that left are dimmed.
