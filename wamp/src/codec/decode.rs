@@ -57,6 +57,17 @@ impl<'a, F: Format> Reader<'a, F> {
         }
     }
 
+    /// A request that is 0 (a revocation) or a valid ID.
+    fn revocation_request(&mut self, field: &'static str) -> Result<Id, DecodeError> {
+        let i = self.next;
+        let v: u64 = self.take(field, "an integer ID or 0")?;
+        if v == 0 || id::is_valid(v) {
+            Ok(v)
+        } else {
+            Err(self.element_error(i, field, format!("is {v}, neither 0 nor in [1, 2^53]")))
+        }
+    }
+
     fn int(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         self.take(field, "a non-negative integer")
     }
@@ -320,7 +331,7 @@ pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeErr
         UNSUBSCRIBED | UNREGISTERED => {
             // A revocation (advanced profile) carries request 0 and a Details dict.
             let request = if n == 3 {
-                r.int("UNSUBSCRIBE.Request")?
+                r.revocation_request("UNSUBSCRIBE.Request")?
             } else {
                 r.id("UNSUBSCRIBE.Request")?
             };

@@ -475,3 +475,32 @@ fn a_revocation_encodes_with_its_details() {
     let json = encode(Serializer::Json, &Message::Unsubscribed { request: 0 }).unwrap();
     assert_eq!(&json[..], b"[35,0,{}]");
 }
+
+/// Found by `fuzz/` (codec_json): `[35, 22222222222022220, {…}]` decoded, as the Details form
+/// took any integer for the request; it encoded as `[35, 22222222222022220]`, which decoding
+/// refuses (above 2^53). The Details form now takes 0 or a valid ID.
+#[test]
+fn an_unsubscribed_with_details_takes_only_0_or_an_id() {
+    let err = decode(
+        Serializer::Json,
+        &Bytes::from_static(br#"[35,22222222222022220,{"x":[0]}]"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("neither 0 nor in [1, 2^53]"),
+        "{err}"
+    );
+    let err = decode(
+        Serializer::Json,
+        &Bytes::from_static(br#"[67,9007199254740993,{}]"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("neither 0 nor in [1, 2^53]"),
+        "{err}"
+    );
+    let m = decode(Serializer::Json, &Bytes::from_static(br#"[35,7,{}]"#)).unwrap();
+    assert_eq!(m, Message::Unsubscribed { request: 7 });
+    let bytes = encode(Serializer::Json, &m).unwrap();
+    assert_eq!(decode(Serializer::Json, &bytes).unwrap(), m);
+}
