@@ -9,6 +9,7 @@ use wamp::{MatchPolicy, Serializer};
 /// other serializers (transcoding raw payloads); what encodes must decode again.
 pub fn codec_round_trip(serializer: Serializer, data: &[u8]) {
     let frame = Bytes::copy_from_slice(data);
+    lazy_agrees(serializer, &frame);
     let Ok(first) = wamp::decode(serializer, &frame) else {
         return;
     };
@@ -34,6 +35,46 @@ pub fn codec_round_trip(serializer: Serializer, data: &[u8]) {
                 panic!("{first:?} encoded as {other:?} ({bytes:?}) does not decode: {e}");
             }
         }
+    }
+}
+
+/// `wamp::codec::decode_lazy` gives what `wamp::decode` gives, an EVENT's Details decoding
+/// to the same dict; it may accept an EVENT that `decode` refuses only for what is inside its
+/// Details, which then do not decode.
+fn lazy_agrees(serializer: Serializer, frame: &Bytes) {
+    use wamp::codec::Decoded;
+    let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "decode_lazy and decode differ")
+    };
+    match (wamp::codec::decode_lazy(serializer, frame), wamp::decode(serializer, frame)) {
+        (Ok(Decoded::Message(lazy)), Ok(full)) => same(&lazy, &full),
+        (
+            Ok(Decoded::Event(lazy)),
+            Ok(wamp::Message::Event {
+                subscription,
+                publication,
+                details,
+                payload,
+            }),
+        ) => {
+            let decoded: wamp::Dict = lazy.details.decode().expect("the Details decode");
+            same(
+                &(lazy.subscription, lazy.publication, decoded, lazy.payload),
+                &(subscription, publication, details, payload),
+            );
+        }
+        (Ok(Decoded::Event(lazy)), Err(e)) => assert!(
+            lazy.details.decode::<wamp::Dict>().is_err(),
+            "decode_lazy accepted an EVENT decode refuses ({e}), Details and all"
+        ),
+        (Ok(Decoded::Message(lazy)), Err(e)) => {
+            panic!("decode_lazy accepted what decode refuses ({e}): {lazy:?}")
+        }
+        (Ok(Decoded::Event(lazy)), Ok(full)) => {
+            panic!("decode_lazy made an EVENT of {full:?}: {lazy:?}")
+        }
+        (Err(e), Ok(full)) => panic!("decode_lazy refused what decode accepts ({e}): {full:?}"),
+        (Err(_), Err(_)) => {}
     }
 }
 

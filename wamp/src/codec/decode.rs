@@ -211,20 +211,84 @@ fn arity(message: &'static str, got: usize, min: usize, max: usize) -> Result<()
 }
 
 pub(super) fn decode_with<F: Format>(frame: &Bytes) -> Result<Message, DecodeError> {
+    let (c, r) = begin::<F>(frame)?;
+    decode_rest(c, r)
+}
+
+/// Splits the frame and reads the message code: the reader stands on element 1.
+fn begin<F: Format>(frame: &Bytes) -> Result<(u64, Reader<'_, F>), DecodeError> {
     let elements = F::split(frame)?;
     if elements.len == 0 {
         return Err(DecodeError::NotAMessage);
     }
     let c: u64 = F::parse(&frame[elements.range(0)]).map_err(|_| DecodeError::NotAMessage)?;
     let message = name_of(c).ok_or(DecodeError::UnknownCode(c))?;
-    let n = elements.count();
-    let mut r = Reader::<F> {
+    let r = Reader::<F> {
         frame,
         elements,
         message,
         next: 1,
         _format: std::marker::PhantomData,
     };
+    Ok((c, r))
+}
+
+/// Like [`decode_with`], except that an EVENT's Details stay bytes (see
+/// [`super::decode_lazy`]); checked all the same, except for what is inside the Details.
+pub(super) fn decode_lazy_with<F: Format>(frame: &Bytes) -> Result<Decoded, DecodeError> {
+    let (c, mut r) = begin::<F>(frame)?;
+    if c != code::EVENT {
+        return decode_rest(c, r).map(Decoded::Message);
+    }
+    let n = r.elements.count();
+    arity(r.message, n, 4, 6)?;
+    // A binary Arguments (payload pass-through) is allowed only by keys of the Details: that
+    // rare case is decoded in full.
+    if n > 4 && F::kind(&frame[r.elements.range(4)]) == Kind::Binary {
+        return decode_rest(c, r).map(Decoded::Message);
+    }
+    let subscription = r.id("SUBSCRIBED.Subscription")?;
+    let publication = r.id("PUBLISHED.Publication")?;
+    let i = r.next;
+    let range = r.elements.range(i);
+    if F::kind(&frame[range.clone()]) != Kind::Dict {
+        return Err(r.element_error(i, "Details", "must be a dict"));
+    }
+    r.next += 1;
+    Ok(Decoded::Event(LazyEvent {
+        subscription,
+        publication,
+        details: Part::Raw(F::SERIALIZER, frame.slice(range)),
+        payload: r.payload(&Dict::new())?,
+    }))
+}
+
+/// What [`super::decode_lazy`] makes of a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// An EVENT, its Details not decoded yet.
+    Event(LazyEvent),
+    /// Any other message (or an EVENT with a pass-through payload), decoded in full.
+    Message(Message),
+}
+
+/// An EVENT whose Details are still the bytes they came in (a dict, checked no further).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyEvent {
+    /// The subscription.
+    pub subscription: Id,
+    /// The publication.
+    pub publication: Id,
+    /// The Details, as received.
+    pub details: Part,
+    /// The arguments.
+    pub payload: Payload,
+}
+
+/// The elements after the code of message `c`.
+fn decode_rest<F: Format>(c: u64, mut r: Reader<'_, F>) -> Result<Message, DecodeError> {
+    let message = r.message;
+    let n = r.elements.count();
     use code::*;
     let (min, max) = match c {
         ERROR => (5, 7),

@@ -15,6 +15,8 @@ mod encode;
 mod json;
 mod msgpack;
 
+pub use decode::{Decoded, LazyEvent};
+
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -110,6 +112,18 @@ pub fn decode(serializer: Serializer, frame: &Bytes) -> Result<Message, DecodeEr
         Serializer::Json => decode::decode_with::<json::Json>(frame),
         Serializer::Msgpack => decode::decode_with::<msgpack::Msgpack>(frame),
         Serializer::Cbor => decode::decode_with::<cbor::Cbor>(frame),
+    }
+}
+
+/// Decodes one WAMP message like [`decode`], except that an EVENT's Details are left as the
+/// bytes they came in ([`LazyEvent`]), for a reader that may never look at them or wants only
+/// some keys (the Details' own content is then checked when it is decoded). An EVENT with a
+/// binary pass-through payload is decoded in full, its Details deciding whether it is valid.
+pub fn decode_lazy(serializer: Serializer, frame: &Bytes) -> Result<Decoded, DecodeError> {
+    match serializer {
+        Serializer::Json => decode::decode_lazy_with::<json::Json>(frame),
+        Serializer::Msgpack => decode::decode_lazy_with::<msgpack::Msgpack>(frame),
+        Serializer::Cbor => decode::decode_lazy_with::<cbor::Cbor>(frame),
     }
 }
 
@@ -223,5 +237,7 @@ pub(crate) trait Format {
 mod tests;
 #[cfg(test)]
 mod tests_cbor;
+#[cfg(test)]
+mod tests_lazy;
 #[cfg(test)]
 mod tests_passthru;
