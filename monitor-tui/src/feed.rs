@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use serde::Deserialize;
 use tokio::sync::mpsc;
 use wamp::client::ClientError;
 use wamp::{Dict, Id, Payload, Serializer, Session, SessionOptions, Value, dict};
@@ -74,6 +75,52 @@ pub enum FeedItem {
 /// The topic of the statistics events.
 const STATS_TOPIC: &str = "wamp.session.on_stats";
 
+/// The key of an EVENT's details the feed reads (the others are skipped, not decoded).
+#[derive(Deserialize)]
+struct TopicOf {
+    /// The topic (a pattern subscription's events carry it).
+    topic: Option<Topic>,
+}
+
+/// An event's topic: [`STATS_TOPIC`], the one that comes by the hundred thousand, is
+/// recognised without making a string of it.
+#[derive(Debug, PartialEq)]
+enum Topic {
+    /// `wamp.session.on_stats`.
+    Stats,
+    /// Any other.
+    Other(String),
+}
+
+impl Topic {
+    fn into_string(self) -> String {
+        match self {
+            Topic::Stats => STATS_TOPIC.to_owned(),
+            Topic::Other(t) => t,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Topic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Topic;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a topic URI")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Topic, E> {
+                Ok(if v == STATS_TOPIC {
+                    Topic::Stats
+                } else {
+                    Topic::Other(v.to_owned())
+                })
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
 /// How often the feed asks for the session summary.
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(5);
 
@@ -123,6 +170,8 @@ async fn follow(
     let options = SessionOptions {
         serializer: config.serializer,
         queue: 65536,
+        // A monitor receives far more than it sends: many meta events per read.
+        read_buffer: 64 * 1024,
         login: config.login.clone(),
         trust: config.trust.clone(),
         ..SessionOptions::default()
@@ -181,12 +230,9 @@ async fn follow(
                 continue;
             }
         };
-        let topic = e
-            .details
-            .get("topic")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let typed = (config.typed_stats && topic == STATS_TOPIC)
+        // The topic alone, read from the details' bytes (on_stats told apart without a string).
+        let topic = e.details.get_as::<TopicOf>().ok().and_then(|t| t.topic);
+        let typed = (config.typed_stats && topic == Some(Topic::Stats))
             .then(|| e.payload.args_as::<Box<StatsEvent>>().ok())
             .flatten();
         let item = match typed {
@@ -196,7 +242,7 @@ async fn follow(
             },
             // Any other event, or an on_stats the typed form does not fit: the whole of it.
             None => FeedItem::Event {
-                topic: topic.to_owned(),
+                topic: topic.map(Topic::into_string).unwrap_or_default(),
                 args: e.payload.args().unwrap_or_default(),
                 kwargs: e.payload.kwargs().unwrap_or_default(),
                 received: SystemTime::now(),

@@ -259,7 +259,7 @@ async fn run(router: SocketAddr, source: Ipv4Addr, attempt: &Attempt) -> anyhow:
     let stream = socket.connect(router).await?;
     stream.set_nodelay(true)?;
     let stream = wamp::transport::Stream::Tcp(stream);
-    let mut conn = rawsocket::connect(stream, Serializer::Json, 1 << 16).await?;
+    let mut conn = rawsocket::connect(stream, Serializer::Json, 1 << 16, 4096).await?;
     let send = |m: &Message| -> anyhow::Result<[Outbound; 1]> {
         Ok([Outbound::Message(wamp::encode(Serializer::Json, m)?)])
     };

@@ -51,8 +51,14 @@ async fn measure(args: &Args, policy: SlowConsumerPolicy) -> anyhow::Result<()> 
     let router = Router::start(config, RouterOptions::default()).await?;
     let url = router.rawsocket_url().context("a rawsocket transport")?;
     let serializer = Serializer::Msgpack;
-    let c =
-        wamp::client::connect_transport(&url, serializer, 16 << 20, &Default::default()).await?;
+    let c = wamp::client::connect_transport(
+        &url,
+        serializer,
+        16 << 20,
+        wamp::transport::CLIENT_READ_BUFFER,
+        &Default::default(),
+    )
+    .await?;
     let (mut reader, mut writer) = (c.reader, c.writer);
     let send = |m: &Message| wamp::encode(serializer, m).map(Outbound::Message);
     writer

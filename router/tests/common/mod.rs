@@ -350,10 +350,15 @@ impl Raw {
         serializer: Serializer,
         max_message_size: usize,
     ) -> Raw {
-        let c =
-            wamp::client::connect_transport(url, serializer, max_message_size, &Default::default())
-                .await
-                .expect("transport connects");
+        let c = wamp::client::connect_transport(
+            url,
+            serializer,
+            max_message_size,
+            wamp::transport::CLIENT_READ_BUFFER,
+            &Default::default(),
+        )
+        .await
+        .expect("transport connects");
         Raw {
             serializer,
             reader: c.reader,

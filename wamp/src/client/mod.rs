@@ -5,6 +5,7 @@
 //! writes, coalescing queued messages. Publishing without acknowledgement only encodes and
 //! queues, so a few sessions can load a router at full speed.
 
+mod details;
 mod traffic;
 mod types;
 mod url;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use self::details::Details;
 use self::traffic::TrafficCounters;
 pub use self::traffic::{Traffic, TrafficHandle};
 pub use self::types::{CallResult, ClientError, Event, Invocation, WampError};
@@ -52,6 +54,9 @@ pub struct SessionOptions {
     pub rated_message_size: u32,
     /// Whom to trust for `wss://` and `rss://`: the system's roots, or a private CA.
     pub trust: TrustRoots,
+    /// The most the transport reads at once (see [`transport::CLIENT_READ_BUFFER`], the
+    /// default).
+    pub read_buffer: usize,
 }
 
 impl Default for SessionOptions {
@@ -64,6 +69,7 @@ impl Default for SessionOptions {
             timeout: Duration::from_secs(10),
             rated_message_size: 512,
             trust: TrustRoots::default(),
+            read_buffer: transport::CLIENT_READ_BUFFER,
         }
     }
 }
@@ -147,12 +153,14 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Opens a transport to `url` (see [`Endpoint`]) with `serializer`; a TLS one (`wss://`,
-/// `rss://`) checks the router's certificate against `trust`.
+/// Opens a transport to `url` (see [`Endpoint`]) with `serializer`, reading up to
+/// `read_buffer` bytes at once; a TLS one (`wss://`, `rss://`) checks the router's certificate
+/// against `trust`.
 pub async fn connect_transport(
     url: &str,
     serializer: Serializer,
     max_message_size: usize,
+    read_buffer: usize,
     trust: &TrustRoots,
 ) -> Result<Connection, ClientError> {
     let ep = Endpoint::parse(url)?;
@@ -172,10 +180,17 @@ pub async fn connect_transport(
     };
     let conn = match ep.framing {
         Framing::WebSocket => {
-            transport::websocket::connect(stream, &ep.url, serializer, max_message_size).await?
+            transport::websocket::connect(
+                stream,
+                &ep.url,
+                serializer,
+                max_message_size,
+                read_buffer,
+            )
+            .await?
         }
         Framing::RawSocket => {
-            transport::rawsocket::connect(stream, serializer, max_message_size).await?
+            transport::rawsocket::connect(stream, serializer, max_message_size, read_buffer).await?
         }
     };
     Ok(conn)
@@ -221,6 +236,7 @@ impl Session {
             url,
             options.serializer,
             options.max_message_size,
+            options.read_buffer,
             &options.trust,
         )
         .await?;
@@ -650,126 +666,149 @@ async fn read_loop(mut reader: transport::FrameReader, shared: Arc<Shared>) {
             Some(Err(e)) => break Closed::Transport(e.to_string()),
             None => break Closed::Transport("connection closed".into()),
         };
-        let m = match codec::decode(ser, &frame) {
-            Ok(m) => m,
+        // EVENTs (the bulk of what most clients receive) keep their details as bytes until
+        // the subscriber looks at them.
+        let (subscription, publication, details, payload) = match codec::decode_lazy(ser, &frame) {
+            Ok(codec::Decoded::Event(e)) => (
+                e.subscription,
+                e.publication,
+                Details::lazy(e.details),
+                e.payload,
+            ),
+            Ok(codec::Decoded::Message(Message::Event {
+                subscription,
+                publication,
+                details,
+                payload,
+            })) => (subscription, publication, Details::from(details), payload),
+            Ok(codec::Decoded::Message(m)) => {
+                if let Some(closed) = on_message(m, &shared).await {
+                    break closed;
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::warn!("client: undecodable message from the router: {e}");
                 break Closed::Transport(format!("undecodable message: {e}"));
             }
         };
-        match m {
-            Message::Event {
-                subscription,
-                publication,
-                details,
-                payload,
-            } => {
-                let event = Event {
-                    subscription,
-                    publication,
-                    details,
-                    payload,
-                    received: std::time::Instant::now(),
-                };
-                // Usually one local subscriber: clone its sender, not a vector of them.
-                let (first, rest) = {
-                    let subs = lock(&shared.subscriptions);
-                    match subs.get(&subscription).map(Vec::as_slice) {
-                        Some([one]) => (Some(one.clone()), Vec::new()),
-                        Some([one, more @ ..]) => (Some(one.clone()), more.to_vec()),
-                        _ => (None, Vec::new()),
-                    }
-                };
-                for s in &rest {
-                    let _ = s.send(event.clone()).await;
-                }
-                if let Some(s) = first {
-                    let _ = s.send(event).await;
-                }
-            }
-            Message::Invocation {
-                request,
-                registration,
-                details,
-                payload,
-            } => {
-                let sender = lock(&shared.registrations).get(&registration).cloned();
-                let inv = Invocation {
-                    request,
-                    registration,
-                    details,
-                    payload,
-                    out: shared.out.clone(),
-                    serializer: ser,
-                };
-                match sender {
-                    Some(s) => {
-                        let _ = s.send(inv).await;
-                    }
-                    None => {
-                        let _ = inv
-                            .reply(Err(WampError::new("wamp.error.no_such_registration")))
-                            .await;
-                    }
-                }
-            }
-            Message::Result { ref details, .. }
-                if details.get("progress").and_then(Value::as_bool) == Some(true) => {}
-            Message::Subscribed {
-                request,
-                subscription,
-            } => {
-                if let Some(tx) = lock(&shared.subscribing).remove(&request) {
-                    lock(&shared.subscriptions)
-                        .entry(subscription)
-                        .or_default()
-                        .push(tx);
-                }
-                if let Some(tx) = lock(&shared.pending).remove(&request) {
-                    let _ = tx.send(m);
-                }
-            }
-            Message::Error { request, .. }
-                if lock(&shared.subscribing).remove(&request).is_some() =>
-            {
-                if let Some(tx) = lock(&shared.pending).remove(&request) {
-                    let _ = tx.send(m);
-                }
-            }
-            Message::Result { request, .. }
-            | Message::Error { request, .. }
-            | Message::Published { request, .. }
-            | Message::Unsubscribed { request }
-            | Message::Registered { request, .. }
-            | Message::Unregistered { request } => {
-                if let Some(tx) = lock(&shared.pending).remove(&request) {
-                    let _ = tx.send(m);
-                }
-            }
-            Message::Goodbye { reason, .. } => {
-                if let Some(tx) = lock(&shared.goodbye).take() {
-                    let _ = tx.send(());
-                    break Closed::Left;
-                }
-                let _ = send_on(
-                    &shared.out,
-                    ser,
-                    &Message::Goodbye {
-                        details: Dict::new(),
-                        reason: "wamp.close.goodbye_and_out".into(),
-                    },
-                )
-                .await;
-                let _ = shared.out.send(Outbound::Close).await;
-                break Closed::Goodbye(reason);
-            }
-            Message::Abort { reason, .. } => break Closed::Abort(reason),
-            Message::Interrupt { .. } => {}
-            other => tracing::debug!("client: ignoring {}", other.name()),
-        }
+        let event = Event {
+            subscription,
+            publication,
+            details,
+            payload,
+            received: std::time::Instant::now(),
+        };
+        deliver(event, &shared).await;
     };
     lock(&shared.pending).clear();
     lock(&shared.subscriptions).clear();
     lock(&shared.registrations).clear();
     shared.closed.send_replace(Some(reason));
+}
+
+/// Hands an EVENT to every local subscriber of its subscription (waiting while one's channel
+/// is full: the transport then stops reading, and the router sees a slow consumer).
+async fn deliver(event: Event, shared: &Shared) {
+    // Usually one local subscriber: clone its sender, not a vector of them.
+    let (first, rest) = {
+        let subs = lock(&shared.subscriptions);
+        match subs.get(&event.subscription).map(Vec::as_slice) {
+            Some([one]) => (Some(one.clone()), Vec::new()),
+            Some([one, more @ ..]) => (Some(one.clone()), more.to_vec()),
+            _ => (None, Vec::new()),
+        }
+    };
+    for s in &rest {
+        let _ = s.send(event.clone()).await;
+    }
+    if let Some(s) = first {
+        let _ = s.send(event).await;
+    }
+}
+
+/// A message other than an EVENT, from the router: a reply goes to whoever waits for it, an
+/// INVOCATION to its registration. `Some` when it ends the session.
+async fn on_message(m: Message, shared: &Shared) -> Option<Closed> {
+    let ser = shared.serializer;
+    match m {
+        Message::Invocation {
+            request,
+            registration,
+            details,
+            payload,
+        } => {
+            let sender = lock(&shared.registrations).get(&registration).cloned();
+            let inv = Invocation {
+                request,
+                registration,
+                details,
+                payload,
+                out: shared.out.clone(),
+                serializer: ser,
+            };
+            match sender {
+                Some(s) => {
+                    let _ = s.send(inv).await;
+                }
+                None => {
+                    let _ = inv
+                        .reply(Err(WampError::new("wamp.error.no_such_registration")))
+                        .await;
+                }
+            }
+        }
+        Message::Result { ref details, .. }
+            if details.get("progress").and_then(Value::as_bool) == Some(true) => {}
+        Message::Subscribed {
+            request,
+            subscription,
+        } => {
+            if let Some(tx) = lock(&shared.subscribing).remove(&request) {
+                lock(&shared.subscriptions)
+                    .entry(subscription)
+                    .or_default()
+                    .push(tx);
+            }
+            if let Some(tx) = lock(&shared.pending).remove(&request) {
+                let _ = tx.send(m);
+            }
+        }
+        Message::Error { request, .. } if lock(&shared.subscribing).remove(&request).is_some() => {
+            if let Some(tx) = lock(&shared.pending).remove(&request) {
+                let _ = tx.send(m);
+            }
+        }
+        Message::Result { request, .. }
+        | Message::Error { request, .. }
+        | Message::Published { request, .. }
+        | Message::Unsubscribed { request }
+        | Message::Registered { request, .. }
+        | Message::Unregistered { request } => {
+            if let Some(tx) = lock(&shared.pending).remove(&request) {
+                let _ = tx.send(m);
+            }
+        }
+        Message::Goodbye { reason, .. } => {
+            if let Some(tx) = lock(&shared.goodbye).take() {
+                let _ = tx.send(());
+                return Some(Closed::Left);
+            }
+            let _ = send_on(
+                &shared.out,
+                ser,
+                &Message::Goodbye {
+                    details: Dict::new(),
+                    reason: "wamp.close.goodbye_and_out".into(),
+                },
+            )
+            .await;
+            let _ = shared.out.send(Outbound::Close).await;
+            return Some(Closed::Goodbye(reason));
+        }
+        Message::Abort { reason, .. } => return Some(Closed::Abort(reason)),
+        Message::Interrupt { .. } => {}
+        other => tracing::debug!("client: ignoring {}", other.name()),
+    }
+    None
 }

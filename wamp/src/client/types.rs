@@ -17,8 +17,9 @@ pub struct Event {
     pub subscription: Id,
     /// The publication id.
     pub publication: Id,
-    /// `details` (e.g. `topic` for pattern subscriptions, `publisher` when disclosed).
-    pub details: Dict,
+    /// `details` (e.g. `topic` for pattern subscriptions, `publisher` when disclosed): a
+    /// [`Dict`] decoded when first looked at.
+    pub details: super::Details,
     /// The arguments.
     pub payload: Payload,
     /// When this session's reader decoded it (latency measured from here leaves out however

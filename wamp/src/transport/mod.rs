@@ -156,6 +156,12 @@ impl Outbound {
     }
 }
 
+/// What a client reads at most at once unless told otherwise (`SessionOptions::read_buffer`):
+/// a few messages per read, small enough for thousands of idle client sessions in one process
+/// (the load generator's). A client fed much more than it sends (a monitor: every meta event)
+/// does better with far more, e.g. 64 KiB: fewer reads, each taking many messages.
+pub const CLIENT_READ_BUFFER: usize = 4096;
+
 /// How long a RawSocket frame may stop arriving half-way before the connection is given up
 /// ([`TransportError::Stalled`]), unless [`FrameReader::set_stall_timeout`] says otherwise.
 pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -19,9 +19,9 @@ use crate::serializer::Serializer;
 /// The first octet of every RawSocket handshake.
 pub const MAGIC: u8 = 0x7F;
 
-/// The initial read buffer of a connection; it grows for larger frames. Small, because idle
-/// sessions are most sessions and each keeps its buffer.
-const READ_BUFFER: usize = 1024;
+/// The initial read buffer of a router's connection; it grows for larger frames. Small,
+/// because idle sessions are most sessions and each keeps its buffer.
+const SERVER_READ_BUFFER: usize = 1024;
 
 /// The most the read buffer grows by ahead of the bytes that arrived.
 const READ_GROWTH: usize = 64 << 10;
@@ -123,6 +123,7 @@ pub async fn accept(
         serializer,
         max_message_size.min(MAX_FRAME),
         peer_max,
+        SERVER_READ_BUFFER,
     )
 }
 
@@ -175,11 +176,13 @@ pub fn answer_handshake(
 #[doc(hidden)]
 pub type HandshakeAnswer = ([u8; 4], Result<(Serializer, usize), String>);
 
-/// The client side of the handshake.
+/// The client side of the handshake; the connection reads up to `read_buffer` bytes at once
+/// (see [`super::CLIENT_READ_BUFFER`]).
 pub async fn connect(
     mut stream: Stream,
     serializer: Serializer,
     max_message_size: usize,
+    read_buffer: usize,
 ) -> Result<Connection, TransportError> {
     let hs = [
         MAGIC,
@@ -196,6 +199,7 @@ pub async fn connect(
         serializer,
         max_message_size.min(MAX_FRAME),
         peer_max,
+        read_buffer,
     )
 }
 
@@ -230,6 +234,7 @@ fn finish(
     serializer: Serializer,
     max_in: usize,
     max_out: usize,
+    read_buffer: usize,
 ) -> Result<Connection, TransportError> {
     stream.set_nodelay()?;
     let info = TransportInfo {
@@ -245,7 +250,7 @@ fn finish(
     Ok(Connection {
         info,
         reader: FrameReader::Raw {
-            frames: FramedRead::with_capacity(read, FrameCodec { max_in }, READ_BUFFER),
+            frames: FramedRead::with_capacity(read, FrameCodec { max_in }, read_buffer),
             stall: super::STALL_TIMEOUT,
         },
         writer: FrameWriter::Raw {

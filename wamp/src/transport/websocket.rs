@@ -12,12 +12,13 @@ use super::{
 };
 use crate::serializer::Serializer;
 
-/// The read buffer of a connection; tungstenite's default (128 KiB) dominates idle memory.
-const READ_BUFFER: usize = 1024;
+/// The most a router's connection reads at once: tungstenite's default (128 KiB) would
+/// dominate the idle memory of thousands of sessions.
+const SERVER_READ_BUFFER: usize = 1024;
 
-fn config(max_message_size: usize) -> WebSocketConfig {
+fn config(max_message_size: usize, read_buffer: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
+        .read_buffer_size(read_buffer)
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size))
 }
@@ -195,9 +196,12 @@ pub async fn accept(
     // tungstenite's limit must be set before the path is known: the largest of the routes';
     // the reader then holds the route's own.
     let largest = routes.iter().map(|r| r.max_message_size).max().unwrap_or(0);
-    let ws =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config(largest)))
-            .await?;
+    let ws = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        callback,
+        Some(config(largest, SERVER_READ_BUFFER)),
+    )
+    .await?;
     let (index, serializer) = chosen.ok_or_else(|| {
         TransportError::RawSocket("handshake finished without a subprotocol".into())
     })?;
@@ -211,12 +215,14 @@ pub async fn accept(
     Ok((index, split(ws, facts, headers)))
 }
 
-/// The client side: connects to `url` (`ws://host:port/path`) over an open `stream`.
+/// The client side: connects to `url` (`ws://host:port/path`) over an open `stream`; the
+/// connection reads up to `read_buffer` bytes at once (see [`super::CLIENT_READ_BUFFER`]).
 pub async fn connect(
     stream: Stream,
     url: &str,
     serializer: Serializer,
     max_message_size: usize,
+    read_buffer: usize,
 ) -> Result<Connection, TransportError> {
     stream.set_nodelay()?;
     let peer = stream.peer()?;
@@ -247,7 +253,7 @@ pub async fn connect(
     let (ws, response) = tokio_tungstenite::client_async_with_config(
         request,
         stream,
-        Some(config(max_message_size)),
+        Some(config(max_message_size, read_buffer)),
     )
     .await?;
     let agreed = response
