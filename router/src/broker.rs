@@ -372,6 +372,15 @@ impl Broker {
     pub fn matching(&self, topic: &str) -> Vec<Id> {
         read(&self.state).matching(topic).map(|s| s.id).collect()
     }
+
+    /// What the broker holds, counted (for [`crate::realm::Realm::routing_counts`]): the
+    /// subscriptions, their subscribers summed over them, and the sessions it indexes as
+    /// holding any.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let st = read(&self.state);
+        let subscribers = st.subscriptions.values().map(|s| s.subscribers.len()).sum();
+        (st.subscriptions.len(), subscribers, st.by_session.len())
+    }
 }
 
 /// Who publishes: a session, or the router's internal session for meta events.
