@@ -1,0 +1,1386 @@
+//! Model-based test of the routing state (issue 16): random sequences of SUBSCRIBE,
+//! UNSUBSCRIBE, PUBLISH, REGISTER, UNREGISTER, CALL, YIELD / ERROR, CANCEL, testaments and
+//! leaving (GOODBYE, a dropped transport, a kill by the operator) by a few sessions, against a
+//! router on loopback, checked after every step against a small reference model written here:
+//! - who gets which EVENT (exact, prefix and wildcard subscriptions, `exclude_me` and its
+//!   default, the publisher disclosed), INVOCATION (exact, then the longest prefix, then the
+//!   wildcard with the longest literal runs; invoke `single`, `roundrobin`, `first`, `last`),
+//!   INTERRUPT, RESULT and ERROR (`no_such_procedure`, `canceled`, the callee's own error,
+//!   `procedure_already_exists`, `no_such_subscription`, `no_such_registration`), and that
+//!   nobody gets anything else: after every step each session makes a round trip of its own
+//!   (a PUBLISH with acknowledge to a topic nobody subscribes to), and everything the router
+//!   queued to it before that answer must be what the model says;
+//! - what the router holds: its internal counts ([`Router::routing_counts`]) and the meta API
+//!   (`wamp.subscription.list`, `wamp.registration.list`, `wamp.session.count`, asked by an
+//!   operator session) after every step;
+//! - once every session has left, nothing remains: no subscription, registration, call in
+//!   progress or testament, in the meta API or inside the router.
+//!
+//! The router handles one session's messages in order and queues what one message causes to
+//! every other session before it handles the next, so the steps are synchronised by round
+//! trips (and by the operator's `wamp.session.on_leave`, published once a leaving session is
+//! gone), never by sleeping; every wait is bounded.
+//!
+//! `MODEL_ROUTING_SEED` (hex) replays another seed, `MODEL_ROUTING_CASES` runs more cases; a
+//! failure prints the seed and the shrunk sequence of operations.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
+use wamp::client::{Session, Subscription};
+use wamp::message::code;
+use wamp::{Dict, Id, MatchPolicy, Message, Payload, Value, dict};
+use wamp_router::{Router, RoutingCounts};
+
+use common::{COMBOS, Raw, Transport, join_operator, start, url, within};
+
+/// Sessions at once (besides the operator); one that leaves is replaced by a new one.
+const SLOTS: usize = 4;
+/// The slot whose sessions do not announce `call_canceling` (CANCEL then acts as `skip`).
+const NO_CANCELING: usize = 3;
+/// The subscriptions a session may ask for.
+const SUBSCRIPTIONS: [(&str, MatchPolicy); 7] = [
+    ("m.a", MatchPolicy::Exact),
+    ("m.b", MatchPolicy::Exact),
+    ("m.a.x", MatchPolicy::Exact),
+    ("m.a", MatchPolicy::Prefix),
+    ("m.", MatchPolicy::Prefix),
+    ("m..x", MatchPolicy::Wildcard),
+    ("m.a.", MatchPolicy::Wildcard),
+];
+/// The topics published to (`m.ab` matches the prefix `m.a` too: prefixes are of strings).
+const TOPICS: [&str; 5] = ["m.a", "m.b", "m.a.x", "m.b.x", "m.ab"];
+/// The registrations a session may ask for.
+const REGISTRATIONS: [(&str, MatchPolicy); 7] = [
+    ("p.a", MatchPolicy::Exact),
+    ("p.b", MatchPolicy::Exact),
+    ("p.a.x", MatchPolicy::Exact),
+    ("p.a", MatchPolicy::Prefix),
+    ("p.", MatchPolicy::Prefix),
+    ("p..x", MatchPolicy::Wildcard),
+    ("p.a.", MatchPolicy::Wildcard),
+];
+/// The procedures called (`q.a` never has a callee).
+const PROCEDURES: [&str; 6] = ["p.a", "p.b", "p.a.x", "p.b.x", "p.ab", "q.a"];
+/// The invocation policies modelled (`random` is not: the model could not say who).
+const INVOKES: [&str; 4] = ["single", "roundrobin", "first", "last"];
+/// CANCEL modes: absent (the default, `killnowait`) or given.
+const CANCEL_MODES: [Option<&str>; 4] = [None, Some("skip"), Some("kill"), Some("killnowait")];
+/// The topic of the round trips: no subscription of the model matches it.
+const BARRIER_TOPIC: &str = "sync";
+/// The error a callee answers with.
+const APP_ERROR: &str = "m.error.app";
+/// The fewest and the most operations in one case.
+const MIN_OPS: usize = 12;
+const MAX_OPS: usize = 40;
+/// Cases run by default.
+const DEFAULT_CASES: u32 = 48;
+/// The seed used unless `MODEL_ROUTING_SEED` says another.
+const DEFAULT_SEED: u64 = 0x5eed_0016_0de1_0001;
+/// The most messages a session may receive while waiting for one answer.
+const MAX_MESSAGES: usize = 256;
+
+/// Steps run and messages checked, over every case (shrinking included), for the summary.
+static STEPS: AtomicUsize = AtomicUsize::new(0);
+static CHECKED: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// How a session leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// It says GOODBYE.
+    Goodbye,
+    /// Its transport closes without a word.
+    Drop,
+    /// The operator kills it (`wamp.session.kill`).
+    Kill,
+}
+
+/// One step. Indices into the constants pick URIs; `pick` chooses among what exists when the
+/// step runs (modulo its number), so that a shrunk sequence still means something.
+#[derive(Debug, Clone)]
+enum Op {
+    Subscribe {
+        s: usize,
+        pattern: usize,
+    },
+    Unsubscribe {
+        s: usize,
+        pick: usize,
+    },
+    Publish {
+        s: usize,
+        topic: usize,
+        exclude_me: Option<bool>,
+        acknowledge: bool,
+    },
+    Register {
+        s: usize,
+        pattern: usize,
+        invoke: usize,
+    },
+    Unregister {
+        s: usize,
+        pick: usize,
+    },
+    Call {
+        s: usize,
+        procedure: usize,
+    },
+    /// A callee answers a call in progress (or one already over, which the router ignores).
+    Answer {
+        pick: usize,
+        error: bool,
+    },
+    /// A caller cancels a call in progress (or one already over, which the router ignores).
+    Cancel {
+        pick: usize,
+        mode: usize,
+    },
+    AddTestament {
+        s: usize,
+        topic: usize,
+    },
+    FlushTestaments {
+        s: usize,
+    },
+    Leave {
+        s: usize,
+        how: How,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let s = || 0..SLOTS;
+    let pick = || 0..8usize;
+    prop_oneof![
+        5 => (s(), 0..SUBSCRIPTIONS.len()).prop_map(|(s, pattern)| Op::Subscribe { s, pattern }),
+        2 => (s(), pick()).prop_map(|(s, pick)| Op::Unsubscribe { s, pick }),
+        6 => (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()).prop_map(
+            |(s, topic, exclude_me, acknowledge)| Op::Publish {
+                s,
+                topic,
+                exclude_me,
+                acknowledge
+            }
+        ),
+        5 => (s(), 0..REGISTRATIONS.len(), 0..INVOKES.len())
+            .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
+        2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
+        8 => (s(), 0..PROCEDURES.len()).prop_map(|(s, procedure)| Op::Call { s, procedure }),
+        5 => (pick(), any::<bool>()).prop_map(|(pick, error)| Op::Answer { pick, error }),
+        3 => (pick(), 0..CANCEL_MODES.len()).prop_map(|(pick, mode)| Op::Cancel { pick, mode }),
+        1 => (s(), 0..TOPICS.len()).prop_map(|(s, topic)| Op::AddTestament { s, topic }),
+        1 => s().prop_map(|s| Op::FlushTestaments { s }),
+        2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
+            .prop_map(|(s, how)| Op::Leave { s, how }),
+    ]
+}
+
+/// A message as the model predicts it: router-made ids it cannot know (publication and
+/// invocation ids) left out, the payload reduced to the token the test put in it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Seen {
+    Event {
+        subscription: Id,
+        token: Option<u64>,
+        topic: Option<String>,
+        publisher: Option<Id>,
+    },
+    Invocation {
+        registration: Id,
+        token: Option<u64>,
+        procedure: Option<String>,
+        caller: Option<Id>,
+    },
+    Interrupt {
+        invocation: Id,
+        mode: Option<String>,
+    },
+    Result {
+        request: Id,
+        token: Option<u64>,
+    },
+    Error {
+        request_type: u64,
+        request: Id,
+        error: String,
+        token: Option<u64>,
+    },
+    /// Anything else, which the model never predicts.
+    Other(String),
+}
+
+impl Seen {
+    /// The message's kind, for the summary; ERRORs by their URI.
+    fn kind(&self) -> &str {
+        match self {
+            Seen::Event { .. } => "EVENT",
+            Seen::Invocation { .. } => "INVOCATION",
+            Seen::Interrupt { .. } => "INTERRUPT",
+            Seen::Result { .. } => "RESULT",
+            Seen::Error { error, .. } => error,
+            Seen::Other(_) => "other",
+        }
+    }
+}
+
+fn token_of(p: &Payload) -> Option<u64> {
+    p.args().ok()?.first()?.as_u64()
+}
+
+fn str_of(d: &Dict, key: &str) -> Option<String> {
+    d.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// `m` as the model sees it; an INVOCATION's id is noted in `invoked` under its token.
+fn seen(m: &Message, invoked: &mut HashMap<u64, Id>) -> Seen {
+    match m {
+        Message::Event {
+            subscription,
+            details,
+            payload,
+            ..
+        } => Seen::Event {
+            subscription: *subscription,
+            token: token_of(payload),
+            topic: str_of(details, "topic"),
+            publisher: details.get("publisher").and_then(Value::as_u64),
+        },
+        Message::Invocation {
+            request,
+            registration,
+            details,
+            payload,
+        } => {
+            let token = token_of(payload);
+            if let Some(t) = token {
+                invoked.insert(t, *request);
+            }
+            Seen::Invocation {
+                registration: *registration,
+                token,
+                procedure: str_of(details, "procedure"),
+                caller: details.get("caller").and_then(Value::as_u64),
+            }
+        }
+        Message::Interrupt { request, options } => Seen::Interrupt {
+            invocation: *request,
+            mode: str_of(options, "mode"),
+        },
+        Message::Result {
+            request, payload, ..
+        } => Seen::Result {
+            request: *request,
+            token: token_of(payload),
+        },
+        Message::Error {
+            request_type,
+            request,
+            error,
+            payload,
+            ..
+        } => Seen::Error {
+            request_type: *request_type,
+            request: *request,
+            error: error.clone(),
+            token: token_of(payload),
+        },
+        other => Seen::Other(format!("{other:?}")),
+    }
+}
+
+/// Whether `m` answers request `request`.
+fn answers(m: &Message, request: Id) -> bool {
+    match m {
+        Message::Subscribed { request: r, .. }
+        | Message::Unsubscribed { request: r }
+        | Message::Registered { request: r, .. }
+        | Message::Unregistered { request: r }
+        | Message::Published { request: r, .. }
+        | Message::Result { request: r, .. }
+        | Message::Error { request: r, .. } => *r == request,
+        _ => false,
+    }
+}
+
+fn wildcard_matches(pattern: &str, uri: &str) -> bool {
+    let (p, u): (Vec<_>, Vec<_>) = (pattern.split('.').collect(), uri.split('.').collect());
+    p.len() == u.len() && p.iter().zip(&u).all(|(p, u)| p.is_empty() || p == u)
+}
+
+fn matches(pattern: &str, policy: MatchPolicy, uri: &str) -> bool {
+    match policy {
+        MatchPolicy::Exact => pattern == uri,
+        MatchPolicy::Prefix => uri.starts_with(pattern),
+        MatchPolicy::Wildcard => wildcard_matches(pattern, uri),
+    }
+}
+
+/// The lengths of a wildcard's runs of literal components (`p.a.` gives `[2, 0]`): the longer
+/// from the left wins.
+fn literal_runs(pattern: &str) -> Vec<usize> {
+    let mut runs = vec![0];
+    for c in pattern.split('.') {
+        if c.is_empty() {
+            runs.push(0);
+        } else if let Some(n) = runs.last_mut() {
+            *n += 1;
+        }
+    }
+    runs
+}
+
+fn options_for(policy: MatchPolicy) -> Dict {
+    match policy {
+        MatchPolicy::Exact => Dict::new(),
+        other => dict! {"match" => other.as_str()},
+    }
+}
+
+/// A subscription of the model.
+#[derive(Debug)]
+struct SubM {
+    id: Id,
+    uri: &'static str,
+    policy: MatchPolicy,
+    /// Subscribed slots.
+    members: Vec<usize>,
+}
+
+/// A registration of the model.
+#[derive(Debug)]
+struct RegM {
+    id: Id,
+    uri: &'static str,
+    policy: MatchPolicy,
+    invoke: &'static str,
+    /// Callee slots in the order they registered, each with its place in that order.
+    callees: Vec<(usize, u64)>,
+    /// The place the next callee will take.
+    next_place: u64,
+    /// Round robin: the next callee is the first whose place is at least this one.
+    cursor: u64,
+}
+
+impl RegM {
+    /// The callee a call goes to (advancing the round robin).
+    fn pick(&mut self) -> usize {
+        match self.invoke {
+            "last" => self.callees[self.callees.len() - 1].0,
+            "roundrobin" => {
+                let at = self
+                    .callees
+                    .iter()
+                    .position(|c| c.1 >= self.cursor)
+                    .unwrap_or(0);
+                self.cursor = self.callees[at].1 + 1;
+                self.callees[at].0
+            }
+            _ => self.callees[0].0,
+        }
+    }
+}
+
+/// A call in progress in the model.
+#[derive(Debug)]
+struct CallM {
+    token: u64,
+    caller: usize,
+    request: Id,
+    callee: usize,
+    /// Learnt from the INVOCATION.
+    invocation: Id,
+}
+
+/// A session of a slot.
+struct Client {
+    raw: Raw,
+    id: Id,
+    next_request: Id,
+    canceling: bool,
+    /// Testaments left: (topic, token), in order.
+    testaments: Vec<(&'static str, u64)>,
+    /// What arrived while waiting for an answer, not yet checked.
+    inbox: Vec<Message>,
+}
+
+impl Client {
+    async fn join(router: &Router, slot: usize, shift: usize) -> Client {
+        let (transport, serializer) = COMBOS[(slot + shift) % COMBOS.len()];
+        let canceling = slot != NO_CANCELING;
+        let mut raw = Raw::connect(&url(router, transport), serializer).await;
+        let features = |f: Dict| Value::Dict(dict! {"features" => Value::Dict(f)});
+        let id = raw
+            .hello(dict! {
+                "caller" => features(dict! {"call_canceling" => true}),
+                "callee" => features(dict! {"call_canceling" => canceling}),
+                "publisher" => features(Dict::new()),
+                "subscriber" => features(Dict::new()),
+            })
+            .await;
+        Client {
+            raw,
+            id,
+            next_request: 0,
+            canceling,
+            testaments: Vec::new(),
+            inbox: Vec::new(),
+        }
+    }
+
+    fn request(&mut self) -> Id {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    /// The answer to `request`; what arrives before it waits in the inbox.
+    async fn answer(&mut self, request: Id) -> Message {
+        for _ in 0..MAX_MESSAGES {
+            let m = self
+                .raw
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("session {} lost its connection", self.id));
+            if answers(&m, request) {
+                return m;
+            }
+            self.inbox.push(m);
+        }
+        panic!("no answer to request {request} among {MAX_MESSAGES} messages");
+    }
+
+    /// A round trip: everything queued to this session before it is in the inbox after.
+    async fn sync(&mut self) {
+        let request = self.request();
+        self.raw
+            .send(&Message::Publish {
+                request,
+                options: dict! {"acknowledge" => true},
+                topic: BARRIER_TOPIC.into(),
+                payload: Payload::empty(),
+            })
+            .await;
+        match self.answer(request).await {
+            Message::Published { .. } => {}
+            other => panic!("the round trip got {other:?}"),
+        }
+    }
+
+    /// Reads up to GOODBYE; returns what came before it.
+    async fn until_goodbye(&mut self) -> Vec<Message> {
+        let mut before = Vec::new();
+        for _ in 0..MAX_MESSAGES {
+            match self.raw.recv().await {
+                Some(Message::Goodbye { .. }) => return before,
+                Some(m) => before.push(m),
+                None => panic!("session {} closed without GOODBYE", self.id),
+            }
+        }
+        panic!("no GOODBYE among {MAX_MESSAGES} messages");
+    }
+}
+
+/// The router, its sessions and the model of what it holds.
+struct World {
+    router: Router,
+    operator: Session,
+    leaves: Subscription,
+    shift: usize,
+    clients: Vec<Option<Client>>,
+    subs: Vec<SubM>,
+    regs: Vec<RegM>,
+    calls: Vec<CallM>,
+    /// Invocations over (canceled): (callee slot, callee session, invocation); a YIELD to one
+    /// is ignored.
+    stale_invocations: Vec<(usize, Id, Id)>,
+    /// Calls over: (caller slot, caller session, request); a CANCEL of one is ignored.
+    stale_calls: Vec<(usize, Id, Id)>,
+    /// Invocation ids by call token, as they arrived.
+    invoked: HashMap<u64, Id>,
+    next_token: u64,
+    /// The step running, for the failure messages.
+    at: String,
+}
+
+type Expect = [Vec<Seen>; SLOTS];
+
+impl World {
+    async fn new(shift: usize) -> World {
+        let router = start().await;
+        let operator = join_operator(&router, Transport::Rs).await;
+        let leaves = within(
+            "subscribing to on_leave",
+            operator.subscribe("wamp.session.on_leave", Dict::new()),
+        )
+        .await
+        .expect("the operator subscribes to on_leave");
+        let mut clients = Vec::new();
+        for slot in 0..SLOTS {
+            clients.push(Some(Client::join(&router, slot, shift).await));
+        }
+        World {
+            router,
+            operator,
+            leaves,
+            shift,
+            clients,
+            subs: Vec::new(),
+            regs: Vec::new(),
+            calls: Vec::new(),
+            stale_invocations: Vec::new(),
+            stale_calls: Vec::new(),
+            invoked: HashMap::new(),
+            next_token: 0,
+            at: "start".into(),
+        }
+    }
+
+    fn client(&mut self, slot: usize) -> &mut Client {
+        self.clients[slot]
+            .as_mut()
+            .expect("every slot has a session")
+    }
+
+    fn id(&self, slot: usize) -> Id {
+        self.clients[slot].as_ref().map_or(0, |c| c.id)
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    /// The events a publication by `publisher` (session `publisher_id`) to `topic` makes.
+    fn events(
+        &self,
+        expect: &mut Expect,
+        publisher: (Option<usize>, Id),
+        topic: &str,
+        token: u64,
+        exclude_me: bool,
+    ) {
+        for sub in self.subs.iter().filter(|s| matches(s.uri, s.policy, topic)) {
+            for &m in &sub.members {
+                if exclude_me && Some(m) == publisher.0 {
+                    continue;
+                }
+                expect[m].push(Seen::Event {
+                    subscription: sub.id,
+                    token: Some(token),
+                    topic: (sub.policy != MatchPolicy::Exact).then(|| topic.to_owned()),
+                    publisher: Some(publisher.1),
+                });
+            }
+        }
+    }
+
+    /// The registration a call to `procedure` goes to.
+    fn route(&self, procedure: &str) -> Option<usize> {
+        let of = |policy| {
+            self.regs
+                .iter()
+                .enumerate()
+                .filter(move |(_, r)| r.policy == policy && matches(r.uri, policy, procedure))
+        };
+        if let Some((at, _)) = of(MatchPolicy::Exact).next() {
+            return Some(at);
+        }
+        if let Some((at, _)) = of(MatchPolicy::Prefix).max_by_key(|(_, r)| r.uri.len()) {
+            return Some(at);
+        }
+        of(MatchPolicy::Wildcard)
+            .max_by_key(|(_, r)| literal_runs(r.uri))
+            .map(|(at, _)| at)
+    }
+
+    /// Runs one step and checks everything against the model.
+    async fn step(&mut self, op: &Op) {
+        let mut expect: Expect = Default::default();
+        let actor = self.act(op, &mut expect).await;
+        self.check(actor, expect).await;
+    }
+
+    /// Sends what `op` sends, checks its direct answer, updates the model and says what every
+    /// slot must receive besides; returns the slot that acted, if it is still there.
+    async fn act(&mut self, op: &Op, expect: &mut Expect) -> Option<usize> {
+        match *op {
+            Op::Subscribe { s, pattern } => {
+                let (uri, policy) = SUBSCRIPTIONS[pattern];
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Subscribe {
+                        request,
+                        options: options_for(policy),
+                        topic: uri.into(),
+                    })
+                    .await;
+                let Message::Subscribed { subscription, .. } = c.answer(request).await else {
+                    panic!("{}: expected SUBSCRIBED", self.at);
+                };
+                match self
+                    .subs
+                    .iter_mut()
+                    .find(|x| x.uri == uri && x.policy == policy)
+                {
+                    Some(sub) => {
+                        assert_eq!(
+                            subscription, sub.id,
+                            "{}: one id per (uri, policy)",
+                            self.at
+                        );
+                        if !sub.members.contains(&s) {
+                            sub.members.push(s);
+                        }
+                    }
+                    None => {
+                        assert!(
+                            self.subs.iter().all(|x| x.id != subscription),
+                            "{}: a new subscription has a new id",
+                            self.at
+                        );
+                        self.subs.push(SubM {
+                            id: subscription,
+                            uri,
+                            policy,
+                            members: vec![s],
+                        });
+                    }
+                }
+                Some(s)
+            }
+            Op::Unsubscribe { s, pick } => {
+                let held: Vec<Id> = self
+                    .subs
+                    .iter()
+                    .filter(|x| x.members.contains(&s))
+                    .map(|x| x.id)
+                    .collect();
+                let bogus = self
+                    .subs
+                    .iter()
+                    .find(|x| !x.members.contains(&s))
+                    .map_or(1, |x| x.id);
+                let k = pick % (held.len() + 1);
+                let id = held.get(k).copied().unwrap_or(bogus);
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Unsubscribe {
+                        request,
+                        subscription: id,
+                    })
+                    .await;
+                let answer = c.answer(request).await;
+                if k < held.len() {
+                    assert!(
+                        matches!(answer, Message::Unsubscribed { .. }),
+                        "{}: expected UNSUBSCRIBED, got {answer:?}",
+                        self.at
+                    );
+                    for sub in &mut self.subs {
+                        if sub.id == id {
+                            sub.members.retain(|&m| m != s);
+                        }
+                    }
+                    self.subs.retain(|x| !x.members.is_empty());
+                } else {
+                    assert_error(
+                        &answer,
+                        code::UNSUBSCRIBE,
+                        "wamp.error.no_such_subscription",
+                    )
+                    .unwrap_or_else(|e| panic!("{}: {e}", self.at));
+                }
+                Some(s)
+            }
+            Op::Publish {
+                s,
+                topic,
+                exclude_me,
+                acknowledge,
+            } => {
+                let topic = TOPICS[topic];
+                let token = self.token();
+                let mut options = dict! {"acknowledge" => acknowledge};
+                if let Some(x) = exclude_me {
+                    options.insert("exclude_me".into(), x.into());
+                }
+                let id = self.id(s);
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Publish {
+                        request,
+                        options,
+                        topic: topic.into(),
+                        payload: Payload::from_args(vec![token.into()]),
+                    })
+                    .await;
+                if acknowledge {
+                    let answer = c.answer(request).await;
+                    assert!(
+                        matches!(answer, Message::Published { .. }),
+                        "{}: expected PUBLISHED, got {answer:?}",
+                        self.at
+                    );
+                }
+                self.events(
+                    expect,
+                    (Some(s), id),
+                    topic,
+                    token,
+                    exclude_me.unwrap_or(true),
+                );
+                Some(s)
+            }
+            Op::Register { s, pattern, invoke } => {
+                let (uri, policy) = REGISTRATIONS[pattern];
+                let invoke = INVOKES[invoke];
+                let mut options = options_for(policy);
+                options.insert("invoke".into(), invoke.into());
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Register {
+                        request,
+                        options,
+                        procedure: uri.into(),
+                    })
+                    .await;
+                let answer = c.answer(request).await;
+                let existing = self
+                    .regs
+                    .iter_mut()
+                    .find(|r| r.uri == uri && r.policy == policy);
+                match existing {
+                    Some(r)
+                        if r.invoke == "single"
+                            || invoke == "single"
+                            || r.invoke != invoke
+                            || r.callees.iter().any(|c| c.0 == s) =>
+                    {
+                        assert_error(
+                            &answer,
+                            code::REGISTER,
+                            "wamp.error.procedure_already_exists",
+                        )
+                        .unwrap_or_else(|e| panic!("{}: {e}", self.at));
+                    }
+                    Some(r) => {
+                        let Message::Registered { registration, .. } = answer else {
+                            panic!("{}: expected REGISTERED, got {answer:?}", self.at);
+                        };
+                        assert_eq!(registration, r.id, "{}: a shared registration", self.at);
+                        r.callees.push((s, r.next_place));
+                        r.next_place += 1;
+                    }
+                    None => {
+                        let Message::Registered { registration, .. } = answer else {
+                            panic!("{}: expected REGISTERED, got {answer:?}", self.at);
+                        };
+                        assert!(
+                            self.regs.iter().all(|r| r.id != registration),
+                            "{}: a new registration has a new id",
+                            self.at
+                        );
+                        self.regs.push(RegM {
+                            id: registration,
+                            uri,
+                            policy,
+                            invoke,
+                            callees: vec![(s, 0)],
+                            next_place: 1,
+                            cursor: 0,
+                        });
+                    }
+                }
+                Some(s)
+            }
+            Op::Unregister { s, pick } => {
+                let held: Vec<Id> = self
+                    .regs
+                    .iter()
+                    .filter(|r| r.callees.iter().any(|c| c.0 == s))
+                    .map(|r| r.id)
+                    .collect();
+                let bogus = self
+                    .regs
+                    .iter()
+                    .find(|r| r.callees.iter().all(|c| c.0 != s))
+                    .map_or(1, |r| r.id);
+                let k = pick % (held.len() + 1);
+                let id = held.get(k).copied().unwrap_or(bogus);
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Unregister {
+                        request,
+                        registration: id,
+                    })
+                    .await;
+                let answer = c.answer(request).await;
+                if k < held.len() {
+                    assert!(
+                        matches!(answer, Message::Unregistered { .. }),
+                        "{}: expected UNREGISTERED, got {answer:?}",
+                        self.at
+                    );
+                    for r in &mut self.regs {
+                        if r.id == id {
+                            r.callees.retain(|c| c.0 != s);
+                        }
+                    }
+                    self.regs.retain(|r| !r.callees.is_empty());
+                } else {
+                    assert_error(&answer, code::UNREGISTER, "wamp.error.no_such_registration")
+                        .unwrap_or_else(|e| panic!("{}: {e}", self.at));
+                }
+                Some(s)
+            }
+            Op::Call { s, procedure } => {
+                let procedure = PROCEDURES[procedure];
+                let token = self.token();
+                let caller = self.id(s);
+                let c = self.client(s);
+                let request = c.request();
+                c.raw
+                    .send(&Message::Call {
+                        request,
+                        options: Dict::new(),
+                        procedure: procedure.into(),
+                        payload: Payload::from_args(vec![token.into()]),
+                    })
+                    .await;
+                match self.route(procedure) {
+                    None => expect[s].push(Seen::Error {
+                        request_type: code::CALL,
+                        request,
+                        error: "wamp.error.no_such_procedure".into(),
+                        token: None,
+                    }),
+                    Some(at) => {
+                        let r = &mut self.regs[at];
+                        let callee = r.pick();
+                        expect[callee].push(Seen::Invocation {
+                            registration: r.id,
+                            token: Some(token),
+                            procedure: (r.policy != MatchPolicy::Exact)
+                                .then(|| procedure.to_owned()),
+                            caller: Some(caller),
+                        });
+                        self.calls.push(CallM {
+                            token,
+                            caller: s,
+                            request,
+                            callee,
+                            invocation: 0,
+                        });
+                    }
+                }
+                Some(s)
+            }
+            Op::Answer { pick, error } => {
+                let n = self.calls.len() + self.stale_invocations.len();
+                if n == 0 {
+                    return None;
+                }
+                let k = pick % n;
+                let (callee, invocation, token) = if k < self.calls.len() {
+                    let call = self.calls.remove(k);
+                    expect[call.caller].push(if error {
+                        Seen::Error {
+                            request_type: code::CALL,
+                            request: call.request,
+                            error: APP_ERROR.into(),
+                            token: Some(call.token),
+                        }
+                    } else {
+                        Seen::Result {
+                            request: call.request,
+                            token: Some(call.token),
+                        }
+                    });
+                    let caller_id = self.id(call.caller);
+                    self.stale_calls
+                        .push((call.caller, caller_id, call.request));
+                    (call.callee, call.invocation, call.token)
+                } else {
+                    let (slot, _, invocation) = self.stale_invocations[k - self.calls.len()];
+                    let token = self.token();
+                    (slot, invocation, token)
+                };
+                let payload = Payload::from_args(vec![token.into()]);
+                let m = if error {
+                    Message::Error {
+                        request_type: code::INVOCATION,
+                        request: invocation,
+                        details: Dict::new(),
+                        error: APP_ERROR.into(),
+                        payload,
+                    }
+                } else {
+                    Message::Yield {
+                        request: invocation,
+                        options: Dict::new(),
+                        payload,
+                    }
+                };
+                self.client(callee).raw.send(&m).await;
+                Some(callee)
+            }
+            Op::Cancel { pick, mode } => {
+                let n = self.calls.len() + self.stale_calls.len();
+                if n == 0 {
+                    return None;
+                }
+                let k = pick % n;
+                let given = CANCEL_MODES[mode];
+                let options = given.map_or_else(Dict::new, |m| dict! {"mode" => m});
+                let (caller, request) = if k < self.calls.len() {
+                    let call = &self.calls[k];
+                    let (caller, request, callee, invocation) =
+                        (call.caller, call.request, call.callee, call.invocation);
+                    let canceling = self.clients[callee].as_ref().is_some_and(|c| c.canceling);
+                    let mode = if canceling {
+                        given.unwrap_or("killnowait")
+                    } else {
+                        "skip"
+                    };
+                    if mode != "skip" {
+                        expect[callee].push(Seen::Interrupt {
+                            invocation,
+                            mode: Some(mode.into()),
+                        });
+                    }
+                    if mode != "kill" {
+                        expect[caller].push(Seen::Error {
+                            request_type: code::CALL,
+                            request,
+                            error: "wamp.error.canceled".into(),
+                            token: None,
+                        });
+                        self.calls.remove(k);
+                        let callee_id = self.id(callee);
+                        self.stale_invocations.push((callee, callee_id, invocation));
+                        let caller_id = self.id(caller);
+                        self.stale_calls.push((caller, caller_id, request));
+                    }
+                    (caller, request)
+                } else {
+                    let (slot, _, request) = self.stale_calls[k - self.calls.len()];
+                    (slot, request)
+                };
+                self.client(caller)
+                    .raw
+                    .send(&Message::Cancel { request, options })
+                    .await;
+                Some(caller)
+            }
+            Op::AddTestament { s, topic } => {
+                let topic = TOPICS[topic];
+                let token = self.token();
+                let args = vec![topic.into(), Value::List(vec![token.into()])];
+                self.meta_call(s, "wamp.session.add_testament", args).await;
+                self.client(s).testaments.push((topic, token));
+                Some(s)
+            }
+            Op::FlushTestaments { s } => {
+                self.meta_call(s, "wamp.session.flush_testaments", Vec::new())
+                    .await;
+                self.client(s).testaments.clear();
+                Some(s)
+            }
+            Op::Leave { s, how } => {
+                self.leave(s, how, expect).await;
+                let client = Client::join(&self.router, s, self.shift).await;
+                self.clients[s] = Some(client);
+                None
+            }
+        }
+    }
+
+    /// Calls a router procedure from slot `s`, which must answer with RESULT.
+    async fn meta_call(&mut self, s: usize, procedure: &str, args: Vec<Value>) {
+        let c = self.client(s);
+        let request = c.request();
+        c.raw
+            .send(&Message::Call {
+                request,
+                options: Dict::new(),
+                procedure: procedure.into(),
+                payload: Payload::from_args(args),
+            })
+            .await;
+        let answer = c.answer(request).await;
+        assert!(
+            matches!(answer, Message::Result { .. }),
+            "{}: {procedure} answered {answer:?}",
+            self.at
+        );
+    }
+
+    /// Slot `s`'s session leaves `how`; the model drops what it held and predicts what the
+    /// others get: ERROR canceled for the calls it had to answer, INTERRUPT for the calls it
+    /// made (to callees that take it), its testaments' events.
+    async fn leave(&mut self, s: usize, how: How, expect: &mut Expect) {
+        let mut c = self.clients[s].take().expect("the slot has a session");
+        let id = c.id;
+        let testaments = std::mem::take(&mut c.testaments);
+        match how {
+            How::Goodbye => {
+                c.raw
+                    .send(&Message::Goodbye {
+                        details: Dict::new(),
+                        reason: "wamp.close.close_realm".into(),
+                    })
+                    .await;
+                let before = c.until_goodbye().await;
+                assert!(before.is_empty(), "{}: before GOODBYE: {before:?}", self.at);
+            }
+            How::Drop => drop(c),
+            How::Kill => {
+                within(
+                    "the kill",
+                    self.operator.call(
+                        "wamp.session.kill",
+                        Payload::from_args(vec![id.into()]),
+                        Dict::new(),
+                    ),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{}: wamp.session.kill: {e}", self.at));
+                let before = c.until_goodbye().await;
+                assert!(before.is_empty(), "{}: before GOODBYE: {before:?}", self.at);
+                c.raw
+                    .send(&Message::Goodbye {
+                        details: Dict::new(),
+                        reason: "wamp.close.goodbye_and_out".into(),
+                    })
+                    .await;
+            }
+        }
+        // The last thing the router does for a leaving session.
+        let event = within("on_leave", self.leaves.events.recv())
+            .await
+            .expect("the operator's subscription is open");
+        let left = event
+            .payload
+            .args()
+            .ok()
+            .and_then(|a| a.first().and_then(Value::as_u64));
+        assert_eq!(left, Some(id), "{}: on_leave names the session", self.at);
+
+        // The model: the broker and the dealer forget it first, ...
+        for sub in &mut self.subs {
+            sub.members.retain(|&m| m != s);
+        }
+        self.subs.retain(|x| !x.members.is_empty());
+        for r in &mut self.regs {
+            r.callees.retain(|c| c.0 != s);
+        }
+        self.regs.retain(|r| !r.callees.is_empty());
+        let (gone, kept): (Vec<CallM>, Vec<CallM>) = std::mem::take(&mut self.calls)
+            .into_iter()
+            .partition(|c| c.caller == s || c.callee == s);
+        self.calls = kept;
+        for call in gone {
+            if call.callee == s && call.caller != s {
+                expect[call.caller].push(Seen::Error {
+                    request_type: code::CALL,
+                    request: call.request,
+                    error: "wamp.error.canceled".into(),
+                    token: None,
+                });
+                let caller_id = self.id(call.caller);
+                self.stale_calls
+                    .push((call.caller, caller_id, call.request));
+            } else if call.caller == s && call.callee != s {
+                let callee = self.clients[call.callee].as_ref();
+                if callee.is_some_and(|c| c.canceling) {
+                    expect[call.callee].push(Seen::Interrupt {
+                        invocation: call.invocation,
+                        mode: Some("killnowait".into()),
+                    });
+                }
+                let callee_id = self.id(call.callee);
+                self.stale_invocations
+                    .push((call.callee, callee_id, call.invocation));
+            }
+        }
+        self.stale_calls.retain(|x| x.1 != id);
+        self.stale_invocations.retain(|x| x.1 != id);
+        // ... then its testaments go out, as if it published them (it is no subscriber now).
+        for (topic, token) in testaments {
+            self.events(expect, (None, id), topic, token, true);
+        }
+    }
+}
+
+impl World {
+    /// Makes every session do a round trip (the one that acted first, so that what it caused
+    /// is queued everywhere) and compares what each received with `expect`; then the router's
+    /// counts and the meta API with the model.
+    async fn check(&mut self, actor: Option<usize>, expect: Expect) {
+        if let Some(a) = actor {
+            self.client(a).sync().await;
+        }
+        for s in 0..SLOTS {
+            if Some(s) != actor
+                && let Some(c) = self.clients[s].as_mut()
+            {
+                c.sync().await;
+            }
+        }
+        for (s, mut want) in expect.into_iter().enumerate() {
+            let (id, inbox) = match self.clients[s].as_mut() {
+                Some(c) => (c.id, std::mem::take(&mut c.inbox)),
+                None => (0, Vec::new()),
+            };
+            let mut got: Vec<Seen> = inbox.iter().map(|m| seen(m, &mut self.invoked)).collect();
+            got.sort();
+            want.sort();
+            let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+            for m in &got {
+                *checked.entry(m.kind().to_owned()).or_default() += 1;
+            }
+            drop(checked);
+            assert_eq!(
+                got, want,
+                "{}: what slot {s} (session {id}) received (left), what the model says (right)",
+                self.at
+            );
+        }
+        for call in &mut self.calls {
+            if call.invocation == 0 {
+                call.invocation = self.invoked.remove(&call.token).unwrap_or_else(|| {
+                    panic!("{}: no INVOCATION for the call {}", self.at, call.token)
+                });
+            }
+        }
+        self.invoked.clear();
+        let invocations: BTreeSet<(usize, Id)> = self
+            .calls
+            .iter()
+            .map(|c| (c.callee, c.invocation))
+            .collect();
+        assert_eq!(
+            invocations.len(),
+            self.calls.len(),
+            "{}: one invocation id per call in progress",
+            self.at
+        );
+        let counts = self.router.routing_counts("realm1");
+        assert_eq!(
+            counts,
+            Some(self.expected_counts()),
+            "{}: the router's counts (left), the model's (right)",
+            self.at
+        );
+        self.check_meta().await;
+    }
+
+    /// What the router should hold by the model: its sessions, plus the operator and its
+    /// subscription to `wamp.session.on_leave`.
+    fn expected_counts(&self) -> RoutingCounts {
+        let live: Vec<&Client> = self.clients.iter().flatten().collect();
+        let distinct = |it: &mut dyn Iterator<Item = usize>| it.collect::<BTreeSet<_>>().len();
+        RoutingCounts {
+            sessions: live.len() + 1,
+            testaments: live.iter().map(|c| c.testaments.len()).sum(),
+            subscriptions: self.subs.len() + 1,
+            subscribers: self.subs.iter().map(|x| x.members.len()).sum::<usize>() + 1,
+            subscribing_sessions: distinct(&mut self.subs.iter().flat_map(|x| x.members.clone()))
+                + 1,
+            registrations: self.regs.len(),
+            callees: self.regs.iter().map(|r| r.callees.len()).sum(),
+            registering_sessions: distinct(
+                &mut self.regs.iter().flat_map(|r| r.callees.iter().map(|c| c.0)),
+            ),
+            pending_calls: self.calls.len(),
+            calls_by_request: self.calls.len(),
+            sessions_with_calls: distinct(
+                &mut self.calls.iter().flat_map(|c| [c.caller, c.callee]),
+            ),
+            forward_timeouts: 0,
+            ended_early: 0,
+        }
+    }
+
+    /// Calls a meta procedure as the operator; its first result.
+    async fn operator_call(&self, procedure: &str) -> Value {
+        let r = within(
+            procedure,
+            self.operator.call(procedure, Payload::empty(), Dict::new()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {procedure}: {e}", self.at));
+        r.payload
+            .args()
+            .ok()
+            .and_then(|a| a.into_iter().next())
+            .unwrap_or_else(|| panic!("{}: {procedure} answered no result", self.at))
+    }
+
+    /// `wamp.subscription.list`, `wamp.registration.list` and `wamp.session.count` against the
+    /// model.
+    async fn check_meta(&self) {
+        let policies = [
+            ("exact", MatchPolicy::Exact),
+            ("prefix", MatchPolicy::Prefix),
+            ("wildcard", MatchPolicy::Wildcard),
+        ];
+        let subs: Vec<(Id, MatchPolicy)> = self.subs.iter().map(|x| (x.id, x.policy)).collect();
+        let regs: Vec<(Id, MatchPolicy)> = self.regs.iter().map(|r| (r.id, r.policy)).collect();
+        for (procedure, model) in [
+            ("wamp.subscription.list", subs),
+            ("wamp.registration.list", regs),
+        ] {
+            let listed = self.operator_call(procedure).await;
+            for (key, policy) in policies {
+                let got: BTreeSet<Id> = listed
+                    .get(key)
+                    .and_then(Value::as_list)
+                    .unwrap_or_else(|| panic!("{}: {procedure} has no {key} list", self.at))
+                    .iter()
+                    .filter_map(Value::as_u64)
+                    .collect();
+                let want: BTreeSet<Id> = model
+                    .iter()
+                    .filter(|(_, p)| *p == policy)
+                    .map(|(id, _)| *id)
+                    .collect();
+                assert_eq!(got, want, "{}: {procedure} {key}", self.at);
+            }
+        }
+        let count = self.operator_call("wamp.session.count").await.as_u64();
+        let live = self.clients.iter().flatten().count() as u64;
+        assert_eq!(count, Some(live + 1), "{}: wamp.session.count", self.at);
+    }
+
+    /// Every session leaves (each way in turn), checked like any step; then nothing may remain
+    /// but the operator, and after it leaves, nothing at all.
+    async fn finish(mut self) {
+        const HOWS: [How; 3] = [How::Goodbye, How::Drop, How::Kill];
+        for s in 0..SLOTS {
+            self.at = format!("the end, slot {s} leaving");
+            let mut expect: Expect = Default::default();
+            self.leave(s, HOWS[(s + self.shift) % HOWS.len()], &mut expect)
+                .await;
+            self.check(None, expect).await;
+        }
+        assert!(self.calls.is_empty() && self.subs.is_empty() && self.regs.is_empty());
+        let operator_only = RoutingCounts {
+            sessions: 1,
+            subscriptions: 1,
+            subscribers: 1,
+            subscribing_sessions: 1,
+            ..RoutingCounts::default()
+        };
+        assert_eq!(
+            self.router.routing_counts("realm1"),
+            Some(operator_only),
+            "only the operator and its subscription to on_leave remain"
+        );
+        let World {
+            router,
+            operator,
+            leaves,
+            ..
+        } = self;
+        drop(leaves);
+        within(
+            "the operator's GOODBYE",
+            operator.leave("wamp.close.close_realm"),
+        )
+        .await
+        .expect("the operator leaves");
+        assert_eq!(
+            router.routing_counts("realm1"),
+            Some(RoutingCounts::default()),
+            "nothing remains once everyone has left"
+        );
+        within("the shutdown", router.shutdown()).await;
+    }
+}
+
+/// One case: a router, the sessions, the steps, the end.
+async fn run(ops: &[Op]) {
+    let mut world = World::new(ops.len() % COMBOS.len()).await;
+    for (i, op) in ops.iter().enumerate() {
+        world.at = format!("step {i} ({op:?})");
+        world.step(op).await;
+        STEPS.fetch_add(1, Ordering::Relaxed);
+    }
+    world.finish().await;
+}
+
+fn run_case(ops: &[Op]) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), run(ops))
+            .await
+            .expect("a case ends within 60 s");
+    });
+}
+
+#[test]
+fn the_routing_state_follows_the_model() {
+    let seed = std::env::var("MODEL_ROUTING_SEED")
+        .ok()
+        .map(|s| {
+            u64::from_str_radix(s.trim_start_matches("0x"), 16)
+                .expect("MODEL_ROUTING_SEED is a hex number")
+        })
+        .unwrap_or(DEFAULT_SEED);
+    let cases = std::env::var("MODEL_ROUTING_CASES")
+        .ok()
+        .map(|s| s.parse().expect("MODEL_ROUTING_CASES is a number"))
+        .unwrap_or(DEFAULT_CASES);
+    eprintln!(
+        "model_routing: seed {seed:#x} (MODEL_ROUTING_SEED), {cases} cases of {MIN_OPS} to \
+         {MAX_OPS} operations"
+    );
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 512,
+        ..ProptestConfig::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let result = runner.run(&prop::collection::vec(op(), MIN_OPS..=MAX_OPS), |ops| {
+        run_case(&ops);
+        Ok(())
+    });
+    eprintln!(
+        "model_routing: {} steps; messages checked against the model: {:?}",
+        STEPS.load(Ordering::Relaxed),
+        CHECKED.lock().unwrap_or_else(|e| e.into_inner())
+    );
+    if let Err(e) = result {
+        panic!("seed {seed:#x}: {e}");
+    }
+}
+
+fn assert_error(m: &Message, request_type: u64, error: &str) -> Result<(), String> {
+    match m {
+        Message::Error {
+            request_type: t,
+            error: e,
+            ..
+        } if *t == request_type && e == error => Ok(()),
+        other => Err(format!("expected ERROR {error}, got {other:?}")),
+    }
+}
