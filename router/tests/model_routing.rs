@@ -27,7 +27,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -80,14 +79,18 @@ const MIN_OPS: usize = 12;
 const MAX_OPS: usize = 40;
 /// Cases run by default.
 const DEFAULT_CASES: u32 = 48;
+/// Cases of the shared registrations run by default.
+const SHARED_CASES: u32 = 32;
 /// The seed used unless `MODEL_ROUTING_SEED` says another.
 const DEFAULT_SEED: u64 = 0x5eed_0016_0de1_0001;
 /// The most messages a session may receive while waiting for one answer.
 const MAX_MESSAGES: usize = 256;
 
-/// Steps run and messages checked, over every case (shrinking included), for the summary.
-static STEPS: AtomicUsize = AtomicUsize::new(0);
-static CHECKED: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+thread_local! {
+    /// Steps run and messages checked by kind in this test's thread, over every case
+    /// (shrinking included), for the summary.
+    static TALLY: std::cell::RefCell<(usize, BTreeMap<String, usize>)> = Default::default();
+}
 
 /// How a session leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +179,25 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (pick(), 0..CANCEL_MODES.len()).prop_map(|(pick, mode)| Op::Cancel { pick, mode }),
         1 => (s(), 0..TOPICS.len()).prop_map(|(s, topic)| Op::AddTestament { s, topic }),
         1 => s().prop_map(|s| Op::FlushTestaments { s }),
+        2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
+            .prop_map(|(s, how)| Op::Leave { s, how }),
+    ]
+}
+
+/// Steps on shared registrations only, which random steps of every kind seldom make: sessions
+/// registering `p.a` (exact or prefix) with the same shareable invocation policy (mostly
+/// `roundrobin`), calling it (`p.ab` only reaches the prefix), answering, canceling, leaving.
+fn shared_op() -> impl Strategy<Value = Op> {
+    let s = || 0..SLOTS;
+    let pick = || 0..8usize;
+    prop_oneof![
+        5 => (s(), prop::sample::select(vec![0usize, 3]), prop::sample::select(vec![1usize, 1, 2, 3]))
+            .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
+        2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
+        7 => (s(), prop::sample::select(vec![0usize, 4]))
+            .prop_map(|(s, procedure)| Op::Call { s, procedure }),
+        5 => (pick(), any::<bool>()).prop_map(|(pick, error)| Op::Answer { pick, error }),
+        1 => (pick(), 0..CANCEL_MODES.len()).prop_map(|(pick, mode)| Op::Cancel { pick, mode }),
         2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
             .prop_map(|(s, how)| Op::Leave { s, how }),
     ]
@@ -1145,11 +1167,11 @@ impl World {
             let mut got: Vec<Seen> = inbox.iter().map(|m| seen(m, &mut self.invoked)).collect();
             got.sort();
             want.sort();
-            let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
-            for m in &got {
-                *checked.entry(m.kind().to_owned()).or_default() += 1;
-            }
-            drop(checked);
+            TALLY.with_borrow_mut(|(_, kinds)| {
+                for m in &got {
+                    *kinds.entry(m.kind().to_owned()).or_default() += 1;
+                }
+            });
             assert_eq!(
                 got, want,
                 "{}: what slot {s} (session {id}) received (left), what the model says (right)",
@@ -1315,7 +1337,7 @@ async fn run(ops: &[Op]) {
     for (i, op) in ops.iter().enumerate() {
         world.at = format!("step {i} ({op:?})");
         world.step(op).await;
-        STEPS.fetch_add(1, Ordering::Relaxed);
+        TALLY.with_borrow_mut(|(steps, _)| *steps += 1);
     }
     world.finish().await;
 }
@@ -1333,8 +1355,9 @@ fn run_case(ops: &[Op]) {
     });
 }
 
-#[test]
-fn the_routing_state_follows_the_model() {
+/// Runs `cases` (unless `MODEL_ROUTING_CASES` says) cases of `ops` from the seed (or
+/// `MODEL_ROUTING_SEED`); a failure names the seed and the shrunk sequence.
+fn explore(name: &str, ops: impl Strategy<Value = Vec<Op>>, cases: u32) {
     let seed = std::env::var("MODEL_ROUTING_SEED")
         .ok()
         .map(|s| {
@@ -1345,11 +1368,7 @@ fn the_routing_state_follows_the_model() {
     let cases = std::env::var("MODEL_ROUTING_CASES")
         .ok()
         .map(|s| s.parse().expect("MODEL_ROUTING_CASES is a number"))
-        .unwrap_or(DEFAULT_CASES);
-    eprintln!(
-        "model_routing: seed {seed:#x} (MODEL_ROUTING_SEED), {cases} cases of {MIN_OPS} to \
-         {MAX_OPS} operations"
-    );
+        .unwrap_or(cases);
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = ProptestConfig {
@@ -1360,17 +1379,66 @@ fn the_routing_state_follows_the_model() {
     };
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let result = runner.run(&prop::collection::vec(op(), MIN_OPS..=MAX_OPS), |ops| {
+    let result = runner.run(&ops, |ops| {
         run_case(&ops);
         Ok(())
     });
-    eprintln!(
-        "model_routing: {} steps; messages checked against the model: {:?}",
-        STEPS.load(Ordering::Relaxed),
-        CHECKED.lock().unwrap_or_else(|e| e.into_inner())
-    );
+    TALLY.with_borrow(|(steps, kinds)| {
+        eprintln!(
+            "{name}: seed {seed:#x} (MODEL_ROUTING_SEED), {cases} cases of {MIN_OPS} to {MAX_OPS} \
+             steps; {steps} steps run; messages checked against the model: {kinds:?}"
+        );
+    });
     if let Err(e) = result {
-        panic!("seed {seed:#x}: {e}");
+        panic!("{name}, seed {seed:#x}: {e}");
+    }
+}
+
+#[test]
+fn the_routing_state_follows_the_model() {
+    explore(
+        "every step",
+        prop::collection::vec(op(), MIN_OPS..=MAX_OPS),
+        DEFAULT_CASES,
+    );
+}
+
+#[test]
+fn shared_registrations_follow_the_model() {
+    explore(
+        "shared registrations",
+        prop::collection::vec(shared_op(), MIN_OPS..=MAX_OPS),
+        SHARED_CASES,
+    );
+}
+
+/// The sequence that found the round-robin defect (fixed in `members.rs`), shrunk: A and B
+/// register `p.a` (prefix, roundrobin), calls go to A then B, B goes (leaves, or unregisters),
+/// C registers: the next call is C's, as it would be had B stayed.
+#[test]
+fn a_callee_registering_after_the_last_served_went_gets_the_next_call() {
+    for gone in [
+        Op::Leave {
+            s: 1,
+            how: How::Goodbye,
+        },
+        Op::Unregister { s: 1, pick: 0 },
+    ] {
+        let register = |s| Op::Register {
+            s,
+            pattern: 3,
+            invoke: 1,
+        };
+        let call = Op::Call { s: 0, procedure: 0 };
+        run_case(&[
+            register(2),
+            call.clone(),
+            register(1),
+            call.clone(),
+            gone,
+            register(0),
+            call,
+        ]);
     }
 }
 
