@@ -66,8 +66,9 @@ const REGISTRATIONS: [(&str, MatchPolicy); 7] = [
 ];
 /// The procedures called (`q.a` never has a callee).
 const PROCEDURES: [&str; 6] = ["p.a", "p.b", "p.a.x", "p.b.x", "p.ab", "q.a"];
-/// The invocation policies modelled (`random` is not: the model could not say who).
-const INVOKES: [&str; 4] = ["single", "roundrobin", "first", "last"];
+/// The invocation policies (for `random` the model knows who may be invoked, and learns who
+/// was).
+const INVOKES: [&str; 5] = ["single", "roundrobin", "first", "last", "random"];
 /// CANCEL modes: absent (the default, `killnowait`) or given.
 const CANCEL_MODES: [Option<&str>; 4] = [None, Some("skip"), Some("kill"), Some("killnowait")];
 /// The topic of the round trips: no subscription of the model matches it.
@@ -120,6 +121,10 @@ enum Op {
         topic: usize,
         exclude_me: Option<bool>,
         acknowledge: bool,
+        /// `exclude`: the sessions of these slots (a bit mask).
+        exclude: u8,
+        /// `eligible`: only the sessions of these slots (a bit mask).
+        eligible: Option<u8>,
     },
     Register {
         s: usize,
@@ -134,27 +139,45 @@ enum Op {
         s: usize,
         procedure: usize,
     },
-    /// A callee answers a call in progress (or one already over, which the router ignores).
+    /// A callee answers a call in progress (or one already over, which the router ignores);
+    /// `by` another session instead, which the router ignores too.
     Answer {
         pick: usize,
         error: bool,
+        by: Option<usize>,
     },
-    /// A caller cancels a call in progress (or one already over, which the router ignores).
+    /// A caller cancels a call in progress (or one already over, which the router ignores);
+    /// `by` another session instead, which cancels that one's own call with the same request
+    /// id if it has one.
     Cancel {
         pick: usize,
         mode: usize,
+        by: Option<usize>,
     },
     AddTestament {
         s: usize,
         topic: usize,
+        detached: bool,
     },
+    /// Flushes one scope (`None`: the default, `destroyed`).
     FlushTestaments {
         s: usize,
+        detached: Option<bool>,
     },
     Leave {
         s: usize,
         how: How,
     },
+}
+
+/// Mostly nobody, sometimes a few slots.
+fn mask() -> impl Strategy<Value = u8> {
+    prop_oneof![3 => Just(0u8), 1 => 0..16u8]
+}
+
+/// Mostly the session the step is for, sometimes another.
+fn by() -> impl Strategy<Value = Option<usize>> {
+    prop::option::weighted(0.15, 0..SLOTS)
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -163,22 +186,30 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         5 => (s(), 0..SUBSCRIPTIONS.len()).prop_map(|(s, pattern)| Op::Subscribe { s, pattern }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unsubscribe { s, pick }),
-        6 => (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()).prop_map(
-            |(s, topic, exclude_me, acknowledge)| Op::Publish {
-                s,
-                topic,
-                exclude_me,
-                acknowledge
-            }
-        ),
+        6 => (
+            (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()),
+            (mask(), prop::option::weighted(0.2, 0..16u8)),
+        )
+            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible))| {
+                Op::Publish {
+                    s,
+                    topic,
+                    exclude_me,
+                    acknowledge,
+                    exclude,
+                    eligible,
+                }
+            }),
         5 => (s(), 0..REGISTRATIONS.len(), 0..INVOKES.len())
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
         8 => (s(), 0..PROCEDURES.len()).prop_map(|(s, procedure)| Op::Call { s, procedure }),
-        5 => (pick(), any::<bool>()).prop_map(|(pick, error)| Op::Answer { pick, error }),
-        3 => (pick(), 0..CANCEL_MODES.len()).prop_map(|(pick, mode)| Op::Cancel { pick, mode }),
-        1 => (s(), 0..TOPICS.len()).prop_map(|(s, topic)| Op::AddTestament { s, topic }),
-        1 => s().prop_map(|s| Op::FlushTestaments { s }),
+        5 => (pick(), any::<bool>(), by()).prop_map(|(pick, error, by)| Op::Answer { pick, error, by }),
+        3 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
+        2 => (s(), 0..TOPICS.len(), any::<bool>())
+            .prop_map(|(s, topic, detached)| Op::AddTestament { s, topic, detached }),
+        1 => (s(), prop::option::of(any::<bool>()))
+            .prop_map(|(s, detached)| Op::FlushTestaments { s, detached }),
         2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
             .prop_map(|(s, how)| Op::Leave { s, how }),
     ]
@@ -191,13 +222,13 @@ fn shared_op() -> impl Strategy<Value = Op> {
     let s = || 0..SLOTS;
     let pick = || 0..8usize;
     prop_oneof![
-        5 => (s(), prop::sample::select(vec![0usize, 3]), prop::sample::select(vec![1usize, 1, 2, 3]))
+        5 => (s(), prop::sample::select(vec![0usize, 3]), prop::sample::select(vec![1usize, 1, 2, 3, 4]))
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
         7 => (s(), prop::sample::select(vec![0usize, 4]))
             .prop_map(|(s, procedure)| Op::Call { s, procedure }),
-        5 => (pick(), any::<bool>()).prop_map(|(pick, error)| Op::Answer { pick, error }),
-        1 => (pick(), 0..CANCEL_MODES.len()).prop_map(|(pick, mode)| Op::Cancel { pick, mode }),
+        5 => (pick(), any::<bool>(), by()).prop_map(|(pick, error, by)| Op::Answer { pick, error, by }),
+        1 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
         2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
             .prop_map(|(s, how)| Op::Leave { s, how }),
     ]
@@ -390,9 +421,10 @@ struct RegM {
 }
 
 impl RegM {
-    /// The callee a call goes to (advancing the round robin).
-    fn pick(&mut self) -> usize {
-        match self.invoke {
+    /// The callee a call goes to (advancing the round robin); `None`: one of them at random.
+    fn pick(&mut self) -> Option<usize> {
+        Some(match self.invoke {
+            "random" => return None,
             "last" => self.callees[self.callees.len() - 1].0,
             "roundrobin" => {
                 let at = self
@@ -404,7 +436,7 @@ impl RegM {
                 self.callees[at].0
             }
             _ => self.callees[0].0,
-        }
+        })
     }
 }
 
@@ -425,8 +457,8 @@ struct Client {
     id: Id,
     next_request: Id,
     canceling: bool,
-    /// Testaments left: (topic, token), in order.
-    testaments: Vec<(&'static str, u64)>,
+    /// Testaments left: (topic, token, whether of scope `detached`), in order.
+    testaments: Vec<(&'static str, u64, bool)>,
     /// What arrived while waiting for an answer, not yet checked.
     inbox: Vec<Message>,
 }
@@ -522,6 +554,9 @@ struct World {
     stale_invocations: Vec<(usize, Id, Id)>,
     /// Calls over: (caller slot, caller session, request); a CANCEL of one is ignored.
     stale_calls: Vec<(usize, Id, Id)>,
+    /// Calls to a random registration made in this step: token, the slots that may be invoked,
+    /// the INVOCATION.
+    random: Vec<(u64, Vec<usize>, Seen)>,
     /// Invocation ids by call token, as they arrived.
     invoked: HashMap<u64, Id>,
     next_token: u64,
@@ -556,6 +591,7 @@ impl World {
             calls: Vec::new(),
             stale_invocations: Vec::new(),
             stale_calls: Vec::new(),
+            random: Vec::new(),
             invoked: HashMap::new(),
             next_token: 0,
             at: "start".into(),
@@ -577,18 +613,22 @@ impl World {
         self.next_token
     }
 
-    /// The events a publication by `publisher` (session `publisher_id`) to `topic` makes.
+    /// The events a publication by `publisher` (its slot if it is still there, and its
+    /// session) to `topic` makes, with `exclude_me` and the slots in the masks `exclude` and
+    /// `eligible`.
     fn events(
         &self,
         expect: &mut Expect,
         publisher: (Option<usize>, Id),
         topic: &str,
         token: u64,
-        exclude_me: bool,
+        (exclude_me, exclude, eligible): (bool, u8, Option<u8>),
     ) {
+        let admits =
+            |m: usize| exclude & (1 << m) == 0 && eligible.is_none_or(|e| e & (1 << m) != 0);
         for sub in self.subs.iter().filter(|s| matches(s.uri, s.policy, topic)) {
             for &m in &sub.members {
-                if exclude_me && Some(m) == publisher.0 {
+                if exclude_me && Some(m) == publisher.0 || !admits(m) {
                     continue;
                 }
                 expect[m].push(Seen::Event {
@@ -726,12 +766,24 @@ impl World {
                 topic,
                 exclude_me,
                 acknowledge,
+                exclude,
+                eligible,
             } => {
                 let topic = TOPICS[topic];
                 let token = self.token();
                 let mut options = dict! {"acknowledge" => acknowledge};
                 if let Some(x) = exclude_me {
                     options.insert("exclude_me".into(), x.into());
+                }
+                let ids = |mask: u8| {
+                    let slots = (0..SLOTS).filter(|m| mask & (1 << m) != 0);
+                    Value::List(slots.map(|m| self.id(m).into()).collect())
+                };
+                if exclude != 0 {
+                    options.insert("exclude".into(), ids(exclude));
+                }
+                if let Some(e) = eligible {
+                    options.insert("eligible".into(), ids(e));
                 }
                 let id = self.id(s);
                 let c = self.client(s);
@@ -757,7 +809,7 @@ impl World {
                     (Some(s), id),
                     topic,
                     token,
-                    exclude_me.unwrap_or(true),
+                    (exclude_me.unwrap_or(true), exclude, eligible),
                 );
                 Some(s)
             }
@@ -888,14 +940,24 @@ impl World {
                     }),
                     Some(at) => {
                         let r = &mut self.regs[at];
-                        let callee = r.pick();
-                        expect[callee].push(Seen::Invocation {
+                        let invocation = Seen::Invocation {
                             registration: r.id,
                             token: Some(token),
                             procedure: (r.policy != MatchPolicy::Exact)
                                 .then(|| procedure.to_owned()),
                             caller: Some(caller),
-                        });
+                        };
+                        let callee = match r.pick() {
+                            Some(callee) => {
+                                expect[callee].push(invocation);
+                                callee
+                            }
+                            None => {
+                                let candidates = r.callees.iter().map(|c| c.0).collect();
+                                self.random.push((token, candidates, invocation));
+                                usize::MAX
+                            }
+                        };
                         self.calls.push(CallM {
                             token,
                             caller: s,
@@ -907,35 +969,47 @@ impl World {
                 }
                 Some(s)
             }
-            Op::Answer { pick, error } => {
+            Op::Answer { pick, error, by } => {
                 let n = self.calls.len() + self.stale_invocations.len();
                 if n == 0 {
                     return None;
                 }
                 let k = pick % n;
-                let (callee, invocation, token) = if k < self.calls.len() {
-                    let call = self.calls.remove(k);
-                    expect[call.caller].push(if error {
-                        Seen::Error {
-                            request_type: code::CALL,
-                            request: call.request,
-                            error: APP_ERROR.into(),
-                            token: Some(call.token),
-                        }
-                    } else {
-                        Seen::Result {
-                            request: call.request,
-                            token: Some(call.token),
-                        }
-                    });
-                    let caller_id = self.id(call.caller);
-                    self.stale_calls
-                        .push((call.caller, caller_id, call.request));
-                    (call.callee, call.invocation, call.token)
-                } else {
-                    let (slot, _, invocation) = self.stale_invocations[k - self.calls.len()];
-                    let token = self.token();
-                    (slot, invocation, token)
+                let (callee, invocation) = match self.calls.get(k) {
+                    Some(call) => (call.callee, call.invocation),
+                    None => {
+                        let (slot, _, invocation) = self.stale_invocations[k - self.calls.len()];
+                        (slot, invocation)
+                    }
+                };
+                let sender = by.unwrap_or(callee);
+                // Only the callee of a call in progress answers it; anything else is ignored.
+                let answered = self
+                    .calls
+                    .iter()
+                    .position(|c| c.callee == sender && c.invocation == invocation);
+                let token = match answered {
+                    Some(at) => {
+                        let call = self.calls.remove(at);
+                        expect[call.caller].push(if error {
+                            Seen::Error {
+                                request_type: code::CALL,
+                                request: call.request,
+                                error: APP_ERROR.into(),
+                                token: Some(call.token),
+                            }
+                        } else {
+                            Seen::Result {
+                                request: call.request,
+                                token: Some(call.token),
+                            }
+                        });
+                        let caller_id = self.id(call.caller);
+                        self.stale_calls
+                            .push((call.caller, caller_id, call.request));
+                        call.token
+                    }
+                    None => self.token(),
                 };
                 let payload = Payload::from_args(vec![token.into()]);
                 let m = if error {
@@ -953,21 +1027,31 @@ impl World {
                         payload,
                     }
                 };
-                self.client(callee).raw.send(&m).await;
-                Some(callee)
+                self.client(sender).raw.send(&m).await;
+                Some(sender)
             }
-            Op::Cancel { pick, mode } => {
+            Op::Cancel { pick, mode, by } => {
                 let n = self.calls.len() + self.stale_calls.len();
                 if n == 0 {
                     return None;
                 }
                 let k = pick % n;
+                let (caller, request) = match self.calls.get(k) {
+                    Some(call) => (call.caller, call.request),
+                    None => {
+                        let (slot, _, request) = self.stale_calls[k - self.calls.len()];
+                        (slot, request)
+                    }
+                };
+                let sender = by.unwrap_or(caller);
                 let given = CANCEL_MODES[mode];
-                let options = given.map_or_else(Dict::new, |m| dict! {"mode" => m});
-                let (caller, request) = if k < self.calls.len() {
-                    let call = &self.calls[k];
-                    let (caller, request, callee, invocation) =
-                        (call.caller, call.request, call.callee, call.invocation);
+                // A CANCEL names a request of its sender: its own call with that id, if any.
+                let canceled = self
+                    .calls
+                    .iter()
+                    .position(|c| c.caller == sender && c.request == request);
+                if let Some(at) = canceled {
+                    let (callee, invocation) = (self.calls[at].callee, self.calls[at].invocation);
                     let canceling = self.clients[callee].as_ref().is_some_and(|c| c.canceling);
                     let mode = if canceling {
                         given.unwrap_or("killnowait")
@@ -981,41 +1065,52 @@ impl World {
                         });
                     }
                     if mode != "kill" {
-                        expect[caller].push(Seen::Error {
+                        expect[sender].push(Seen::Error {
                             request_type: code::CALL,
                             request,
                             error: "wamp.error.canceled".into(),
                             token: None,
                         });
-                        self.calls.remove(k);
+                        self.calls.remove(at);
                         let callee_id = self.id(callee);
                         self.stale_invocations.push((callee, callee_id, invocation));
-                        let caller_id = self.id(caller);
-                        self.stale_calls.push((caller, caller_id, request));
+                        let sender_id = self.id(sender);
+                        self.stale_calls.push((sender, sender_id, request));
                     }
-                    (caller, request)
-                } else {
-                    let (slot, _, request) = self.stale_calls[k - self.calls.len()];
-                    (slot, request)
-                };
-                self.client(caller)
+                }
+                let options = given.map_or_else(Dict::new, |m| dict! {"mode" => m});
+                self.client(sender)
                     .raw
                     .send(&Message::Cancel { request, options })
                     .await;
-                Some(caller)
+                Some(sender)
             }
-            Op::AddTestament { s, topic } => {
+            Op::AddTestament { s, topic, detached } => {
                 let topic = TOPICS[topic];
                 let token = self.token();
                 let args = vec![topic.into(), Value::List(vec![token.into()])];
-                self.meta_call(s, "wamp.session.add_testament", args).await;
-                self.client(s).testaments.push((topic, token));
+                let kwargs = if detached {
+                    dict! {"scope" => "detached"}
+                } else {
+                    Dict::new()
+                };
+                let payload = Payload::new(args, kwargs);
+                self.meta_call(s, "wamp.session.add_testament", payload)
+                    .await;
+                self.client(s).testaments.push((topic, token, detached));
                 Some(s)
             }
-            Op::FlushTestaments { s } => {
-                self.meta_call(s, "wamp.session.flush_testaments", Vec::new())
+            Op::FlushTestaments { s, detached } => {
+                let kwargs = match detached {
+                    None => Dict::new(),
+                    Some(true) => dict! {"scope" => "detached"},
+                    Some(false) => dict! {"scope" => "destroyed"},
+                };
+                let payload = Payload::new(Vec::new(), kwargs);
+                self.meta_call(s, "wamp.session.flush_testaments", payload)
                     .await;
-                self.client(s).testaments.clear();
+                let flushed = detached.unwrap_or(false);
+                self.client(s).testaments.retain(|t| t.2 != flushed);
                 Some(s)
             }
             Op::Leave { s, how } => {
@@ -1028,7 +1123,7 @@ impl World {
     }
 
     /// Calls a router procedure from slot `s`, which must answer with RESULT.
-    async fn meta_call(&mut self, s: usize, procedure: &str, args: Vec<Value>) {
+    async fn meta_call(&mut self, s: usize, procedure: &str, payload: Payload) {
         let c = self.client(s);
         let request = c.request();
         c.raw
@@ -1036,7 +1131,7 @@ impl World {
                 request,
                 options: Dict::new(),
                 procedure: procedure.into(),
-                payload: Payload::from_args(args),
+                payload,
             })
             .await;
         let answer = c.answer(request).await;
@@ -1138,8 +1233,8 @@ impl World {
         self.stale_calls.retain(|x| x.1 != id);
         self.stale_invocations.retain(|x| x.1 != id);
         // ... then its testaments go out, as if it published them (it is no subscriber now).
-        for (topic, token) in testaments {
-            self.events(expect, (None, id), topic, token, true);
+        for (topic, token, _) in testaments {
+            self.events(expect, (None, id), topic, token, (true, 0, None));
         }
     }
 }
@@ -1159,12 +1254,35 @@ impl World {
                 c.sync().await;
             }
         }
-        for (s, mut want) in expect.into_iter().enumerate() {
-            let (id, inbox) = match self.clients[s].as_mut() {
-                Some(c) => (c.id, std::mem::take(&mut c.inbox)),
-                None => (0, Vec::new()),
+        let mut got: Vec<Vec<Seen>> = Vec::new();
+        for s in 0..SLOTS {
+            let inbox = self.clients[s]
+                .as_mut()
+                .map(|c| std::mem::take(&mut c.inbox))
+                .unwrap_or_default();
+            got.push(inbox.iter().map(|m| seen(m, &mut self.invoked)).collect());
+        }
+        let mut expect = expect;
+        // A call to a random registration: whoever got it must be one of its callees.
+        for (token, candidates, invocation) in std::mem::take(&mut self.random) {
+            let at: Vec<usize> = (0..SLOTS)
+                .filter(|&s| got[s].contains(&invocation))
+                .collect();
+            let callee = match at.as_slice() {
+                [one] if candidates.contains(one) => *one,
+                _ => panic!(
+                    "{}: the random call {token} was invoked at slots {at:?}, not at one of \
+                     {candidates:?}",
+                    self.at
+                ),
             };
-            let mut got: Vec<Seen> = inbox.iter().map(|m| seen(m, &mut self.invoked)).collect();
+            expect[callee].push(invocation);
+            if let Some(call) = self.calls.iter_mut().find(|c| c.token == token) {
+                call.callee = callee;
+            }
+        }
+        for (s, (mut got, mut want)) in got.into_iter().zip(expect).enumerate() {
+            let id = self.id(s);
             got.sort();
             want.sort();
             TALLY.with_borrow_mut(|(_, kinds)| {
