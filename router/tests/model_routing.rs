@@ -42,6 +42,9 @@ use common::{COMBOS, Raw, Transport, join_operator, start, url, within};
 const SLOTS: usize = 4;
 /// The slot whose sessions do not announce `call_canceling` (CANCEL then acts as `skip`).
 const NO_CANCELING: usize = 3;
+/// The slot whose sessions do not announce `progressive_call_results` (their progressive
+/// YIELDs are dropped, and their INVOCATIONs never say `receive_progress`).
+const NO_PROGRESS: usize = 2;
 /// The subscriptions a session may ask for.
 const SUBSCRIPTIONS: [(&str, MatchPolicy); 7] = [
     ("m.a", MatchPolicy::Exact),
@@ -138,6 +141,7 @@ enum Op {
     Call {
         s: usize,
         procedure: usize,
+        receive_progress: bool,
     },
     /// A callee answers a call in progress (or one already over, which the router ignores);
     /// `by` another session instead, which the router ignores too.
@@ -145,6 +149,8 @@ enum Op {
         pick: usize,
         error: bool,
         by: Option<usize>,
+        /// A progressive YIELD (`progress: true`), which does not end the call.
+        progress: bool,
     },
     /// A caller cancels a call in progress (or one already over, which the router ignores);
     /// `by` another session instead, which cancels that one's own call with the same request
@@ -203,8 +209,11 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (s(), 0..REGISTRATIONS.len(), 0..INVOKES.len())
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
-        8 => (s(), 0..PROCEDURES.len()).prop_map(|(s, procedure)| Op::Call { s, procedure }),
-        5 => (pick(), any::<bool>(), by()).prop_map(|(pick, error, by)| Op::Answer { pick, error, by }),
+        8 => (s(), 0..PROCEDURES.len(), prop::bool::weighted(0.3)).prop_map(
+            |(s, procedure, receive_progress)| Op::Call { s, procedure, receive_progress }
+        ),
+        5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
+            .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         3 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
         2 => (s(), 0..TOPICS.len(), any::<bool>())
             .prop_map(|(s, topic, detached)| Op::AddTestament { s, topic, detached }),
@@ -226,8 +235,9 @@ fn shared_op() -> impl Strategy<Value = Op> {
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
         7 => (s(), prop::sample::select(vec![0usize, 4]))
-            .prop_map(|(s, procedure)| Op::Call { s, procedure }),
-        5 => (pick(), any::<bool>(), by()).prop_map(|(pick, error, by)| Op::Answer { pick, error, by }),
+            .prop_map(|(s, procedure)| Op::Call { s, procedure, receive_progress: true }),
+        5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
+            .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         1 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
         2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
             .prop_map(|(s, how)| Op::Leave { s, how }),
@@ -249,6 +259,7 @@ enum Seen {
         token: Option<u64>,
         procedure: Option<String>,
         caller: Option<Id>,
+        receive_progress: bool,
     },
     Interrupt {
         invocation: Id,
@@ -257,6 +268,7 @@ enum Seen {
     Result {
         request: Id,
         token: Option<u64>,
+        progress: bool,
     },
     Error {
         request_type: u64,
@@ -275,6 +287,7 @@ impl Seen {
             Seen::Event { .. } => "EVENT",
             Seen::Invocation { .. } => "INVOCATION",
             Seen::Interrupt { .. } => "INTERRUPT",
+            Seen::Result { progress: true, .. } => "RESULT (progress)",
             Seen::Result { .. } => "RESULT",
             Seen::Error { error, .. } => error,
             Seen::Other(_) => "other",
@@ -284,6 +297,10 @@ impl Seen {
 
 fn token_of(p: &Payload) -> Option<u64> {
     p.args().ok()?.first()?.as_u64()
+}
+
+fn flag(d: &Dict, key: &str) -> bool {
+    d.get(key).and_then(Value::as_bool) == Some(true)
 }
 
 fn str_of(d: &Dict, key: &str) -> Option<String> {
@@ -319,6 +336,7 @@ fn seen(m: &Message, invoked: &mut HashMap<u64, Id>) -> Seen {
                 token,
                 procedure: str_of(details, "procedure"),
                 caller: details.get("caller").and_then(Value::as_u64),
+                receive_progress: flag(details, "receive_progress"),
             }
         }
         Message::Interrupt { request, options } => Seen::Interrupt {
@@ -326,10 +344,13 @@ fn seen(m: &Message, invoked: &mut HashMap<u64, Id>) -> Seen {
             mode: str_of(options, "mode"),
         },
         Message::Result {
-            request, payload, ..
+            request,
+            details,
+            payload,
         } => Seen::Result {
             request: *request,
             token: token_of(payload),
+            progress: flag(details, "progress"),
         },
         Message::Error {
             request_type,
@@ -449,6 +470,8 @@ struct CallM {
     callee: usize,
     /// Learnt from the INVOCATION.
     invocation: Id,
+    /// Whether progressive results reach the caller: it asked, its callee takes them.
+    receive_progress: bool,
 }
 
 /// A session of a slot.
@@ -457,6 +480,8 @@ struct Client {
     id: Id,
     next_request: Id,
     canceling: bool,
+    /// Whether it announced `progressive_call_results` as a callee.
+    progressive: bool,
     /// Testaments left: (topic, token, whether of scope `detached`), in order.
     testaments: Vec<(&'static str, u64, bool)>,
     /// What arrived while waiting for an answer, not yet checked.
@@ -467,12 +492,16 @@ impl Client {
     async fn join(router: &Router, slot: usize, shift: usize) -> Client {
         let (transport, serializer) = COMBOS[(slot + shift) % COMBOS.len()];
         let canceling = slot != NO_CANCELING;
+        let progressive = slot != NO_PROGRESS;
         let mut raw = Raw::connect(&url(router, transport), serializer).await;
         let features = |f: Dict| Value::Dict(dict! {"features" => Value::Dict(f)});
         let id = raw
             .hello(dict! {
                 "caller" => features(dict! {"call_canceling" => true}),
-                "callee" => features(dict! {"call_canceling" => canceling}),
+                "callee" => features(dict! {
+                    "call_canceling" => canceling,
+                    "progressive_call_results" => progressive,
+                }),
                 "publisher" => features(Dict::new()),
                 "subscriber" => features(Dict::new()),
             })
@@ -482,6 +511,7 @@ impl Client {
             id,
             next_request: 0,
             canceling,
+            progressive,
             testaments: Vec::new(),
             inbox: Vec::new(),
         }
@@ -556,7 +586,7 @@ struct World {
     stale_calls: Vec<(usize, Id, Id)>,
     /// Calls to a random registration made in this step: token, the slots that may be invoked,
     /// the INVOCATION.
-    random: Vec<(u64, Vec<usize>, Seen)>,
+    random: Vec<(u64, Vec<(usize, Seen)>)>,
     /// Invocation ids by call token, as they arrived.
     invoked: HashMap<u64, Id>,
     next_token: u64,
@@ -917,7 +947,11 @@ impl World {
                 }
                 Some(s)
             }
-            Op::Call { s, procedure } => {
+            Op::Call {
+                s,
+                procedure,
+                receive_progress,
+            } => {
                 let procedure = PROCEDURES[procedure];
                 let token = self.token();
                 let caller = self.id(s);
@@ -926,11 +960,14 @@ impl World {
                 c.raw
                     .send(&Message::Call {
                         request,
-                        options: Dict::new(),
+                        options: dict! {"receive_progress" => receive_progress},
                         procedure: procedure.into(),
                         payload: Payload::from_args(vec![token.into()]),
                     })
                     .await;
+                let progressive: Vec<bool> = (0..SLOTS)
+                    .map(|m| self.clients[m].as_ref().is_some_and(|c| c.progressive))
+                    .collect();
                 match self.route(procedure) {
                     None => expect[s].push(Seen::Error {
                         request_type: code::CALL,
@@ -940,21 +977,23 @@ impl World {
                     }),
                     Some(at) => {
                         let r = &mut self.regs[at];
-                        let invocation = Seen::Invocation {
-                            registration: r.id,
+                        let (registration, policy) = (r.id, r.policy);
+                        let invocation = |callee: usize| Seen::Invocation {
+                            registration,
                             token: Some(token),
-                            procedure: (r.policy != MatchPolicy::Exact)
-                                .then(|| procedure.to_owned()),
+                            procedure: (policy != MatchPolicy::Exact).then(|| procedure.to_owned()),
                             caller: Some(caller),
+                            receive_progress: receive_progress && progressive[callee],
                         };
                         let callee = match r.pick() {
                             Some(callee) => {
-                                expect[callee].push(invocation);
+                                expect[callee].push(invocation(callee));
                                 callee
                             }
                             None => {
-                                let candidates = r.callees.iter().map(|c| c.0).collect();
-                                self.random.push((token, candidates, invocation));
+                                let candidates =
+                                    r.callees.iter().map(|c| (c.0, invocation(c.0))).collect();
+                                self.random.push((token, candidates));
                                 usize::MAX
                             }
                         };
@@ -964,12 +1003,21 @@ impl World {
                             request,
                             callee,
                             invocation: 0,
+                            receive_progress: callee != usize::MAX
+                                && receive_progress
+                                && progressive[callee],
                         });
                     }
                 }
                 Some(s)
             }
-            Op::Answer { pick, error, by } => {
+            Op::Answer {
+                pick,
+                error,
+                by,
+                progress,
+            } => {
+                let progress = progress && !error;
                 let n = self.calls.len() + self.stale_invocations.len();
                 if n == 0 {
                     return None;
@@ -989,6 +1037,19 @@ impl World {
                     .iter()
                     .position(|c| c.callee == sender && c.invocation == invocation);
                 let token = match answered {
+                    Some(at) if progress => {
+                        // The call goes on; the result reaches the caller only if it asked
+                        // for progressive results and the callee announced them.
+                        let call = &self.calls[at];
+                        if call.receive_progress {
+                            expect[call.caller].push(Seen::Result {
+                                request: call.request,
+                                token: Some(call.token),
+                                progress: true,
+                            });
+                        }
+                        call.token
+                    }
                     Some(at) => {
                         let call = self.calls.remove(at);
                         expect[call.caller].push(if error {
@@ -1002,6 +1063,7 @@ impl World {
                             Seen::Result {
                                 request: call.request,
                                 token: Some(call.token),
+                                progress: false,
                             }
                         });
                         let caller_id = self.id(call.caller);
@@ -1023,7 +1085,11 @@ impl World {
                 } else {
                     Message::Yield {
                         request: invocation,
-                        options: Dict::new(),
+                        options: if progress {
+                            dict! {"progress" => true}
+                        } else {
+                            Dict::new()
+                        },
                         payload,
                     }
                 };
@@ -1264,21 +1330,28 @@ impl World {
         }
         let mut expect = expect;
         // A call to a random registration: whoever got it must be one of its callees.
-        for (token, candidates, invocation) in std::mem::take(&mut self.random) {
-            let at: Vec<usize> = (0..SLOTS)
-                .filter(|&s| got[s].contains(&invocation))
+        for (token, candidates) in std::mem::take(&mut self.random) {
+            let at: Vec<&(usize, Seen)> = candidates
+                .iter()
+                .filter(|(s, invocation)| got[*s].contains(invocation))
                 .collect();
-            let callee = match at.as_slice() {
-                [one] if candidates.contains(one) => *one,
-                _ => panic!(
-                    "{}: the random call {token} was invoked at slots {at:?}, not at one of \
+            let [(callee, invocation)] = at.as_slice() else {
+                panic!(
+                    "{}: the random call {token} was invoked at {at:?}, not at one of \
                      {candidates:?}",
                     self.at
-                ),
+                );
             };
-            expect[callee].push(invocation);
+            expect[*callee].push(invocation.clone());
             if let Some(call) = self.calls.iter_mut().find(|c| c.token == token) {
-                call.callee = callee;
+                call.callee = *callee;
+                call.receive_progress = matches!(
+                    invocation,
+                    Seen::Invocation {
+                        receive_progress: true,
+                        ..
+                    }
+                );
             }
         }
         for (s, (mut got, mut want)) in got.into_iter().zip(expect).enumerate() {
@@ -1547,7 +1620,11 @@ fn a_callee_registering_after_the_last_served_went_gets_the_next_call() {
             pattern: 3,
             invoke: 1,
         };
-        let call = Op::Call { s: 0, procedure: 0 };
+        let call = Op::Call {
+            s: 0,
+            procedure: 0,
+            receive_progress: false,
+        };
         run_case(&[
             register(2),
             call.clone(),
