@@ -142,6 +142,14 @@ enum Op {
         s: usize,
         procedure: usize,
         receive_progress: bool,
+        /// A progressive call invocation (`progress: true`): more CALLs follow.
+        open: bool,
+    },
+    /// The caller of an open progressive call sends its next CALL (`last`: the final one);
+    /// or of one that ended early, which the router discards.
+    Continue {
+        pick: usize,
+        last: bool,
     },
     /// A callee answers a call in progress (or one already over, which the router ignores);
     /// `by` another session instead, which the router ignores too.
@@ -209,9 +217,14 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (s(), 0..REGISTRATIONS.len(), 0..INVOKES.len())
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
-        8 => (s(), 0..PROCEDURES.len(), prop::bool::weighted(0.3)).prop_map(
-            |(s, procedure, receive_progress)| Op::Call { s, procedure, receive_progress }
-        ),
+        8 => (s(), 0..PROCEDURES.len(), prop::bool::weighted(0.3), prop::bool::weighted(0.2))
+            .prop_map(|(s, procedure, receive_progress, open)| Op::Call {
+                s,
+                procedure,
+                receive_progress,
+                open,
+            }),
+        2 => (pick(), any::<bool>()).prop_map(|(pick, last)| Op::Continue { pick, last }),
         5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
             .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         3 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
@@ -235,7 +248,14 @@ fn shared_op() -> impl Strategy<Value = Op> {
             .prop_map(|(s, pattern, invoke)| Op::Register { s, pattern, invoke }),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unregister { s, pick }),
         7 => (s(), prop::sample::select(vec![0usize, 4]))
-            .prop_map(|(s, procedure)| Op::Call { s, procedure, receive_progress: true }),
+            .prop_map(|(s, procedure)| Op::Call { s, procedure, receive_progress: true, open: false }),
+        3 => (s(), prop::sample::select(vec![0usize, 4])).prop_map(|(s, procedure)| Op::Call {
+            s,
+            procedure,
+            receive_progress: false,
+            open: true,
+        }),
+        3 => (pick(), any::<bool>()).prop_map(|(pick, last)| Op::Continue { pick, last }),
         5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
             .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         1 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
@@ -260,6 +280,7 @@ enum Seen {
         procedure: Option<String>,
         caller: Option<Id>,
         receive_progress: bool,
+        progress: bool,
     },
     Interrupt {
         invocation: Id,
@@ -285,6 +306,7 @@ impl Seen {
     fn kind(&self) -> &str {
         match self {
             Seen::Event { .. } => "EVENT",
+            Seen::Invocation { progress: true, .. } => "INVOCATION (progress)",
             Seen::Invocation { .. } => "INVOCATION",
             Seen::Interrupt { .. } => "INTERRUPT",
             Seen::Result { progress: true, .. } => "RESULT (progress)",
@@ -337,6 +359,7 @@ fn seen(m: &Message, invoked: &mut HashMap<u64, Id>) -> Seen {
                 procedure: str_of(details, "procedure"),
                 caller: details.get("caller").and_then(Value::as_u64),
                 receive_progress: flag(details, "receive_progress"),
+                progress: flag(details, "progress"),
             }
         }
         Message::Interrupt { request, options } => Seen::Interrupt {
@@ -461,6 +484,10 @@ impl RegM {
     }
 }
 
+/// What may come of a call to a random registration: who receives what, and who is then the
+/// callee (`None`: the call was refused).
+type Outcome = (usize, Seen, Option<usize>);
+
 /// A call in progress in the model.
 #[derive(Debug)]
 struct CallM {
@@ -472,6 +499,12 @@ struct CallM {
     invocation: Id,
     /// Whether progressive results reach the caller: it asked, its callee takes them.
     receive_progress: bool,
+    /// A progressive call invocation whose final CALL has not come yet.
+    open: bool,
+    /// What its INVOCATIONs say (for the continuations): the registration, the procedure
+    /// (pattern registrations), the caller's session.
+    invocation_says: (Id, Option<String>, Id),
+    procedure: &'static str,
 }
 
 /// A session of a slot.
@@ -497,10 +530,14 @@ impl Client {
         let features = |f: Dict| Value::Dict(dict! {"features" => Value::Dict(f)});
         let id = raw
             .hello(dict! {
-                "caller" => features(dict! {"call_canceling" => true}),
+                "caller" => features(dict! {
+                    "call_canceling" => true,
+                    "progressive_call_invocations" => true,
+                }),
                 "callee" => features(dict! {
                     "call_canceling" => canceling,
                     "progressive_call_results" => progressive,
+                    "progressive_call_invocations" => true,
                 }),
                 "publisher" => features(Dict::new()),
                 "subscriber" => features(Dict::new()),
@@ -584,9 +621,12 @@ struct World {
     stale_invocations: Vec<(usize, Id, Id)>,
     /// Calls over: (caller slot, caller session, request); a CANCEL of one is ignored.
     stale_calls: Vec<(usize, Id, Id)>,
-    /// Calls to a random registration made in this step: token, the slots that may be invoked,
-    /// the INVOCATION.
-    random: Vec<(u64, Vec<(usize, Seen)>)>,
+    /// Calls to a random registration made in this step: token, and what may come of it —
+    /// who receives what, and who is then the callee (`None`: refused).
+    random: Vec<(u64, Vec<Outcome>)>,
+    /// Progressive calls that ended before their final CALL: (caller slot, caller session,
+    /// request, procedure); their continuations are discarded.
+    ended_early: Vec<(usize, Id, Id, &'static str)>,
     /// Invocation ids by call token, as they arrived.
     invoked: HashMap<u64, Id>,
     next_token: u64,
@@ -622,6 +662,7 @@ impl World {
             stale_invocations: Vec::new(),
             stale_calls: Vec::new(),
             random: Vec::new(),
+            ended_early: Vec::new(),
             invoked: HashMap::new(),
             next_token: 0,
             at: "start".into(),
@@ -951,65 +992,146 @@ impl World {
                 s,
                 procedure,
                 receive_progress,
+                open,
             } => {
                 let procedure = PROCEDURES[procedure];
                 let token = self.token();
                 let caller = self.id(s);
                 let c = self.client(s);
                 let request = c.request();
+                let mut options = dict! {"receive_progress" => receive_progress};
+                if open {
+                    options.insert("progress".into(), true.into());
+                }
                 c.raw
                     .send(&Message::Call {
                         request,
-                        options: dict! {"receive_progress" => receive_progress},
+                        options,
                         procedure: procedure.into(),
                         payload: Payload::from_args(vec![token.into()]),
                     })
                     .await;
-                let progressive: Vec<bool> = (0..SLOTS)
-                    .map(|m| self.clients[m].as_ref().is_some_and(|c| c.progressive))
-                    .collect();
-                match self.route(procedure) {
-                    None => expect[s].push(Seen::Error {
-                        request_type: code::CALL,
-                        request,
-                        error: "wamp.error.no_such_procedure".into(),
-                        token: None,
-                    }),
-                    Some(at) => {
-                        let r = &mut self.regs[at];
-                        let (registration, policy) = (r.id, r.policy);
-                        let invocation = |callee: usize| Seen::Invocation {
+                let (progressive, canceling): (Vec<bool>, Vec<bool>) = (0..SLOTS)
+                    .map(|m| {
+                        let c = self.clients[m].as_ref();
+                        (
+                            c.is_some_and(|c| c.progressive),
+                            c.is_some_and(|c| c.canceling),
+                        )
+                    })
+                    .unzip();
+                let refused = |error: &str| Seen::Error {
+                    request_type: code::CALL,
+                    request,
+                    error: error.into(),
+                    token: None,
+                };
+                let Some(at) = self.route(procedure) else {
+                    expect[s].push(refused("wamp.error.no_such_procedure"));
+                    return Some(s);
+                };
+                let r = &mut self.regs[at];
+                let (registration, detail) = (
+                    r.id,
+                    (r.policy != MatchPolicy::Exact).then(|| procedure.to_owned()),
+                );
+                // What comes of the call if it goes to `callee`: who receives what. A
+                // progressive invocation goes only to a callee that takes it (and INTERRUPT).
+                let outcome = |callee: usize| {
+                    if open && !canceling[callee] {
+                        (s, refused("wamp.error.feature_not_supported"), None)
+                    } else {
+                        let invocation = Seen::Invocation {
                             registration,
                             token: Some(token),
-                            procedure: (policy != MatchPolicy::Exact).then(|| procedure.to_owned()),
+                            procedure: detail.clone(),
                             caller: Some(caller),
                             receive_progress: receive_progress && progressive[callee],
+                            progress: open,
                         };
-                        let callee = match r.pick() {
-                            Some(callee) => {
-                                expect[callee].push(invocation(callee));
-                                callee
-                            }
-                            None => {
-                                let candidates =
-                                    r.callees.iter().map(|c| (c.0, invocation(c.0))).collect();
-                                self.random.push((token, candidates));
-                                usize::MAX
-                            }
-                        };
-                        self.calls.push(CallM {
-                            token,
-                            caller: s,
-                            request,
-                            callee,
-                            invocation: 0,
-                            receive_progress: callee != usize::MAX
-                                && receive_progress
-                                && progressive[callee],
-                        });
+                        (callee, invocation, Some(callee))
                     }
+                };
+                let callee = match r.pick() {
+                    Some(callee) => {
+                        let (to, seen, callee) = outcome(callee);
+                        expect[to].push(seen);
+                        callee
+                    }
+                    None => {
+                        let mut candidates: Vec<_> =
+                            r.callees.iter().map(|c| outcome(c.0)).collect();
+                        candidates.dedup_by(|a, b| a.2.is_none() && b.2.is_none());
+                        self.random.push((token, candidates));
+                        Some(usize::MAX)
+                    }
+                };
+                if let Some(callee) = callee {
+                    self.calls.push(CallM {
+                        token,
+                        caller: s,
+                        request,
+                        callee,
+                        invocation: 0,
+                        receive_progress: callee != usize::MAX
+                            && receive_progress
+                            && progressive[callee],
+                        open,
+                        invocation_says: (registration, detail, caller),
+                        procedure,
+                    });
                 }
                 Some(s)
+            }
+            Op::Continue { pick, last } => {
+                let open: Vec<usize> = (0..self.calls.len())
+                    .filter(|&k| self.calls[k].open)
+                    .collect();
+                let n = open.len() + self.ended_early.len();
+                if n == 0 {
+                    return None;
+                }
+                let k = pick % n;
+                let token = self.token();
+                let (caller, request, procedure) = match open.get(k) {
+                    Some(&at) => {
+                        let call = &mut self.calls[at];
+                        let (registration, detail, caller_id) = call.invocation_says.clone();
+                        expect[call.callee].push(Seen::Invocation {
+                            registration,
+                            token: Some(token),
+                            procedure: detail,
+                            caller: Some(caller_id),
+                            receive_progress: call.receive_progress,
+                            progress: !last,
+                        });
+                        call.open = !last;
+                        (call.caller, call.request, call.procedure)
+                    }
+                    None => {
+                        let at = k - open.len();
+                        let (slot, _, request, procedure) = self.ended_early[at];
+                        if last {
+                            self.ended_early.remove(at);
+                        }
+                        (slot, request, procedure)
+                    }
+                };
+                let options = if last {
+                    Dict::new()
+                } else {
+                    dict! {"progress" => true}
+                };
+                self.client(caller)
+                    .raw
+                    .send(&Message::Call {
+                        request,
+                        options,
+                        procedure: procedure.into(),
+                        payload: Payload::from_args(vec![token.into()]),
+                    })
+                    .await;
+                Some(caller)
             }
             Op::Answer {
                 pick,
@@ -1052,6 +1174,7 @@ impl World {
                     }
                     Some(at) => {
                         let call = self.calls.remove(at);
+                        self.ended(&call);
                         expect[call.caller].push(if error {
                             Seen::Error {
                                 request_type: code::CALL,
@@ -1137,7 +1260,8 @@ impl World {
                             error: "wamp.error.canceled".into(),
                             token: None,
                         });
-                        self.calls.remove(at);
+                        let call = self.calls.remove(at);
+                        self.ended(&call);
                         let callee_id = self.id(callee);
                         self.stale_invocations.push((callee, callee_id, invocation));
                         let sender_id = self.id(sender);
@@ -1185,6 +1309,16 @@ impl World {
                 self.clients[s] = Some(client);
                 None
             }
+        }
+    }
+
+    /// Notes a call that ended: if its caller had not sent its final CALL yet, later ones are
+    /// discarded.
+    fn ended(&mut self, call: &CallM) {
+        if call.open {
+            let caller_id = self.id(call.caller);
+            self.ended_early
+                .push((call.caller, caller_id, call.request, call.procedure));
         }
     }
 
@@ -1272,8 +1406,10 @@ impl World {
             .into_iter()
             .partition(|c| c.caller == s || c.callee == s);
         self.calls = kept;
+        self.ended_early.retain(|x| x.1 != id);
         for call in gone {
             if call.callee == s && call.caller != s {
+                self.ended(&call);
                 expect[call.caller].push(Seen::Error {
                     request_type: code::CALL,
                     request: call.request,
@@ -1331,27 +1467,35 @@ impl World {
         let mut expect = expect;
         // A call to a random registration: whoever got it must be one of its callees.
         for (token, candidates) in std::mem::take(&mut self.random) {
-            let at: Vec<&(usize, Seen)> = candidates
+            let at: Vec<&Outcome> = candidates
                 .iter()
-                .filter(|(s, invocation)| got[*s].contains(invocation))
+                .filter(|(s, seen, _)| got[*s].contains(seen))
                 .collect();
-            let [(callee, invocation)] = at.as_slice() else {
+            let [(to, seen, callee)] = at.as_slice() else {
                 panic!(
                     "{}: the random call {token} was invoked at {at:?}, not at one of \
                      {candidates:?}",
                     self.at
                 );
             };
-            expect[*callee].push(invocation.clone());
-            if let Some(call) = self.calls.iter_mut().find(|c| c.token == token) {
-                call.callee = *callee;
-                call.receive_progress = matches!(
-                    invocation,
-                    Seen::Invocation {
-                        receive_progress: true,
-                        ..
-                    }
-                );
+            expect[*to].push(seen.clone());
+            let at = self.calls.iter().position(|c| c.token == token);
+            match (at, callee) {
+                (Some(at), Some(callee)) => {
+                    let call = &mut self.calls[at];
+                    call.callee = *callee;
+                    call.receive_progress = matches!(
+                        seen,
+                        Seen::Invocation {
+                            receive_progress: true,
+                            ..
+                        }
+                    );
+                }
+                (Some(at), None) => {
+                    self.calls.remove(at);
+                }
+                (None, _) => {}
             }
         }
         for (s, (mut got, mut want)) in got.into_iter().zip(expect).enumerate() {
@@ -1421,7 +1565,7 @@ impl World {
                 &mut self.calls.iter().flat_map(|c| [c.caller, c.callee]),
             ),
             forward_timeouts: 0,
-            ended_early: 0,
+            ended_early: self.ended_early.len(),
         }
     }
 
@@ -1624,6 +1768,7 @@ fn a_callee_registering_after_the_last_served_went_gets_the_next_call() {
             s: 0,
             procedure: 0,
             receive_progress: false,
+            open: false,
         };
         run_case(&[
             register(2),
