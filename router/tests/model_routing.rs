@@ -83,6 +83,8 @@ const MIN_OPS: usize = 12;
 const MAX_OPS: usize = 40;
 /// Cases run by default.
 const DEFAULT_CASES: u32 = 48;
+/// Cases of publish and subscribe run by default.
+const PUBSUB_CASES: u32 = 32;
 /// Cases of the shared registrations run by default.
 const SHARED_CASES: u32 = 32;
 /// The seed used unless `MODEL_ROUTING_SEED` says another.
@@ -90,10 +92,13 @@ const DEFAULT_SEED: u64 = 0x5eed_0016_0de1_0001;
 /// The most messages a session may receive while waiting for one answer.
 const MAX_MESSAGES: usize = 256;
 
+/// Steps run, messages checked by kind, steps by kind.
+type Tally = (usize, BTreeMap<String, usize>, BTreeMap<String, usize>);
+
 thread_local! {
     /// Steps run and messages checked by kind in this test's thread, over every case
     /// (shrinking included), for the summary.
-    static TALLY: std::cell::RefCell<(usize, BTreeMap<String, usize>)> = Default::default();
+    static TALLY: std::cell::RefCell<Tally> = Default::default();
 }
 
 /// How a session leaves.
@@ -105,6 +110,9 @@ enum How {
     Drop,
     /// The operator kills it (`wamp.session.kill`).
     Kill,
+    /// It breaks the protocol: a CALL with the request id (and procedure) of one of its calls
+    /// in progress that is no open progressive call; the router ABORTs.
+    Violation(Id, &'static str),
 }
 
 /// One step. Indices into the constants pick URIs; `pick` chooses among what exists when the
@@ -182,6 +190,11 @@ enum Op {
         s: usize,
         how: How,
     },
+    /// The caller of a call in progress (not an open progressive one) reuses its request id:
+    /// a protocol violation, which ends its session.
+    Reuse {
+        pick: usize,
+    },
 }
 
 /// Mostly nobody, sometimes a few slots.
@@ -225,9 +238,40 @@ fn op() -> impl Strategy<Value = Op> {
                 open,
             }),
         2 => (pick(), any::<bool>()).prop_map(|(pick, last)| Op::Continue { pick, last }),
+        1 => pick().prop_map(|pick| Op::Reuse { pick }),
         5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
             .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         3 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
+        2 => (s(), 0..TOPICS.len(), any::<bool>())
+            .prop_map(|(s, topic, detached)| Op::AddTestament { s, topic, detached }),
+        1 => (s(), prop::option::of(any::<bool>()))
+            .prop_map(|(s, detached)| Op::FlushTestaments { s, detached }),
+        2 => (s(), prop::sample::select(vec![How::Goodbye, How::Drop, How::Kill]))
+            .prop_map(|(s, how)| Op::Leave { s, how }),
+    ]
+}
+
+/// Steps of publish and subscribe only (and testaments, and leaving), which random steps of
+/// every kind make too few of for the events to be many.
+fn pubsub_op() -> impl Strategy<Value = Op> {
+    let s = || 0..SLOTS;
+    prop_oneof![
+        5 => (s(), 0..SUBSCRIPTIONS.len()).prop_map(|(s, pattern)| Op::Subscribe { s, pattern }),
+        2 => (s(), 0..8usize).prop_map(|(s, pick)| Op::Unsubscribe { s, pick }),
+        8 => (
+            (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()),
+            (mask(), prop::option::weighted(0.2, 0..16u8)),
+        )
+            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible))| {
+                Op::Publish {
+                    s,
+                    topic,
+                    exclude_me,
+                    acknowledge,
+                    exclude,
+                    eligible,
+                }
+            }),
         2 => (s(), 0..TOPICS.len(), any::<bool>())
             .prop_map(|(s, topic, detached)| Op::AddTestament { s, topic, detached }),
         1 => (s(), prop::option::of(any::<bool>()))
@@ -256,6 +300,7 @@ fn shared_op() -> impl Strategy<Value = Op> {
             open: true,
         }),
         3 => (pick(), any::<bool>()).prop_map(|(pick, last)| Op::Continue { pick, last }),
+        1 => pick().prop_map(|pick| Op::Reuse { pick }),
         5 => (pick(), any::<bool>(), by(), prop::bool::weighted(0.25))
             .prop_map(|(pick, error, by, progress)| Op::Answer { pick, error, by, progress }),
         1 => (pick(), 0..CANCEL_MODES.len(), by()).prop_map(|(pick, mode, by)| Op::Cancel { pick, mode, by }),
@@ -1303,6 +1348,18 @@ impl World {
                 self.client(s).testaments.retain(|t| t.2 != flushed);
                 Some(s)
             }
+            Op::Reuse { pick } => {
+                let reusable: Vec<&CallM> = self.calls.iter().filter(|c| !c.open).collect();
+                if reusable.is_empty() {
+                    return None;
+                }
+                let call = reusable[pick % reusable.len()];
+                let (s, how) = (call.caller, How::Violation(call.request, call.procedure));
+                self.leave(s, how, expect).await;
+                let client = Client::join(&self.router, s, self.shift).await;
+                self.clients[s] = Some(client);
+                None
+            }
             Op::Leave { s, how } => {
                 self.leave(s, how, expect).await;
                 let client = Client::join(&self.router, s, self.shift).await;
@@ -1361,6 +1418,28 @@ impl World {
                 assert!(before.is_empty(), "{}: before GOODBYE: {before:?}", self.at);
             }
             How::Drop => drop(c),
+            How::Violation(request, procedure) => {
+                c.raw
+                    .send(&Message::Call {
+                        request,
+                        options: Dict::new(),
+                        procedure: procedure.into(),
+                        payload: Payload::empty(),
+                    })
+                    .await;
+                let m = c.raw.recv().await;
+                assert!(
+                    matches!(&m, Some(Message::Abort { reason, .. })
+                        if reason == "wamp.error.protocol_violation"),
+                    "{}: a reused request id: {m:?}",
+                    self.at
+                );
+                assert!(
+                    c.raw.recv().await.is_none(),
+                    "{}: closed after ABORT",
+                    self.at
+                );
+            }
             How::Kill => {
                 within(
                     "the kill",
@@ -1502,7 +1581,7 @@ impl World {
             let id = self.id(s);
             got.sort();
             want.sort();
-            TALLY.with_borrow_mut(|(_, kinds)| {
+            TALLY.with_borrow_mut(|(_, kinds, _)| {
                 for m in &got {
                     *kinds.entry(m.kind().to_owned()).or_default() += 1;
                 }
@@ -1672,7 +1751,12 @@ async fn run(ops: &[Op]) {
     for (i, op) in ops.iter().enumerate() {
         world.at = format!("step {i} ({op:?})");
         world.step(op).await;
-        TALLY.with_borrow_mut(|(steps, _)| *steps += 1);
+        let name = format!("{op:?}");
+        let name = name.split([' ', '{']).next().unwrap_or_default().to_owned();
+        TALLY.with_borrow_mut(|(steps, _, ops)| {
+            *steps += 1;
+            *ops.entry(name).or_default() += 1;
+        });
     }
     world.finish().await;
 }
@@ -1718,10 +1802,10 @@ fn explore(name: &str, ops: impl Strategy<Value = Vec<Op>>, cases: u32) {
         run_case(&ops);
         Ok(())
     });
-    TALLY.with_borrow(|(steps, kinds)| {
+    TALLY.with_borrow(|(steps, kinds, ops)| {
         eprintln!(
             "{name}: seed {seed:#x} (MODEL_ROUTING_SEED), {cases} cases of {MIN_OPS} to {MAX_OPS} \
-             steps; {steps} steps run; messages checked against the model: {kinds:?}"
+             steps; {steps} steps run {ops:?}; messages checked against the model: {kinds:?}"
         );
     });
     if let Err(e) = result {
@@ -1735,6 +1819,15 @@ fn the_routing_state_follows_the_model() {
         "every step",
         prop::collection::vec(op(), MIN_OPS..=MAX_OPS),
         DEFAULT_CASES,
+    );
+}
+
+#[test]
+fn publish_and_subscribe_follow_the_model() {
+    explore(
+        "publish and subscribe",
+        prop::collection::vec(pubsub_op(), MIN_OPS..=MAX_OPS),
+        PUBSUB_CASES,
     );
 }
 
