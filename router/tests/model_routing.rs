@@ -122,6 +122,8 @@ enum Op {
     Subscribe {
         s: usize,
         pattern: usize,
+        /// `get_retained: true`: the retained events it would have received come after.
+        get_retained: bool,
     },
     Unsubscribe {
         s: usize,
@@ -132,6 +134,8 @@ enum Op {
         topic: usize,
         exclude_me: Option<bool>,
         acknowledge: bool,
+        /// `retain: true`: kept as the topic's retained event.
+        retain: bool,
         /// `exclude`: the sessions of these slots (a bit mask).
         exclude: u8,
         /// `eligible`: only the sessions of these slots (a bit mask).
@@ -211,18 +215,21 @@ fn op() -> impl Strategy<Value = Op> {
     let s = || 0..SLOTS;
     let pick = || 0..8usize;
     prop_oneof![
-        5 => (s(), 0..SUBSCRIPTIONS.len()).prop_map(|(s, pattern)| Op::Subscribe { s, pattern }),
+        5 => (s(), 0..SUBSCRIPTIONS.len(), prop::bool::weighted(0.3)).prop_map(
+            |(s, pattern, get_retained)| Op::Subscribe { s, pattern, get_retained }
+        ),
         2 => (s(), pick()).prop_map(|(s, pick)| Op::Unsubscribe { s, pick }),
         6 => (
             (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()),
-            (mask(), prop::option::weighted(0.2, 0..16u8)),
+            (mask(), prop::option::weighted(0.2, 0..16u8), prop::bool::weighted(0.3)),
         )
-            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible))| {
+            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible, retain))| {
                 Op::Publish {
                     s,
                     topic,
                     exclude_me,
                     acknowledge,
+                    retain,
                     exclude,
                     eligible,
                 }
@@ -256,18 +263,21 @@ fn op() -> impl Strategy<Value = Op> {
 fn pubsub_op() -> impl Strategy<Value = Op> {
     let s = || 0..SLOTS;
     prop_oneof![
-        5 => (s(), 0..SUBSCRIPTIONS.len()).prop_map(|(s, pattern)| Op::Subscribe { s, pattern }),
+        5 => (s(), 0..SUBSCRIPTIONS.len(), prop::bool::weighted(0.3)).prop_map(
+            |(s, pattern, get_retained)| Op::Subscribe { s, pattern, get_retained }
+        ),
         2 => (s(), 0..8usize).prop_map(|(s, pick)| Op::Unsubscribe { s, pick }),
         8 => (
             (s(), 0..TOPICS.len(), prop::option::of(any::<bool>()), any::<bool>()),
-            (mask(), prop::option::weighted(0.2, 0..16u8)),
+            (mask(), prop::option::weighted(0.2, 0..16u8), prop::bool::weighted(0.3)),
         )
-            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible))| {
+            .prop_map(|((s, topic, exclude_me, acknowledge), (exclude, eligible, retain))| {
                 Op::Publish {
                     s,
                     topic,
                     exclude_me,
                     acknowledge,
+                    retain,
                     exclude,
                     eligible,
                 }
@@ -318,6 +328,7 @@ enum Seen {
         token: Option<u64>,
         topic: Option<String>,
         publisher: Option<Id>,
+        retained: bool,
     },
     Invocation {
         registration: Id,
@@ -350,6 +361,7 @@ impl Seen {
     /// The message's kind, for the summary; ERRORs by their URI.
     fn kind(&self) -> &str {
         match self {
+            Seen::Event { retained: true, .. } => "EVENT (retained)",
             Seen::Event { .. } => "EVENT",
             Seen::Invocation { progress: true, .. } => "INVOCATION (progress)",
             Seen::Invocation { .. } => "INVOCATION",
@@ -387,6 +399,7 @@ fn seen(m: &Message, invoked: &mut HashMap<u64, Id>) -> Seen {
             token: token_of(payload),
             topic: str_of(details, "topic"),
             publisher: details.get("publisher").and_then(Value::as_u64),
+            retained: flag(details, "retained"),
         },
         Message::Invocation {
             request,
@@ -492,6 +505,25 @@ struct SubM {
     policy: MatchPolicy,
     /// Subscribed slots.
     members: Vec<usize>,
+}
+
+/// A topic's retained event in the model: its publication's token, publisher and who may
+/// receive it (session ids, as given when it was published).
+#[derive(Debug)]
+struct RetainedM {
+    token: u64,
+    publisher: Id,
+    exclude_me: bool,
+    exclude: Vec<Id>,
+    eligible: Option<Vec<Id>>,
+}
+
+impl RetainedM {
+    /// Whether session `s` would have received it.
+    fn admits(&self, s: Id) -> bool {
+        let excluded = self.exclude.contains(&s) || self.exclude_me && s == self.publisher;
+        !excluded && self.eligible.as_ref().is_none_or(|e| e.contains(&s))
+    }
 }
 
 /// A registration of the model.
@@ -669,6 +701,8 @@ struct World {
     /// Calls to a random registration made in this step: token, and what may come of it —
     /// who receives what, and who is then the callee (`None`: refused).
     random: Vec<(u64, Vec<Outcome>)>,
+    /// The retained event of each topic (they outlive their publishers).
+    retained: BTreeMap<&'static str, RetainedM>,
     /// Progressive calls that ended before their final CALL: (caller slot, caller session,
     /// request, procedure); their continuations are discarded.
     ended_early: Vec<(usize, Id, Id, &'static str)>,
@@ -708,6 +742,7 @@ impl World {
             stale_calls: Vec::new(),
             random: Vec::new(),
             ended_early: Vec::new(),
+            retained: BTreeMap::new(),
             invoked: HashMap::new(),
             next_token: 0,
             at: "start".into(),
@@ -752,6 +787,7 @@ impl World {
                     token: Some(token),
                     topic: (sub.policy != MatchPolicy::Exact).then(|| topic.to_owned()),
                     publisher: Some(publisher.1),
+                    retained: false,
                 });
             }
         }
@@ -787,14 +823,23 @@ impl World {
     /// slot must receive besides; returns the slot that acted, if it is still there.
     async fn act(&mut self, op: &Op, expect: &mut Expect) -> Option<usize> {
         match *op {
-            Op::Subscribe { s, pattern } => {
+            Op::Subscribe {
+                s,
+                pattern,
+                get_retained,
+            } => {
                 let (uri, policy) = SUBSCRIPTIONS[pattern];
+                let mut options = options_for(policy);
+                if get_retained {
+                    options.insert("get_retained".into(), true.into());
+                }
+                let me = self.id(s);
                 let c = self.client(s);
                 let request = c.request();
                 c.raw
                     .send(&Message::Subscribe {
                         request,
-                        options: options_for(policy),
+                        options,
                         topic: uri.into(),
                     })
                     .await;
@@ -828,6 +873,19 @@ impl World {
                             policy,
                             members: vec![s],
                         });
+                    }
+                }
+                if get_retained {
+                    for (topic, r) in &self.retained {
+                        if matches(uri, policy, topic) && r.admits(me) {
+                            expect[s].push(Seen::Event {
+                                subscription,
+                                token: Some(r.token),
+                                topic: (policy != MatchPolicy::Exact).then(|| (*topic).to_owned()),
+                                publisher: Some(r.publisher),
+                                retained: true,
+                            });
+                        }
                     }
                 }
                 Some(s)
@@ -882,12 +940,13 @@ impl World {
                 topic,
                 exclude_me,
                 acknowledge,
+                retain,
                 exclude,
                 eligible,
             } => {
                 let topic = TOPICS[topic];
                 let token = self.token();
-                let mut options = dict! {"acknowledge" => acknowledge};
+                let mut options = dict! {"acknowledge" => acknowledge, "retain" => retain};
                 if let Some(x) = exclude_me {
                     options.insert("exclude_me".into(), x.into());
                 }
@@ -927,6 +986,22 @@ impl World {
                     token,
                     (exclude_me.unwrap_or(true), exclude, eligible),
                 );
+                if retain {
+                    let ids = |mask: u8| -> Vec<Id> {
+                        (0..SLOTS)
+                            .filter(|m| mask & (1 << m) != 0)
+                            .map(|m| self.id(m))
+                            .collect()
+                    };
+                    let kept = RetainedM {
+                        token,
+                        publisher: id,
+                        exclude_me: exclude_me.unwrap_or(true),
+                        exclude: ids(exclude),
+                        eligible: eligible.map(ids),
+                    };
+                    self.retained.insert(topic, kept);
+                }
                 Some(s)
             }
             Op::Register { s, pattern, invoke } => {
