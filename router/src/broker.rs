@@ -222,6 +222,9 @@ pub struct Subscribed {
     pub id: Id,
     /// When this subscribe created the subscription; `None` when it existed.
     pub created: Option<SystemTime>,
+    /// Whether this subscribe added the session to the subscription: `false` when it was a
+    /// subscriber already (subscribing again is idempotent, and no lifecycle event says so).
+    pub joined: bool,
 }
 
 impl Broker {
@@ -245,7 +248,11 @@ impl Broker {
             && let Some(sub) = st.subscriptions.get(&id)
             && sub.subscribers.contains(session.id)
         {
-            return Ok(Subscribed { id, created: None });
+            return Ok(Subscribed {
+                id,
+                created: None,
+                joined: false,
+            });
         }
         session.quota.acquire(Resource::Subscriptions)?.keep();
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -255,7 +262,11 @@ impl Broker {
         {
             sub.subscribers.push(session);
             st.by_session.entry(session.id).or_default().insert(id);
-            return Ok(Subscribed { id, created: None });
+            return Ok(Subscribed {
+                id,
+                created: None,
+                joined: true,
+            });
         }
         let (id, created) = add_new(
             &mut st.index,
@@ -274,6 +285,7 @@ impl Broker {
         Ok(Subscribed {
             id,
             created: Some(created),
+            joined: true,
         })
     }
 
@@ -371,6 +383,15 @@ impl Broker {
     /// Every subscription matching `topic`.
     pub fn matching(&self, topic: &str) -> Vec<Id> {
         read(&self.state).matching(topic).map(|s| s.id).collect()
+    }
+
+    /// What the broker holds, counted (for [`crate::realm::Realm::routing_counts`]): the
+    /// subscriptions, their subscribers summed over them, and the sessions it indexes as
+    /// holding any.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let st = read(&self.state);
+        let subscribers = st.subscriptions.values().map(|s| s.subscribers.len()).sum();
+        (st.subscriptions.len(), subscribers, st.by_session.len())
     }
 }
 

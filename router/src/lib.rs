@@ -68,6 +68,10 @@ mod wildcard_index;
 pub use dealer::CALLEE_OVERLOADED;
 pub use limits::LIMIT_EXCEEDED;
 pub use options::RouterOptions;
+/// What a realm holds, counted ([`Router::routing_counts`]), for tests; not part of the
+/// router's API.
+#[doc(hidden)]
+pub use realm::RoutingCounts;
 pub use router::{Endpoint, Router, StartError};
 
 /// The broker's and dealer's URI index, public for the fuzz targets (`fuzz/`) that compare its

@@ -72,6 +72,10 @@ impl Members {
         while self.slots.last().is_some_and(Option::is_none) {
             self.slots.pop();
         }
+        // The slots popped may be reused by the next members: a cursor past the end would
+        // then point beyond them, and the round robin would wrap around before serving them.
+        // Past the end means "whoever joins next, else the first": the end of the slots.
+        self.cursor = self.cursor.min(self.slots.len());
         if self.slots.is_empty() {
             self.head = 0;
             self.cursor = 0;
@@ -196,5 +200,29 @@ mod tests {
         );
         let r = m.random().map(|s| s.id);
         assert!(r.is_some_and(|id| id == 20 || id > 30));
+    }
+
+    #[test]
+    fn a_member_joining_after_the_last_served_left_is_served_next() {
+        // Found by the model-based test (tests/model_routing.rs): A and B served, B leaves,
+        // C joins; C's turn came before A's again only while B stayed.
+        let (a, b, c, d) = (session(1), session(2), session(3), session(4));
+        let mut m = Members::one(&a);
+        m.push(&b);
+        let next = |m: &mut Members| m.round_robin().map(|s| s.id);
+        assert_eq!((next(&mut m), next(&mut m)), (Some(1), Some(2)));
+        m.remove(2);
+        m.push(&c);
+        assert_eq!(
+            next(&mut m),
+            Some(3),
+            "the newcomer's turn, as if B had stayed"
+        );
+        assert_eq!(next(&mut m), Some(1));
+        // And with nobody joining, the round robin wraps around to the first.
+        m.remove(3);
+        m.push(&d);
+        m.remove(4);
+        assert_eq!((next(&mut m), next(&mut m)), (Some(1), Some(1)));
     }
 }

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use wamp::Id;
-use wamp::sync::{read, write};
+use wamp::sync::{lock, read, write};
 
 use crate::broker::Broker;
 use crate::config::{RealmConfig, RoleConfig};
-use crate::dealer::Dealer;
+use crate::dealer::{Dealer, DealerCounts};
 use crate::meta_events::MetaEvents;
 use crate::metrics::RealmMetrics;
 use crate::session_handle::SessionHandle;
@@ -22,6 +22,40 @@ pub enum Full {
     Realm(usize),
     /// `max_sessions_per_authid`, with its value.
     Authid(usize),
+}
+
+/// What a realm holds, counted: for tests that compare the routing state with a model of it
+/// and check that nothing is left once every session has gone (see
+/// [`crate::Router::routing_counts`]). Not part of the router's API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoutingCounts {
+    /// Joined sessions.
+    pub sessions: usize,
+    /// Testaments held by the joined sessions, both scopes.
+    pub testaments: usize,
+    /// Subscriptions.
+    pub subscriptions: usize,
+    /// Subscribers, summed over the subscriptions.
+    pub subscribers: usize,
+    /// Sessions the broker indexes as holding a subscription.
+    pub subscribing_sessions: usize,
+    /// Registrations.
+    pub registrations: usize,
+    /// Callees, summed over the registrations.
+    pub callees: usize,
+    /// Sessions the dealer indexes as holding a registration.
+    pub registering_sessions: usize,
+    /// Calls in progress (the router's own included).
+    pub pending_calls: usize,
+    /// Calls in progress indexed by (caller, request id).
+    pub calls_by_request: usize,
+    /// Sessions the dealer indexes as caller or callee of a call in progress.
+    pub sessions_with_calls: usize,
+    /// (registration, callee) pairs registered with `forward_timeout`.
+    pub forward_timeouts: usize,
+    /// Request ids of progressive calls that ended before their final CALL.
+    pub ended_early: usize,
 }
 
 /// One realm of the router.
@@ -117,6 +151,39 @@ impl Realm {
     /// The session with `id`, if it is joined.
     pub fn session(&self, id: Id) -> Option<Arc<SessionHandle>> {
         read(&self.sessions).get(&id).cloned()
+    }
+
+    /// What the realm holds, counted (each part under its own lock, so only consistent as a
+    /// whole while nothing happens in the realm).
+    pub fn routing_counts(&self) -> RoutingCounts {
+        let sessions = self.sessions();
+        let testaments = sessions.iter().map(|s| lock(&s.testaments).len()).sum();
+        let (subscriptions, subscribers, subscribing_sessions) = self.broker.counts();
+        let DealerCounts {
+            registrations,
+            callees,
+            registering_sessions,
+            pending_calls,
+            calls_by_request,
+            sessions_with_calls,
+            forward_timeouts,
+            ended_early,
+        } = self.dealer.counts();
+        RoutingCounts {
+            sessions: sessions.len(),
+            testaments,
+            subscriptions,
+            subscribers,
+            subscribing_sessions,
+            registrations,
+            callees,
+            registering_sessions,
+            pending_calls,
+            calls_by_request,
+            sessions_with_calls,
+            forward_timeouts,
+            ended_early,
+        }
     }
 
     /// Every joined session.

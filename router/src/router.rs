@@ -13,7 +13,7 @@ use crate::config::{Config, Listen, TransportKind};
 use crate::context::RouterContext;
 use crate::listener::{self, Services, Socket};
 use crate::options::RouterOptions;
-use crate::realm::Realm;
+use crate::realm::{Realm, RoutingCounts};
 
 /// A listening transport.
 #[derive(Debug, Clone)]
@@ -190,6 +190,15 @@ impl Router {
             .get(realm)
             .and_then(|r| r.session(id))
             .map(|s| s.peak_queued_bytes())
+    }
+
+    /// What realm `realm` holds, counted: sessions, testaments, subscriptions, registrations,
+    /// calls in progress and the indexes behind them; `None` for an unknown realm. For tests
+    /// that compare the routing state with a model and check that nothing is left behind; not
+    /// part of the router's API.
+    #[doc(hidden)]
+    pub fn routing_counts(&self, realm: &str) -> Option<RoutingCounts> {
+        self.context.realms.get(realm).map(|r| r.routing_counts())
     }
 
     /// Stops accepting, says GOODBYE (`wamp.close.system_shutdown`) to every session and waits

@@ -86,6 +86,11 @@ impl Testaments {
         Ok(())
     }
 
+    /// How many testaments it holds, in both buckets.
+    pub fn len(&self) -> usize {
+        self.detached.len() + self.destroyed.len()
+    }
+
     /// Removes `scope`'s testaments; returns how many there were.
     pub fn flush(&mut self, scope: Scope) -> usize {
         let gone = std::mem::take(self.bucket(scope));

@@ -250,3 +250,27 @@ async fn publishing_to_the_wamp_namespace_is_refused() {
     );
     router.shutdown().await;
 }
+
+/// Subscribing again to what a session is subscribed to changes nothing, so no second
+/// `wamp.subscription.on_subscribe` says it joined (a monitor counting subscribers by
+/// on_subscribe / on_unsubscribe would count it twice and lose it at the first unsubscribe).
+/// Found by the model-based test of the routing state (tests/model_routing.rs).
+#[tokio::test]
+async fn subscribing_again_publishes_no_second_on_subscribe() {
+    let router = start().await;
+    let operator = join_operator(&router, Transport::Rs).await;
+    let mut marker = subscribe(&operator, "com.marker", Dict::new()).await;
+    let mut joined = subscribe(&operator, "wamp.subscription.on_subscribe", Dict::new()).await;
+    let s = join(&router, Transport::Rs, Serializer::Json).await;
+    let first = subscribe(&s, "com.again", Dict::new()).await;
+    let e = next_event(&mut joined).await;
+    assert_eq!(
+        e.payload.args().unwrap(),
+        vec![Value::from(s.id()), Value::from(first.id)]
+    );
+    let again = subscribe(&s, "com.again", Dict::new()).await;
+    assert_eq!(again.id, first.id, "the same subscription");
+    // The marker is published after the second SUBSCRIBE was handled: an on_subscribe it
+    // caused would have reached the operator before the marker's event.
+    assert_no_event_before_marker(&s, &mut [&mut joined], &mut marker, "com.marker").await;
+}

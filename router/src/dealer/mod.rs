@@ -683,10 +683,46 @@ impl Dealer {
         }
     }
 
+    /// What the dealer holds, counted (for [`crate::realm::Realm::routing_counts`]).
+    pub fn counts(&self) -> DealerCounts {
+        let st = lock(&self.state);
+        DealerCounts {
+            registrations: st.registrations.len(),
+            callees: st.registrations.values().map(|r| r.callees.len()).sum(),
+            registering_sessions: st.by_session.len(),
+            pending_calls: st.invocations.len(),
+            calls_by_request: st.by_call.len(),
+            sessions_with_calls: st.calls_of.len(),
+            forward_timeouts: st.forward_timeout.len(),
+            ended_early: st.ended_early.len(),
+        }
+    }
+
     /// Runs `f` on the registration `id`, if it exists.
     pub fn with_registration<R>(&self, id: Id, f: impl FnOnce(&Registration) -> R) -> Option<R> {
         lock(&self.state).registrations.get(&id).map(f)
     }
+}
+
+/// What a dealer holds, counted (its part of [`crate::realm::RoutingCounts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DealerCounts {
+    /// Registrations.
+    pub registrations: usize,
+    /// Callees, summed over the registrations.
+    pub callees: usize,
+    /// Sessions indexed as holding a registration.
+    pub registering_sessions: usize,
+    /// Calls in progress (the router's own included).
+    pub pending_calls: usize,
+    /// Calls in progress indexed by (caller, request id).
+    pub calls_by_request: usize,
+    /// Sessions indexed as caller or callee of a call in progress.
+    pub sessions_with_calls: usize,
+    /// (registration, callee) pairs registered with `forward_timeout`.
+    pub forward_timeouts: usize,
+    /// Request ids of progressive calls that ended before their final CALL.
+    pub ended_early: usize,
 }
 
 /// How a CANCEL treats the callee (`CANCEL.Options.mode`).

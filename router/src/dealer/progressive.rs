@@ -72,6 +72,11 @@ impl EndedEarly {
         true
     }
 
+    /// How many request ids it remembers, over every caller.
+    pub fn len(&self) -> usize {
+        self.0.values().map(VecDeque::len).sum()
+    }
+
     /// Forgets a caller that left.
     pub fn forget(&mut self, caller: Id) {
         self.0.remove(&caller);

@@ -130,9 +130,13 @@ impl Joined<'_> {
                     request,
                     subscription: s.id,
                 });
-                self.realm
-                    .events
-                    .on_subscribe(self.me.id, s.id, topic, policy, s.created);
+                // A session that was subscribed already is not added: no lifecycle event (as
+                // Crossbar: `on_subscribe` only when it was not subscribed before).
+                if s.joined {
+                    self.realm
+                        .events
+                        .on_subscribe(self.me.id, s.id, topic, policy, s.created);
+                }
                 if flag(options, "get_retained") {
                     self.send_retained(s.id, topic, policy);
                 }
