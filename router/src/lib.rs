@@ -68,6 +68,8 @@ mod wildcard_index;
 pub use dealer::CALLEE_OVERLOADED;
 pub use limits::LIMIT_EXCEEDED;
 pub use options::RouterOptions;
+#[doc(hidden)]
+pub use router::Census;
 pub use router::{Endpoint, Router, StartError};
 
 /// The broker's and dealer's URI index, public for the fuzz targets (`fuzz/`) that compare its

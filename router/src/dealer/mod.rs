@@ -666,6 +666,11 @@ impl Dealer {
         left
     }
 
+    /// The calls in progress (invocations not yet answered), for [`crate::Census`].
+    pub fn pending_calls(&self) -> usize {
+        lock(&self.state).invocations.len()
+    }
+
     /// The registration of `uri` with `policy`, if any.
     pub fn lookup(&self, uri: &str, policy: MatchPolicy) -> Option<Id> {
         lock(&self.state).index.lookup(uri, policy)
