@@ -119,3 +119,214 @@ async fn clients_killed_mid_handshake_or_mid_frame_leave_nothing_behind() {
     bystanders.answer("after kills of joined sessions").await;
     router.shutdown().await;
 }
+
+/// The next message, which must be an INVOCATION: its request id.
+async fn invoked(c: &mut Counted) -> wamp::Id {
+    match c.recv().await {
+        Some(Message::Invocation { request, .. }) => request,
+        other => panic!("expected INVOCATION, got {other:?}"),
+    }
+}
+
+/// A CALL of `procedure` without arguments.
+fn call_of(request: wamp::Id, procedure: &str) -> Message {
+    Message::Call {
+        request,
+        options: Dict::new(),
+        procedure: procedure.into(),
+        payload: Payload::empty(),
+    }
+}
+
+/// A YIELD without arguments.
+fn yield_of(invocation: wamp::Id) -> Message {
+    Message::Yield {
+        request: invocation,
+        options: Dict::new(),
+        payload: Payload::empty(),
+    }
+}
+
+/// A caller killed while its calls are in progress: the callee that announced call canceling
+/// gets INTERRUPT (`killnowait`, reason `wamp.close.caller_left`), the one that did not gets
+/// nothing; both calls are gone from the router, the late answers go nowhere, and the next
+/// calls to the same callees are answered.
+#[tokio::test]
+async fn a_caller_killed_mid_call_interrupts_its_callee_and_frees_the_call() {
+    let router = start().await;
+    let mut meta = Meta::new(&router).await;
+    let bystanders = Bystanders::new(&router).await;
+    let before_callees = quiet(&router).await;
+    let canceling = dict! {"call_canceling" => true};
+    let (mut interrupted, interrupted_id) = Counted::callee(
+        &router,
+        Transport::Rs,
+        Serializer::Json,
+        canceling,
+        "com.kill",
+    )
+    .await;
+    let (mut skipped, skipped_id) = Counted::callee(
+        &router,
+        Transport::Ws,
+        Serializer::Cbor,
+        Dict::new(),
+        "com.skip",
+    )
+    .await;
+    let baseline = quiet(&router).await;
+
+    let roles = dict! {"caller" => Value::Dict(Dict::new())};
+    let (mut caller, caller_id) =
+        Counted::join(&router, Transport::Ws, Serializer::Msgpack, roles).await;
+    caller.send(&call_of(1, "com.kill")).await;
+    caller.send(&call_of(2, "com.skip")).await;
+    let kill_inv = invoked(&mut interrupted).await;
+    let skip_inv = invoked(&mut skipped).await;
+    assert_eq!(router.census().pending_calls, baseline.pending_calls + 2);
+    let caller_wire = caller.wire;
+    drop(caller);
+
+    match interrupted.recv().await {
+        Some(Message::Interrupt { request, options }) => {
+            assert_eq!(request, kill_inv);
+            assert_eq!(
+                options.get("mode").and_then(Value::as_str),
+                Some("killnowait")
+            );
+            assert_eq!(
+                options.get("reason").and_then(Value::as_str),
+                Some("wamp.close.caller_left")
+            );
+        }
+        other => panic!("expected INTERRUPT, got {other:?}"),
+    }
+    settles(&router, baseline, "the calls of the killed caller").await;
+    assert_eq!(
+        meta.wire_of(caller_id).await,
+        caller_wire,
+        "the killed caller"
+    );
+    // Late answers: an ERROR after the INTERRUPT, a YIELD from the callee that knew nothing.
+    interrupted
+        .send(&Message::Error {
+            request_type: wamp::message::code::INVOCATION,
+            request: kill_inv,
+            details: Dict::new(),
+            error: "wamp.error.canceled".into(),
+            payload: Payload::empty(),
+        })
+        .await;
+    skipped.send(&yield_of(skip_inv)).await;
+    bystanders.answer("after the caller was killed").await;
+
+    // The next calls reach the same callees, whose next message is their INVOCATION: nothing
+    // else was left for them.
+    let later = Arc::new(join_counted(&router, Transport::Rs, Serializer::Json).await);
+    let later_id = later.id();
+    let traffic = later.traffic_handle();
+    for (callee, procedure) in [(&mut interrupted, "com.kill"), (&mut skipped, "com.skip")] {
+        let pending = spawn_call(Arc::clone(&later), procedure);
+        let inv = invoked(callee).await;
+        callee.send(&yield_of(inv)).await;
+        tokio::time::timeout(PROMPT, pending)
+            .await
+            .expect("answered in time")
+            .unwrap()
+            .unwrap();
+    }
+    Arc::into_inner(later)
+        .expect("no call left")
+        .leave("wamp.close.normal")
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.wire_of(later_id).await,
+        Wire::of_client(&traffic.snapshot())
+    );
+    for (callee, id) in [(interrupted, interrupted_id), (skipped, skipped_id)] {
+        let wire = callee.leave().await;
+        assert_eq!(meta.wire_of(id).await, wire, "callee {id}");
+    }
+    settles(&router, before_callees, "everyone left").await;
+    router.shutdown().await;
+}
+
+/// A callee killed while it holds invocations of several callers: each caller gets
+/// `wamp.error.canceled` within [`PROMPT`], nothing of the calls is left, the killed callee's
+/// statistics are exact, and a new callee of the procedure is called as before.
+#[tokio::test]
+async fn a_callee_killed_holding_invocations_answers_every_caller_at_once() {
+    let router = start().await;
+    let mut meta = Meta::new(&router).await;
+    let bystanders = Bystanders::new(&router).await;
+    let before = quiet(&router).await;
+    let mut callers = Vec::new();
+    for (t, ser) in [
+        (Transport::Ws, Serializer::Json),
+        (Transport::Rs, Serializer::Msgpack),
+        (Transport::Ws, Serializer::Cbor),
+    ] {
+        let s = Arc::new(join_counted(&router, t, ser).await);
+        let traffic = s.traffic_handle();
+        callers.push((s, traffic));
+    }
+    let (mut callee, callee_id) = Counted::callee(
+        &router,
+        Transport::Rs,
+        Serializer::Cbor,
+        Dict::new(),
+        "com.lost",
+    )
+    .await;
+    let baseline = quiet(&router).await;
+    let pending: Vec<_> = callers
+        .iter()
+        .map(|(s, _)| spawn_call(Arc::clone(s), "com.lost"))
+        .collect();
+    for _ in &pending {
+        invoked(&mut callee).await;
+    }
+    assert_eq!(router.census().pending_calls, baseline.pending_calls + 3);
+    let callee_wire = callee.wire;
+    let killed = Instant::now();
+    drop(callee);
+    for p in pending {
+        let r = tokio::time::timeout(PROMPT, p)
+            .await
+            .expect("the caller was answered in time")
+            .unwrap();
+        assert_wamp_error(r, "wamp.error.canceled");
+    }
+    let took = killed.elapsed();
+    assert!(took < PROMPT, "{took:?}");
+    settles(&router, baseline.without_one_session(), "the killed callee").await;
+    assert_eq!(
+        meta.wire_of(callee_id).await,
+        callee_wire,
+        "the killed callee"
+    );
+    bystanders.answer("after the callee was killed").await;
+
+    let again = join(&router, Transport::Rs, Serializer::Msgpack).await;
+    let reg = register(&again, "com.lost", Dict::new()).await;
+    serve(reg, |args| Ok(Payload::from_args(args)));
+    for (s, _) in &callers {
+        tokio::time::timeout(PROMPT, call(s, "com.lost"))
+            .await
+            .expect("answered in time")
+            .unwrap();
+    }
+    again.leave("wamp.close.normal").await.unwrap();
+    for (s, traffic) in callers {
+        let id = s.id();
+        Arc::into_inner(s)
+            .expect("no call left")
+            .leave("wamp.close.normal")
+            .await
+            .unwrap();
+        assert_eq!(meta.wire_of(id).await, Wire::of_client(&traffic.snapshot()));
+    }
+    settles(&router, before, "everyone left").await;
+    router.shutdown().await;
+}

@@ -158,6 +158,23 @@ impl Counted {
     }
 }
 
+/// Joins realm1 counting rated messages with the router's [`RATED_SIZE`] (so that its
+/// traffic compares with its `on_stats`).
+pub async fn join_counted(
+    router: &Router,
+    transport: Transport,
+    serializer: Serializer,
+) -> Session {
+    let options = wamp::SessionOptions {
+        serializer,
+        rated_message_size: RATED_SIZE as u32,
+        ..Default::default()
+    };
+    Session::join(&url(router, transport), "realm1", options)
+        .await
+        .expect("joins realm1")
+}
+
 /// What a monitor learnt of one session from its meta events.
 #[derive(Debug, Default)]
 struct Account {
@@ -308,6 +325,22 @@ pub async fn census_until(router: &Router, what: &str, ok: impl Fn(&Census) -> b
             "{what}: the router still holds {now:?}"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A census less one session and its connection.
+pub trait Less {
+    /// The census without one session (its connection's task gone too).
+    fn without_one_session(self) -> Census;
+}
+
+impl Less for Census {
+    fn without_one_session(self) -> Census {
+        Census {
+            tasks: self.tasks - 1,
+            sessions: self.sessions - 1,
+            ..self
+        }
     }
 }
 
