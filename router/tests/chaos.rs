@@ -330,3 +330,194 @@ async fn a_callee_killed_holding_invocations_answers_every_caller_at_once() {
     settles(&router, before, "everyone left").await;
     router.shutdown().await;
 }
+
+/// Small outbound queues, so that a peer that stops reading fills its queue soon.
+const QUEUE_BYTES: usize = 64 << 10;
+
+/// A router whose sessions' outbound queues hold [`QUEUE_BYTES`].
+async fn start_small_queues() -> Router {
+    start_with_options(RouterOptions {
+        outbound_bytes: QUEUE_BYTES,
+        ..test_options()
+    })
+    .await
+}
+
+/// What a session closed as a slow consumer received, by its `on_stats` (`router`) and as it
+/// counted (`client`): what it sent, exactly; what it was sent, at least what it got.
+///
+/// Not exactly: the router counts a batch before writing it, and the batch it was writing when
+/// it gave up on the session (the peer did not read) is counted whole although it was cut
+/// short. See the closing note of issue 16.
+fn assert_stuck_wire(router: Wire, client: Wire, what: &str) {
+    assert_eq!(
+        (router.bytes_rx, router.messages_rx),
+        (client.bytes_rx, client.messages_rx),
+        "{what}: what it sent"
+    );
+    assert!(
+        router.bytes_tx >= client.bytes_tx && router.messages_tx >= client.messages_tx,
+        "{what}: counted {router:?}, received {client:?}"
+    );
+}
+
+/// A callee that stops reading its INVOCATIONs while callers keep calling it: the router never
+/// waits for it (the bystanders' calls of another procedure are answered within [`PROMPT`] all
+/// along), it holds at most [`QUEUE_BYTES`] for it, and once its queue is full it is closed
+/// (the realm's slow-consumer policy `close`) and every call it held is answered with an error.
+/// Its statistics count what it was sent until then, exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_that_stops_reading_is_closed_and_holds_nobody_up() {
+    const CALLS: usize = 2_000;
+    let router = start_small_queues().await;
+    let mut meta = Meta::new(&router).await;
+    let bystanders = Bystanders::new(&router).await;
+    let flooder = Arc::new(join_counted(&router, Transport::Rs, Serializer::Msgpack).await);
+    let roles = dict! {"callee" => Value::Dict(Dict::new())};
+    let (mut stuck, stuck_id) = Tiny::join(&router, roles).await;
+    stuck
+        .send(&Message::Register {
+            request: 1,
+            options: Dict::new(),
+            procedure: "com.stuck".into(),
+        })
+        .await;
+    assert!(matches!(
+        stuck.recv().await,
+        Some(Message::Registered { .. })
+    ));
+    let baseline = quiet(&router).await;
+
+    let payload = Payload::from_args(vec![Value::Bytes(vec![7; 4 << 10])]);
+    let mut calls = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut peak = 0;
+    for i in 0..CALLS {
+        if !router.is_joined("realm1", stuck_id) {
+            break;
+        }
+        let (f, p) = (Arc::clone(&flooder), payload.clone());
+        calls.push(tokio::spawn(async move {
+            f.call("com.stuck", p, Dict::new()).await
+        }));
+        if i % 4 == 0 {
+            slowest = slowest.max(bystanders.answer("while a callee is stuck").await);
+            peak = peak.max(router.census().queued_bytes);
+        }
+    }
+    assert!(
+        !router.is_joined("realm1", stuck_id),
+        "{CALLS} calls of 4 KiB did not fill the queue"
+    );
+    let n = calls.len();
+    for c in calls {
+        let r = tokio::time::timeout(PROMPT, c)
+            .await
+            .expect("every call of the stuck callee is answered")
+            .unwrap();
+        match r {
+            // Held when it was closed, refused at its full queue, or routed after it left.
+            Err(e)
+                if matches!(
+                    e.wamp_error(),
+                    Some(
+                        CALLEE_OVERLOADED | "wamp.error.canceled" | "wamp.error.no_such_procedure"
+                    )
+                ) => {}
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+    // Every session's queue within its limit (the sampled sum over the few there are).
+    assert!(peak <= 6 * QUEUE_BYTES, "{peak} bytes queued");
+    let delivered = stuck.drain().await;
+    assert!(delivered < n, "{delivered} of {n} invocations delivered");
+    assert_stuck_wire(meta.wire_of(stuck_id).await, stuck.wire, "the stuck callee");
+    settles(&router, baseline.without_one_session(), "the stuck callee").await;
+    eprintln!(
+        "{n} calls until the callee was closed, {delivered} delivered; slowest bystander {slowest:?}"
+    );
+    router.shutdown().await;
+}
+
+/// A monitor of every session's meta events that stops reading while sessions come, go and
+/// publish (an `on_stats` every two publications): the router holds at most [`QUEUE_BYTES`]
+/// for it and closes it once its queue is full; the other monitor, which reads, keeps every
+/// session's exact accounts, and the bystanders are answered within [`PROMPT`] all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_that_stops_reading_is_closed_and_the_others_keep_exact_accounts() {
+    const ROUNDS: usize = 2_000;
+    let router = start_small_queues().await;
+    let mut meta = Meta::new(&router).await;
+    let bystanders = Bystanders::new(&router).await;
+    let roles = dict! {"subscriber" => Value::Dict(Dict::new())};
+    let (mut stuck, stuck_id) = Tiny::join(&router, roles).await;
+    stuck
+        .send(&Message::Subscribe {
+            request: 1,
+            options: dict! {"match" => "prefix"},
+            topic: "wamp.session.".into(),
+        })
+        .await;
+    assert!(matches!(
+        stuck.recv().await,
+        Some(Message::Subscribed { .. })
+    ));
+    let baseline = quiet(&router).await;
+
+    // Two KiB publications: about 9 rated messages each, so every second one ends a cycle.
+    let payload = Payload::from_args(vec![Value::Bytes(vec![7; 2 << 10])]);
+    let publisher = join_counted(&router, Transport::Rs, Serializer::Msgpack).await;
+    let mut churned = Vec::new();
+    let (mut slowest, mut peak, mut rounds) = (Duration::ZERO, 0, 0);
+    while rounds < ROUNDS && router.is_joined("realm1", stuck_id) {
+        rounds += 1;
+        for _ in 0..8 {
+            publisher
+                .publish("com.quiet", payload.clone(), Dict::new())
+                .await
+                .unwrap();
+        }
+        // A session comes and goes (on_join, on_stats, on_leave) every few rounds.
+        if rounds % 4 == 0 {
+            let s = join_counted(&router, Transport::Ws, Serializer::Json).await;
+            let (id, traffic) = (s.id(), s.traffic_handle());
+            s.leave("wamp.close.normal").await.unwrap();
+            churned.push((id, traffic.snapshot()));
+        }
+        slowest = slowest.max(bystanders.answer("while a monitor is stuck").await);
+        peak = peak.max(router.census().queued_bytes);
+        meta.catch_up();
+    }
+    assert!(
+        !router.is_joined("realm1", stuck_id),
+        "{rounds} rounds did not fill the stuck monitor's queue"
+    );
+    assert!(peak <= 6 * QUEUE_BYTES, "{peak} bytes queued");
+    assert!(
+        router.is_joined("realm1", meta.session.id()),
+        "the monitor that reads is still there"
+    );
+    let delivered = stuck.drain().await;
+    assert_stuck_wire(
+        meta.wire_of(stuck_id).await,
+        stuck.wire,
+        "the stuck monitor",
+    );
+    for (id, traffic) in &churned {
+        assert_eq!(meta.wire_of(*id).await, Wire::of_client(traffic), "{id}");
+    }
+    let (publisher_id, traffic) = (publisher.id(), publisher.traffic_handle());
+    publisher.leave("wamp.close.normal").await.unwrap();
+    assert_eq!(
+        meta.wire_of(publisher_id).await,
+        Wire::of_client(&traffic.snapshot()),
+        "the publisher"
+    );
+    settles(&router, baseline.without_one_session(), "the stuck monitor").await;
+    eprintln!(
+        "{rounds} rounds until the monitor was closed, {delivered} meta events delivered to it, \
+         {} sessions churned; slowest bystander {slowest:?}",
+        churned.len()
+    );
+    router.shutdown().await;
+}

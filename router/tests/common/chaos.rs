@@ -499,3 +499,81 @@ pub async fn closed_by_peer(s: &mut TcpStream, what: &str) {
     })
     .await;
 }
+
+/// A RawSocket/JSON session driven by hand over a socket whose receive buffer is as small as
+/// the kernel allows, so that when the test stops reading, the router's writes stall soon.
+pub struct Tiny {
+    pub stream: TcpStream,
+    pub wire: Wire,
+}
+
+impl Tiny {
+    /// Connects to the router's RawSocket listener, handshakes and joins with `roles`.
+    pub async fn join(router: &Router, roles: Dict) -> (Tiny, Id) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(1024).expect("SO_RCVBUF");
+        let addr = rs_addr(router).parse().expect("an address");
+        let mut stream = within("the connection", socket.connect(addr))
+            .await
+            .expect("connects");
+        stream
+            .write_all(&[0x7F, 0xF1, 0, 0])
+            .await
+            .expect("written");
+        let mut reply = [0u8; 4];
+        within("the handshake reply", stream.read_exact(&mut reply))
+            .await
+            .expect("the handshake reply");
+        let mut t = Tiny {
+            stream,
+            wire: Wire::default(),
+        };
+        t.send(&Message::Hello {
+            realm: "realm1".into(),
+            details: dict! {"roles" => Value::Dict(roles)},
+        })
+        .await;
+        match t.recv().await {
+            Some(Message::Welcome { session, .. }) => (t, session),
+            other => panic!("expected WELCOME, got {other:?}"),
+        }
+    }
+
+    /// Sends a message, counting it.
+    pub async fn send(&mut self, m: &Message) {
+        let b = wamp::encode(Serializer::Json, m).expect("encodes");
+        self.wire.received(b.len());
+        self.stream.write_all(&rs_frame(&b)).await.expect("written");
+    }
+
+    /// The next whole message, counted; `None` at the end of the connection (a frame cut
+    /// short by the close is not a message).
+    pub async fn recv(&mut self) -> Option<Message> {
+        loop {
+            let mut head = [0u8; 4];
+            within("a frame", self.stream.read_exact(&mut head))
+                .await
+                .ok()?;
+            let n = usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]);
+            let mut body = vec![0u8; n];
+            within("a frame", self.stream.read_exact(&mut body))
+                .await
+                .ok()?;
+            if head[0] & 0x07 != 0 {
+                continue;
+            }
+            self.wire.sent(n);
+            let b = bytes::Bytes::from(body);
+            return Some(wamp::decode(Serializer::Json, &b).expect("valid"));
+        }
+    }
+
+    /// Reads (and counts) what the router sent until it closed the connection; how many.
+    pub async fn drain(&mut self) -> usize {
+        let mut n = 0;
+        while self.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    }
+}
