@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod chaos;
+pub mod child;
 pub mod endpoints;
 pub mod raw_rpc;
 pub mod scrape;
