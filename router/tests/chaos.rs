@@ -4,6 +4,8 @@
 //! exactly what crossed its wire, and the router holds again what it held before: its own census
 //! of tasks, sessions, calls in progress and queued bytes.
 
+#![allow(clippy::result_large_err)] // the client's errors in closures, as in rpc.rs
+
 mod common;
 
 use std::sync::Arc;
@@ -518,6 +520,46 @@ async fn a_monitor_that_stops_reading_is_closed_and_the_others_keep_exact_accoun
         "{rounds} rounds until the monitor was closed, {delivered} meta events delivered to it, \
          {} sessions churned; slowest bystander {slowest:?}",
         churned.len()
+    );
+    router.shutdown().await;
+}
+
+/// A callee killed holding more calls of one caller than that caller's outbound queue holds
+/// messages: the caller, which reads all along, gets every `wamp.error.canceled` and stays
+/// (the answers it is owed, at most its calls in progress, always fit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_owed_more_answers_than_its_queue_holds_gets_them_all() {
+    const QUEUE: usize = 16;
+    const CALLS: usize = 4 * QUEUE;
+    let router = start_with_options(RouterOptions {
+        outbound_queue: QUEUE,
+        max_pending_calls: CALLS,
+        ..test_options()
+    })
+    .await;
+    let caller = Arc::new(join(&router, Transport::Rs, Serializer::Msgpack).await);
+    let (mut callee, _) = Counted::callee(
+        &router,
+        Transport::Rs,
+        Serializer::Json,
+        Dict::new(),
+        "com.many",
+    )
+    .await;
+    let mut pending = Vec::new();
+    for _ in 0..CALLS {
+        pending.push(spawn_call(Arc::clone(&caller), "com.many"));
+        // One at a time, so that the callee's own small queue never fills.
+        invoked(&mut callee).await;
+    }
+    drop(callee);
+    for p in pending {
+        let r = within("the caller's ERROR", p).await.unwrap();
+        assert_wamp_error(r, "wamp.error.canceled");
+    }
+    assert!(
+        router.is_joined("realm1", caller.id()),
+        "the caller was not taken for a slow consumer"
     );
     router.shutdown().await;
 }
