@@ -291,6 +291,8 @@ pub struct Bystanders {
     pub callee: Session,
 }
 
+// The closure given to `serve` and the call's error are the client's, as in rpc.rs.
+#[allow(clippy::result_large_err)]
 impl Bystanders {
     /// Joins both (the callee over RawSocket, the caller over WebSocket).
     pub async fn new(router: &Router) -> Bystanders {
@@ -510,9 +512,14 @@ pub struct Tiny {
 impl Tiny {
     /// Connects to the router's RawSocket listener, handshakes and joins with `roles`.
     pub async fn join(router: &Router, roles: Dict) -> (Tiny, Id) {
+        Tiny::join_at(&rs_addr(router), roles).await
+    }
+
+    /// [`Tiny::join`] at the RawSocket listener `addr` (host:port).
+    pub async fn join_at(addr: &str, roles: Dict) -> (Tiny, Id) {
         let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
         socket.set_recv_buffer_size(1024).expect("SO_RCVBUF");
-        let addr = rs_addr(router).parse().expect("an address");
+        let addr = addr.parse().expect("an address");
         let mut stream = within("the connection", socket.connect(addr))
             .await
             .expect("connects");
