@@ -24,7 +24,13 @@ pub struct Phases {
 
 /// A session handle like a joined RawSocket/JSON session's, whose queue nobody reads.
 fn handle(id: Id) -> Arc<SessionHandle> {
-    let (outbox, _rx) = Outbox::new(4, QueueLimits { max_bytes: 1 << 16 });
+    let (outbox, _rx) = Outbox::new(
+        4,
+        QueueLimits {
+            max_bytes: 1 << 16,
+            owed: 0,
+        },
+    );
     let transport = TransportInfo {
         framing: Framing::RawSocket,
         serializer: Serializer::Json,

@@ -72,6 +72,8 @@ pub use options::RouterOptions;
 /// router's API.
 #[doc(hidden)]
 pub use realm::RoutingCounts;
+#[doc(hidden)]
+pub use router::Census;
 pub use router::{Endpoint, Router, StartError};
 
 /// The broker's and dealer's URI index, public for the fuzz targets (`fuzz/`) that compare its

@@ -9,6 +9,9 @@ use crate::limits::Limits;
 pub struct RouterOptions {
     /// Capacity of each session's outbound queue, in messages; when a session's queue is full,
     /// its realm's `options.slow_consumer` says what happens (closed, or its EVENTs dropped).
+    /// Beyond it the queue keeps room for the final answers owed to the session's calls in
+    /// progress (at most `max_pending_calls`), so that a caller whose many calls end at once
+    /// (their callee left, they timed out together) gets every answer.
     pub outbound_queue: usize,
     /// Bytes a session's outbound queue may hold before it counts as full, like
     /// `outbound_queue` (with it, this bounds a session's memory whatever the policy).

@@ -201,6 +201,23 @@ impl Router {
         self.context.realms.get(realm).map(|r| r.routing_counts())
     }
 
+    /// **[ours]** What the router holds now, by its own accounting; for the tests that check
+    /// that it gives everything back after clients misbehave. Not part of the router's API.
+    #[doc(hidden)]
+    pub fn census(&self) -> Census {
+        let mut census = Census {
+            tasks: self.context.tasks.len(),
+            ..Census::default()
+        };
+        for realm in self.context.realms.values() {
+            let sessions = realm.sessions();
+            census.sessions += sessions.len();
+            census.queued_bytes += sessions.iter().map(|s| s.slowness().queued).sum::<usize>();
+            census.pending_calls += realm.dealer.pending_calls();
+        }
+        census
+    }
+
     /// Stops accepting, says GOODBYE (`wamp.close.system_shutdown`) to every session and waits
     /// for them to close.
     pub async fn shutdown(self) {
@@ -215,6 +232,21 @@ impl Router {
             tracing::warn!("some sessions did not close within {limit:?}");
         }
     }
+}
+
+/// What a router holds at one moment ([`Router::census`]): for tests, not part of the API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Census {
+    /// Its live tasks: one per listener, one per open connection (joined or not) and per
+    /// connection being refused.
+    pub tasks: usize,
+    /// Sessions joined to any realm.
+    pub sessions: usize,
+    /// Calls in progress in any realm (invocations not yet answered).
+    pub pending_calls: usize,
+    /// Bytes in the sessions' outbound queues.
+    pub queued_bytes: usize,
 }
 
 /// Binds `listen` for `services`; returns the socket and the address bound (the real port when

@@ -285,13 +285,44 @@ impl SessionHandle {
         self.enqueue(Outbound::Message(bytes))
     }
 
+    /// Queues the final answer (RESULT or ERROR) to one of its calls: like
+    /// [`SessionHandle::deliver`], in the room its queue keeps for the answers it is owed (see
+    /// [`Outbox::push_owed`]).
+    pub fn deliver_owed(&self, bytes: Bytes) -> Result<(), NotSent> {
+        self.enqueue_with(Outbound::Message(bytes), Outbox::push_owed)
+    }
+
+    /// Encodes `m`, the final answer to one of its calls, and queues it (see
+    /// [`SessionHandle::deliver_owed`]).
+    pub fn send_owed(&self, m: &Message) -> Result<(), NotSent> {
+        match wamp::encode(self.serializer(), m) {
+            Ok(bytes) => self.deliver_owed(bytes),
+            Err(e) => {
+                tracing::warn!(
+                    session = self.id,
+                    "cannot encode {} for this session: {e}",
+                    m.name()
+                );
+                Err(NotSent::Unavailable)
+            }
+        }
+    }
+
     fn enqueue(&self, item: Outbound) -> Result<(), NotSent> {
+        self.enqueue_with(item, Outbox::push)
+    }
+
+    fn enqueue_with(
+        &self,
+        item: Outbound,
+        push: impl FnOnce(&Outbox, Outbound) -> Result<(), Overflow>,
+    ) -> Result<(), NotSent> {
         if let Outbound::Message(b) | Outbound::Passive(b) = &item
             && b.len() > self.transport.peer_max_message_size
         {
             return Err(NotSent::TooLarge);
         }
-        match self.outbox.push(item) {
+        match push(&self.outbox, item) {
             Ok(()) => Ok(()),
             Err(Overflow::Full) => {
                 self.close(CloseReason::SlowConsumer);
@@ -351,7 +382,13 @@ pub(crate) mod testing {
         callee: CalleeFeatures,
         limits: Limits,
     ) -> (SessionHandle, mpsc::Receiver<Outbound>) {
-        let (outbox, rx) = Outbox::new(64, QueueLimits { max_bytes: 1 << 20 });
+        let (outbox, rx) = Outbox::new(
+            64,
+            QueueLimits {
+                max_bytes: 1 << 20,
+                owed: 0,
+            },
+        );
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
         let transport = TransportInfo {
             framing: Framing::RawSocket,

@@ -623,7 +623,7 @@ impl Dealer {
             });
         }
         if mode != CancelMode::Kill {
-            let _ = caller.send(&canceled(request, "the call was canceled"));
+            let _ = caller.send_owed(&canceled(request, "the call was canceled"));
         }
     }
 
@@ -653,7 +653,7 @@ impl Dealer {
                 let why = "the callee left before answering";
                 match p.caller {
                     Caller::Session(caller, request) => {
-                        let _ = caller.send(&canceled(request, why));
+                        let _ = caller.send_owed(&canceled(request, why));
                     }
                     Caller::Router(reply) => reply.send(Err(Failed::canceled(why))),
                 }
@@ -664,6 +664,11 @@ impl Dealer {
             }
         }
         left
+    }
+
+    /// The calls in progress (invocations not yet answered), for [`crate::Census`].
+    pub fn pending_calls(&self) -> usize {
+        lock(&self.state).invocations.len()
     }
 
     /// The registration of `uri` with `policy`, if any.
@@ -771,14 +776,26 @@ pub(crate) fn literal_runs(pattern: &str) -> Vec<usize> {
 }
 
 /// Sends a RESULT or ERROR to the caller; one too large for it becomes
-/// `wamp.error.payload_size_exceeded`.
+/// `wamp.error.payload_size_exceeded`. A final answer goes in the room kept for the answers
+/// the caller is owed; a progressive RESULT is queued like any message.
 fn reply(caller: &SessionHandle, m: Message) {
-    let request = match &m {
-        Message::Result { request, .. } | Message::Error { request, .. } => *request,
+    let (request, progress) = match &m {
+        Message::Result {
+            request, details, ..
+        } => (
+            *request,
+            details.get("progress") == Some(&Value::Bool(true)),
+        ),
+        Message::Error { request, .. } => (*request, false),
         _ => return,
     };
-    if caller.send(&m) == Err(NotSent::TooLarge) {
-        let _ = caller.send(&too_large(request, caller));
+    let sent = if progress {
+        caller.send(&m)
+    } else {
+        caller.send_owed(&m)
+    };
+    if sent == Err(NotSent::TooLarge) {
+        let _ = caller.send_owed(&too_large(request, caller));
     }
 }
 

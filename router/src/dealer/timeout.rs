@@ -57,6 +57,6 @@ fn expire(state: &Mutex<State>, invocation: Id, ms: u64) {
     }
     if let Caller::Session(caller, request) = p.caller {
         let why = format!("the call timed out after {ms} ms");
-        let _ = caller.send(&Message::error(code::CALL, request, TIMEOUT, Some(why)));
+        let _ = caller.send_owed(&Message::error(code::CALL, request, TIMEOUT, Some(why)));
     }
 }

@@ -76,6 +76,7 @@ pub async fn run(
     reader.set_stall_timeout(router.options.frame_timeout);
     let limits = QueueLimits {
         max_bytes: router.options.outbound_bytes,
+        owed: router.options.max_pending_calls,
     };
     let (out, rx) = Outbox::new(router.options.outbound_queue, limits);
     // The handshake and the ending run once per session: boxed, they take memory only while

@@ -1,6 +1,8 @@
 //! Shared by the integration tests: a router on ephemeral loopback ports, and client helpers.
 #![allow(dead_code)]
 
+pub mod chaos;
+pub mod child;
 pub mod endpoints;
 pub mod raw_rpc;
 pub mod scrape;
