@@ -44,6 +44,7 @@ mod dealer;
 mod history;
 mod limits;
 mod listener;
+mod log_budget;
 mod members;
 mod meta_details;
 mod meta_events;

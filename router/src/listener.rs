@@ -2,6 +2,7 @@
 //! the endpoint has it, told RawSocket or WebSocket (and which WebSocket path) when the socket
 //! serves several transports, and handed to a session task.
 
+use crate::log_budget::{UNJOINED, log_within};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -325,9 +326,9 @@ pub async fn accept_loop(socket: Socket, services: Services, router: Arc<RouterC
                             let settings = Arc::clone(&service.settings);
                             session::run(conn, r, settings, hello_by).await
                         }
-                        Ok(Err(e)) => tracing::info!(%peer, "transport handshake failed: {e}"),
+                        Ok(Err(e)) => log_within!(UNJOINED, info, %peer, "transport handshake failed: {e}"),
                         Err(_) => {
-                            tracing::info!(%peer, "transport handshake not completed within {timeout:?}")
+                            log_within!(UNJOINED, info, %peer, "transport handshake not completed within {timeout:?}")
                         }
                     }
                 });

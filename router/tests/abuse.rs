@@ -189,6 +189,7 @@ async fn thousands_of_silent_connections_are_closed_by_the_hello_timeout() {
         open_files_limit()
     );
     let router = RouterProcess::start("abuse-silent", &["--hello-timeout", "3s"]);
+    let started = std::time::Instant::now();
     normal_clients_are_quick(&router, "at first").await;
     let fds = settled_fds(&router).await;
     let before = router.rss_kib();
@@ -215,6 +216,17 @@ async fn thousands_of_silent_connections_are_closed_by_the_hello_timeout() {
     assert!(
         after2 <= after1 + SLACK_KIB,
         "the second round left more: {after2} KiB"
+    );
+    // One warning per connection would be 2n lines: the router logs at most 20 per 10 s.
+    let windows = started.elapsed().as_secs() / 10 + 1;
+    let warned = router
+        .output()
+        .iter()
+        .filter(|l| l.contains("no HELLO within"))
+        .count() as u64;
+    assert!(
+        (1..=20 * windows).contains(&warned),
+        "{warned} \"no HELLO\" warnings in {windows} windows of 10 s"
     );
     router_exits_on_sigterm(router);
 }

@@ -2,6 +2,7 @@
 //! handler ([`super::pubsub`], [`super::rpc`]) — and the replies queued on the session's own
 //! outbox. Nothing here touches a socket, so it is tested without one (`tests.rs`).
 
+use crate::log_budget::{VIOLATIONS, log_within};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -176,7 +177,7 @@ impl Joined<'_> {
 
     /// Logs a protocol violation and queues its ABORT.
     pub fn violation(&self, message: String) -> End {
-        tracing::warn!(session = self.me.id, peer = %self.me.transport.peer, "protocol violation: {message}");
+        log_within!(VIOLATIONS, warn, session = self.me.id, peer = %self.me.transport.peer, "protocol violation: {message}");
         self.send(&Message::abort("wamp.error.protocol_violation", message));
         End::Violation
     }

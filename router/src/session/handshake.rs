@@ -4,6 +4,7 @@
 //! method and its CHALLENGE / AUTHENTICATE are in [`super::authenticate`], dynamic
 //! authenticators in [`super::dynamic`].
 
+use crate::log_budget::{UNJOINED, log_within};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -75,7 +76,7 @@ pub(super) async fn hello(
     deadline: tokio::time::Instant,
 ) -> Result<(Arc<Realm>, Arc<SessionHandle>), NotJoined> {
     let abort = |reason: &'static str, message: String| {
-        tracing::warn!(peer = %info.peer, reason, "refusing session: {message}");
+        log_within!(UNJOINED, warn, peer = %info.peer, reason, "refusing session: {message}");
         Err(Some(Abort::new(reason, message)))
     };
     let mut link = Link {
@@ -122,7 +123,7 @@ pub(super) async fn hello(
     let begin = match authenticate::begin(listener, &details, session) {
         Ok(begin) => begin,
         Err(a) => {
-            tracing::warn!(peer = %info.peer, reason = %a.reason, "refusing session: {}", a.message);
+            log_within!(UNJOINED, warn, peer = %info.peer, reason = %a.reason, "refusing session: {}", a.message);
             if a.reason == "wamp.error.no_auth_method" {
                 auth_failed("none");
             }
@@ -257,7 +258,7 @@ pub(super) async fn hello(
 /// nothing otherwise.
 fn transport_failure(info: &TransportInfo, e: TransportError) -> NotJoined {
     if let TransportError::TooLarge { .. } | TransportError::Stalled { .. } = e {
-        tracing::warn!(peer = %info.peer, "{e}; aborting");
+        log_within!(UNJOINED, warn, peer = %info.peer, "{e}; aborting");
         Some(Abort {
             reason: "wamp.error.protocol_violation".into(),
             message: e.to_string(),
@@ -307,7 +308,7 @@ impl Link<'_> {
     pub(super) fn verify(&self, pending: Pending, signature: &str) -> Result<Outcome, NotJoined> {
         let (authid, method) = (pending.authid().to_owned(), pending.method());
         pending.verify(signature).map_err(|a| {
-            tracing::info!(peer = %self.info.peer, authid = %authid, authmethod = method, "authentication failed: {}", a.message);
+            log_within!(UNJOINED, info, peer = %self.info.peer, authid = %authid, authmethod = method, "authentication failed: {}", a.message);
             Some(a)
         })
     }

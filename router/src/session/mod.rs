@@ -16,6 +16,7 @@ mod testament;
 #[cfg(test)]
 mod tests;
 
+use crate::log_budget::{UNJOINED, log_within};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -93,7 +94,7 @@ pub async fn run(
     ));
     let joined = tokio::select! {
         j = tokio::time::timeout_at(hello_by, handshake) => j.unwrap_or_else(|_| {
-            tracing::warn!(peer = %info.peer, "no HELLO within {:?}; closing", router.options.hello_timeout);
+            log_within!(UNJOINED, warn, peer = %info.peer, "no HELLO within {:?}; closing", router.options.hello_timeout);
             Err(Some(handshake::Abort {
                 reason: "wamp.error.protocol_violation".into(),
                 message: "no HELLO in time".into(),
