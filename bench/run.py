@@ -20,13 +20,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wamp_probe import free_port, wait_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "bench"
@@ -89,25 +91,6 @@ def make_pki(folder):
     return Path(folder) / "ca.crt"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the router exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port} after {timeout} s")
-
-
 def tree(pid):
     """pid and its descendants (Crossbar runs its router in a worker process)."""
     out = [pid]
@@ -165,8 +148,8 @@ class Router:
             cmd = [crossbar_bin, "start", "--cbdir", str(self.dir), "--loglevel", "warn"]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        wait_port(self.ws, self.proc)
-        wait_port(self.rs, self.proc)
+        wait_port(self.ws, self.proc, timeout=60)
+        wait_port(self.rs, self.proc, timeout=60)
 
     def url(self, transport):
         s = "s" if self.ca else ""

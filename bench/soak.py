@@ -70,9 +70,7 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -80,22 +78,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, whatever the cwd
+from wamp_probe import OPERATOR, Probe, free_port, load1, log, wait_port  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
-OPERATOR = "operator"
 WARMUP = 2  # s: the load generators' own warm-up (sent, not recorded), before `--minutes`
 COLUMNS = ["t_s", "phase", "window", "rss_kb", "fds", "threads", "cpu_pct", "sessions",
            "joined_total", "left_total", "msgs_rx_total", "msgs_tx_total", "load1"]
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(ws_port, rs_port):
@@ -130,19 +120,6 @@ def config(ws_port, rs_port):
     }
 
 
-def wait_port(port, proc, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the router exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port} after {timeout} s")
-
-
 def proc_sample(pid):
     """(rss kB, fds, threads, cpu ticks) of a process; None where /proc says nothing."""
     rss = threads = fds = ticks = None
@@ -166,10 +143,6 @@ def proc_sample(pid):
     return rss, fds, threads, ticks
 
 
-def load1():
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 def scrape(port):
     """Sums of the /metrics samples the CSV keeps (all label sets added up); {} on failure."""
     wanted = {"wamp_sessions_joined_total": "joined_total", "wamp_sessions_left_total": "left_total",
@@ -190,80 +163,6 @@ def scrape(port):
             except ValueError:
                 pass
     return {k: int(v) for k, v in out.items()}
-
-
-class Probe:
-    """A minimal WAMP caller over RawSocket+JSON (stdlib only), logged in as the operator."""
-
-    def __init__(self, port, ticket, timeout=15):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
-        self.sock.settimeout(timeout)
-        self.sock.sendall(bytes([0x7F, 0xF1, 0, 0]))  # 16 MiB frames, JSON
-        reply = self._exact(4)
-        if reply[0] != 0x7F or reply[1] & 0x0F != 1:
-            raise RuntimeError(f"RawSocket handshake refused: {reply.hex()}")
-        self.request = 0
-        self.send([1, "realm1", {"roles": {"caller": {}}, "authmethods": ["ticket"], "authid": OPERATOR}])
-        msg = self.recv()
-        if msg[0] == 4:  # CHALLENGE
-            self.send([5, ticket, {}])
-            msg = self.recv()
-        if msg[0] != 2:
-            raise RuntimeError(f"the probe could not join: {msg}")
-        self.id = msg[1]
-
-    def _exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise RuntimeError("the router closed the probe's connection")
-            buf += chunk
-        return buf
-
-    def send(self, msg):
-        data = json.dumps(msg).encode()
-        self.sock.sendall(struct.pack(">I", len(data)) + data)  # type 0 (message) + 24-bit length
-
-    def recv(self):
-        for _ in range(1000):  # pings are answered; anything else is a message
-            head = self._exact(4)
-            kind, length = head[0] & 0x07, int.from_bytes(head[1:], "big")
-            body = self._exact(length)
-            if kind == 1:  # ping → pong with the same payload
-                self.sock.sendall(bytes([2]) + head[1:] + body)
-                continue
-            if kind == 0:
-                return json.loads(body)
-        raise RuntimeError("the probe got only pings")
-
-    def call(self, procedure, args=None):
-        self.request += 1
-        self.send([48, self.request, {}, procedure] + ([args] if args else []))
-        for _ in range(100):
-            msg = self.recv()
-            if msg[0] == 50 and msg[1] == self.request:
-                return msg[3] if len(msg) > 3 else []
-            if msg[0] == 8 and msg[2] == self.request:
-                raise RuntimeError(f"{procedure}: {msg[4]}")
-            if msg[0] in (3, 6):
-                raise RuntimeError(f"the router ended the probe's session: {msg}")
-        raise RuntimeError(f"no answer to {procedure}")
-
-    def count(self):
-        return self.call("wamp.session.count")[0]
-
-    def listing(self, what):
-        """{"exact": [...], "prefix": [...], "wildcard": [...]} of wamp.WHAT.list."""
-        return self.call(f"wamp.{what}.list")[0]
-
-    def close(self):
-        try:
-            self.send([6, {}, "wamp.close.normal"])
-            self.recv()
-        except (OSError, RuntimeError, ValueError):
-            pass
-        self.sock.close()
 
 
 class Procs:
@@ -417,7 +316,7 @@ def main():
             stdout=router_log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
         wait_port(ws_port, router)
         wait_port(rs_port, router)
-        probe = Probe(rs_port, ticket)
+        probe = Probe(rs_port, ticket, timeout=15)
         if probe.count() != 1:
             raise RuntimeError(f"expected the probe alone in the realm, found {probe.count()} sessions")
 
