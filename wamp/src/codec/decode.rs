@@ -72,8 +72,15 @@ impl<'a, F: Format> Reader<'a, F> {
         self.take(field, "a non-negative integer")
     }
 
+    /// A dict, itself untagged (CBOR): a tag on it is refused like one inside it, and like
+    /// one on `Arguments` or `ArgumentsKw`.
     fn dict(&mut self, field: &'static str) -> Result<Dict, DecodeError> {
-        self.take(field, "a dict")
+        let i = self.next;
+        let d = self.take(field, "a dict")?;
+        if F::kind(&self.frame[self.elements.range(i)]) != Kind::Dict {
+            return Err(self.element_error(i, field, "must be a dict, not a tagged one"));
+        }
+        Ok(d)
     }
 
     fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {

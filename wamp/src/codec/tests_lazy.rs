@@ -95,3 +95,31 @@ fn bad_events_get_the_same_errors() {
         assert!(full.starts_with(&lazy), "{lazy} / {full}");
     }
 }
+
+/// A CBOR tag on an EVENT's Details is refused by both decoders alike (codec_cbor found
+/// `decode` accepting what `decode_lazy` refused; input
+/// `fuzz/corpus/codec_cbor/seed-crash-tagged-details`).
+#[test]
+fn a_tagged_details_dict_is_refused_by_both() {
+    // [36, 1, 2, 16(16({})), ["Hello, world!"], {"n": null, "b": false}]
+    let mut frame = vec![0x86, 0x18, 0x24, 0x01, 0x02, 0xd0, 0xd0, 0xa0, 0x81, 0x6d];
+    frame.extend_from_slice(b"Hello, world!");
+    frame.extend_from_slice(&[0xa2, 0x61, b'n', 0xf6, 0x61, b'b', 0xf4]);
+    let frame = Bytes::from(frame);
+    let lazy = decode_lazy(Serializer::Cbor, &frame)
+        .unwrap_err()
+        .to_string();
+    let full = decode(Serializer::Cbor, &frame).unwrap_err().to_string();
+    assert!(full.starts_with(&lazy), "{lazy} / {full}");
+    assert!(full.contains("Details"), "{full}");
+    // A tagged HELLO.Details is refused the same way.
+    let hello = Bytes::from_static(&[0x83, 0x01, 0x61, b'a', 0xd0, 0xa0]);
+    let e = decode(Serializer::Cbor, &hello).unwrap_err().to_string();
+    assert!(e.contains("Details") && e.contains("tagged"), "{e}");
+    // JSON's whitespace around a dict is no tag.
+    let spaced = Bytes::from_static(b"[ 36 , 1 , 2 ,\n { \"a\" : 1 } ]");
+    assert!(matches!(
+        decode(Serializer::Json, &spaced),
+        Ok(Message::Event { .. })
+    ));
+}
