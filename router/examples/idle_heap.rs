@@ -9,6 +9,9 @@
 //! With `TRACE_LO` and `TRACE_HI`, the first 40 allocations of a size in (LO, HI] print a
 //! backtrace on standard error: how the large per-session blocks were found.
 
+// A global allocator is an unsafe trait; the only unsafe code in the workspace.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
