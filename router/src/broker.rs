@@ -167,6 +167,55 @@ impl Filter {
         })
     }
 
+    /// The options this filter was read from ([`Filter::from_options`] reads them back the
+    /// same), for another node.
+    pub fn to_options(&self) -> Dict {
+        fn ids(set: &HashSet<Id>) -> Value {
+            let mut v: Vec<Id> = set.iter().copied().collect();
+            v.sort_unstable();
+            Value::List(v.into_iter().map(Value::from).collect())
+        }
+        fn strs(set: &HashSet<String>) -> Value {
+            let mut v: Vec<&String> = set.iter().collect();
+            v.sort_unstable();
+            Value::List(v.into_iter().map(|s| Value::from(s.as_str())).collect())
+        }
+        let mut d = Dict::new();
+        let lists = [
+            (
+                "exclude_authid",
+                &self.exclude_authid,
+                &self.eligible_authid,
+                "eligible_authid",
+            ),
+            (
+                "exclude_authrole",
+                &self.exclude_authrole,
+                &self.eligible_authrole,
+                "eligible_authrole",
+            ),
+        ];
+        if !self.exclude.is_empty() {
+            d.insert("exclude".into(), ids(&self.exclude));
+        }
+        if let Some(l) = &self.eligible {
+            d.insert("eligible".into(), ids(l));
+        }
+        for (exclude_key, exclude, eligible, eligible_key) in lists {
+            if !exclude.is_empty() {
+                d.insert(exclude_key.into(), strs(exclude));
+            }
+            if let Some(l) = eligible {
+                d.insert(eligible_key.into(), strs(l));
+            }
+        }
+        if d.is_empty() {
+            // An empty exclude list still makes a filter (one that admits everyone).
+            d.insert("exclude".into(), Value::List(Vec::new()));
+        }
+        d
+    }
+
     /// Whether `s` may receive the event.
     pub fn admits(&self, s: &SessionHandle) -> bool {
         !self.exclude.contains(&s.id)
@@ -333,15 +382,16 @@ impl Broker {
     /// Delivers a publication to every matching subscriber and returns the publication id.
     pub fn publish(&self, publisher: &Identity<'_>, p: &Publication<'_>) -> Id {
         let publication = wamp::id::random_id();
+        self.publish_as(publication, publisher, p);
+        publication
+    }
+
+    /// Delivers publication `publication` (an id given elsewhere: by another node of the
+    /// cluster) to every matching subscriber.
+    pub fn publish_as(&self, publication: Id, publisher: &Identity<'_>, p: &Publication<'_>) {
         let st = read(&self.state);
         // The details of the event, built once: with the topic for pattern subscriptions.
-        let mut details = Dict::new();
-        if p.disclose {
-            details.insert("publisher".into(), publisher.id.into());
-            details.insert("publisher_authid".into(), publisher.authid.into());
-            details.insert("publisher_authrole".into(), publisher.authrole.into());
-        }
-        details.extend(p.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let details = event_details(publisher, p);
         let mut with_topic: Option<Dict> = None;
         let mut count = Delivered::default();
         for sub in st.matching(p.topic) {
@@ -360,7 +410,6 @@ impl Broker {
         if let Some(m) = &self.metrics {
             m.events(count.queued, count.dropped);
         }
-        publication
     }
 
     /// Runs `f` on the subscription `id`, if it exists.
@@ -393,6 +442,19 @@ impl Broker {
         let subscribers = st.subscriptions.values().map(|s| s.subscribers.len()).sum();
         (st.subscriptions.len(), subscribers, st.by_session.len())
     }
+}
+
+/// The Details of the events of `p` to an exact subscription: the publisher when disclosed,
+/// then the pass-through keys (pattern subscriptions get the topic too).
+pub fn event_details(publisher: &Identity<'_>, p: &Publication<'_>) -> Dict {
+    let mut details = Dict::new();
+    if p.disclose {
+        details.insert("publisher".into(), publisher.id.into());
+        details.insert("publisher_authid".into(), publisher.authid.into());
+        details.insert("publisher_authrole".into(), publisher.authrole.into());
+    }
+    details.extend(p.passthru.iter().map(|(k, v)| (k.clone(), v.clone())));
+    details
 }
 
 /// Who publishes: a session, or the router's internal session for meta events.

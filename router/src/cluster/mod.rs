@@ -1,3 +1,5 @@
-//! Several routers as one over NATS (`../shared/cluster.md`): the subjects WAMP names map to.
+//! Several routers as one over NATS (`../shared/cluster.md`): the subjects WAMP names map
+//! to, and the envelope a publication crosses in.
 
+pub mod envelope;
 pub mod subject;
