@@ -2,4 +2,5 @@
 //! to, and the envelope a publication crosses in.
 
 pub mod envelope;
-pub mod subject;
+pub mod interest;
+pub mod names;

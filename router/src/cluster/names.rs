@@ -1,6 +1,7 @@
-//! NATS subjects for WAMP names: `<prefix>.<realm>.<kind>.<c1>.<c2>…`, one NATS token per URI
-//! component (and one for the whole realm), so that NATS's own wildcards do the matching of
-//! exact and wildcard subscriptions and most of a prefix one's.
+//! The NATS subjects of WAMP names, `<prefix>.<realm>.<kind>.<c1>.<c2>…` (`subjects` has
+//! those of the cluster itself): one NATS token per URI component (and one for the whole
+//! realm), so that NATS's own wildcards do the matching of exact and wildcard subscriptions and
+//! most of a prefix one's.
 //!
 //! A token keeps ASCII letters, digits, `_` and `-`; every other byte (of the UTF-8) is written
 //! `%XX`, `%` included. So no token is empty, none holds `.`, whitespace or a control
