@@ -389,12 +389,24 @@ impl Broker {
     /// Delivers publication `publication` (an id given elsewhere: by another node of the
     /// cluster) to every matching subscriber.
     pub fn publish_as(&self, publication: Id, publisher: &Identity<'_>, p: &Publication<'_>) {
+        self.publish_where(publication, publisher, p, |_| true);
+    }
+
+    /// [`Broker::publish_as`] to the matching subscriptions `keep` keeps only (those a
+    /// message from another node is for, see `cluster::interest`).
+    pub fn publish_where(
+        &self,
+        publication: Id,
+        publisher: &Identity<'_>,
+        p: &Publication<'_>,
+        keep: impl Fn(&Subscription) -> bool,
+    ) {
         let st = read(&self.state);
         // The details of the event, built once: with the topic for pattern subscriptions.
         let details = event_details(publisher, p);
         let mut with_topic: Option<Dict> = None;
         let mut count = Delivered::default();
-        for sub in st.matching(p.topic) {
+        for sub in st.matching(p.topic).filter(|s| keep(s)) {
             let details = if sub.policy == MatchPolicy::Exact {
                 &details
             } else {

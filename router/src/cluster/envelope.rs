@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use wamp::{Dict, Id, Message, Payload, Serializer};
 
-use crate::broker::{Broker, Filter, Identity, Publication, event_details};
+use crate::broker::{Broker, Filter, Identity, Publication, Subscription, event_details};
 
 /// The subscription id in an envelope's EVENT (a valid ID; receivers use their own).
 const NO_SUBSCRIPTION: Id = 1;
@@ -121,9 +121,10 @@ pub struct Arrived {
 }
 
 impl Arrived {
-    /// Delivers the publication to this node's subscribers: never to the publisher (it is
-    /// not on this node), with the details as they came.
-    pub fn deliver(self, broker: &Broker) {
+    /// Delivers the publication to this node's subscribers that `keep` keeps (see
+    /// [`super::interest::Interest::wants`]): never to the publisher (it is not on this node),
+    /// with the details as they came.
+    pub fn deliver(self, broker: &Broker, keep: impl Fn(&Subscription) -> bool) {
         let Arrived {
             topic,
             publication,
@@ -146,7 +147,7 @@ impl Arrived {
             authid: &publisher.1,
             authrole: &publisher.2,
         };
-        broker.publish_as(publication, &identity, &p);
+        broker.publish_where(publication, &identity, &p, keep);
     }
 }
 
@@ -296,11 +297,22 @@ mod tests {
             let mut node = Node::new();
             node.broker.publish_as(4242, &publisher, &p);
             let want = node.received();
-            arrived.deliver(&node.broker);
+            arrived.deliver(&node.broker, |_| true);
             let got = node.received();
             assert_eq!(got, want, "{ser}");
             // Exact and prefix subscribers got it, the excluded role and the wildcard not.
             assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 0, 0]);
+            // Through the NATS subscription of exact subscriptions only, the prefix one gets
+            // nothing (it has its own).
+            open(&body)
+                .expect("opened")
+                .deliver(&node.broker, |s| s.policy == MatchPolicy::Exact);
+            let only_exact = node.received();
+            assert_eq!(
+                only_exact.iter().map(Vec::len).collect::<Vec<_>>(),
+                [1, 0, 0, 0]
+            );
+            assert_eq!(only_exact[0], want[0]);
             let event = String::from_utf8_lossy(&got[1][0]).into_owned();
             if ser == Serializer::Json {
                 assert!(
