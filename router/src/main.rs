@@ -44,7 +44,7 @@ struct Args {
     /// Connections one listener keeps open at most; beyond, new ones are refused at once.
     #[arg(long, value_name = "N", default_value_t = RouterOptions::default().max_connections)]
     max_connections: usize,
-    /// How long a RawSocket frame may stop arriving half-way before its session is ended.
+    /// How long a frame (RawSocket or WebSocket) may stop arriving half-way before its session is ended.
     #[arg(long, value_name = "DURATION", value_parser = wamp::duration::parse, default_value = "30s")]
     frame_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and its last writes.

@@ -29,7 +29,7 @@ pub struct RouterOptions {
     pub hello_timeout: Duration,
     /// How long a closing session waits for the client's GOODBYE and for its last writes.
     pub goodbye_timeout: Duration,
-    /// How long a RawSocket frame may stop arriving half-way before its session is ended.
+    /// How long a frame (RawSocket or WebSocket) may stop arriving half-way before its session is ended.
     pub frame_timeout: Duration,
     /// Connections one listener keeps open at most; beyond, new ones are refused at once.
     pub max_connections: usize,

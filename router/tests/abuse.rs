@@ -288,9 +288,8 @@ async fn stalled(router: &RouterProcess, kind: Stalled) -> TcpStream {
 }
 
 /// Connections whose frames stop half-way, before and after HELLO on both transports: each is
-/// closed (RawSocket by the frame timeout, WebSocket by the HELLO timeout before HELLO and by
-/// the keepalive ping it cannot answer after), none holds the router up, and their memory is
-/// given back.
+/// closed by the frame timeout (the WebSocket keepalive off, so that it is not what closes
+/// them), none holds the router up, and their memory is given back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_whose_frames_stall_half_way_are_closed_and_hold_nobody_up() {
     const EACH: usize = 100;
@@ -300,8 +299,7 @@ async fn connections_whose_frames_stall_half_way_are_closed_and_hold_nobody_up()
         &["--frame-timeout", "1s", "--hello-timeout", "5s"],
         |config| {
             let ws = &mut config["workers"][0]["transports"][0]["paths"]["ws"]["options"];
-            ws["auto_ping_interval"] = 500.into();
-            ws["auto_ping_timeout"] = 500.into();
+            ws["auto_ping_interval"] = 0.into();
         },
     );
     normal_clients_are_quick(&router, "at first").await;
@@ -346,20 +344,14 @@ async fn connections_whose_frames_stall_half_way_are_closed_and_hold_nobody_up()
         let (kind, took) = c.await.expect("closed");
         slowest[kind as usize] = slowest[kind as usize].max(took);
     }
-    // The frame timeout is checked every `frame_timeout`: a stall is seen within two; the
-    // keepalive pings after 500 ms of silence and gives up 500 ms later. Both well before the
-    // HELLO timeout, which closes the WebSocket connections that never said HELLO.
+    // The frame timeout is checked every `frame_timeout`: a stall is seen within two, well
+    // before the HELLO timeout.
     let bound = 2 * frame_timeout + Duration::from_secs(1);
-    for kind in [Stalled::RsOpen, Stalled::RsJoined, Stalled::WsJoined] {
+    assert!(bound + opened < hello_timeout, "opening took {opened:?}");
+    for kind in kinds {
         let took = slowest[kind as usize];
         assert!(took <= bound, "{kind:?}: closed after {took:?}");
     }
-    let took = slowest[Stalled::WsOpen as usize];
-    assert!(
-        took >= hello_timeout - opened - Duration::from_millis(100)
-            && took <= hello_timeout + Duration::from_secs(2),
-        "WsOpen: closed after {took:?}"
-    );
     fds_back_to(&router, fds, "after the stalls").await;
     eprintln!(
         "{} stalled connections: opened in {opened:?}, closed after at most {slowest:?} \

@@ -504,6 +504,44 @@ async fn a_frame_that_stops_arriving_half_way_times_out() {
     let text = String::from_utf8_lossy(&rest);
     assert!(text.contains("[2,"), "WELCOME first: {text:?}");
     assert!(text.contains("half-way"), "{text:?}");
+    // WebSocket, before and after HELLO: a frame header announcing 1000 bytes, then a few;
+    // the ABORT comes within the frame timeout, long before the keepalive would close it.
+    let ws_addr = url(&router, Transport::Ws)
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    for hello_first in [false, true] {
+        let mut s = common::chaos::ws_upgraded(&ws_addr).await;
+        if hello_first {
+            s.write_all(&common::chaos::ws_frame(hello)).await.unwrap();
+        }
+        let mut stalled = common::chaos::ws_header(1000);
+        stalled.extend_from_slice(b"[16,");
+        s.write_all(&stalled).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        within("the close", s.read_to_end(&mut rest)).await.unwrap();
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.contains("wamp.error.protocol_violation") && text.contains("half-way"),
+            "WebSocket, HELLO first: {hello_first}: {text:?}"
+        );
+        assert_eq!(text.contains("[2,"), hello_first, "{text:?}");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    }
+    // Whole frames sent slowly, byte by byte, are no stall.
+    let mut s = common::chaos::ws_upgraded(&ws_addr).await;
+    let frame = common::chaos::ws_frame(hello);
+    for b in &frame {
+        s.write_all(&[*b]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let welcome = common::chaos::ws_read_frame(&mut s).await;
+    assert!(
+        welcome.starts_with(b"[2,"),
+        "{:?}",
+        String::from_utf8_lossy(&welcome)
+    );
     bystanders_still_work(&router).await;
     router.shutdown().await;
 }

@@ -8,6 +8,7 @@ pub mod rawsocket;
 mod stream;
 pub mod tls;
 pub mod websocket;
+pub mod ws_frames;
 
 pub use stream::{Peer, ReadHalf, Stream, WriteHalf};
 
@@ -162,8 +163,9 @@ impl Outbound {
 /// does better with far more, e.g. 64 KiB: fewer reads, each taking many messages.
 pub const CLIENT_READ_BUFFER: usize = 4096;
 
-/// How long a RawSocket frame may stop arriving half-way before the connection is given up
-/// ([`TransportError::Stalled`]), unless [`FrameReader::set_stall_timeout`] says otherwise.
+/// How long a frame (RawSocket, or WebSocket on a server) may stop arriving half-way before the
+/// connection is given up ([`TransportError::Stalled`]), unless
+/// [`FrameReader::set_stall_timeout`] says otherwise.
 pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The reading half of a connection.
@@ -182,14 +184,18 @@ pub enum FrameReader {
         /// The largest accepted (tungstenite's own limit may be larger: see
         /// [`websocket::accept`]).
         limit: usize,
+        /// Where the bytes read are in their frames (a server's connections).
+        progress: Option<std::sync::Arc<ws_frames::Progress>>,
+        /// How long a frame begun may go without a byte more.
+        stall: std::time::Duration,
     },
 }
 
 impl FrameReader {
-    /// Sets how long a RawSocket frame may stop arriving half-way (see [`STALL_TIMEOUT`]).
+    /// Sets how long a frame may stop arriving half-way (see [`STALL_TIMEOUT`]).
     pub fn set_stall_timeout(&mut self, timeout: std::time::Duration) {
-        if let FrameReader::Raw { stall, .. } = self {
-            *stall = timeout;
+        match self {
+            FrameReader::Raw { stall, .. } | FrameReader::Ws { stall, .. } => *stall = timeout,
         }
     }
 
@@ -221,8 +227,20 @@ impl FrameReader {
                     }
                 }
             }
-            FrameReader::Ws { messages, limit } => loop {
-                let message = match messages.next().await? {
+            FrameReader::Ws {
+                messages,
+                limit,
+                progress,
+                stall,
+            } => loop {
+                let next = match progress {
+                    None => messages.next().await,
+                    Some(progress) => match stalling(messages, progress, *stall).await {
+                        Ok(next) => next,
+                        Err(stalled) => return Some(Err(stalled)),
+                    },
+                }?;
+                let message = match next {
                     Ok(WsMessage::Binary(b)) => b,
                     Ok(WsMessage::Text(t)) => Bytes::from(t),
                     Ok(WsMessage::Close(_)) => return None,
@@ -242,6 +260,38 @@ impl FrameReader {
                 }
                 return Some(Ok(Inbound::Message(message)));
             },
+        }
+    }
+}
+
+/// What reading the next WebSocket message gave.
+type WsNext = Option<Result<WsMessage, tungstenite::Error>>;
+
+/// The next WebSocket message, or [`TransportError::Stalled`] when the bytes read end inside
+/// a frame and none has come for `stall` (looked at every `stall`, as RawSocket's).
+async fn stalling(
+    messages: &mut futures_util::stream::SplitStream<WebSocketStream<Stream>>,
+    progress: &ws_frames::Progress,
+    stall: std::time::Duration,
+) -> Result<WsNext, TransportError> {
+    if let Some(m) = messages.next().now_or_never() {
+        return Ok(m);
+    }
+    let mut bytes = progress.bytes();
+    loop {
+        tokio::select! {
+            biased;
+            m = messages.next() => return Ok(m),
+            _ = tokio::time::sleep(stall) => {
+                let now = progress.bytes();
+                if let Some(partial) = progress.partial_frame().filter(|_| now == bytes) {
+                    return Err(TransportError::Stalled {
+                        buffered: partial as usize,
+                        after: stall,
+                    });
+                }
+                bytes = now;
+            }
         }
     }
 }

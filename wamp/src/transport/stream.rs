@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
+use super::ws_frames::{Progress, Watcher};
+
 /// A connected byte stream.
 #[derive(Debug)]
 pub enum Stream {
@@ -21,6 +23,15 @@ pub enum Stream {
     /// A stream whose first bytes were read already (to tell RawSocket from HTTP) and are
     /// given back before the rest.
     Rewound(Box<Rewound>),
+    /// A stream whose incoming WebSocket frames are followed (see [`super::ws_frames`]).
+    Watched(Box<Watched>),
+}
+
+/// A stream and the [`Watcher`] of the bytes read from it.
+#[derive(Debug)]
+pub struct Watched {
+    inner: Stream,
+    watcher: Watcher,
 }
 
 /// A stream with bytes put back in front of it.
@@ -42,6 +53,17 @@ impl Stream {
         }))
     }
 
+    /// Follows the WebSocket frames read from the stream (from the HTTP request on): the
+    /// progress tells when a frame stops half-way.
+    pub fn watched(self) -> (Stream, std::sync::Arc<Progress>) {
+        let (watcher, progress) = Watcher::new();
+        let s = Stream::Watched(Box::new(Watched {
+            inner: self,
+            watcher,
+        }));
+        (s, progress)
+    }
+
     /// Who is at the other end.
     pub fn peer(&self) -> io::Result<Peer> {
         match self {
@@ -49,6 +71,7 @@ impl Stream {
             Stream::Unix(_) => Ok(Peer::Unix),
             Stream::Tls(s) => s.get_ref().0.peer_addr().map(Peer::Tcp),
             Stream::Rewound(r) => r.inner.peer(),
+            Stream::Watched(w) => w.inner.peer(),
         }
     }
 
@@ -57,6 +80,7 @@ impl Stream {
         match self {
             Stream::Tls(_) => true,
             Stream::Rewound(r) => r.inner.is_secure(),
+            Stream::Watched(w) => w.inner.is_secure(),
             Stream::Tcp(_) | Stream::Unix(_) => false,
         }
     }
@@ -67,6 +91,7 @@ impl Stream {
             Stream::Tcp(s) => s.set_nodelay(true),
             Stream::Tls(s) => s.get_ref().0.set_nodelay(true),
             Stream::Rewound(r) => r.inner.set_nodelay(),
+            Stream::Watched(w) => w.inner.set_nodelay(),
             Stream::Unix(_) => Ok(()),
         }
     }
@@ -102,6 +127,10 @@ macro_rules! delegate {
                 let $s = &mut r.inner;
                 $call
             }
+            Stream::Watched(w) => {
+                let $s = &mut w.inner;
+                $call
+            }
         }
     };
 }
@@ -120,6 +149,14 @@ impl AsyncRead for Stream {
             buf.put_slice(&r.prefix[r.at..r.at + n]);
             r.at += n;
             return Poll::Ready(Ok(()));
+        }
+        if let Stream::Watched(w) = this {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut w.inner).poll_read(cx, buf);
+            if let Poll::Ready(Ok(())) = polled {
+                w.watcher.feed(&buf.filled()[before..]);
+            }
+            return polled;
         }
         delegate!(this, s => Pin::new(s).poll_read(cx, buf))
     }
@@ -148,6 +185,7 @@ impl AsyncWrite for Stream {
             Stream::Unix(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
             Stream::Rewound(r) => r.inner.is_write_vectored(),
+            Stream::Watched(w) => w.inner.is_write_vectored(),
         }
     }
 

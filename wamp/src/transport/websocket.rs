@@ -196,6 +196,8 @@ pub async fn accept(
     // tungstenite's limit must be set before the path is known: the largest of the routes';
     // the reader then holds the route's own.
     let largest = routes.iter().map(|r| r.max_message_size).max().unwrap_or(0);
+    // Every byte from the request on is followed, to time a frame that stops half-way.
+    let (stream, progress) = stream.watched();
     let ws = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
         callback,
@@ -212,7 +214,7 @@ pub async fn accept(
         is_secure,
         limit,
     };
-    Ok((index, split(ws, facts, headers)))
+    Ok((index, split(ws, facts, headers, Some(progress))))
 }
 
 /// The client side: connects to `url` (`ws://host:port/path`) over an open `stream`; the
@@ -273,7 +275,7 @@ pub async fn connect(
         is_secure,
         limit,
     };
-    Ok(split(ws, facts, Vec::new()))
+    Ok(split(ws, facts, Vec::new(), None))
 }
 
 /// What a handshake established, for [`split`].
@@ -289,6 +291,7 @@ fn split(
     ws: tokio_tungstenite::WebSocketStream<Stream>,
     facts: Facts,
     http_headers: Vec<(String, String)>,
+    progress: Option<std::sync::Arc<super::ws_frames::Progress>>,
 ) -> Connection {
     let Facts {
         serializer,
@@ -310,6 +313,8 @@ fn split(
         reader: FrameReader::Ws {
             messages: stream,
             limit,
+            progress,
+            stall: super::STALL_TIMEOUT,
         },
         writer: FrameWriter::Ws {
             sink,
