@@ -38,6 +38,7 @@ mod authorize;
 #[doc(hidden)]
 pub mod bench;
 mod broker;
+pub mod cluster;
 pub mod config;
 mod context;
 mod dealer;
