@@ -90,8 +90,12 @@ fn run() -> anyhow::Result<()> {
     let (loaded, source) = load(&args)?;
     let loaded_ticket = loaded.generated_operator_ticket.clone();
     if args.check {
+        let cluster = match &loaded.config.cluster {
+            Some(c) => format!(", cluster node {} over {}", c.node, c.nats.url),
+            None => String::new(),
+        };
         println!(
-            "{source}: OK ({} realm(s), {} transport(s), {} warning(s))",
+            "{source}: OK ({} realm(s), {} transport(s), {} warning(s){cluster})",
             loaded.config.realms.len(),
             loaded.config.transports.len(),
             loaded.warnings.len()
