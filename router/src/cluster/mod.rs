@@ -368,3 +368,63 @@ impl Outage {
         self.told = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{NatsAuth, NatsConfig};
+
+    fn cluster() -> Cluster {
+        let config = ClusterConfig {
+            node: "node-a".to_owned(),
+            nats: NatsConfig {
+                url: "nats://127.0.0.1:4222".to_owned(),
+                auth: NatsAuth::None,
+            },
+            subject_prefix: "wampstat".to_owned(),
+            heartbeat: Duration::from_millis(100),
+            node_timeout: Duration::from_millis(300),
+        };
+        Cluster::new(config, "hash".to_owned())
+    }
+
+    #[test]
+    fn the_handle_tells_of_joins_and_leaves_and_lists_itself_first() {
+        let c = cluster();
+        let mut events = c.events();
+        let members = c.members();
+        let mut hb = c.heartbeat(false);
+        hb.node = "node-b".to_owned();
+        hb.incarnation = "b1".to_owned();
+        hb.sessions = 7;
+        let t0 = Instant::now();
+        let changes = c.table().observe(hb, t0);
+        c.apply(changes);
+        let joined = NodeEvent::Joined {
+            node: "node-b".to_owned(),
+            incarnation: "b1".to_owned(),
+        };
+        assert_eq!(events.try_recv().ok(), Some(joined));
+        assert_eq!(
+            members.borrow().get("node-b").map(String::as_str),
+            Some("b1")
+        );
+        let rows = c.status();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].is_self && rows[0].node == "node-a");
+        assert_eq!((rows[1].node.as_str(), rows[1].sessions), ("node-b", 7));
+
+        let changes = c.table().sweep(t0 + Duration::from_millis(301));
+        c.apply(changes);
+        assert!(matches!(
+            events.try_recv(),
+            Ok(NodeEvent::Left {
+                reason: LeftReason::Timeout(_),
+                ..
+            })
+        ));
+        assert!(members.borrow().is_empty());
+        assert_eq!(c.status()[1].state, NodeState::Dead);
+        assert!(!c.is_connected());
+    }
+}
