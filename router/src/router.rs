@@ -109,6 +109,7 @@ impl Router {
             options,
             tasks: TaskTracker::new(),
             metrics,
+            cluster: cluster.clone(),
         });
         if let Some(cluster) = cluster {
             let all: Vec<Arc<Realm>> = context.realms.values().cloned().collect();
@@ -167,6 +168,12 @@ impl Router {
             ));
         }
         Ok(Router { context, endpoints })
+    }
+
+    /// **[ours]** The node's part in a cluster (its node table and membership channels), when
+    /// the configuration has a `cluster` block.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.context.cluster.as_ref()
     }
 
     /// The listening transports, in configuration order.
