@@ -375,6 +375,32 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
 }
 
 #[tokio::test]
+async fn two_processes_with_one_node_name_are_told_apart_and_warned_about() {
+    let Some(bin) =
+        nats_server_or_skip("two_processes_with_one_node_name_are_told_apart_and_warned_about")
+    else {
+        return;
+    };
+    let nats = NatsServer::start(&bin, "one-name");
+    let first = start_node("twin", &nats.url());
+    let second = start_node("twin", &nats.url());
+    let loud = "ANOTHER PROCESS USES THIS NODE'S NAME \"twin\"";
+    let (mut first_said, mut second_said) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(printed(&first, &mut first_said, loud) && printed(&second, &mut second_said, loud)) {
+        assert!(
+            Instant::now() < deadline,
+            "both must warn: {first_said:#?} {second_said:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Once each, not at every heartbeat.
+    tokio::time::sleep(Duration::from_millis(3 * HEARTBEAT_MS)).await;
+    printed(&first, &mut first_said, loud);
+    assert_eq!(first_said.iter().filter(|l| l.contains(loud)).count(), 1);
+}
+
+#[tokio::test]
 async fn a_router_without_a_cluster_block_never_touches_nats() {
     let router = RouterProcess::start("no-cluster", &[]);
     let session = join_url(&router.ws, "realm1", Serializer::Json)
