@@ -24,4 +24,6 @@ pub struct RouterContext {
     pub tasks: TaskTracker,
     /// The Prometheus metrics.
     pub metrics: Metrics,
+    /// **[ours]** The node's part in a cluster, when the configuration has a `cluster` block.
+    pub cluster: Option<crate::cluster::Cluster>,
 }

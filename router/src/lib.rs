@@ -18,6 +18,8 @@
 //! - `listener`: accepts connections and runs their transport handshakes;
 //! - `session`: one task per connection — `handshake` (HELLO → WELCOME or ABORT), `dispatch`
 //!   (one frame in, replies out), `pubsub` and `rpc` (one handler per message), the ending;
+//! - `cluster` **[ours]**: with a `cluster` block only, the node's NATS connection,
+//!   heartbeats and node table, behind the [`cluster::Cluster`] handle each realm holds;
 //! - `meta_procedures`: the meta API's procedures, answered in-process;
 //! - `context`: what every session shares (realms, options, the shutdown signal);
 //! - `realm`: a realm's sessions, broker, dealer and meta events;

@@ -29,6 +29,11 @@ struct Args {
     /// Validate the configuration and exit.
     #[arg(long)]
     check: bool,
+    /// Connect to NATS with the configuration's `cluster` block, listen to the nodes'
+    /// heartbeats for two heartbeat intervals, print a table of them and exit (non-zero when
+    /// NATS cannot be reached).
+    #[arg(long, conflicts_with = "check")]
+    cluster_status: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -63,22 +68,42 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let args = Args::parse();
+    if args.cluster_status {
+        // stdout is the table: logs go to stderr, and only problems by default.
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn,async_nats=off".into()),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    // async-nats says "connected" too; the cluster module logs it once.
+                    .unwrap_or_else(|_| "info,async_nats=warn".into()),
+            )
+            .init();
+    }
     let (loaded, source) = load(&args)?;
     let loaded_ticket = loaded.generated_operator_ticket.clone();
     if args.check {
+        let cluster = match &loaded.config.cluster {
+            Some(c) => format!(", cluster node {} over {}", c.node, c.nats.url),
+            None => String::new(),
+        };
         println!(
-            "{source}: OK ({} realm(s), {} transport(s), {} warning(s))",
+            "{source}: OK ({} realm(s), {} transport(s), {} warning(s){cluster})",
             loaded.config.realms.len(),
             loaded.config.transports.len(),
             loaded.warnings.len()
         );
         return Ok(());
+    }
+    if args.cluster_status {
+        return cluster_status(&loaded.config, &source);
     }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
@@ -119,6 +144,30 @@ fn run() -> anyhow::Result<()> {
         router.shutdown().await;
         Ok(())
     })
+}
+
+/// `--cluster-status`: the nodes heard within two heartbeat intervals, as a table on stdout.
+fn cluster_status(config: &Config, source: &str) -> anyhow::Result<()> {
+    let Some(cluster) = &config.cluster else {
+        anyhow::bail!("{source} has no \"cluster\" block: this router is not part of a cluster");
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let listen = cluster.heartbeat * 2;
+    let rows = rt
+        .block_on(wamp_router::cluster::status::probe(cluster, listen))
+        .with_context(|| format!("cannot read the cluster's status (from {source})"))?;
+    print!("{}", wamp_router::cluster::status::render_table(&rows));
+    if rows.is_empty() {
+        eprintln!(
+            "no node heartbeat on {}.cluster.hb.* within {} ms",
+            cluster.subject_prefix,
+            listen.as_millis()
+        );
+    }
+    Ok(())
 }
 
 fn load(args: &Args) -> anyhow::Result<(Loaded, String)> {

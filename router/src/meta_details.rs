@@ -82,7 +82,13 @@ pub fn slow_dict(s: &crate::session_handle::Slowness) -> Dict {
     }
 }
 
-fn host_name() -> String {
+/// This machine's host name (`x_cb_node` of a router without a `cluster` block), read once.
+pub fn host_name() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(read_host_name).clone()
+}
+
+fn read_host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
         .ok()
@@ -140,18 +146,17 @@ pub fn transport_details(t: &TransportInfo) -> Value {
 }
 
 /// A session's details as `wamp.session.on_join` and `wamp.session.get` give them, with the keys
-/// in Crossbar's order. **[ours]**: `serializer` is the serializer's name for every transport,
+/// in Crossbar's order, on node `node` (`authextra.x_cb_node`: the cluster's node name, or the
+/// host name). **[ours]**: `serializer` is the serializer's name for every transport,
 /// and `websocket_protocol` is null on RawSocket.
-pub fn session_details(s: &SessionHandle) -> Dict {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let host = HOST.get_or_init(host_name).as_str();
+pub fn session_details(s: &SessionHandle, node: &str) -> Dict {
     let t = &s.transport;
     let peer = t.peer_string();
     let pid = std::process::id();
     // As Crossbar: what the authenticator gave, then the router's own keys.
     let mut authextra = s.authextra.clone();
     authextra.extend(dict! {
-        "x_cb_node" => host,
+        "x_cb_node" => node,
         "x_cb_worker" => "router",
         "x_cb_peer" => peer.as_str(),
         "x_cb_pid" => pid,

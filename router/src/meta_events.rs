@@ -33,12 +33,16 @@ pub struct MetaEvents {
     enabled: bool,
     /// Whether anyone subscribes to `wamp.session.on_stats`, cached.
     stats_watch: TopicWatch,
+    /// The node's name in session details (`authextra.x_cb_node`).
+    pub node: Arc<str>,
 }
 
 impl MetaEvents {
-    /// The meta events published into `broker`; `enabled` false publishes nothing.
-    pub fn new(broker: Arc<Broker>, enabled: bool) -> Self {
+    /// The meta events published into `broker`; `enabled` false publishes nothing; `node`
+    /// names the node in session details.
+    pub fn new(broker: Arc<Broker>, enabled: bool, node: Arc<str>) -> Self {
         MetaEvents {
+            node,
             broker,
             session: wamp::id::random_id(),
             enabled,
@@ -77,7 +81,7 @@ impl MetaEvents {
     /// `wamp.session.on_join`.
     pub fn on_join(&self, s: &SessionHandle) {
         self.publish("wamp.session.on_join", false, || {
-            vec![Value::Dict(session_details(s))]
+            vec![Value::Dict(session_details(s, &self.node))]
         });
     }
 

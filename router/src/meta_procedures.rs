@@ -1,5 +1,5 @@
 //! The meta API procedures (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`, and
-//! **[ours]** `wampstat.session.stats` and `wampstat.session.summary`), answered in-process on behalf of the router's internal
+//! **[ours]** `wampstat.session.stats`, `wampstat.session.summary` and `wampstat.cluster.status`), answered in-process on behalf of the router's internal
 //! session. Arguments are positional, as in Crossbar.
 
 use std::sync::Arc;
@@ -48,6 +48,7 @@ pub fn is_own(procedure: &str) -> bool {
     is_router_uri(procedure)
         || procedure == "wampstat.session.stats"
         || procedure == "wampstat.session.summary"
+        || procedure == "wampstat.cluster.status"
 }
 
 /// Answers `procedure` if it is a meta procedure of this router; `None` otherwise.
@@ -74,7 +75,7 @@ pub fn call(
             "wamp.session.get" => id_arg(a, 0, "session id").and_then(|id| {
                 realm
                     .session(id)
-                    .map(|s| one_value(Value::Dict(session_details(&s))))
+                    .map(|s| one_value(Value::Dict(session_details(&s, &realm.node))))
                     .ok_or_else(|| no_session(id))
             }),
             // The caller's own session is not an *other* session: no_such_session (the spec's
@@ -164,6 +165,7 @@ pub fn call(
             "wamp.subscription.get_events" => get_events(realm, caller, a, &kwargs),
             "wampstat.session.stats" => stats_snapshot(realm, a),
             "wampstat.session.summary" => Ok(summary(realm)),
+            "wampstat.cluster.status" => cluster_status(realm),
             _ => return None,
         })
     };
@@ -344,6 +346,19 @@ fn get_events(realm: &Realm, caller: &SessionHandle, args: &[Value], kwargs: &Di
     one(Value::List(events))
 }
 
+/// **[ours]** `wampstat.cluster.status`: one dict per node this node knows (itself first, then
+/// by name; see [`crate::cluster::NodeStatus::to_dict`]); on a router without a `cluster` block,
+/// the error `wampstat.error.not_clustered`.
+fn cluster_status(realm: &Realm) -> Answer {
+    match &realm.cluster {
+        Some(c) => one(crate::cluster::status::rows_value(&c.status())),
+        None => Err(Refusal::new(
+            crate::cluster::NOT_CLUSTERED,
+            "this router is not part of a cluster (its configuration has no \"cluster\" block)",
+        )),
+    }
+}
+
 /// **[ours]** `wampstat.session.summary`: how many sessions are joined, in total and by
 /// authrole, authid, transport (`websocket` / `rawsocket`, `+tls` when secure) and serializer,
 /// as kwargs; each count dict's keys sorted.
@@ -395,7 +410,7 @@ fn stats_snapshot(realm: &Realm, args: &[Value]) -> Answer {
         if wanted.as_ref().is_some_and(|w| !w.contains(&s.id)) {
             continue;
         }
-        let mut d = session_details(&s);
+        let mut d = session_details(&s, &realm.node);
         let (totals, cycle, joined) = match &s.stats {
             Some(st) => {
                 let (t, c) = st.reported();

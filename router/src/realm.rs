@@ -75,6 +75,11 @@ pub struct Realm {
     pub history: crate::history::History,
     /// Its Prometheus handles, when the router records metrics.
     pub metrics: Option<Arc<RealmMetrics>>,
+    /// The node's name in session details (`authextra.x_cb_node`): the cluster block's `node`,
+    /// or the host name.
+    pub node: Arc<str>,
+    /// **[ours]** The node's part in a cluster, when the configuration has a `cluster` block.
+    pub cluster: Option<crate::cluster::Cluster>,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -83,8 +88,15 @@ impl Realm {
     pub fn new(config: RealmConfig, metrics: Option<Arc<RealmMetrics>>) -> Self {
         let broker = Arc::new(Broker::default().with_metrics(metrics.clone()));
         let history = crate::history::History::new(&config.event_history);
+        let node: Arc<str> = crate::meta_details::host_name().into();
         Realm {
-            events: MetaEvents::new(Arc::clone(&broker), config.enable_meta_api),
+            events: MetaEvents::new(
+                Arc::clone(&broker),
+                config.enable_meta_api,
+                Arc::clone(&node),
+            ),
+            node,
+            cluster: None,
             config,
             broker,
             dealer: Dealer::default().with_metrics(metrics.clone()),
@@ -93,6 +105,15 @@ impl Realm {
             history,
             sessions: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// This realm on node `cluster` (its name in session details, its cluster status).
+    #[must_use]
+    pub fn in_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+        self.node = cluster.node().into();
+        self.events.node = Arc::clone(&self.node);
+        self.cluster = Some(cluster);
+        self
     }
 
     /// The realm's name.
@@ -184,6 +205,11 @@ impl Realm {
             forward_timeouts,
             ended_early,
         }
+    }
+
+    /// How many sessions are joined.
+    pub fn session_count(&self) -> usize {
+        read(&self.sessions).len()
     }
 
     /// Every joined session.

@@ -84,12 +84,22 @@ impl Router {
                 .map(|r| (r.name.as_str(), r.max_metric_uris)),
             !config.metrics.is_empty(),
         );
+        // [ours] Only with a cluster block: a single router never touches NATS.
+        let cluster = config.cluster.map(|c| {
+            let hash = crate::cluster::heartbeat::config_hash(&config.realms);
+            crate::cluster::Cluster::new(c, hash)
+        });
         let realms: HashMap<String, Arc<Realm>> = config
             .realms
             .into_iter()
             .map(|r| {
                 let m = metrics.realm(&r.name);
-                (r.name.clone(), Arc::new(Realm::new(r, m)))
+                let realm = Realm::new(r, m);
+                let realm = match &cluster {
+                    Some(c) => realm.in_cluster(c.clone()),
+                    None => realm,
+                };
+                (realm.name().to_owned(), Arc::new(realm))
             })
             .collect();
         metrics.watch_queues(realms.values().cloned().collect());
@@ -99,7 +109,15 @@ impl Router {
             options,
             tasks: TaskTracker::new(),
             metrics,
+            cluster: cluster.clone(),
         });
+        if let Some(cluster) = cluster {
+            let all: Vec<Arc<Realm>> = context.realms.values().cloned().collect();
+            let count = Box::new(move || all.iter().map(|r| r.session_count()).sum());
+            context
+                .tasks
+                .spawn(cluster.run(count, context.shutdown.clone()));
+        }
         let mut endpoints = Vec::new();
         let mut sockets: Vec<(usize, Listen, Services)> = Vec::new();
         for t in config.transports {
@@ -150,6 +168,12 @@ impl Router {
             ));
         }
         Ok(Router { context, endpoints })
+    }
+
+    /// **[ours]** The node's part in a cluster (its node table and membership channels), when
+    /// the configuration has a `cluster` block.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.context.cluster.as_ref()
     }
 
     /// The listening transports, in configuration order.

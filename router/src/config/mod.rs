@@ -23,6 +23,7 @@ use serde_json::Value;
 use wording::serde_message;
 
 mod auth;
+mod cluster;
 mod json_path;
 mod raw;
 mod strict;
@@ -35,6 +36,10 @@ mod wording;
 pub use auth::{
     AuthConfig, Authenticator, CraUser, DynamicAuth, Identity, KeyPrincipal, Principal, Salt,
     Secret,
+};
+pub use cluster::{
+    ClusterConfig, DEFAULT_HEARTBEAT_MS, DEFAULT_NODE_TIMEOUT_MS, DEFAULT_SUBJECT_PREFIX, NatsAuth,
+    NatsConfig, is_safe_token,
 };
 pub use wamp::MatchPolicy;
 /// A serializer a transport offers (`serializers`): the `wamp` crate's serializer.
@@ -56,6 +61,9 @@ pub struct Config {
     /// **[ours]** The Prometheus endpoints: `web` paths of type `metrics`, each served on the
     /// listening socket of its transport.
     pub metrics: Vec<MetricsPath>,
+    /// **[ours]** The top-level `cluster` block: this node's part in a cluster of routers over
+    /// NATS; `None` = a single router that never touches NATS.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// A `web` path of type `metrics` (`"metrics": {"type": "metrics"}`): `GET` there answers the
@@ -662,5 +670,6 @@ fn fallback_default(operator_ticket: Secret) -> Config {
             },
         ],
         metrics: Vec::new(),
+        cluster: None,
     }
 }

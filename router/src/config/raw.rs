@@ -44,6 +44,29 @@ pub(super) struct RawRoot {
     pub(super) version: Option<Int>,
     #[serde(default)]
     pub(super) workers: Vec<Value>,
+    pub(super) cluster: Option<Value>,
+}
+
+/// **[ours]** The top-level `cluster` block; unknown keys are errors.
+#[derive(Deserialize)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub(super) node: String,
+    pub(super) nats: RawNats,
+    pub(super) subject_prefix: Option<String>,
+    pub(super) heartbeat_ms: Option<Int>,
+    pub(super) node_timeout_ms: Option<Int>,
+}
+
+/// The cluster block's `nats`; unknown keys are errors.
+#[derive(Deserialize)]
+#[serde(expecting = "an object", deny_unknown_fields)]
+pub(super) struct RawNats {
+    pub(super) url: String,
+    pub(super) token: Option<String>,
+    pub(super) user: Option<String>,
+    pub(super) password: Option<String>,
+    pub(super) creds: Option<String>,
 }
 
 /// A worker of type `router` (`workers[]`).

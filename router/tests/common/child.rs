@@ -20,6 +20,8 @@ pub struct RouterProcess {
     pub rs: String,
     /// Its output lines (stdout and stderr), read by threads of their own.
     pub lines: mpsc::Receiver<String>,
+    /// Its configuration file.
+    pub config: PathBuf,
 }
 
 impl RouterProcess {
@@ -33,6 +35,16 @@ impl RouterProcess {
     pub fn start_configured(
         name: &str,
         args: &[&str],
+        configure: impl FnOnce(&mut serde_json::Value),
+    ) -> RouterProcess {
+        RouterProcess::start_with_env(name, args, &[], configure)
+    }
+
+    /// [`RouterProcess::start_configured`] with the environment variables `env` set too.
+    pub fn start_with_env(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
         configure: impl FnOnce(&mut serde_json::Value),
     ) -> RouterProcess {
         let default = include_str!("../../../config/default.json");
@@ -55,6 +67,7 @@ impl RouterProcess {
             .env("WAMPSTAT_OPERATOR_TICKET", CHILD_TICKET)
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "warn,wamp_router=info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -67,6 +80,7 @@ impl RouterProcess {
             ws: String::new(),
             rs: String::new(),
             lines,
+            config: file,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();

@@ -4,6 +4,7 @@
 pub mod chaos;
 pub mod child;
 pub mod endpoints;
+pub mod nats;
 pub mod raw_rpc;
 pub mod scrape;
 

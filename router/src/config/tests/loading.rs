@@ -374,6 +374,27 @@ fn example_configs_load() {
             .all(|p| !p.allow.publish && !p.allow.register)
     );
 
+    // [ours] Three nodes of one cluster on one machine: the same realms, their own ports.
+    let nodes: Vec<&Config> = ["a", "b", "c"]
+        .iter()
+        .map(|n| &seen[&format!("cluster-node-{n}.json")].config)
+        .collect();
+    for (config, n) in nodes.iter().zip(["a", "b", "c"]) {
+        let c = config.cluster.as_ref().expect("a cluster block");
+        assert_eq!(c.node, format!("node-{n}"));
+        assert_eq!(c.nats.url, "nats://127.0.0.1:4222");
+        assert_eq!(
+            c.nats.auth,
+            NatsAuth::Token(Secret::new("the value of NATS_TOKEN"))
+        );
+        assert_eq!(config.realms, nodes[0].realms);
+    }
+    let ports: std::collections::HashSet<String> = nodes
+        .iter()
+        .flat_map(|c| c.transports.iter().map(|t| t.listen.to_string()))
+        .collect();
+    assert_eq!(ports.len(), 6, "{ports:?}");
+
     let compatible = &seen["crossbar-compatible.json"];
     assert!(
         compatible

@@ -5,6 +5,7 @@
 use super::*;
 use serde_json::json;
 
+mod cluster;
 mod endpoints;
 mod loading;
 mod realms;

@@ -341,7 +341,7 @@ impl Cx<'_> {
 
     /// A secret (at `at`): `${NAME}` is read from the environment variable NAME, as Crossbar
     /// does; an unset one is an error naming the variable (never the secret).
-    fn secret(&self, value: String, at: &JsonPath) -> Result<Secret> {
+    pub(super) fn secret(&self, value: String, at: &JsonPath) -> Result<Secret> {
         let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
             if value.is_empty() {
                 return Err(self.err(at, "must not be empty"));

@@ -13,6 +13,7 @@ use super::wording::{describe, json_wording, serde_message};
 use super::{ConfigError, Loaded};
 
 mod auth;
+mod cluster;
 mod endpoints;
 mod realms;
 mod root;

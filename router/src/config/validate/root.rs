@@ -86,11 +86,16 @@ impl Cx<'_> {
 
         self.check_anonymous_roles(&realms, &pending)?;
         self.check_addresses(&pending)?;
+        let cluster = match &raw.cluster {
+            Some(block) => Some(self.cluster(block, &top.key("cluster"))?),
+            None => None,
+        };
 
         Ok(Config {
             realms: realms.into_iter().map(|(_, r)| r).collect(),
             transports: pending.into_iter().map(|p| p.transport).collect(),
             metrics: std::mem::take(&mut self.metrics),
+            cluster,
         })
     }
 
