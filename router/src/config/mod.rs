@@ -375,13 +375,15 @@ pub struct Loaded {
 /// The environment variable the embedded default reads the operator's ticket from.
 pub const OPERATOR_TICKET_VARIABLE: &str = "WAMPSTAT_OPERATOR_TICKET";
 
-/// The session administration procedures only the embedded default's `operator` may call.
-pub const ADMIN_PROCEDURES: [&str; 5] = [
+/// The administration procedures only the embedded default's `operator` may call: the
+/// session killers, the summary and the cluster's status (its topology and versions).
+pub const ADMIN_PROCEDURES: [&str; 6] = [
     "wamp.session.kill",
     "wamp.session.kill_by_authid",
     "wamp.session.kill_by_authrole",
     "wamp.session.kill_all",
     "wampstat.session.summary",
+    "wampstat.cluster.status",
 ];
 
 /// Why a configuration could not be loaded. Every message names the file.
