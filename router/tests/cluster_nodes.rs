@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::child::RouterProcess;
+use common::child::{RouterProcess, join_child_operator};
 use common::nats::{NATS_TOKEN, NatsServer, nats_server_or_skip};
 use common::*;
 use wamp::{Dict, Payload, Serializer, Session, Value};
@@ -205,7 +205,7 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
     }
 
     // A session on node-a: its details name the node, and node-a's count goes to 1.
-    let on_a = join_url(&a.ws, "realm1", Serializer::Json)
+    let on_a = join_child_operator(&a.ws, Serializer::Json)
         .await
         .expect("joins node-a");
     let details = within(
@@ -238,7 +238,7 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
     assert_eq!(rows["node-c"]["SESSIONS"], "0");
 
     // The meta procedure: node-a first (itself), the others alive.
-    let on_b = join_url(&b.ws, "realm1", Serializer::Msgpack)
+    let on_b = join_child_operator(&b.ws, Serializer::Msgpack)
         .await
         .expect("joins node-b");
     let view = until(
@@ -320,7 +320,7 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
         vec![Value::from(2u64)]
     );
     let d = start_node("node-d", &url);
-    let on_d = join_url(&d.ws, "realm1", Serializer::Json)
+    let on_d = join_child_operator(&d.ws, Serializer::Json)
         .await
         .expect("joins node-d");
     let alone = meta_status(&on_d).await;
@@ -403,7 +403,20 @@ async fn two_processes_with_one_node_name_are_told_apart_and_warned_about() {
 #[tokio::test]
 async fn a_router_without_a_cluster_block_never_touches_nats() {
     let router = RouterProcess::start("no-cluster", &[]);
-    let session = join_url(&router.ws, "realm1", Serializer::Json)
+    // Anonymous may not ask (the operator's, in the embedded default); the operator is told
+    // there is no cluster.
+    let anonymous = join_url(&router.ws, "realm1", Serializer::Json)
+        .await
+        .expect("joins");
+    assert_wamp_error(
+        within(
+            "wampstat.cluster.status",
+            call(&anonymous, "wampstat.cluster.status"),
+        )
+        .await,
+        "wamp.error.not_authorized",
+    );
+    let session = join_child_operator(&router.ws, Serializer::Json)
         .await
         .expect("joins");
     assert_wamp_error(

@@ -216,3 +216,24 @@ pub async fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Joins `realm1` at `url` as the child router's operator (the ticket [`CHILD_TICKET`]), who
+/// may call what the embedded default keeps from anonymous (`wampstat.cluster.status`, …).
+pub async fn join_child_operator(
+    url: &str,
+    serializer: wamp::Serializer,
+) -> Result<wamp::Session, wamp::client::ClientError> {
+    wamp::Session::join(
+        url,
+        "realm1",
+        wamp::SessionOptions {
+            serializer,
+            login: wamp::auth::Login {
+                authid: Some("operator".into()),
+                credentials: wamp::auth::Credentials::Ticket(CHILD_TICKET.into()),
+            },
+            ..wamp::SessionOptions::default()
+        },
+    )
+    .await
+}
