@@ -80,6 +80,26 @@ const MESSAGES: [(&str, &str); 25] = [
     ),
 ];
 
+/// A client's WebSocket frame: FIN and `opcode`, masked (with a mask that changes nothing
+/// the watcher looks at), `payload` unmasked as it is.
+fn ws_client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![opcode];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n <= 0xFFFF => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&[1, 2, 3, 4]);
+    f.extend_from_slice(payload);
+    f
+}
+
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new("corpus").join(target);
     fs::create_dir_all(&dir).expect("create the corpus folder");
@@ -154,6 +174,33 @@ fn main() {
         b"x,wamp.2.msgpack ,\n*.example.*\nhttps://a.example.com",
     );
     write("websocket", "null", b"wamp.2.json\nnull\nnull");
+    // ws_frames: a chunk-size octet, an upgrade request, then client frames (masked).
+    let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+                   Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n";
+    let hello = br#"[1,"realm1",{"roles":{"caller":{}}}]"#;
+    let with = |chunk: u8, frames: &[(u8, &[u8])], cut: Option<usize>| {
+        let mut v = vec![chunk];
+        v.extend_from_slice(request.as_bytes());
+        for (opcode, payload) in frames {
+            v.extend(ws_client_frame(*opcode, payload));
+        }
+        if let Some(cut) = cut {
+            v.truncate(v.len() - cut);
+        }
+        v
+    };
+    write("ws_frames", "hello", &with(7, &[(0x81, hello)], None));
+    write(
+        "ws_frames",
+        "ping-and-large",
+        &with(31, &[(0x89, b"ping"), (0x82, &[b'x'; 300])], None),
+    );
+    write(
+        "ws_frames",
+        "stalled",
+        &with(0, &[(0x81, b"[1]"), (0x82, &[b'y'; 1000])], Some(990)),
+    );
     write(
         "uri",
         "ops",

@@ -44,9 +44,16 @@ pub fn codec_round_trip(serializer: Serializer, data: &[u8]) {
 fn lazy_agrees(serializer: Serializer, frame: &Bytes) {
     use wamp::codec::Decoded;
     let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
-        assert_eq!(format!("{a:?}"), format!("{b:?}"), "decode_lazy and decode differ")
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{b:?}"),
+            "decode_lazy and decode differ"
+        )
     };
-    match (wamp::codec::decode_lazy(serializer, frame), wamp::decode(serializer, frame)) {
+    match (
+        wamp::codec::decode_lazy(serializer, frame),
+        wamp::decode(serializer, frame),
+    ) {
         (Ok(Decoded::Message(lazy)), Ok(full)) => same(&lazy, &full),
         (
             Ok(Decoded::Event(lazy)),
@@ -111,4 +118,42 @@ pub fn naive_glob(pattern: &[u8], text: &[u8]) -> bool {
         }
     }
     m[pattern.len()][text.len()]
+}
+
+/// Where a WebSocket server's incoming `bytes` end, read the obvious way over the whole
+/// buffer: `None` while in the HTTP request (up to and including its first `\r\n\r\n`) or at a
+/// frame boundary; inside a frame, the bytes of its header so far, or of its payload once the
+/// header (2 octets, 2 or 8 of extended length, 4 of mask when the mask bit is set) is whole.
+pub fn naive_partial_frame(bytes: &[u8]) -> Option<u64> {
+    let start = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let mut rest = &bytes[start..];
+    loop {
+        if rest.is_empty() {
+            return None;
+        }
+        if rest.len() < 2 {
+            return Some(rest.len() as u64);
+        }
+        let extended = match rest[1] & 0x7F {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        let header = 2 + extended + if rest[1] & 0x80 != 0 { 4 } else { 0 };
+        if rest.len() < header {
+            return Some(rest.len() as u64);
+        }
+        let payload = match extended {
+            0 => u64::from(rest[1] & 0x7F),
+            n => rest[2..2 + n]
+                .iter()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+        };
+        let have = (rest.len() - header) as u64;
+        if have < payload {
+            // A payload that has begun, or a whole header whose payload has not.
+            return Some(have);
+        }
+        rest = &rest[header + payload as usize..];
+    }
 }
