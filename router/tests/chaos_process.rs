@@ -22,7 +22,7 @@ use wamp::{Dict, Message, Payload, Serializer, Session, Value, dict};
 /// How quickly bystanders must be answered meanwhile.
 const PROMPT: Duration = Duration::from_secs(2);
 
-/// How much the router's RSS may differ from the same round's before, in KiB (allocator noise).
+/// How much the median RSS of late rounds may exceed that of early ones, in KiB (allocator noise).
 const SLACK_KIB: u64 = 4 << 10;
 
 /// A JSON HELLO.
@@ -240,10 +240,11 @@ async fn round(router: &RouterProcess, stay: &Stay, fds: usize) {
 }
 
 /// Rounds of chaos leave the router's resident memory where earlier rounds left it: after a
-/// warm-up round (allocator arenas, runtime buffers), the RSS after each of the last three of
-/// six rounds is at most the highest after the warm-up and the first three, plus
-/// [`SLACK_KIB`]. (RSS after a round varies by a few MiB either way with the allocator's
-/// timing; a leak of over about 1.5 MiB a round shows within the three rounds.)
+/// warm-up round (allocator arenas, runtime buffers), the median RSS after the last three of
+/// seven rounds is at most the median after rounds 1 to 3, plus [`SLACK_KIB`]. (RSS after a
+/// round varies by a few MiB either way with the allocator's timing, and one round in a few
+/// spikes by 6 MiB and falls back: medians keep a spike from failing the test, while a leak of
+/// over about 1.4 MiB a round, three rounds apart, still shows.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_of_chaos_leave_the_routers_memory_at_its_baseline() {
     // A queue of 64 messages: a callee that stops reading is found soon.
@@ -257,13 +258,16 @@ async fn rounds_of_chaos_leave_the_routers_memory_at_its_baseline() {
         after.push(router.rss_kib());
     }
     eprintln!("RSS: {start} KiB at the start, then after each round {after:?}");
-    let reference = after[..4].iter().max().copied().unwrap_or(start);
-    for rss in &after[4..] {
-        assert!(
-            *rss <= reference + SLACK_KIB,
-            "RSS {rss} KiB after a round, at most {reference} KiB after the first four: {after:?}"
-        );
-    }
+    let median = |rounds: &[u64]| {
+        let mut r = rounds.to_vec();
+        r.sort_unstable();
+        r[r.len() / 2]
+    };
+    let (reference, late) = (median(&after[1..4]), median(&after[4..]));
+    assert!(
+        late <= reference + SLACK_KIB,
+        "median RSS {late} KiB after rounds 4 to 6, {reference} KiB after rounds 1 to 3: {after:?}"
+    );
 }
 
 /// SIGTERM while callers call, publishers publish, a call is in progress and one session
