@@ -32,6 +32,7 @@ pub mod heartbeat;
 pub mod interest;
 pub mod names;
 pub mod nodes;
+pub mod pubsub;
 pub mod status;
 pub mod subjects;
 
@@ -67,6 +68,8 @@ struct Shared {
     table: Mutex<NodeTable>,
     members: watch::Sender<Arc<BTreeMap<String, String>>>,
     events: broadcast::Sender<NodeEvent>,
+    /// The NATS client once [`Cluster::run`] has made it (it reconnects by itself).
+    client: watch::Sender<Option<async_nats::Client>>,
 }
 
 /// Counts the node's local sessions (all realms) for its heartbeat.
@@ -97,6 +100,7 @@ impl Cluster {
                 table: Mutex::new(table),
                 members: watch::Sender::new(Arc::new(BTreeMap::new())),
                 events: broadcast::Sender::new(EVENT_BACKLOG),
+                client: watch::Sender::new(None),
             }),
         }
     }
@@ -104,6 +108,27 @@ impl Cluster {
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.inner.config.node
+    }
+
+    /// The cluster's `subject_prefix`.
+    pub fn subject_prefix(&self) -> &str {
+        &self.inner.config.subject_prefix
+    }
+
+    /// The NATS client, once [`Cluster::run`] has made it (at once when the server is up or
+    /// not: it connects and reconnects in the background); waits for ever on a node whose
+    /// connection could not even be set up.
+    pub async fn client(&self) -> async_nats::Client {
+        let mut rx = self.inner.client.subscribe();
+        loop {
+            if let Some(c) = rx.borrow_and_update().as_ref() {
+                return c.clone();
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as `self`: never.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// This process's incarnation id.
@@ -173,6 +198,7 @@ impl Cluster {
                 return;
             }
         };
+        self.inner.client.send_replace(Some(client.clone()));
         let subject = subjects::heartbeats(&cfg.subject_prefix);
         let mut sub = match client.subscribe(subject.clone()).await {
             Ok(s) => s,
