@@ -17,12 +17,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::child::{CHILD_TICKET, RouterProcess};
+use common::child::RouterProcess;
 use common::nats::{NATS_TOKEN, NatsServer, nats_server_or_skip};
 use common::*;
-use wamp::auth::{Credentials, Login};
 use wamp::client::{Event, Subscription};
-use wamp::{Dict, Id, Payload, Serializer, Session, SessionOptions, Value, dict};
+use wamp::{Dict, Id, Payload, Serializer, Session, Value, dict};
 
 /// Starts node `node` on the NATS server at `url`, its backplane logging its (un)subscribes.
 fn start_node(node: &str, url: &str) -> RouterProcess {
@@ -52,24 +51,6 @@ async fn anonymous(url: &str, serializer: Serializer) -> Session {
     join_url(url, "realm1", serializer)
         .await
         .expect("joins realm1")
-}
-
-/// Joins `realm1` on `node`'s RawSocket as the operator (authid and authrole `operator`).
-async fn operator(node: &RouterProcess, serializer: Serializer) -> Session {
-    Session::join(
-        &node.rs,
-        "realm1",
-        SessionOptions {
-            serializer,
-            login: Login {
-                authid: Some("operator".into()),
-                credentials: Credentials::Ticket(CHILD_TICKET.into()),
-            },
-            ..SessionOptions::default()
-        },
-    )
-    .await
-    .expect("the operator joins")
 }
 
 /// The first argument of `e` as a string, if it is one.
@@ -203,7 +184,7 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
     let publisher = anonymous(&a.ws, Serializer::Msgpack).await;
     let on_b_json = anonymous(&b.ws, Serializer::Json).await;
     let on_b_cbor = anonymous(&b.ws, Serializer::Cbor).await;
-    let op_b = operator(&b, Serializer::Cbor).await;
+    let op_b = b.join_operator(Serializer::Cbor).await;
     let mut exact = subscribe(&on_b_json, "com.ab", dict! {}).await;
     let mut prefix = subscribe(&on_b_json, "com.a", matching("prefix")).await;
     let mut wildcard = subscribe(&on_b_json, "com.", matching("wildcard")).await;
@@ -357,7 +338,7 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
     );
 
     // A monitor on A sees a session join and leave on B.
-    let monitor = operator(&a, Serializer::Json).await;
+    let monitor = a.join_operator(Serializer::Json).await;
     let mut leaves = subscribe(&monitor, "wamp.session.on_leave", dict! {}).await;
     let mut joins = subscribe(&monitor, "wamp.session.on_join", dict! {}).await;
     let deadline = Instant::now() + Duration::from_secs(20);
