@@ -1,7 +1,8 @@
 //! **[ours]** A cluster of routers over NATS (issue 17; the design: `../shared/cluster.md`): the
-//! foundation the cross-node pub/sub, RPC and meta API will stand on, and the first of those:
-//! the NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
-//! ([`envelope`]) and the subjects a node's subscriptions need ([`interest`]).
+//! foundation the cross-node pub/sub, RPC and meta API stand on, and pub/sub across nodes: the
+//! NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
+//! ([`envelope`]), the subjects a node's subscriptions need ([`interest`]) and each realm's
+//! task that subscribes to them, sends publications and delivers what arrives ([`pubsub`]).
 //!
 //! A node with a `cluster` block connects to NATS in the background ([`connection`]), publishes
 //! a [`heartbeat::Heartbeat`] every `heartbeat_ms` and keeps a [`nodes::NodeTable`] of every node
