@@ -18,31 +18,19 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::child::RouterProcess;
-use common::nats::{NATS_TOKEN, NatsServer, nats_server_or_skip};
+use common::nats::{NatsServer, nats_server_or_skip, start_cluster_node};
 use common::*;
 use wamp::client::{Event, Subscription};
 use wamp::{Dict, Id, Payload, Serializer, Session, Value, dict};
 
 /// Starts node `node` on the NATS server at `url`, its backplane logging its (un)subscribes.
 fn start_node(node: &str, url: &str) -> RouterProcess {
-    let block = serde_json::json!({
-        "node": node,
-        "nats": {"url": url, "token": "${NATS_TOKEN}"},
-        "subject_prefix": "wampstat-test",
-        "heartbeat_ms": 200,
-        "node_timeout_ms": 1000,
-    });
-    RouterProcess::start_with_env(
+    let log = "warn,wamp_router=info,wamp_router::cluster::pubsub=debug";
+    start_cluster_node(
         &format!("cluster-pubsub-{node}"),
-        &[],
-        &[
-            ("NATS_TOKEN", NATS_TOKEN),
-            (
-                "RUST_LOG",
-                "warn,wamp_router=info,wamp_router::cluster::pubsub=debug",
-            ),
-        ],
-        |c| c["cluster"] = block,
+        node,
+        url,
+        &[("RUST_LOG", log)],
     )
 }
 
