@@ -4,8 +4,9 @@
 //! one session holds all three — with the topic for the patterns, the publisher disclosed, the
 //! same publication id, and args and kwargs intact from msgpack to JSON and CBOR; `exclude`,
 //! `eligible`, `exclude_authid` and `eligible_authrole` name sessions on the other node; after
-//! the last subscriber on B unsubscribes, B leaves the NATS subject and receives nothing; and a
-//! monitor on A sees `wamp.session.on_join` / `on_leave` of a session on B.
+//! the last subscriber on B unsubscribes, B leaves the NATS subject and receives nothing; a
+//! monitor on A sees `wamp.session.on_join` / `on_leave` of a session on B; and after
+//! nats-server restarts, publications cross again.
 //!
 //! Needs nats-server (`WAMPSTAT_NATS_SERVER` or `PATH`); skipped with a printed line without
 //! it, unless `WAMPSTAT_REQUIRE_NATS=1`. No sleep synchronises anything: a subscription has
@@ -161,7 +162,7 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
         return;
     };
     let begun = Instant::now();
-    let nats = NatsServer::start(&bin, "cluster-pubsub");
+    let mut nats = NatsServer::start(&bin, "cluster-pubsub");
     let url = nats.url();
     let a = start_node("node-a", &url);
     let b = start_node("node-b", &url);
@@ -372,8 +373,29 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
         }
     }
 
+    // nats-server restarted on its port (a fresh server: no subscription survives): both
+    // nodes reconnect, async-nats subscribes again, and publications cross again (probes
+    // until they do, bounded; those sent meanwhile are dropped and counted by node A).
+    nats.restart();
+    let restarted = Instant::now();
+    until_crossed(&publisher, "com.ab", &mut all).await;
+    let resumed = restarted.elapsed();
+    let id = publish(
+        &publisher,
+        "com.ab",
+        Payload::from_args(vec!["after the restart".into()]),
+        dict! {},
+    )
+    .await;
+    let got = step(&publisher, "com.ab", "after the restart's marker", &mut all).await;
+    for events in &got {
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].publication, id);
+    }
+
     println!(
-        "cluster_pubsub: subscriptions crossed after {crossed:?}, the whole test took {:?}",
+        "cluster_pubsub: subscriptions crossed after {crossed:?}, again {resumed:?} after \
+         nats-server restarted; the whole test took {:?}",
         begun.elapsed()
     );
     drop((a, b, nats));
