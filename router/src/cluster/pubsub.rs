@@ -3,8 +3,9 @@
 //! Sessions never wait for NATS. A publication that passed authorization (or a meta event) is
 //! sealed into an [`envelope`] on the publishing session's task and handed to the backplane's
 //! task through a bounded queue ([`PUBLISH_QUEUE`]) with `try_send`: when the queue is full, or
-//! NATS is down, the cross-node copy is dropped, counted ([`Backplane::dropped`]) and logged at
-//! most a few times a minute. The local delivery has happened before and does not depend on it.
+//! NATS is down, the cross-node copy is dropped and counted ([`Backplane::dropped`]); a full
+//! queue is logged at most a few times a minute, an outage only at debug (the connection logs
+//! the outage itself). The local delivery has happened before and does not depend on it.
 //!
 //! The local subscriptions' NATS subjects are kept in the realm's [`Interest`], changed under
 //! its lock together with the broker (so a subscription created and one deleted at once on the
@@ -219,7 +220,14 @@ impl Backplane {
     /// as WAMP promises, and no backlog to replay stale events from).
     async fn send(&self, client: &async_nats::Client, cluster: &Cluster, out: Outgoing) {
         if !cluster.is_connected() {
-            self.drop_one(&out.subject, "not connected to NATS");
+            // Counted, logged at debug only: the outage itself is logged (once, then every
+            // minute) by the cluster's connection.
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::debug!(
+                realm = %self.realm,
+                "cluster: {} not sent: not connected to NATS ({n} dropped so far)",
+                out.subject
+            );
             return;
         }
         let subject = out.subject.clone();
