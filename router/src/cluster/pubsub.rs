@@ -2,10 +2,11 @@
 //!
 //! Sessions never wait for NATS. A publication that passed authorization (or a meta event) is
 //! sealed into an [`envelope`] on the publishing session's task and handed to the backplane's
-//! task through a bounded queue ([`PUBLISH_QUEUE`]) with `try_send`: when the queue is full, or
-//! NATS is down, the cross-node copy is dropped and counted ([`Backplane::dropped`]); a full
-//! queue is logged at most a few times a minute, an outage only at debug (the connection logs
-//! the outage itself). The local delivery has happened before and does not depend on it.
+//! task through a bounded queue ([`PUBLISH_QUEUE`] envelopes, [`PUBLISH_QUEUE_BYTES`] bytes)
+//! without waiting: when the queue is full, or NATS is down, the cross-node copy is dropped and
+//! counted ([`Backplane::dropped`]); a full queue is logged at most a few times a minute, an
+//! outage only at debug (the connection logs the outage itself). The local delivery has
+//! happened before and does not depend on it.
 //!
 //! The local subscriptions' NATS subjects are kept in the realm's [`Interest`], changed under
 //! its lock together with the broker (so a subscription created and one deleted at once on the
@@ -21,7 +22,7 @@
 
 use std::collections::HashSet;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -37,10 +38,13 @@ use super::{Cluster, envelope, names};
 use crate::broker::{Broker, Identity, Publication};
 use crate::log_budget::LogBudget;
 
-/// How many sealed publications may wait for the backplane's task (per realm). At about
-/// 200 bytes an envelope that is some hundreds of KiB at most, and several milliseconds of
-/// NATS at its usual rate: a queue for bursts, not for an outage.
+/// How many sealed publications may wait for the backplane's task (per realm): several
+/// milliseconds of NATS at its usual rate, a queue for bursts, not for an outage.
 pub const PUBLISH_QUEUE: usize = 4096;
+
+/// How many bytes of sealed publications may wait for the backplane's task (per realm), so
+/// that large payloads cannot make [`PUBLISH_QUEUE`] envelopes a lot of memory.
+pub const PUBLISH_QUEUE_BYTES: usize = 32 << 20;
 
 /// How long one publish to the NATS client, or one (un)subscribe, may take before it is given
 /// up (the client's own queue is full: NATS is slow or away).
@@ -72,6 +76,8 @@ pub struct Backplane {
     tx: mpsc::Sender<Outgoing>,
     /// Taken by [`Backplane::run`].
     rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    /// The bytes of the envelopes in the queue (at most [`PUBLISH_QUEUE_BYTES`]).
+    queued_bytes: AtomicUsize,
     dropped: AtomicU64,
 }
 
@@ -116,6 +122,7 @@ impl Backplane {
             changed: Notify::new(),
             tx,
             rx: Mutex::new(Some(rx)),
+            queued_bytes: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
         }
     }
@@ -158,14 +165,28 @@ impl Backplane {
                 return;
             }
         };
+        let size = body.len();
+        let before = self.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        if before.saturating_add(size) > PUBLISH_QUEUE_BYTES {
+            self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            self.drop_one(p.topic, "the backplane's queue holds too many bytes");
+            return;
+        }
         let subject = names::of_uri(&self.base, p.topic);
         if let Err(e) = self.tx.try_send(Outgoing { subject, body }) {
+            self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
             let why = match e {
                 mpsc::error::TrySendError::Full(_) => "the backplane's queue is full",
                 mpsc::error::TrySendError::Closed(_) => "the backplane has stopped",
             };
             self.drop_one(p.topic, why);
         }
+    }
+
+    /// Takes the next queued envelope out of the byte count.
+    fn dequeued(&self, out: &Outgoing) {
+        self.queued_bytes
+            .fetch_sub(out.body.len(), Ordering::AcqRel);
     }
 
     /// Counts and (within [`DROPPED`]) logs a publication that does not cross.
@@ -205,6 +226,7 @@ impl Backplane {
                 () = self.changed.notified() => self.reconcile(&client, &mut subs).await,
                 out = rx.recv() => {
                     let Some(out) = out else { break };
+                    self.dequeued(&out);
                     self.send(&client, &cluster, out).await;
                 }
                 msg = subs.next() => {
@@ -427,6 +449,29 @@ mod tests {
         assert_eq!(first.subject, "w.realm1.ev.com.t");
         let opened = envelope::open(&first.body).expect("an envelope");
         assert_eq!((opened.topic.as_str(), opened.publication), ("com.t", 1));
+    }
+
+    #[test]
+    fn large_envelopes_are_held_to_a_byte_budget() {
+        let b = Backplane::new("w", "realm1");
+        // Four envelopes of a bit over 8 MiB: three fit in 32 MiB, the fourth not.
+        let payload = Payload::from_args(vec![Value::from("x".repeat(8 << 20))]);
+        for i in 1..=4 {
+            b.publish(Serializer::Json, &ME, i, &publication("com.t", &payload));
+        }
+        assert_eq!(b.dropped(), 1);
+        let mut rx = lock(&b.rx).take().expect("the receiver");
+        let first = rx.try_recv().expect("queued");
+        b.dequeued(&first);
+        b.publish(Serializer::Json, &ME, 5, &publication("com.t", &payload));
+        assert_eq!(b.dropped(), 1, "room again once one is taken out");
+        let mut left = 0;
+        while let Ok(out) = rx.try_recv() {
+            b.dequeued(&out);
+            left += 1;
+        }
+        assert_eq!(left, 3);
+        assert_eq!(b.queued_bytes.load(Ordering::Relaxed), 0);
     }
 
     #[test]
