@@ -103,6 +103,9 @@ impl Router {
             })
             .collect();
         metrics.watch_queues(realms.values().cloned().collect());
+        if cluster.is_some() {
+            metrics.watch_cluster(realms.values().cloned().collect());
+        }
         let context = Arc::new(RouterContext {
             realms,
             shutdown: CancellationToken::new(),
