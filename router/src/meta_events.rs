@@ -62,10 +62,10 @@ impl MetaEvents {
         }
     }
 
-    /// Publishes a meta event; `args` is only built when someone is subscribed. Queued as
-    /// passive when `passive` (it then counts in the receivers' statistics without ending
-    /// their cycles).
-    /// In a cluster it is built and sent to the other nodes even without a local subscriber.
+    /// Publishes a meta event; `args` is only built when someone is subscribed (**[ours]** or,
+    /// in a cluster, always: it goes to the other nodes, whose monitors this node cannot see).
+    /// Queued as passive when `passive` (it then counts in the receivers' statistics without
+    /// ending their cycles).
     fn publish(&self, topic: &str, passive: bool, args: impl FnOnce() -> Vec<Value>) {
         if !self.enabled {
             return;
