@@ -85,6 +85,7 @@ impl State {
             return Some(Unsubscribed {
                 id,
                 uri: sub.uri.clone(),
+                policy: sub.policy,
                 deleted: false,
             });
         }
@@ -93,6 +94,7 @@ impl State {
         Some(Unsubscribed {
             id,
             uri: sub.uri,
+            policy: sub.policy,
             deleted: true,
         })
     }
@@ -497,6 +499,8 @@ pub struct Unsubscribed {
     pub id: Id,
     /// Its URI.
     pub uri: String,
+    /// Its match policy.
+    pub policy: MatchPolicy,
     /// Whether it was deleted (no subscriber left).
     pub deleted: bool,
 }

@@ -35,6 +35,9 @@ pub struct MetaEvents {
     stats_watch: TopicWatch,
     /// The node's name in session details (`authextra.x_cb_node`).
     pub node: Arc<str>,
+    /// **[ours]** In a cluster: the realm's backplane, which takes every meta event to the
+    /// other nodes (their monitors may subscribe where this node has none).
+    pub backplane: Option<Arc<crate::cluster::pubsub::Backplane>>,
 }
 
 impl MetaEvents {
@@ -47,6 +50,7 @@ impl MetaEvents {
             session: wamp::id::random_id(),
             enabled,
             stats_watch: TopicWatch::new("wamp.session.on_stats"),
+            backplane: None,
         }
     }
 
@@ -58,11 +62,16 @@ impl MetaEvents {
         }
     }
 
-    /// Publishes a meta event; `args` is only built when someone is subscribed. Queued as
-    /// passive when `passive` (it then counts in the receivers' statistics without ending
-    /// their cycles).
+    /// Publishes a meta event; `args` is only built when someone is subscribed (**[ours]** or,
+    /// in a cluster, always: it goes to the other nodes, whose monitors this node cannot see).
+    /// Queued as passive when `passive` (it then counts in the receivers' statistics without
+    /// ending their cycles).
     fn publish(&self, topic: &str, passive: bool, args: impl FnOnce() -> Vec<Value>) {
-        if !self.enabled || !self.broker.has_subscribers(topic) {
+        if !self.enabled {
+            return;
+        }
+        let local = self.broker.has_subscribers(topic);
+        if !local && self.backplane.is_none() {
             return;
         }
         let payload = Payload::from_args(args());
@@ -75,7 +84,17 @@ impl MetaEvents {
             filter: None,
             passive,
         };
-        self.broker.publish(&self.identity(), &p);
+        let Some(backplane) = &self.backplane else {
+            self.broker.publish(&self.identity(), &p);
+            return;
+        };
+        let publication = if local {
+            self.broker.publish(&self.identity(), &p)
+        } else {
+            wamp::id::random_id()
+        };
+        // The router's own values: msgpack is the compact one.
+        backplane.publish(wamp::Serializer::Msgpack, &self.identity(), publication, &p);
     }
 
     /// `wamp.session.on_join`.
@@ -87,7 +106,7 @@ impl MetaEvents {
 
     /// `wamp.session.on_stats` for one finished cycle.
     pub fn on_stats(&self, s: &SessionHandle, c: &Cycle) {
-        if !self.broker.watched_has_subscribers(&self.stats_watch) {
+        if self.backplane.is_none() && !self.broker.watched_has_subscribers(&self.stats_watch) {
             return;
         }
         // [ours] Passive: counted, but never the end of a cycle. Otherwise each on_stats a

@@ -80,6 +80,8 @@ pub struct Realm {
     pub node: Arc<str>,
     /// **[ours]** The node's part in a cluster, when the configuration has a `cluster` block.
     pub cluster: Option<crate::cluster::Cluster>,
+    /// **[ours]** The realm's pub/sub across the cluster's nodes, with `cluster`.
+    pub backplane: Option<Arc<crate::cluster::pubsub::Backplane>>,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -97,6 +99,7 @@ impl Realm {
             ),
             node,
             cluster: None,
+            backplane: None,
             config,
             broker,
             dealer: Dealer::default().with_metrics(metrics.clone()),
@@ -112,6 +115,12 @@ impl Realm {
     pub fn in_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
         self.node = cluster.node().into();
         self.events.node = Arc::clone(&self.node);
+        let backplane = Arc::new(crate::cluster::pubsub::Backplane::new(
+            cluster.subject_prefix(),
+            &self.config.name,
+        ));
+        self.events.backplane = Some(Arc::clone(&backplane));
+        self.backplane = Some(backplane);
         self.cluster = Some(cluster);
         self
     }
@@ -161,7 +170,19 @@ impl Realm {
     /// subscription and registration meta events that this implies.
     pub fn detach(&self, id: Id) {
         write(&self.sessions).remove(&id);
-        for u in self.broker.detach(id) {
+        let left = match &self.backplane {
+            // The interest changes with the broker, under its lock.
+            Some(b) => {
+                let mut interest = b.interest();
+                let left = self.broker.detach(id);
+                for u in left.iter().filter(|u| u.deleted) {
+                    interest.remove(&u.uri, u.policy);
+                }
+                left
+            }
+            None => self.broker.detach(id),
+        };
+        for u in left {
             self.events.on_unsubscribe(id, &u);
         }
         for (reg, deleted) in self.dealer.detach(id) {

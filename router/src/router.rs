@@ -103,6 +103,9 @@ impl Router {
             })
             .collect();
         metrics.watch_queues(realms.values().cloned().collect());
+        if cluster.is_some() {
+            metrics.watch_cluster(realms.values().cloned().collect());
+        }
         let context = Arc::new(RouterContext {
             realms,
             shutdown: CancellationToken::new(),
@@ -116,7 +119,17 @@ impl Router {
             let count = Box::new(move || all.iter().map(|r| r.session_count()).sum());
             context
                 .tasks
-                .spawn(cluster.run(count, context.shutdown.clone()));
+                .spawn(cluster.clone().run(count, context.shutdown.clone()));
+            for realm in context.realms.values() {
+                if let Some(b) = &realm.backplane {
+                    let run = Arc::clone(b).run(
+                        Arc::clone(&realm.broker),
+                        cluster.clone(),
+                        context.shutdown.clone(),
+                    );
+                    context.tasks.spawn(run);
+                }
+            }
         }
         let mut endpoints = Vec::new();
         let mut sockets: Vec<(usize, Listen, Services)> = Vec::new();

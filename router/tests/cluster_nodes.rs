@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::child::{RouterProcess, join_child_operator};
+use common::child::RouterProcess;
 use common::nats::{NATS_TOKEN, NatsServer, nats_server_or_skip};
 use common::*;
 use wamp::{Dict, Payload, Serializer, Session, Value};
@@ -205,9 +205,8 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
     }
 
     // A session on node-a: its details name the node, and node-a's count goes to 1.
-    let on_a = join_child_operator(&a.ws, Serializer::Json)
-        .await
-        .expect("joins node-a");
+    // The operator: wampstat.cluster.status is the operator's in the default config.
+    let on_a = a.join_operator(Serializer::Json).await;
     let details = within(
         "wamp.session.get",
         on_a.call(
@@ -238,9 +237,7 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
     assert_eq!(rows["node-c"]["SESSIONS"], "0");
 
     // The meta procedure: node-a first (itself), the others alive.
-    let on_b = join_child_operator(&b.ws, Serializer::Msgpack)
-        .await
-        .expect("joins node-b");
+    let on_b = b.join_operator(Serializer::Msgpack).await;
     let view = until(
         "node-a's view of three nodes",
         Duration::from_secs(5),
@@ -320,9 +317,7 @@ async fn three_nodes_see_each_other_lose_a_killed_one_and_outlive_nats() {
         vec![Value::from(2u64)]
     );
     let d = start_node("node-d", &url);
-    let on_d = join_child_operator(&d.ws, Serializer::Json)
-        .await
-        .expect("joins node-d");
+    let on_d = d.join_operator(Serializer::Json).await;
     let alone = meta_status(&on_d).await;
     assert_eq!(field(&alone["node-d"], "state"), "alive");
     let (ok, _, stderr) = cluster_status(&a.config);
@@ -416,9 +411,7 @@ async fn a_router_without_a_cluster_block_never_touches_nats() {
         .await,
         "wamp.error.not_authorized",
     );
-    let session = join_child_operator(&router.ws, Serializer::Json)
-        .await
-        .expect("joins");
+    let session = router.join_operator(Serializer::Json).await;
     assert_wamp_error(
         within(
             "wampstat.cluster.status",

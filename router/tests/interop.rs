@@ -401,3 +401,28 @@ async fn autobahn_gets_the_retained_event_and_the_history_when_it_subscribes_lat
         router.shutdown().await;
     }
 }
+
+/// **[ours]** autobahn-python across two nodes of a cluster (issue 17): a publisher on node A
+/// (WebSocket, JSON), two subscribers on node B (RawSocket, msgpack); `cluster_client.py`
+/// checks exact, prefix and wildcard delivery once each, publisher disclosure, the topic, args
+/// and kwargs, and `exclude` of a session on B. Needs nats-server (see `common::nats`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_clients_on_two_cluster_nodes_exchange_publications() {
+    let Some(bin) = common::nats::nats_server_or_skip(
+        "autobahn_clients_on_two_cluster_nodes_exchange_publications",
+    ) else {
+        return;
+    };
+    let nats = common::nats::NatsServer::start(&bin, "interop-cluster");
+    let url = nats.url();
+    let a = common::nats::start_cluster_node("interop-cluster-a", "node-a", &url, &[]);
+    let b = common::nats::start_cluster_node("interop-cluster-b", "node-b", &url, &[]);
+    let options = [
+        ("url-a", a.ws.as_str()),
+        ("serializer-a", "json"),
+        ("url-b", b.rs.as_str()),
+        ("serializer-b", "msgpack"),
+    ];
+    run_script("cluster_client.py", &options, "cluster OK:").await;
+    drop((a, b, nats));
+}

@@ -9,12 +9,22 @@ use std::time::Duration;
 use async_nats::{ConnectOptions, Event};
 
 use crate::config::{ClusterConfig, NatsAuth};
+use crate::log_budget::LogBudget;
 
 /// The longest pause between two reconnection attempts.
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
 
 /// How long one attempt to reach the server (TCP, TLS and the NATS handshake) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How many messages of one NATS subscription may wait for the node (async-nats's default is
+/// 65,536): beyond, NATS messages are dropped as to a slow consumer. Ordinary events are some
+/// hundred bytes, so a few MiB per subscription; at most this × the server's `max_payload`.
+pub const SUBSCRIPTION_CAPACITY: usize = 8192;
+
+/// The warnings about slow-consumer drops, which async-nats reports once per dropped message.
+static SLOW_CONSUMER: LogBudget =
+    LogBudget::new("NATS slow-consumer drops", 5, Duration::from_secs(60));
 
 /// Why NATS could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +105,7 @@ pub async fn options(
         .name(name)
         .no_echo()
         .connection_timeout(CONNECT_TIMEOUT)
+        .subscription_capacity(SUBSCRIPTION_CAPACITY)
         .max_reconnects(None)
         .reconnect_delay_callback(reconnect_delay)
         .event_callback(move |event| {
@@ -142,7 +153,11 @@ fn log_event(url: &str, connected: &AtomicBool, event: Event) {
         }
         Event::Draining => tracing::info!("cluster: draining the NATS connection"),
         Event::SlowConsumer(sid) => {
-            tracing::warn!("cluster: NATS subscription {sid} is a slow consumer, messages dropped");
+            if SLOW_CONSUMER.admit() {
+                tracing::warn!(
+                    "cluster: NATS subscription {sid} is a slow consumer, messages dropped"
+                );
+            }
         }
         Event::ServerError(e) => tracing::warn!("cluster: NATS server error: {e}"),
         // While disconnected, each failed reconnection attempt is one: the outage is logged.

@@ -28,6 +28,10 @@ struct Meta {
     /// The black- and whitelisting options, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     f: Option<Dict>,
+    /// Whether the events are passive (`wamp.session.on_stats`: counted, never the end of a
+    /// receiver's statistics cycle, on every node as on the publisher's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    q: bool,
 }
 
 /// Why an envelope could not be read (a node of another version, or a foreign publisher on
@@ -83,6 +87,7 @@ pub fn seal(
             publisher.authrole.to_owned(),
         ),
         f: p.filter.as_ref().map(Filter::to_options),
+        q: p.passive,
     };
     // A Meta of strings, integers and dicts of WAMP values always serializes.
     let meta = serde_json::to_vec(&meta).unwrap_or_default();
@@ -118,6 +123,8 @@ pub struct Arrived {
     pub payload: Payload,
     /// The black- and whitelists.
     pub filter: Option<Filter>,
+    /// Whether the events are passive (see [`Publication::passive`]).
+    pub passive: bool,
 }
 
 impl Arrived {
@@ -132,6 +139,7 @@ impl Arrived {
             details,
             payload,
             filter,
+            passive,
         } = self;
         let p = Publication {
             topic: &topic,
@@ -140,7 +148,7 @@ impl Arrived {
             disclose: false,
             passthru: details,
             filter,
-            passive: false,
+            passive,
         };
         let identity = Identity {
             id: publisher.0,
@@ -173,6 +181,7 @@ pub fn open(body: &Bytes) -> Result<Arrived, OpenError> {
             details,
             payload,
             filter: meta.f.as_ref().and_then(Filter::from_options),
+            passive: meta.q,
         }),
         Ok(other) => Err(OpenError::Event(format!(
             "{} instead of EVENT",

@@ -1,7 +1,8 @@
 //! **[ours]** A cluster of routers over NATS (issue 17; the design: `../shared/cluster.md`): the
-//! foundation the cross-node pub/sub, RPC and meta API will stand on, and the first of those:
-//! the NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
-//! ([`envelope`]) and the subjects a node's subscriptions need ([`interest`]).
+//! foundation the cross-node pub/sub, RPC and meta API stand on, and pub/sub across nodes: the
+//! NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
+//! ([`envelope`]), the subjects a node's subscriptions need ([`interest`]) and each realm's
+//! task that subscribes to them, sends publications and delivers what arrives ([`pubsub`]).
 //!
 //! A node with a `cluster` block connects to NATS in the background ([`connection`]), publishes
 //! a [`heartbeat::Heartbeat`] every `heartbeat_ms` and keeps a [`nodes::NodeTable`] of every node
@@ -32,6 +33,7 @@ pub mod heartbeat;
 pub mod interest;
 pub mod names;
 pub mod nodes;
+pub mod pubsub;
 pub mod status;
 pub mod subjects;
 
@@ -67,6 +69,8 @@ struct Shared {
     table: Mutex<NodeTable>,
     members: watch::Sender<Arc<BTreeMap<String, String>>>,
     events: broadcast::Sender<NodeEvent>,
+    /// The NATS client once [`Cluster::run`] has made it (it reconnects by itself).
+    client: watch::Sender<Option<async_nats::Client>>,
 }
 
 /// Counts the node's local sessions (all realms) for its heartbeat.
@@ -97,6 +101,7 @@ impl Cluster {
                 table: Mutex::new(table),
                 members: watch::Sender::new(Arc::new(BTreeMap::new())),
                 events: broadcast::Sender::new(EVENT_BACKLOG),
+                client: watch::Sender::new(None),
             }),
         }
     }
@@ -104,6 +109,27 @@ impl Cluster {
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.inner.config.node
+    }
+
+    /// The cluster's `subject_prefix`.
+    pub fn subject_prefix(&self) -> &str {
+        &self.inner.config.subject_prefix
+    }
+
+    /// The NATS client, once [`Cluster::run`] has made it (at once when the server is up or
+    /// not: it connects and reconnects in the background); waits for ever on a node whose
+    /// connection could not even be set up.
+    pub async fn client(&self) -> async_nats::Client {
+        let mut rx = self.inner.client.subscribe();
+        loop {
+            if let Some(c) = rx.borrow_and_update().as_ref() {
+                return c.clone();
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as `self`: never.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// This process's incarnation id.
@@ -173,6 +199,7 @@ impl Cluster {
                 return;
             }
         };
+        self.inner.client.send_replace(Some(client.clone()));
         let subject = subjects::heartbeats(&cfg.subject_prefix);
         let mut sub = match client.subscribe(subject.clone()).await {
             Ok(s) => s,

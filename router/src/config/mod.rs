@@ -541,6 +541,23 @@ impl Config {
 }
 
 impl RealmConfig {
+    /// A realm called `name` without roles, every option at its default (for unit tests).
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> RealmConfig {
+        RealmConfig {
+            name: name.into(),
+            roles: Vec::new(),
+            stats: None,
+            uri_check: Default::default(),
+            enable_meta_api: true,
+            event_history: Vec::new(),
+            max_sessions: None,
+            max_sessions_per_authid: None,
+            slow_consumer: Default::default(),
+            max_metric_uris: DEFAULT_MAX_METRIC_URIS,
+        }
+    }
+
     /// The role named `name` in this realm, if any.
     #[must_use]
     pub fn role(&self, name: &str) -> Option<&RoleConfig> {

@@ -6,6 +6,7 @@
 //! atomic add, never a label lookup. A router without a metrics path records nothing.
 
 mod capped;
+mod cluster;
 mod code;
 mod families;
 mod process;
@@ -82,6 +83,13 @@ impl Metrics {
     pub fn watch_queues(&mut self, realms: Vec<Arc<crate::realm::Realm>>) {
         self.registry
             .register_collector(Box::new(queues::QueueDepths { realms }));
+    }
+
+    /// **[ours]** On a clustered node: counts the publications `realms`' backplanes dropped, at
+    /// each scrape.
+    pub fn watch_cluster(&mut self, realms: Vec<Arc<crate::realm::Realm>>) {
+        self.registry
+            .register_collector(Box::new(cluster::ClusterDrops { realms }));
     }
 
     /// Every metric, in the OpenMetrics text format (see [`CONTENT_TYPE`]).

@@ -44,6 +44,16 @@ impl Joined<'_> {
             passive: false,
         };
         let publication = self.realm.broker.publish(&Identity::from(&**self.me), &p);
+        if let Some(b) = &self.realm.backplane {
+            // [ours] The other nodes' subscribers: the same id, in this session's serializer
+            // (its raw payload copied as it came); never waits.
+            b.publish(
+                self.me.serializer(),
+                &Identity::from(&**self.me),
+                publication,
+                &p,
+            );
+        }
         if let Some(m) = &self.realm.metrics {
             m.published(topic);
         }
@@ -148,12 +158,33 @@ impl Joined<'_> {
     fn subscribe(&self, options: &Dict, topic: &str) -> Result<(Subscribed, MatchPolicy), Refusal> {
         let policy = match_policy(options)?;
         self.check(topic, policy, Action::Subscribe)?;
-        Ok((self.realm.broker.subscribe(self.me, topic, policy)?, policy))
+        let Some(b) = &self.realm.backplane else {
+            return Ok((self.realm.broker.subscribe(self.me, topic, policy)?, policy));
+        };
+        // [ours] The interest changes with the broker, under its lock.
+        let mut interest = b.interest();
+        let s = self.realm.broker.subscribe(self.me, topic, policy)?;
+        if s.created.is_some() {
+            interest.add(topic, policy);
+        }
+        Ok((s, policy))
     }
 
     /// UNSUBSCRIBE: UNSUBSCRIBED, or `wamp.error.no_such_subscription`.
     pub(super) fn on_unsubscribe(&self, request: Id, subscription: Id) {
-        match self.realm.broker.unsubscribe(self.me.id, subscription) {
+        let done = match &self.realm.backplane {
+            None => self.realm.broker.unsubscribe(self.me.id, subscription),
+            // [ours] The interest changes with the broker, under its lock.
+            Some(b) => {
+                let mut interest = b.interest();
+                let u = self.realm.broker.unsubscribe(self.me.id, subscription);
+                if let Some(u) = u.as_ref().filter(|u| u.deleted) {
+                    interest.remove(&u.uri, u.policy);
+                }
+                u
+            }
+        };
+        match done {
             Some(u) => {
                 self.send(&Message::Unsubscribed { request });
                 self.realm.events.on_unsubscribe(self.me.id, &u);

@@ -43,19 +43,12 @@ fn permission(uri: &str, match_policy: MatchPolicy, allow: Allow) -> Permission 
 fn realm(uri_check: UriCheck, permissions: Vec<Permission>) -> Arc<Realm> {
     Arc::new(Realm::new(
         RealmConfig {
-            name: "realm1".into(),
             roles: vec![RoleConfig {
                 name: "user".into(),
                 permissions,
             }],
-            stats: None,
             uri_check,
-            enable_meta_api: true,
-            event_history: Vec::new(),
-            max_sessions: None,
-            max_sessions_per_authid: None,
-            slow_consumer: Default::default(),
-            max_metric_uris: crate::config::DEFAULT_MAX_METRIC_URIS,
+            ..RealmConfig::named("realm1")
         },
         None,
     ))

@@ -25,6 +25,25 @@ pub struct RouterProcess {
 }
 
 impl RouterProcess {
+    /// Joins `realm1` on its RawSocket as the operator (authid and authrole `operator`, the
+    /// ticket [`CHILD_TICKET`]) with `serializer`.
+    pub async fn join_operator(&self, serializer: wamp::Serializer) -> wamp::Session {
+        wamp::Session::join(
+            &self.rs,
+            "realm1",
+            wamp::SessionOptions {
+                serializer,
+                login: wamp::auth::Login {
+                    authid: Some("operator".into()),
+                    credentials: wamp::auth::Credentials::Ticket(CHILD_TICKET.into()),
+                },
+                ..wamp::SessionOptions::default()
+            },
+        )
+        .await
+        .expect("the operator joins")
+    }
+
     /// Starts the router from the default config on free ports, with `args`, and waits (10 s at
     /// most) until it says both transports are ready. `name` names its scratch folder.
     pub fn start(name: &str, args: &[&str]) -> RouterProcess {
@@ -215,25 +234,4 @@ pub async fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Joins `realm1` at `url` as the child router's operator (the ticket [`CHILD_TICKET`]), who
-/// may call what the embedded default keeps from anonymous (`wampstat.cluster.status`, …).
-pub async fn join_child_operator(
-    url: &str,
-    serializer: wamp::Serializer,
-) -> Result<wamp::Session, wamp::client::ClientError> {
-    wamp::Session::join(
-        url,
-        "realm1",
-        wamp::SessionOptions {
-            serializer,
-            login: wamp::auth::Login {
-                authid: Some("operator".into()),
-                credentials: wamp::auth::Credentials::Ticket(CHILD_TICKET.into()),
-            },
-            ..wamp::SessionOptions::default()
-        },
-    )
-    .await
 }

@@ -9,6 +9,28 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Starts `wamp-router` node `node` (scratch folder `scratch`) from the default config with a
+/// cluster block for the NATS server at `url` (subject prefix `wampstat-test`, heartbeats every
+/// 200 ms, node timeout 1 s, the token [`NATS_TOKEN`] from the environment); `env` adds or
+/// overrides environment variables (`RUST_LOG`, say).
+pub fn start_cluster_node(
+    scratch: &str,
+    node: &str,
+    url: &str,
+    env: &[(&str, &str)],
+) -> super::child::RouterProcess {
+    let block = serde_json::json!({
+        "node": node,
+        "nats": {"url": url, "token": "${NATS_TOKEN}"},
+        "subject_prefix": "wampstat-test",
+        "heartbeat_ms": 200,
+        "node_timeout_ms": 1000,
+    });
+    let mut all = vec![("NATS_TOKEN", NATS_TOKEN)];
+    all.extend_from_slice(env);
+    super::child::RouterProcess::start_with_env(scratch, &[], &all, |c| c["cluster"] = block)
+}
+
 /// The token the test server requires (from its config file, never its command line).
 pub const NATS_TOKEN: &str = "the cluster tests' NATS token";
 
