@@ -40,6 +40,20 @@ pub struct MetaEvents {
     pub backplane: Option<Arc<crate::cluster::pubsub::Backplane>>,
 }
 
+/// A meta event on `topic` with `payload`: disclosed (the router's internal session), to
+/// everyone, passive when `passive`.
+fn meta_publication<'a>(topic: &'a str, payload: &'a Payload, passive: bool) -> Publication<'a> {
+    Publication {
+        topic,
+        payload,
+        exclude_me: false,
+        disclose: true,
+        passthru: Dict::new(),
+        filter: None,
+        passive,
+    }
+}
+
 impl MetaEvents {
     /// The meta events published into `broker`; `enabled` false publishes nothing; `node`
     /// names the node in session details.
@@ -75,15 +89,7 @@ impl MetaEvents {
             return;
         }
         let payload = Payload::from_args(args());
-        let p = Publication {
-            topic,
-            payload: &payload,
-            exclude_me: false,
-            disclose: true,
-            passthru: Dict::new(),
-            filter: None,
-            passive,
-        };
+        let p = meta_publication(topic, &payload, passive);
         let Some(backplane) = &self.backplane else {
             self.broker.publish(&self.identity(), &p);
             return;
@@ -129,6 +135,18 @@ impl MetaEvents {
     /// `wamp.session.on_leave`.
     pub fn on_leave(&self, s: &SessionHandle) {
         self.publish("wamp.session.on_leave", false, || vec![s.id.into()]);
+    }
+
+    /// **[ours]** `wamp.session.on_leave` of session `id` of a node that died, to this node's
+    /// subscribers only (every surviving node tells its own).
+    pub fn on_remote_leave(&self, id: Id) {
+        let topic = "wamp.session.on_leave";
+        if !self.enabled || !self.broker.has_subscribers(topic) {
+            return;
+        }
+        let payload = Payload::from_args(vec![id.into()]);
+        self.broker
+            .publish(&self.identity(), &meta_publication(topic, &payload, false));
     }
 
     /// `wamp.subscription.on_create` (when this subscribe created the subscription, at

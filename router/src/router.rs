@@ -123,7 +123,7 @@ impl Router {
             for realm in context.realms.values() {
                 if let Some(b) = &realm.backplane {
                     let run = Arc::clone(b).run(
-                        Arc::clone(&realm.broker),
+                        Arc::clone(realm),
                         cluster.clone(),
                         context.shutdown.clone(),
                     );

@@ -5,8 +5,9 @@
 //! same publication id, and args and kwargs intact from msgpack to JSON and CBOR; `exclude`,
 //! `eligible`, `exclude_authid` and `eligible_authrole` name sessions on the other node; after
 //! the last subscriber on B unsubscribes, B leaves the NATS subject and receives nothing; a
-//! monitor on A sees `wamp.session.on_join` / `on_leave` of a session on B; and after
-//! nats-server restarts, publications cross again.
+//! monitor on A sees `wamp.session.on_join` / `on_leave` of a session on B; after
+//! nats-server restarts, publications cross again; and when node B is killed with SIGKILL, A
+//! reports B's session as left (`on_leave`, once) after the node timeout.
 //!
 //! Needs nats-server (`WAMPSTAT_NATS_SERVER` or `PATH`); skipped with a printed line without
 //! it, unless `WAMPSTAT_REQUIRE_NATS=1`. No sleep synchronises anything: a subscription has
@@ -141,6 +142,40 @@ async fn until_printed(node: &RouterProcess, seen: &mut Vec<String>, text: &str)
             "the node did not print {text:?} within 20 s: {seen:#?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Joins sessions at `url` (another node) until `joins` (a monitor's `wamp.session.on_join`
+/// on this node) sees one join, 20 s at most: that session and its details, and the ids of
+/// the ones not seen, which have left.
+async fn until_join_seen(url: &str, joins: &mut Subscription) -> (Session, Dict, Vec<Id>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut probes = Vec::new();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no on_join of a session at {url} was seen within 20 s"
+        );
+        let v = anonymous(url, Serializer::Msgpack).await;
+        let seen = tokio::time::timeout(Duration::from_millis(300), async {
+            loop {
+                let e = joins.events.recv().await?;
+                let args = e.payload.args().ok()?;
+                if let Some(Value::Dict(d)) = args.first()
+                    && d.get("session").and_then(Value::as_u64) == Some(v.id())
+                {
+                    return Some(d.clone());
+                }
+            }
+        })
+        .await;
+        if let Ok(Some(d)) = seen {
+            return (v, d, probes);
+        }
+        probes.push(v.id());
+        within("a probe leaves", v.leave("wamp.close.normal"))
+            .await
+            .expect("left");
     }
 }
 
@@ -321,32 +356,7 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
     let monitor = a.join_operator(Serializer::Json).await;
     let mut leaves = subscribe(&monitor, "wamp.session.on_leave", dict! {}).await;
     let mut joins = subscribe(&monitor, "wamp.session.on_join", dict! {}).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (visitor, details) = loop {
-        assert!(
-            Instant::now() < deadline,
-            "no on_join of a session on B reached A within 20 s"
-        );
-        let v = anonymous(&b.ws, Serializer::Msgpack).await;
-        let seen = tokio::time::timeout(Duration::from_millis(300), async {
-            loop {
-                let e = joins.events.recv().await?;
-                let args = e.payload.args().ok()?;
-                if let Some(Value::Dict(d)) = args.first()
-                    && d.get("session").and_then(Value::as_u64) == Some(v.id())
-                {
-                    return Some(d.clone());
-                }
-            }
-        })
-        .await;
-        if let Ok(Some(d)) = seen {
-            break (v, d);
-        }
-        within("a probe leaves", v.leave("wamp.close.normal"))
-            .await
-            .expect("left");
-    };
+    let (visitor, details, _) = until_join_seen(&b.ws, &mut joins).await;
     let node = details
         .get("authextra")
         .and_then(|x| x.get("x_cb_node"))
@@ -389,5 +399,112 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
          nats-server restarted; the whole test took {:?}",
         begun.elapsed()
     );
+    drop((a, b, nats));
+}
+
+/// Node B killed with SIGKILL: its session that had not left is reported as left
+/// (`wamp.session.on_leave`) to a monitor on node A once A declares B dead (the node timeout,
+/// 1 s here), by A itself, since B can say nothing any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_sessions_are_reported_as_left_by_the_survivors() {
+    let Some(bin) =
+        nats_server_or_skip("a_dead_nodes_sessions_are_reported_as_left_by_the_survivors")
+    else {
+        return;
+    };
+    let nats = NatsServer::start(&bin, "cluster-dead-node");
+    let url = nats.url();
+    let a = start_node("node-x", &url);
+    let b = start_node("node-y", &url);
+    let monitor = a.join_operator(Serializer::Json).await;
+    let mut leaves = subscribe(&monitor, "wamp.session.on_leave", dict! {}).await;
+    let mut joins = subscribe(&monitor, "wamp.session.on_join", dict! {}).await;
+    // A knows B is alive (a node it never heard cannot be seen dying).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = within(
+            "wampstat.cluster.status",
+            monitor.call("wampstat.cluster.status", Payload::empty(), Dict::new()),
+        )
+        .await
+        .expect("wampstat.cluster.status answers");
+        let rows = status.payload.args().expect("args");
+        let alive = rows.first().and_then(Value::as_list).is_some_and(|l| {
+            l.iter().any(|r| {
+                r.get("node").and_then(Value::as_str) == Some("node-y")
+                    && r.get("state").and_then(Value::as_str) == Some("alive")
+            })
+        });
+        if alive {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "A did not hear B within 20 s: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Sessions join on B until A has seen one join (the meta events cross): that one stays,
+    // the others leave normally (their on_leave comes from B).
+    let (visitor, _, probe_ids) = until_join_seen(&b.ws, &mut joins).await;
+    let visitor_id = visitor.id();
+    let mut left = Vec::new();
+    while left.len() < probe_ids.len() {
+        let e = next_event(&mut leaves).await;
+        left.extend(
+            e.payload
+                .args()
+                .expect("args")
+                .first()
+                .and_then(Value::as_u64),
+        );
+    }
+    assert_eq!(left, probe_ids);
+
+    b.signal("KILL");
+    let killed = Instant::now();
+    let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(10), leaves.events.recv()).await
+    else {
+        panic!(
+            "no on_leave of the visitor from node A within 10 s of the kill; node A said: {:#?}",
+            a.output()
+        );
+    };
+    let took = killed.elapsed();
+    let args = e.payload.args().expect("args");
+    assert_eq!(
+        args.first().and_then(Value::as_u64),
+        Some(visitor_id),
+        "{args:?}"
+    );
+    assert_eq!(
+        e.details.get("publisher_authrole").and_then(Value::as_str),
+        Some("trusted"),
+        "published by node A's router: {:?}",
+        e.details
+    );
+    assert!(
+        took >= Duration::from_millis(800) && took <= Duration::from_secs(6),
+        "reported {took:?} after the kill (node timeout 1 s)"
+    );
+    // Nothing more about it: a marker of A's own (a session joining and leaving on A) comes
+    // next on the on_leave subscription.
+    let marker = anonymous(&a.ws, Serializer::Json).await;
+    let marker_id = marker.id();
+    within("the marker leaves", marker.leave("wamp.close.normal"))
+        .await
+        .expect("left");
+    let next = next_event(&mut leaves).await;
+    assert_eq!(
+        next.payload
+            .args()
+            .expect("args")
+            .first()
+            .and_then(Value::as_u64),
+        Some(marker_id),
+        "the visitor was reported once"
+    );
+    println!("cluster_pubsub: node-y's session reported as left {took:?} after SIGKILL");
+    drop(visitor);
     drop((a, b, nats));
 }

@@ -34,6 +34,7 @@ pub mod interest;
 pub mod names;
 pub mod nodes;
 pub mod pubsub;
+pub mod remote_sessions;
 pub mod status;
 pub mod subjects;
 

@@ -19,6 +19,11 @@
 //! A message through NATS subscription S is opened and delivered to the local subscriptions
 //! mapped to S ([`Interest::wants`]); one that does not open (another version, a foreign
 //! publisher) is logged at debug and dropped.
+//!
+//! The task also follows the other nodes' `wamp.session.on_join` and `on_leave` (its own NATS
+//! subscriptions, whatever the local ones) in a [`RemoteSessions`] table; when the cluster
+//! says a node left, the sessions it still had are reported to this node's monitors as left
+//! (`wamp.session.on_leave`, here only: every survivor tells its own).
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -34,9 +39,14 @@ use tokio_util::sync::CancellationToken;
 use wamp::{Id, MatchPolicy, Serializer};
 
 use super::interest::Interest;
-use super::{Cluster, envelope, names};
+use super::remote_sessions::RemoteSessions;
+use super::{Cluster, NodeEvent, envelope, names};
 use crate::broker::{Broker, Identity, Publication};
 use crate::log_budget::LogBudget;
+use crate::realm::Realm;
+
+/// The meta events the backplane follows to know the other nodes' sessions.
+const TRACKED: [&str; 2] = ["wamp.session.on_join", "wamp.session.on_leave"];
 
 /// How many sealed publications may wait for the backplane's task (per realm): several
 /// milliseconds of NATS at its usual rate, a queue for bursts, not for an outage.
@@ -79,6 +89,8 @@ pub struct Backplane {
     /// The bytes of the envelopes in the queue (at most [`PUBLISH_QUEUE_BYTES`]).
     queued_bytes: AtomicUsize,
     dropped: AtomicU64,
+    /// The other nodes' sessions of the realm.
+    remote: Mutex<RemoteSessions>,
 }
 
 /// The realm's interest, locked: change it together with the broker, and the backplane's task
@@ -124,7 +136,13 @@ impl Backplane {
             rx: Mutex::new(Some(rx)),
             queued_bytes: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
+            remote: Mutex::new(RemoteSessions::default()),
         }
+    }
+
+    /// How many sessions of other nodes this node knows of in the realm.
+    pub fn remote_sessions(&self) -> usize {
+        lock(&self.remote).len()
     }
 
     /// The interest, locked. Take it before the broker's subscribe, unsubscribe or detach and
@@ -203,26 +221,60 @@ impl Backplane {
     }
 
     /// The realm's task, until `shutdown`: subscribes to what the interest needs, sends the
-    /// queued publications, delivers what arrives into `broker`. Returns at once if it runs
+    /// queued publications, delivers what arrives into the realm's broker, follows the other
+    /// nodes' sessions and reports those of a node that left. Returns at once if it runs
     /// already.
     pub async fn run(
         self: Arc<Self>,
-        broker: Arc<Broker>,
+        realm: Arc<Realm>,
         cluster: Cluster,
         shutdown: CancellationToken,
     ) {
         let Some(mut rx) = lock(&self.rx).take() else {
             return;
         };
+        let broker = Arc::clone(&realm.broker);
+        // Membership from now on: a node that dies before the client connects has no
+        // sessions here to report.
+        let mut membership = Some(cluster.events());
         let client = tokio::select! {
             () = shutdown.cancelled() => return,
             c = cluster.client() => c,
         };
+        let mut tracked = Subscriptions::default();
+        for topic in TRACKED {
+            let subject = names::of_uri(&self.base, topic);
+            match tokio::time::timeout(NATS_TIMEOUT, client.subscribe(subject.clone())).await {
+                Ok(Ok(s)) => tracked.insert(subject, s),
+                _ => tracing::warn!(
+                    realm = %self.realm,
+                    "cluster: cannot follow {subject}; the sessions of a node that dies are \
+                     not reported as left"
+                ),
+            }
+        }
         let mut subs = Subscriptions::default();
         self.reconcile(&client, &mut subs).await;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
+                msg = tracked.next() => {
+                    if let Some((_, msg)) = msg {
+                        self.track(&msg.payload);
+                    }
+                }
+                event = recv(&mut membership), if membership.is_some() => {
+                    match event {
+                        Ok(NodeEvent::Left { node, .. }) => self.node_left(&realm, &node),
+                        Ok(NodeEvent::Joined { .. }) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(
+                            realm = %self.realm,
+                            "cluster: {n} membership events missed; a dead node's sessions may \
+                             not all be reported as left"
+                        ),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => membership = None,
+                    }
+                }
                 () = self.changed.notified() => self.reconcile(&client, &mut subs).await,
                 out = rx.recv() => {
                     let Some(out) = out else { break };
@@ -257,6 +309,33 @@ impl Backplane {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.drop_one(&subject, &e.to_string()),
             Err(_) => self.drop_one(&subject, "NATS did not take it within 1 s"),
+        }
+    }
+
+    /// Takes in an on_join or on_leave of another node.
+    fn track(&self, body: &Bytes) {
+        let Ok(arrived) = envelope::open(body) else {
+            return;
+        };
+        if let Ok(args) = arrived.payload.args() {
+            lock(&self.remote).observe(&arrived.topic, &args);
+        }
+    }
+
+    /// Node `node` left the cluster: its sessions that had not left are reported as left to
+    /// this node's monitors.
+    fn node_left(&self, realm: &Realm, node: &str) {
+        let gone = lock(&self.remote).node_left(node);
+        if gone.is_empty() {
+            return;
+        }
+        tracing::info!(
+            realm = %self.realm,
+            "cluster: node {node} left with {} session(s) of this realm; reporting them as left",
+            gone.len()
+        );
+        for id in gone {
+            realm.events.on_remote_leave(id);
         }
     }
 
@@ -306,6 +385,16 @@ impl Backplane {
                 ),
             }
         }
+    }
+}
+
+/// The next membership event, from a receiver that is there (the `select!` guard says so).
+async fn recv(
+    r: &mut Option<tokio::sync::broadcast::Receiver<NodeEvent>>,
+) -> Result<NodeEvent, tokio::sync::broadcast::error::RecvError> {
+    match r {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
     }
 }
 
