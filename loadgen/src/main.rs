@@ -100,6 +100,10 @@ struct PubSubArgs {
     /// Acknowledged publications in flight per publisher at most.
     #[arg(long, default_value_t = 256)]
     window: usize,
+    /// Subscribers join here instead of `--url` (another node of a cluster: the fan-out
+    /// across nodes).
+    #[arg(long, value_name = "URL")]
+    subscriber_url: Option<String>,
 }
 
 #[derive(Debug, Clone, ClapArgs)]
@@ -213,6 +217,7 @@ fn pubsub_config(a: &PubSubArgs, payload: usize, share: f64) -> PubSubConfig {
         acknowledge: !a.no_ack,
         window: a.window,
         share,
+        subscriber_url: a.subscriber_url.clone(),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct PubSubConfig {
     pub window: usize,
     /// This share of the run's total rate (1.0 unless mixed with other traffic).
     pub share: f64,
+    /// Where the subscribers join, when not at the run's URL (another node of a cluster, to
+    /// measure the fan-out across nodes).
+    pub subscriber_url: Option<String>,
 }
 
 impl Default for PubSubConfig {
@@ -46,6 +49,7 @@ impl Default for PubSubConfig {
             acknowledge: true,
             window: 256,
             share: 1.0,
+            subscriber_url: None,
         }
     }
 }
@@ -69,7 +73,10 @@ pub async fn run(run: &Arc<Run>, cfg: &PubSubConfig) -> anyhow::Result<Outcome> 
     let backlog = Backlog::new(BACKLOG_PER_SUBSCRIBER * cfg.subscribers.max(1) as u64);
     let mut subscribers = Vec::new();
     for _ in 0..cfg.subscribers {
-        let s = run.join().await?;
+        let s = match &cfg.subscriber_url {
+            Some(url) => run.join_at(url).await?,
+            None => run.join().await?,
+        };
         let mut tasks = Vec::new();
         for t in topics.iter() {
             let sub = s.subscribe(t, Dict::new()).await?;

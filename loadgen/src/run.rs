@@ -226,7 +226,12 @@ impl Run {
 
     /// Joins a session and registers it with the run; a failure is counted by reason.
     pub async fn join(&self) -> Result<Session, ClientError> {
-        match Session::join(&self.plan.url, &self.plan.realm, self.session_options()).await {
+        self.join_at(&self.plan.url).await
+    }
+
+    /// [`Run::join`] at `url` instead of the run's (another node of a cluster).
+    pub async fn join_at(&self, url: &str) -> Result<Session, ClientError> {
+        match Session::join(url, &self.plan.realm, self.session_options()).await {
             Ok(s) => {
                 Progress::add(&self.progress.joined, 1);
                 self.sessions

@@ -192,6 +192,50 @@ async fn pubsub_counts_agree_with_the_router_on_both_transports() {
     router.shutdown().await;
 }
 
+/// `subscriber_url`: the subscribers join there (here the WebSocket transport of the same
+/// router; in `bench/cluster_fanout.py` another node), the publisher at the run's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_join_at_the_subscriber_url() {
+    let router = router().await;
+    let cfg = PubSubConfig {
+        subscribers: 2,
+        subscriber_url: Some(router.websocket_url().unwrap()),
+        ..PubSubConfig::default()
+    };
+    let report = run_observed(
+        &router,
+        plan(
+            router.rawsocket_url().unwrap(),
+            Serializer::Msgpack,
+            Schedule::Open { rate: 1000.0 },
+            500,
+        ),
+        Scenario::PubSub(cfg),
+    )
+    .await;
+    let o = &report.outcome;
+    let (pubs, events) = (o.publications.as_ref().unwrap(), o.events.as_ref().unwrap());
+    assert_eq!(pubs.ok, 500);
+    assert_eq!(events.ok, 1000, "both subscribers got every publication");
+    // Where nothing listens, the subscribers cannot join, though the run's URL works.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("ws://{}/ws", closed.local_addr().unwrap());
+    drop(closed);
+    let cfg = PubSubConfig {
+        subscribers: 1,
+        subscriber_url: Some(nowhere),
+        ..PubSubConfig::default()
+    };
+    let run = Arc::new(Run::new(plan(
+        router.rawsocket_url().unwrap(),
+        Serializer::Msgpack,
+        Schedule::Open { rate: 1000.0 },
+        100,
+    )));
+    assert!(execute(&run, &Scenario::PubSub(cfg)).await.is_err());
+    router.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_counts_agree_with_the_router_open_and_closed_loop() {
     let router = router().await;
