@@ -1,5 +1,5 @@
-//! Grouping: the sessions folded into one row per authid, authrole, transport or peer host
-//! (`g` cycles through them), so "which application is sending all this?" is one key away.
+//! Grouping: the sessions folded into one row per authid, authrole, transport, peer host or
+//! router node (`g` cycles through them), so "which application is sending all this?" is one key away.
 //!
 //! - [`GroupBy`]: what the sessions are grouped by ([`GroupBy::Sessions`]: not at all).
 //! - [`Group`]: one group's live and left sessions, summed rates and totals, and its members
@@ -41,16 +41,20 @@ pub enum GroupBy {
     Transport,
     /// By the host part of the peer address (`127.0.0.1`, `::1`, `unix`).
     PeerHost,
+    /// By the router node the session is on (`authextra.x_cb_node`: a cluster's node name,
+    /// Crossbar's node id, or the host name of a single router).
+    Node,
 }
 
 impl GroupBy {
     /// Every grouping, in the order `g` cycles through them (and the title's tabs show them).
-    pub const ALL: [GroupBy; 5] = [
+    pub const ALL: [GroupBy; 6] = [
         GroupBy::Sessions,
         GroupBy::Authid,
         GroupBy::Authrole,
         GroupBy::Transport,
         GroupBy::PeerHost,
+        GroupBy::Node,
     ];
 
     /// The grouping after this one (wrapping around to the sessions).
@@ -59,7 +63,7 @@ impl GroupBy {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
-    /// Its tab label: `sessions`, `authid`, `role`, `transport`, `host`.
+    /// Its tab label: `sessions`, `authid`, `role`, `transport`, `host`, `node`.
     pub fn label(self) -> &'static str {
         match self {
             GroupBy::Sessions => "sessions",
@@ -67,10 +71,12 @@ impl GroupBy {
             GroupBy::Authrole => "role",
             GroupBy::Transport => "transport",
             GroupBy::PeerHost => "host",
+            GroupBy::Node => "node",
         }
     }
 
-    /// The title of the group table's name column: `AUTHID`, `ROLE`, `TRANSPORT`, `HOST`.
+    /// The title of the group table's name column: `AUTHID`, `ROLE`, `TRANSPORT`, `HOST`,
+    /// `NODE`.
     pub fn column(self) -> &'static str {
         match self {
             GroupBy::Sessions => "SESSION",
@@ -78,6 +84,7 @@ impl GroupBy {
             GroupBy::Authrole => "ROLE",
             GroupBy::Transport => "TRANSPORT",
             GroupBy::PeerHost => "HOST",
+            GroupBy::Node => "NODE",
         }
     }
 
@@ -95,6 +102,7 @@ impl GroupBy {
             GroupBy::Authrole => (&row.authrole, ""),
             GroupBy::Transport => (short_transport(&row.transport), &row.serializer),
             GroupBy::PeerHost => (peer_host(&row.peer), ""),
+            GroupBy::Node => (&row.node, ""),
         }
     }
 
@@ -157,7 +165,7 @@ fn is_scheme(s: &str) -> bool {
 /// One group: its sessions' counts, summed rates and totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// Its name: the authid, role, transport (`ws/json`) or host the sessions share.
+    /// Its name: the authid, role, transport (`ws/json`), host or node the sessions share.
     pub name: String,
     /// Sessions that have not left.
     pub live: usize,

@@ -13,7 +13,7 @@
 //! - [`series`]: per-second wall-clock time series of traffic over 1, 5 and 15 minutes, for charts.
 //! - [`view`]: the UI state (selection, scrolling, sort, filter, panes, the open
 //!   [`view::Mode`]) and which rows of a model it shows.
-//! - [`groups`]: the sessions grouped by authid, role, transport or peer host (`g`), one row
+//! - [`groups`]: the sessions grouped by authid, role, transport, peer host or node (`g`), one row
 //!   per group with summed rates, totals and trend.
 //! - [`keys`]: what keys do to the view; a key that needs the outside world (quit, kill) comes
 //!   back as a [`keys::Action`].

@@ -243,6 +243,8 @@ pub struct SessionRow {
     pub serializer: String,
     /// The peer, e.g. `tcp4:127.0.0.1:52700`.
     pub peer: String,
+    /// The router node it is on (`authextra.x_cb_node`), empty when the router does not say.
+    pub node: String,
     /// What the detail pane shows of the join details: `authmethod`, `authprovider`,
     /// `authextra`.
     pub details: Dict,
@@ -301,7 +303,13 @@ impl SessionRow {
                 kept.insert(key.to_owned(), v.clone());
             }
         }
+        let node = details
+            .get("authextra")
+            .and_then(Value::as_dict)
+            .map(|x| s(x, "x_cb_node"))
+            .unwrap_or_default();
         Some(SessionRow {
+            node,
             authid: s(&details, "authid"),
             authrole: s(&details, "authrole"),
             transport: s(&transport, "channel_framing"),
@@ -322,6 +330,7 @@ impl SessionRow {
             transport: String::new(),
             serializer: String::new(),
             peer: String::new(),
+            node: String::new(),
             details: Dict::new(),
             totals: Totals::default(),
             cycle: 0,

@@ -55,12 +55,22 @@ fn join(m: &mut Model, (id, authid, role, framing, ser, peer): Who) {
         ("channel_serializer", ser.into()),
         ("peer", peer.into()),
     ]);
-    let details = dict(&[
+    let mut details = dict(&[
         ("session", Value::Int(id as i64)),
         ("authid", authid.into()),
         ("authrole", role.into()),
         ("transport", Value::Dict(transport)),
     ]);
+    // Billing on node-a, web on node-b (a cluster), the fifth says nothing.
+    let node = match id {
+        1 | 2 => "node-a",
+        3 | 4 => "node-b",
+        _ => "",
+    };
+    if !node.is_empty() {
+        let extra = dict(&[("x_cb_node", node.into())]);
+        details.insert("authextra".into(), Value::Dict(extra));
+    }
     m.apply(MetaEvent::Join(details), 0.0);
 }
 
@@ -114,7 +124,10 @@ fn g_cycles_through_every_grouping_and_back() {
         g = g.next();
         seen.push(g.label());
     }
-    assert_eq!(seen, ["authid", "role", "transport", "host", "sessions"]);
+    assert_eq!(
+        seen,
+        ["authid", "role", "transport", "host", "node", "sessions"]
+    );
     assert!(!GroupBy::Sessions.is_grouped());
     assert_eq!(GroupBy::PeerHost.column(), "HOST");
 }
@@ -152,6 +165,9 @@ fn group_names_by_every_grouping() {
     let mut h = names(&by(GroupBy::PeerHost));
     h.sort_unstable();
     assert_eq!(h, ["10.0.0.1", "::1", "unix", "–"]);
+    let mut n = names(&by(GroupBy::Node));
+    n.sort_unstable();
+    assert_eq!(n, ["node-a", "node-b", "–"]);
     assert!(by(GroupBy::Sessions).is_empty(), "not grouped: no groups");
     let m = model();
     let row = &m.sessions[&Key::new(0, 2)];
@@ -288,7 +304,7 @@ fn g_cycles_the_view_through_all_five_and_back() {
     let m = model();
     let mut v = View::new(false);
     let mut seen = vec![];
-    for _ in 0..5 {
+    for _ in 0..6 {
         press(&mut v, &m, KeyCode::Char('g'));
         seen.push(v.grouping.by);
         assert_eq!(v.mode, Mode::Normal);
@@ -300,6 +316,7 @@ fn g_cycles_the_view_through_all_five_and_back() {
             GroupBy::Authrole,
             GroupBy::Transport,
             GroupBy::PeerHost,
+            GroupBy::Node,
             GroupBy::Sessions
         ]
     );

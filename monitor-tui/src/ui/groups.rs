@@ -465,6 +465,7 @@ mod tests {
                 (GroupBy::Authrole, 32..36),
                 (GroupBy::Transport, 39..48),
                 (GroupBy::PeerHost, 51..55),
+                (GroupBy::Node, 58..62),
             ]
         );
         let narrow = tab_ranges(Rect::new(0, 0, 26, 5), &view);

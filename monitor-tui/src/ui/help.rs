@@ -19,7 +19,7 @@ const KEYS: [(&str, &str); 14] = [
         "Enter",
         "show / hide the detail pane; on a group: its sessions",
     ),
-    ("g", "group: sessions, authid, role, transport, host"),
+    ("g", "group: sessions, authid, role, transport, host, node"),
     ("Tab  l", "switch focus: sessions / events"),
     ("s  S", "sort by the next column / reverse the sort"),
     ("/", "filter: type, Enter keeps, Esc clears"),
