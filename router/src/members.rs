@@ -143,6 +143,30 @@ impl Members {
             }
         }
     }
+
+    /// **[ours]** The members that are client sessions of this node, not proxies of other
+    /// cluster nodes ([`SessionHandle::is_proxy`]).
+    pub fn local(&self) -> impl Iterator<Item = &Arc<SessionHandle>> {
+        self.iter().filter(|s| !s.is_proxy())
+    }
+
+    /// **[ours]** Like [`Members::round_robin`], among the local members only: the next local
+    /// one in turn (the proxies' turns are skipped, and so not served).
+    pub fn round_robin_local(&mut self) -> Option<&Arc<SessionHandle>> {
+        let mut local = None;
+        for _ in 0..self.len() {
+            match self.round_robin() {
+                Some(s) if !s.is_proxy() => {
+                    local = Some(s.id);
+                    break;
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let at = *self.slot_of.get(&local?)?;
+        self.slots.get(at)?.as_ref()
+    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,11 @@ pub struct Realm {
     pub cluster: Option<crate::cluster::Cluster>,
     /// **[ours]** The realm's pub/sub across the cluster's nodes, with `cluster`.
     pub backplane: Option<Arc<crate::cluster::pubsub::Backplane>>,
+    /// **[ours]** The realm's RPC across the cluster's nodes (the proxies of the other
+    /// nodes), with `cluster`.
+    pub relay: Option<Arc<crate::cluster::rpc::Relay>>,
+    /// **[ours]** The realm's registrations across the cluster, with `cluster`.
+    pub registry: Option<Arc<crate::cluster::registry::Registry>>,
     sessions: RwLock<HashMap<Id, Arc<SessionHandle>>>,
 }
 
@@ -100,6 +105,8 @@ impl Realm {
             node,
             cluster: None,
             backplane: None,
+            relay: None,
+            registry: None,
             config,
             broker,
             dealer: Dealer::default().with_metrics(metrics.clone()),
@@ -121,6 +128,19 @@ impl Realm {
         ));
         self.events.backplane = Some(Arc::clone(&backplane));
         self.backplane = Some(backplane);
+        let prefix = cluster.subject_prefix();
+        let registry = Arc::new(crate::cluster::registry::Registry::new(
+            prefix,
+            &self.config.name,
+        ));
+        let tell = Arc::clone(&registry);
+        self.dealer = std::mem::take(&mut self.dealer)
+            .with_local_changes(Arc::new(move |uri, policy| tell.local_changed(uri, policy)));
+        self.registry = Some(registry);
+        self.relay = Some(Arc::new(crate::cluster::rpc::Relay::new(
+            prefix,
+            &self.config.name,
+        )));
         self.cluster = Some(cluster);
         self
     }

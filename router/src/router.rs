@@ -129,6 +129,19 @@ impl Router {
                     );
                     context.tasks.spawn(run);
                 }
+                if let (Some(relay), Some(registry)) = (&realm.relay, &realm.registry) {
+                    let shutdown = context.shutdown.clone();
+                    let relay_run =
+                        Arc::clone(relay).run(Arc::clone(realm), cluster.clone(), shutdown.clone());
+                    context.tasks.spawn(relay_run);
+                    let registry_run = Arc::clone(registry).run(
+                        Arc::clone(realm),
+                        Arc::clone(relay),
+                        cluster.clone(),
+                        shutdown,
+                    );
+                    context.tasks.spawn(registry_run);
+                }
             }
         }
         let mut endpoints = Vec::new();

@@ -143,6 +143,9 @@ pub struct SessionHandle {
     pub quota: Quota,
     /// The events it leaves to be published when it is gone.
     pub testaments: std::sync::Mutex<crate::testament::Testaments>,
+    /// **[ours]** The cluster node this handle stands for, when it is not a client session but
+    /// the dealer's proxy for another node (see [`crate::cluster::rpc`]); `None` otherwise.
+    pub proxy_for: Option<Arc<str>>,
     outbox: Outbox,
     close: CancellationToken,
     reason: OnceLock<CloseReason>,
@@ -196,6 +199,7 @@ impl SessionHandle {
             stats,
             quota: Quota::new(limits),
             testaments: Default::default(),
+            proxy_for: None,
             outbox,
             close: CancellationToken::new(),
             reason: OnceLock::new(),
@@ -204,6 +208,19 @@ impl SessionHandle {
             dropping: AtomicBool::new(false),
             slow_changed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// **[ours]** This handle as the dealer's proxy for cluster node `node`: what is queued to
+    /// it crosses to that node (see [`crate::cluster::rpc`]).
+    #[must_use]
+    pub fn proxy_for(mut self, node: &str) -> Self {
+        self.proxy_for = Some(node.into());
+        self
+    }
+
+    /// Whether this handle is the proxy of another cluster node rather than a client session.
+    pub fn is_proxy(&self) -> bool {
+        self.proxy_for.is_some()
     }
 
     /// The handle with its realm's slow-consumer policy.

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::time::Duration;
+use tokio::sync::watch;
 
 use async_nats::{ConnectOptions, Event};
 
@@ -82,7 +84,7 @@ pub async fn options(
     cfg: &ClusterConfig,
     name: String,
     mode: Mode,
-    connected: Arc<AtomicBool>,
+    connected: Arc<Link>,
 ) -> Result<ConnectOptions, ClusterError> {
     let mut o = ConnectOptions::new();
     o = match &cfg.nats.auth {
@@ -119,6 +121,32 @@ pub async fn options(
     })
 }
 
+/// The state of the connection to NATS: whether it is up, and how often it was lost.
+#[derive(Debug, Default)]
+pub struct Link {
+    up: AtomicBool,
+    losses: watch::Sender<u64>,
+}
+
+impl Link {
+    /// Whether the connection is up now.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// The number of times the connection was lost, changed at each loss.
+    pub fn losses(&self) -> watch::Receiver<u64> {
+        self.losses.subscribe()
+    }
+
+    fn set(&self, up: bool) {
+        if !self.up.swap(up, Ordering::Relaxed) || up {
+            return;
+        }
+        self.losses.send_modify(|n| *n += 1);
+    }
+}
+
 /// The pause before reconnection attempt `attempts`: 0 at first, then doubling from 50 ms up
 /// to [`MAX_RECONNECT_DELAY`], with up to 100 ms of jitter so nodes do not knock together.
 fn reconnect_delay(attempts: usize) -> Duration {
@@ -131,21 +159,21 @@ fn reconnect_delay(attempts: usize) -> Duration {
 }
 
 /// Logs a connection event (never a credential: events carry none).
-fn log_event(url: &str, connected: &AtomicBool, event: Event) {
+fn log_event(url: &str, connected: &Link, event: Event) {
     match event {
         Event::Connected => {
-            connected.store(true, Ordering::Relaxed);
+            connected.set(true);
             tracing::info!("cluster: connected to NATS at {url}");
         }
         Event::Disconnected => {
-            connected.store(false, Ordering::Relaxed);
+            connected.set(false);
             tracing::warn!(
                 "cluster: lost the connection to NATS at {url}; local sessions are served \
                  meanwhile, reconnecting"
             );
         }
         Event::Closed => {
-            connected.store(false, Ordering::Relaxed);
+            connected.set(false);
             tracing::info!("cluster: the NATS connection is closed");
         }
         Event::LameDuckMode => {
@@ -161,7 +189,7 @@ fn log_event(url: &str, connected: &AtomicBool, event: Event) {
         }
         Event::ServerError(e) => tracing::warn!("cluster: NATS server error: {e}"),
         // While disconnected, each failed reconnection attempt is one: the outage is logged.
-        Event::ClientError(e) if !connected.load(Ordering::Relaxed) => {
+        Event::ClientError(e) if !connected.is_up() => {
             tracing::debug!("cluster: NATS client error: {e}");
         }
         Event::ClientError(e) => tracing::warn!("cluster: NATS client error: {e}"),

@@ -17,7 +17,7 @@
 //! nodes, unheard, are declared dead after `node_timeout_ms` and rejoin when heard again.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,7 +34,9 @@ pub mod interest;
 pub mod names;
 pub mod nodes;
 pub mod pubsub;
+pub mod registry;
 pub mod remote_sessions;
+pub mod rpc;
 pub mod status;
 pub mod subjects;
 
@@ -66,7 +68,7 @@ struct Shared {
     config_hash: String,
     /// The local sessions as of the last heartbeat.
     sessions: AtomicU64,
-    connected: Arc<AtomicBool>,
+    connected: Arc<connection::Link>,
     table: Mutex<NodeTable>,
     members: watch::Sender<Arc<BTreeMap<String, String>>>,
     events: broadcast::Sender<NodeEvent>,
@@ -98,7 +100,7 @@ impl Cluster {
                 started_ms,
                 config_hash,
                 sessions: AtomicU64::new(0),
-                connected: Arc::new(AtomicBool::new(false)),
+                connected: Arc::new(connection::Link::default()),
                 table: Mutex::new(table),
                 members: watch::Sender::new(Arc::new(BTreeMap::new())),
                 events: broadcast::Sender::new(EVENT_BACKLOG),
@@ -133,6 +135,13 @@ impl Cluster {
         }
     }
 
+    /// The largest message the NATS server takes (its `max_payload`), once connected.
+    pub fn max_payload(&self) -> Option<usize> {
+        let client = self.inner.client.borrow();
+        let max = client.as_ref()?.server_info().max_payload;
+        (max > 0).then_some(max)
+    }
+
     /// This process's incarnation id.
     pub fn incarnation(&self) -> &str {
         &self.inner.incarnation
@@ -140,7 +149,12 @@ impl Cluster {
 
     /// Whether the NATS connection is up now.
     pub fn is_connected(&self) -> bool {
-        self.inner.connected.load(Ordering::Relaxed)
+        self.inner.connected.is_up()
+    }
+
+    /// Changes each time the NATS connection is lost.
+    pub fn losses(&self) -> watch::Receiver<u64> {
+        self.inner.connected.losses()
     }
 
     /// The other nodes alive now (name → incarnation), updated as they join and leave.

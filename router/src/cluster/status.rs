@@ -3,7 +3,6 @@
 //! to heartbeats for a while, as an observer that is no node).
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -84,8 +83,13 @@ pub fn render_table(rows: &[NodeStatus]) -> String {
 /// subscription fails.
 pub async fn probe(cfg: &ClusterConfig, listen: Duration) -> Result<Vec<NodeStatus>, ClusterError> {
     let name = format!("wampstat-status-{}", cfg.node);
-    let options =
-        connection::options(cfg, name, Mode::Probe, Arc::new(AtomicBool::new(false))).await?;
+    let options = connection::options(
+        cfg,
+        name,
+        Mode::Probe,
+        Arc::new(connection::Link::default()),
+    )
+    .await?;
     let client = connection::connect(cfg, options, connection::CONNECT_TIMEOUT).await?;
     let subject = subjects::heartbeats(&cfg.subject_prefix);
     let mut sub = client

@@ -114,7 +114,7 @@ impl Dealer {
     ) -> Result<(Id, oneshot::Receiver<Result<Payload, Failed>>), Failed> {
         let (tx, rx) = oneshot::channel();
         let mut st = lock(&self.state);
-        let (registration, callee, details) = st.route(procedure)?;
+        let (registration, callee, details) = st.route(procedure, false)?;
         let invocation = st.next_invocation();
         st.add_pending(
             invocation,

@@ -199,6 +199,22 @@ pub struct Dealer {
     state: Arc<Mutex<State>>,
     /// The realm's metrics, when it records them.
     metrics: Option<Arc<RealmMetrics>>,
+    /// **[ours]** Told of changes of this node's own callees, when the realm is clustered.
+    local_changes: Option<LocalChanges>,
+}
+
+/// What the dealer tells of each change of this node's own callees of a registration.
+#[derive(Clone)]
+struct LocalChanges(Tell);
+
+/// **[ours]** What the dealer calls with the URI and match policy of a registration whose
+/// local callees changed.
+pub type Tell = Arc<dyn Fn(&str, MatchPolicy) + Send + Sync>;
+
+impl std::fmt::Debug for LocalChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalChanges")
+    }
 }
 
 impl State {
@@ -285,8 +301,14 @@ impl State {
     }
 
     /// Picks the callee for a call to `procedure` (advancing a round robin): the registration,
-    /// the callee, and the INVOCATION details that the registration implies.
-    fn route(&mut self, procedure: &str) -> Result<(Id, Arc<SessionHandle>, Dict), Refusal> {
+    /// the callee, and the INVOCATION details that the registration implies. With
+    /// `local_only` (a call that came from another cluster node) only this node's own callees
+    /// qualify, never the proxy of yet another node.
+    fn route(
+        &mut self,
+        procedure: &str,
+        local_only: bool,
+    ) -> Result<(Id, Arc<SessionHandle>, Dict), Refusal> {
         let Some(reg) = self.find(procedure) else {
             return Err(Refusal::new(
                 "wamp.error.no_such_procedure",
@@ -295,11 +317,20 @@ impl State {
         };
         let (id, policy, invoke) = (reg.id, reg.policy, reg.invoke);
         let reg = self.registrations.get_mut(&id);
-        let callee = reg.and_then(|r| match invoke {
-            InvokePolicy::Single | InvokePolicy::First => r.callees.first(),
-            InvokePolicy::Last => r.callees.last(),
-            InvokePolicy::RoundRobin => r.callees.round_robin(),
-            InvokePolicy::Random => r.callees.random(),
+        let callee = reg.and_then(|r| match (invoke, local_only) {
+            (InvokePolicy::Single | InvokePolicy::First, false) => r.callees.first(),
+            (InvokePolicy::Last, false) => r.callees.last(),
+            (InvokePolicy::RoundRobin, false) => r.callees.round_robin(),
+            (InvokePolicy::Random, false) => r.callees.random(),
+            (InvokePolicy::Single | InvokePolicy::First, true) => r.callees.local().next(),
+            (InvokePolicy::Last, true) => r.callees.local().last(),
+            (InvokePolicy::RoundRobin, true) => r.callees.round_robin_local(),
+            (InvokePolicy::Random, true) => {
+                let local: Vec<_> = r.callees.local().collect();
+                local
+                    .get(rand::random_range(0..local.len().max(1)))
+                    .copied()
+            }
         });
         let Some(callee) = callee.map(Arc::clone) else {
             return Err(Refusal::new(
@@ -308,7 +339,8 @@ impl State {
             ));
         };
         let mut details = Dict::new();
-        if policy != MatchPolicy::Exact {
+        // Another node routes the call again, by its procedure.
+        if policy != MatchPolicy::Exact || callee.is_proxy() {
             details.insert("procedure".into(), procedure.into());
         }
         Ok((id, callee, details))
@@ -351,6 +383,20 @@ impl Dealer {
     /// With `forward_timeout`, calls routed to this callee through this registration carry
     /// their `timeout` in INVOCATION details and the dealer does not enforce it.
     pub fn register(
+        &self,
+        callee: &Arc<SessionHandle>,
+        uri: &str,
+        (policy, invoke): (MatchPolicy, InvokePolicy),
+        forward_timeout: bool,
+    ) -> Result<Registered, Refusal> {
+        let r = self.add_callee(callee, uri, (policy, invoke), forward_timeout)?;
+        if !callee.is_proxy() {
+            self.local_changed(uri, policy);
+        }
+        Ok(r)
+    }
+
+    fn add_callee(
         &self,
         callee: &Arc<SessionHandle>,
         uri: &str,
@@ -420,7 +466,51 @@ impl Dealer {
     /// Removes `callee` from registration `id`. `None`: not registered by this session;
     /// `Some(true)`: the registration was deleted.
     pub fn unregister(&self, callee: Id, id: Id) -> Option<bool> {
-        lock(&self.state).unregister(callee, id)
+        let mut st = lock(&self.state);
+        let (uri, policy) = st
+            .registrations
+            .get(&id)
+            .map(|r| (r.uri.clone(), r.policy))?;
+        let deleted = st.unregister(callee, id);
+        drop(st);
+        if deleted.is_some() {
+            self.local_changed(&uri, policy);
+        }
+        deleted
+    }
+
+    /// **[ours]** Has this node's cluster told that its own callees of `uri` (with `policy`)
+    /// may have changed (a no-op on a single router).
+    fn local_changed(&self, uri: &str, policy: MatchPolicy) {
+        if let Some(LocalChanges(tell)) = &self.local_changes {
+            tell(uri, policy);
+        }
+    }
+
+    /// **[ours]** The dealer telling `tell` of each change of this node's own callees of a
+    /// registration, by its URI and match policy (the cluster's registry follows them).
+    pub fn with_local_changes(mut self, tell: Tell) -> Self {
+        self.local_changes = Some(LocalChanges(tell));
+        self
+    }
+
+    /// **[ours]** The invoke policy of the registration of `uri` with `policy` when this node
+    /// has a callee of its own in it (not only proxies of other nodes).
+    pub fn local_invoke(&self, uri: &str, policy: MatchPolicy) -> Option<InvokePolicy> {
+        let st = lock(&self.state);
+        let r = st
+            .index
+            .lookup(uri, policy)
+            .and_then(|id| st.registrations.get(&id))?;
+        r.callees.local().next().map(|_| r.invoke)
+    }
+
+    /// **[ours]** How many of registration `id`'s callees are sessions of this node.
+    pub fn local_callees(&self, id: Id) -> usize {
+        lock(&self.state)
+            .registrations
+            .get(&id)
+            .map_or(0, |r| r.callees.local().count())
     }
 
     /// Routes a new call to a callee as an INVOCATION, taking a unit of the caller's quota
@@ -431,7 +521,7 @@ impl Dealer {
     pub fn call(&self, caller: &Arc<SessionHandle>, c: &Call<'_>) -> Result<(), Refusal> {
         let held = caller.quota.acquire(Resource::Calls)?;
         let mut st = lock(&self.state);
-        let (registration, callee, mut details) = st.route(c.procedure)?;
+        let (registration, callee, mut details) = st.route(c.procedure, caller.is_proxy())?;
         if c.progress && !progressive::accepts(&callee) {
             return Err(progressive::not_supported());
         }
@@ -631,11 +721,22 @@ impl Dealer {
     /// callers get `wamp.error.canceled`) and as a caller (the callees get INTERRUPT).
     /// Returns the registrations it left and whether each was deleted.
     pub fn detach(&self, session: Id) -> Vec<(Id, bool)> {
+        self.detach_because(session, "the callee left before answering")
+    }
+
+    /// [`Dealer::detach`], telling the callers of the calls it had as a callee `why` they end.
+    pub fn detach_because(&self, session: Id, why: &str) -> Vec<(Id, bool)> {
         let mut st = lock(&self.state);
         let held = st.by_session.remove(&session).unwrap_or_default();
+        let mut changed = Vec::new();
         let left: Vec<(Id, bool)> = held
             .into_iter()
-            .filter_map(|id| Some((id, st.unregister(session, id)?)))
+            .filter_map(|id| {
+                if let Some(r) = st.registrations.get(&id) {
+                    changed.push((r.uri.clone(), r.policy));
+                }
+                Some((id, st.unregister(session, id)?))
+            })
             .collect();
         let caller_is = |p: &Pending| p.caller.session_call().is_some_and(|(c, _)| c == session);
         let gone = st.calls_of.remove(&session).unwrap_or_default();
@@ -647,10 +748,12 @@ impl Dealer {
         }
         st.ended_early.forget(session);
         drop(st);
+        for (uri, policy) in changed {
+            self.local_changed(&uri, policy);
+        }
         for (invocation, p) in notices {
             let from_self = caller_is(&p);
             if p.callee.id == session && !from_self {
-                let why = "the callee left before answering";
                 match p.caller {
                     Caller::Session(caller, request) => {
                         let _ = caller.send_owed(&canceled(request, why));
@@ -664,6 +767,41 @@ impl Dealer {
             }
         }
         left
+    }
+
+    /// **[ours]** Ends every call in progress that `callee` serves: its caller gets `error`
+    /// with `why` (the callee is not told). For a cluster node's proxy whose messages may have
+    /// been lost with the NATS connection.
+    pub fn end_calls_to(&self, callee: Id, error: &str, why: &str) {
+        let mut st = lock(&self.state);
+        let ids: Vec<Id> = st
+            .calls_of
+            .get(&callee)
+            .map(|calls| calls.iter().copied().collect())
+            .unwrap_or_default();
+        let mut ended = Vec::new();
+        for id in ids {
+            if st
+                .invocations
+                .get(&id)
+                .is_some_and(|p| p.callee.id == callee)
+            {
+                ended.extend(st.remove_pending(id));
+            }
+        }
+        drop(st);
+        for p in ended {
+            match p.caller {
+                Caller::Session(caller, request) => {
+                    let m = Message::error(code::CALL, request, error, Some(why.to_owned()));
+                    let _ = caller.send_owed(&m);
+                }
+                Caller::Router(reply) => reply.send(Err(Failed::from_error(
+                    error.to_owned(),
+                    &Payload::from_args(vec![why.into()]),
+                ))),
+            }
+        }
     }
 
     /// The calls in progress (invocations not yet answered), for [`crate::Census`].

@@ -13,9 +13,44 @@ use wamp::{Dict, Id, MatchPolicy, Message, Payload};
 use super::dispatch::{Flow, Joined};
 use super::options::{call_timeout, cancel_mode, flag, invoke_policy, match_policy};
 use crate::authorize::{Action, is_router_uri};
-use crate::dealer::{Call, Chunk, Continued};
+use std::sync::Arc;
+
+use crate::cluster::registry::CLAIM_TIMEOUT;
+use crate::dealer::{Call, Chunk, Continued, InvokePolicy};
 use crate::meta_procedures as procedures;
+use crate::realm::Realm;
 use crate::refusal::Refusal;
+use crate::session_handle::SessionHandle;
+
+const NO_SUCH_PROCEDURE: &str = "wamp.error.no_such_procedure";
+
+/// A registration made: REGISTERED to its callee, then the meta events.
+struct Registered {
+    request: Id,
+    procedure: String,
+    policy: MatchPolicy,
+    invoke: InvokePolicy,
+    r: crate::dealer::Registered,
+}
+
+impl Registered {
+    fn tell(self, realm: &Realm, me: &SessionHandle) {
+        let _ = me.send(&Message::Registered {
+            request: self.request,
+            registration: self.r.id,
+        });
+        let Registered {
+            procedure,
+            policy,
+            invoke,
+            r,
+            ..
+        } = self;
+        realm
+            .events
+            .on_register(me.id, r.id, &procedure, policy, invoke, r.created);
+    }
+}
 
 /// Why a CALL was not routed.
 enum NotCalled {
@@ -121,7 +156,21 @@ impl Joined<'_> {
             progress,
             passthru: wamp::payload::passthru_keys(options),
         };
-        Ok(self.realm.dealer.call(self.me, &call)?)
+        self.realm.dealer.call(self.me, &call).map_err(|r| {
+            // [ours] Cut off from the cluster, this node cannot tell whether another node has
+            // a callee: say so rather than that there is none.
+            match &self.realm.cluster {
+                Some(c) if r.error == NO_SUCH_PROCEDURE && !c.is_connected() => Refusal::new(
+                    crate::cluster::rpc::CLUSTER_UNAVAILABLE,
+                    format!(
+                        "no callee of {procedure:?} on this node, which is cut off from the \
+                         cluster's other nodes (NATS is unreachable)"
+                    ),
+                ),
+                _ => r,
+            }
+            .into()
+        })
     }
 
     /// REGISTER: REGISTERED, or why not.
@@ -140,13 +189,43 @@ impl Joined<'_> {
             self.realm
                 .dealer
                 .register(self.me, procedure, (policy, invoke), forward_timeout)?;
-        self.send(&Message::Registered {
+        // [ours] The first callee of this node in a cluster: the other nodes' registrations
+        // must agree first (see cluster::registry).
+        if let Some(registry) = &self.realm.registry
+            && self.realm.dealer.local_callees(r.id) == 1
+        {
+            let verdict = registry.claim(procedure, policy);
+            let (realm, me) = (Arc::clone(self.realm), Arc::clone(self.me));
+            let registered = Registered {
+                request,
+                procedure: procedure.to_owned(),
+                policy,
+                invoke,
+                r,
+            };
+            tokio::spawn(async move {
+                let verdict = tokio::time::timeout(CLAIM_TIMEOUT, verdict).await;
+                match verdict {
+                    Ok(Ok(Err(refusal))) => {
+                        realm.dealer.unregister(me.id, r.id);
+                        let _ = me.send(&refusal.into_error(code::REGISTER, request));
+                    }
+                    // A session that left meanwhile has been detached: nothing to tell.
+                    _ if realm.session(me.id).is_none() => {}
+                    // Accepted, or no verdict in time (then this node's registration stands).
+                    _ => registered.tell(&realm, &me),
+                }
+            });
+            return Ok(());
+        }
+        Registered {
             request,
-            registration: r.id,
-        });
-        self.realm
-            .events
-            .on_register(self.me.id, r.id, procedure, policy, invoke, r.created);
+            procedure: procedure.to_owned(),
+            policy,
+            invoke,
+            r,
+        }
+        .tell(self.realm, self.me);
         Ok(())
     }
 
