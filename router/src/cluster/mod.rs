@@ -31,6 +31,8 @@ pub mod connection;
 pub mod envelope;
 pub mod heartbeat;
 pub mod interest;
+pub mod merge;
+pub mod meta;
 pub mod names;
 pub mod nodes;
 pub mod pubsub;

@@ -1,0 +1,515 @@
+//! The session meta procedures for the whole cluster (issue 17): `wamp.session.count`, `list`,
+//! `get`, `kill`, `kill_by_authid`, `kill_by_authrole`, `kill_all`, `wampstat.session.stats`
+//! and `summary` ([`crate::meta_procedures::CLUSTER_WIDE`]) answered on a clustered node for
+//! every live node, merged as [`super::merge`] says.
+//!
+//! **Subjects.** A request of realm R goes to `<prefix>.<R>.meta.<procedure>` (one token per
+//! URI component, as the pub/sub subjects), and every node subscribes once per realm to
+//! `<prefix>.<R>.meta.>`: one publish reaches every node (no per-node fan-out to keep in step
+//! with the membership), the subject says which procedure (nats-server's `/subsz` and a
+//! `nats sub` show what is asked), and a node never receives its own requests (the connection's
+//! `no_echo`). Each node answers on the request's reply subject, an inbox the asking node
+//! subscribed to before publishing.
+//!
+//! **Wire format.** WAMP messages in msgpack, with the codec every session uses: the request
+//! is a CALL (`request` a random id, `options.caller` the calling session's id, the procedure,
+//! the caller's arguments and keyword arguments — the authrole filter of `count`/`list`, the
+//! `reason` and `message` of the killers — as they are); the answer a RESULT or an ERROR with
+//! `details.node` the answering node.
+//!
+//! **Asking.** The caller's node authorizes the CALL (the caller's role, as on one router) and
+//! answers its own part first (a killer kills its own sessions, never the caller); an invalid
+//! argument is refused there, and a `get` or `kill` of a session it holds is answered there.
+//! Otherwise a task publishes the request, gathers the answers of the live nodes (the node
+//! table's members) for at most [`DEADLINE`] and sends the merged RESULT (or ERROR) to the
+//! caller. Bounded: each such call holds one of the caller's calls in progress (its
+//! `max_pending_calls`) and one of [`MAX_IN_FLIGHT`] per process; beyond either the CALL is
+//! refused with `wampstat.error.limit_exceeded`.
+//!
+//! **A silent node** (no answer by the deadline): the answer is what came, with
+//! `x_silent_nodes` (their names) in the RESULT's details and a WARN naming them (a few per
+//! minute); a `get` or `kill` that no answering node holds fails with
+//! `wampstat.error.cluster_unavailable` instead of `no_such_session` (the silent node may hold
+//! it). **NATS down**: `count`, `list`, `stats` and `summary` answer for this node alone (and
+//! WARN); `kill_by_authid`, `kill_by_authrole`, `kill_all`, and `get`/`kill` of a session not
+//! on this node fail with `wampstat.error.cluster_unavailable` (nothing is killed by the
+//! `kill_by_*`/`kill_all` that fail).
+//!
+//! **Answering.** One task per realm ([`serve`]) answers the other nodes' requests with this
+//! node's part. It trusts the backplane: NATS is a trusted network (nodes authenticate to
+//! NATS, not to each other), so a request is not authorized again.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_util::sync::CancellationToken;
+use wamp::message::code;
+use wamp::{Dict, Id, Message, Payload, Serializer, Value, dict};
+
+use super::merge::Merge;
+use super::{Cluster, names};
+use crate::limits::{LIMIT_EXCEEDED, Resource};
+use crate::log_budget::LogBudget;
+use crate::meta_procedures::{self as procedures, Answer, NO_SUCH_SESSION, Reply};
+use crate::realm::Realm;
+use crate::refusal::Refusal;
+use crate::session_handle::SessionHandle;
+
+/// The error of a cross-node request that cannot be answered while NATS is down (or, for a
+/// session's `get`/`kill`, while a node that may hold it is silent).
+pub const CLUSTER_UNAVAILABLE: &str = "wampstat.error.cluster_unavailable";
+
+/// How long the asking node waits for the other nodes' answers.
+pub const DEADLINE: Duration = Duration::from_secs(1);
+
+/// How many cluster-wide meta calls may be gathering at once in this process.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// How long one NATS operation (subscribe, publish) may take before it is given up.
+const NATS_TIMEOUT: Duration = Duration::from_secs(1);
+
+static IN_FLIGHT: Semaphore = Semaphore::const_new(MAX_IN_FLIGHT);
+
+/// The warnings about silent nodes and local-only answers: a few per minute.
+static PARTIAL: LogBudget = LogBudget::new(
+    "partial cluster-wide meta answers",
+    5,
+    Duration::from_secs(60),
+);
+
+/// A CALL of a session procedure, as the session got it.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// Its request id.
+    pub request: Id,
+    /// The procedure (one of [`procedures::CLUSTER_WIDE`]).
+    pub procedure: &'a str,
+    /// Its arguments.
+    pub payload: &'a Payload,
+}
+
+/// Answers `call` of `caller` for every node: now (an invalid argument, a session held here,
+/// no other node, NATS down), or later from a task.
+pub fn call(
+    realm: &Realm,
+    cluster: &Cluster,
+    caller: &Arc<SessionHandle>,
+    call: &Call<'_>,
+) -> Reply {
+    let Some(kind) = Merge::of(call.procedure) else {
+        return Reply::Now(Err(Refusal::new(
+            "wamp.error.no_such_procedure",
+            format!("{} is not a cluster-wide procedure", call.procedure),
+        )));
+    };
+    let (args, kwargs) = match procedures::arguments(call.payload) {
+        Ok(a) => a,
+        Err(r) => return Reply::Now(Err(r)),
+    };
+    let kills_many = matches!(kind, Merge::Ids | Merge::Sum) && call.procedure.contains("kill");
+    if kills_many && !cluster.is_connected() {
+        return Reply::Now(Err(unavailable(call.procedure)));
+    }
+    let local = procedures::session_procedure(realm, caller.id, call.procedure, &args, &kwargs)
+        .unwrap_or_else(|| Err(Refusal::invalid_argument("not a session procedure")));
+    let here = match local {
+        // Held here (get, kill), or refused here as it would be everywhere.
+        Ok(p) if kind != Merge::Holder => p,
+        Err(r) if kind == Merge::Holder && r.error == NO_SUCH_SESSION => Payload::empty(),
+        done => return Reply::Now(done),
+    };
+    let peers: BTreeSet<String> = cluster.members().borrow().keys().cloned().collect();
+    let answer_here = || match kind {
+        Merge::Holder => Err(procedures::no_session(
+            args.first().and_then(Value::as_u64).unwrap_or(0),
+        )),
+        _ => Ok(here.clone()),
+    };
+    if peers.is_empty() {
+        return Reply::Now(answer_here());
+    }
+    if !cluster.is_connected() {
+        if kind == Merge::Holder {
+            return Reply::Now(Err(unavailable(call.procedure)));
+        }
+        if PARTIAL.admit() {
+            tracing::warn!(
+                realm = %realm.name(),
+                "cluster: {} answered for this node only: not connected to NATS",
+                call.procedure
+            );
+        }
+        return Reply::Now(answer_here());
+    }
+    let Ok(permit) = IN_FLIGHT.try_acquire() else {
+        return Reply::Now(Err(Refusal::new(
+            LIMIT_EXCEEDED,
+            format!(
+                "this node has {MAX_IN_FLIGHT} cluster-wide meta calls in progress, the most allowed"
+            ),
+        )));
+    };
+    let unit = match caller.quota.acquire(Resource::Calls) {
+        Ok(u) => u,
+        Err(r) => return Reply::Now(Err(r)),
+    };
+    unit.keep();
+    let in_flight = InFlight {
+        caller: Arc::clone(caller),
+        _permit: permit,
+    };
+    let request = wamp::id::random_id();
+    let body = request_body(request, caller.id, call.procedure, args.clone(), kwargs);
+    let subject = names::of_uri(
+        &names::base(cluster.subject_prefix(), realm.name(), "meta"),
+        call.procedure,
+    );
+    let (cluster, procedure, caller_request) =
+        (cluster.clone(), call.procedure.to_owned(), call.request);
+    let realm_name = realm.name().to_owned();
+    let missing = answer_here().err();
+    tokio::spawn(async move {
+        let client = cluster.client().await;
+        let gathered = gather(&client, subject, body, &peers).await;
+        let answer = finish(kind, here, missing, &procedure, gathered.answers);
+        let silent = gathered.silent;
+        if !silent.is_empty() && PARTIAL.admit() {
+            tracing::warn!(
+                realm = %realm_name,
+                "cluster: {procedure} answered without node(s) {} (no answer within {} ms)",
+                silent.join(", "),
+                DEADLINE.as_millis()
+            );
+        }
+        let message = match answer {
+            Ok(payload) => Message::Result {
+                request: caller_request,
+                details: if silent.is_empty() {
+                    Dict::new()
+                } else {
+                    dict! {"x_silent_nodes" => Value::List(silent.into_iter().map(Value::from).collect())}
+                },
+                payload,
+            },
+            Err(r) if r.error == NO_SUCH_SESSION && !silent.is_empty() => {
+                unavailable(&procedure).into_error(code::CALL, caller_request)
+            }
+            Err(r) => r.into_error(code::CALL, caller_request),
+        };
+        // A caller that left meanwhile is owed nothing.
+        let _ = in_flight.caller.send_owed(&message);
+    });
+    Reply::Later
+}
+
+/// One cluster-wide call in progress: the caller's call unit and the process's permit, given
+/// back when it ends on any path.
+struct InFlight {
+    caller: Arc<SessionHandle>,
+    _permit: SemaphorePermit<'static>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.caller.quota.release(Resource::Calls);
+    }
+}
+
+fn unavailable(procedure: &str) -> Refusal {
+    Refusal::new(
+        CLUSTER_UNAVAILABLE,
+        format!(
+            "{procedure} needs the other nodes of the cluster, and NATS is not reachable (or a \
+             node did not answer within {} ms)",
+            DEADLINE.as_millis()
+        ),
+    )
+}
+
+/// One node's answer: its result, or the error URI it answered with.
+type NodeAnswer = Result<Payload, String>;
+
+/// What the other nodes answered by the deadline.
+#[derive(Debug, Default)]
+struct Gathered {
+    answers: Vec<(String, NodeAnswer)>,
+    /// The live nodes that did not answer, by name.
+    silent: Vec<String>,
+}
+
+/// Publishes `body` to `subject` and collects the answers until every node of `peers` has
+/// answered, or [`DEADLINE`].
+async fn gather(
+    client: &async_nats::Client,
+    subject: String,
+    body: Bytes,
+    peers: &BTreeSet<String>,
+) -> Gathered {
+    let mut waiting = peers.clone();
+    let mut answers = Vec::new();
+    let inbox = client.new_inbox();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let sent = async {
+        let sub = client.subscribe(inbox.clone()).await.ok()?;
+        client.publish_with_reply(subject, inbox, body).await.ok()?;
+        Some(sub)
+    };
+    if let Ok(Some(mut sub)) = tokio::time::timeout(NATS_TIMEOUT, sent).await {
+        while !waiting.is_empty() {
+            let Ok(Some(msg)) = tokio::time::timeout_at(deadline, sub.next()).await else {
+                break;
+            };
+            match open_answer(&msg.payload) {
+                Some((node, answer)) if waiting.remove(&node) => answers.push((node, answer)),
+                // Twice, or a node not in the table yet: the table's nodes are awaited.
+                Some((node, answer)) => {
+                    if !answers.iter().any(|(n, _)| *n == node) {
+                        answers.push((node, answer));
+                    }
+                }
+                None => tracing::debug!("cluster: ignored an answer on {}", msg.subject),
+            }
+        }
+    }
+    Gathered {
+        answers,
+        silent: waiting.into_iter().collect(),
+    }
+}
+
+/// The merged answer of this node's part `here` and the other nodes' `answers`; `missing` is
+/// this node's "no such session" of a `get`/`kill` ([`Merge::Holder`]).
+fn finish(
+    kind: Merge,
+    here: Payload,
+    missing: Option<Refusal>,
+    procedure: &str,
+    answers: Vec<(String, NodeAnswer)>,
+) -> Answer {
+    let mut ok = Vec::with_capacity(answers.len() + 1);
+    if kind != Merge::Holder {
+        ok.push(here);
+    }
+    for (node, answer) in answers {
+        match answer {
+            Ok(p) => ok.push(p),
+            Err(e) if e == NO_SUCH_SESSION => {}
+            Err(e) => tracing::debug!("cluster: node {node} answered {procedure} with {e}"),
+        }
+    }
+    kind.merge(&ok)
+        .ok_or_else(|| missing.unwrap_or_else(|| Refusal::new(NO_SUCH_SESSION, "no such session")))
+}
+
+/// A request: the CALL of `procedure` by session `caller`, in msgpack.
+fn request_body(request: Id, caller: Id, procedure: &str, args: Vec<Value>, kwargs: Dict) -> Bytes {
+    let m = Message::Call {
+        request,
+        options: dict! {"caller" => caller},
+        procedure: procedure.to_owned(),
+        payload: Payload::new(args, kwargs),
+    };
+    encode(&m)
+}
+
+fn encode(m: &Message) -> Bytes {
+    // A message of decoded values always encodes in msgpack (no JSON-only restriction).
+    wamp::encode(Serializer::Msgpack, m).unwrap_or_default()
+}
+
+/// The node and its answer in an answer's body, if it is one.
+fn open_answer(body: &Bytes) -> Option<(String, NodeAnswer)> {
+    let (details, answer) = match wamp::decode(Serializer::Msgpack, body).ok()? {
+        Message::Result {
+            details, payload, ..
+        } => (details, Ok(payload)),
+        Message::Error { details, error, .. } => (details, Err(error)),
+        _ => return None,
+    };
+    let node = details.get("node")?.as_str()?.to_owned();
+    Some((node, answer))
+}
+
+/// This node's answer (RESULT or ERROR, in msgpack) to a request's body, if it is one.
+fn answer_body(realm: &Realm, node: &str, body: &Bytes) -> Option<Bytes> {
+    let Message::Call {
+        request,
+        options,
+        procedure,
+        payload,
+    } = wamp::decode(Serializer::Msgpack, body).ok()?
+    else {
+        return None;
+    };
+    if !realm.config.enable_meta_api || !procedures::CLUSTER_WIDE.contains(&procedure.as_str()) {
+        return None;
+    }
+    let caller = options.get("caller").and_then(Value::as_u64).unwrap_or(0);
+    let answer = procedures::arguments(&payload).and_then(|(args, kwargs)| {
+        procedures::session_procedure(realm, caller, &procedure, &args, &kwargs)
+            .unwrap_or_else(|| Err(Refusal::invalid_argument("not a session procedure")))
+    });
+    let details = dict! {"node" => node};
+    let m = match answer {
+        Ok(payload) => Message::Result {
+            request,
+            details,
+            payload,
+        },
+        Err(r) => Message::Error {
+            request_type: code::CALL,
+            request,
+            details,
+            error: r.error.to_owned(),
+            payload: Payload::from_args(vec![r.message.into()]),
+        },
+    };
+    Some(encode(&m))
+}
+
+/// The realm's answering task, until `shutdown`: subscribes to `<prefix>.<realm>.meta.>` and
+/// answers each request of another node with this node's part.
+pub async fn serve(realm: Arc<Realm>, cluster: Cluster, shutdown: CancellationToken) {
+    let client = tokio::select! {
+        () = shutdown.cancelled() => return,
+        c = cluster.client() => c,
+    };
+    let subject = format!(
+        "{}.>",
+        names::base(cluster.subject_prefix(), realm.name(), "meta")
+    );
+    let mut sub = loop {
+        match tokio::time::timeout(NATS_TIMEOUT, client.subscribe(subject.clone())).await {
+            Ok(Ok(s)) => break s,
+            _ => tracing::warn!(
+                realm = %realm.name(),
+                "cluster: cannot subscribe to {subject} yet; the other nodes' meta calls get \
+                 no answer from this node until it can"
+            ),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    };
+    loop {
+        let msg = tokio::select! {
+            () = shutdown.cancelled() => return,
+            m = sub.next() => m,
+        };
+        let Some(msg) = msg else {
+            tracing::error!(realm = %realm.name(), "cluster: the subscription to {subject} ended");
+            return;
+        };
+        let Some(reply) = msg.reply.clone() else {
+            continue;
+        };
+        let Some(body) = answer_body(&realm, cluster.node(), &msg.payload) else {
+            tracing::debug!("cluster: ignored a message on {}", msg.subject);
+            continue;
+        };
+        match tokio::time::timeout(NATS_TIMEOUT, client.publish(reply, body)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("cluster: an answer to {} was not sent: {e}", msg.subject)
+            }
+            Err(_) => tracing::debug!("cluster: an answer to {} timed out", msg.subject),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(v: impl Into<Value>) -> Payload {
+        Payload::from_args(vec![v.into()])
+    }
+
+    #[test]
+    fn requests_and_answers_cross_as_msgpack_messages() {
+        let body = request_body(
+            9,
+            42,
+            "wamp.session.kill_by_authid",
+            vec!["bob".into()],
+            dict! {"reason" => "wamp.close.killed"},
+        );
+        let Ok(Message::Call {
+            request,
+            options,
+            procedure,
+            payload,
+        }) = wamp::decode(Serializer::Msgpack, &body)
+        else {
+            panic!("a CALL");
+        };
+        assert_eq!(
+            (request, procedure.as_str()),
+            (9, "wamp.session.kill_by_authid")
+        );
+        assert_eq!(options.get("caller").and_then(Value::as_u64), Some(42));
+        assert_eq!(payload.args().unwrap(), vec![Value::from("bob")]);
+        assert_eq!(
+            payload
+                .kwargs()
+                .unwrap()
+                .get("reason")
+                .and_then(Value::as_str),
+            Some("wamp.close.killed")
+        );
+        let answer = encode(&Message::Result {
+            request,
+            details: dict! {"node" => "node-b"},
+            payload: one(3u64),
+        });
+        let (node, got) = open_answer(&answer).expect("an answer");
+        assert_eq!(node, "node-b");
+        assert_eq!(got.unwrap().args().unwrap(), vec![Value::from(3u64)]);
+        let error = encode(&Message::Error {
+            request_type: code::CALL,
+            request,
+            details: dict! {"node" => "node-c"},
+            error: NO_SUCH_SESSION.to_owned(),
+            payload: Payload::empty(),
+        });
+        assert_eq!(
+            open_answer(&error),
+            Some(("node-c".to_owned(), Err(NO_SUCH_SESSION.to_owned())))
+        );
+        assert_eq!(open_answer(&body), None, "a CALL is no answer");
+    }
+
+    #[test]
+    fn finishing_merges_the_answers_and_tells_a_missing_session() {
+        let answers = vec![
+            ("node-b".to_owned(), Ok(one(2u64))),
+            (
+                "node-c".to_owned(),
+                Err("wamp.error.invalid_argument".to_owned()),
+            ),
+        ];
+        let sum = finish(Merge::Sum, one(1u64), None, "wamp.session.count", answers).unwrap();
+        assert_eq!(sum.args().unwrap(), vec![Value::from(3u64)]);
+        let nobody = vec![("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned()))];
+        let miss = procedures::no_session(7);
+        let got = finish(
+            Merge::Holder,
+            Payload::empty(),
+            Some(miss.clone()),
+            "get",
+            nobody,
+        );
+        assert_eq!(got, Err(miss));
+        let holder = vec![
+            ("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned())),
+            ("node-c".to_owned(), Ok(one("details"))),
+        ];
+        let got = finish(Merge::Holder, Payload::empty(), None, "get", holder).unwrap();
+        assert_eq!(got.args().unwrap(), vec![Value::from("details")]);
+    }
+}
