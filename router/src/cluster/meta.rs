@@ -100,41 +100,50 @@ pub fn call(
     caller: &Arc<SessionHandle>,
     call: &Call<'_>,
 ) -> Reply {
-    let Some(kind) = Merge::of(call.procedure) else {
-        return Reply::Now(Err(Refusal::new(
+    match scatter(realm, cluster, caller, call) {
+        Ok(s) => {
+            tokio::spawn(s.run(cluster.clone()));
+            Reply::Later
+        }
+        Err(now) => Reply::Now(now),
+    }
+}
+
+/// A cluster-wide call to ask the other nodes, or (`Err`) its answer now.
+#[allow(clippy::result_large_err)] // the `Err` is the call's answer, made once per call
+fn scatter(
+    realm: &Realm,
+    cluster: &Cluster,
+    caller: &Arc<SessionHandle>,
+    call: &Call<'_>,
+) -> Result<Scatter, Answer> {
+    let kind = Merge::of(call.procedure).ok_or_else(|| {
+        Refusal::new(
             "wamp.error.no_such_procedure",
             format!("{} is not a cluster-wide procedure", call.procedure),
-        )));
-    };
-    let (args, kwargs) = match procedures::arguments(call.payload) {
-        Ok(a) => a,
-        Err(r) => return Reply::Now(Err(r)),
-    };
+        )
+    });
+    let kind = kind.map_err(Err)?;
+    let (args, kwargs) = procedures::arguments(call.payload).map_err(Err)?;
     let kills_many = matches!(kind, Merge::Ids | Merge::Sum) && call.procedure.contains("kill");
     if kills_many && !cluster.is_connected() {
-        return Reply::Now(Err(unavailable(call.procedure)));
+        return Err(Err(unavailable(call.procedure)));
     }
-    let local = procedures::session_procedure(realm, caller.id, call.procedure, &args, &kwargs)
+    let here = procedures::session_procedure(realm, caller.id, call.procedure, &args, &kwargs)
         .unwrap_or_else(|| Err(Refusal::invalid_argument("not a session procedure")));
-    let here = match local {
+    match &here {
         // Held here (get, kill), or refused here as it would be everywhere.
-        Ok(p) if kind != Merge::Holder => p,
-        Err(r) if kind == Merge::Holder && r.error == NO_SUCH_SESSION => Payload::empty(),
-        done => return Reply::Now(done),
-    };
+        Ok(_) if kind == Merge::Holder => return Err(here),
+        Err(r) if kind != Merge::Holder || r.error != NO_SUCH_SESSION => return Err(here),
+        _ => {}
+    }
     let peers: BTreeSet<String> = cluster.members().borrow().keys().cloned().collect();
-    let answer_here = || match kind {
-        Merge::Holder => Err(procedures::no_session(
-            args.first().and_then(Value::as_u64).unwrap_or(0),
-        )),
-        _ => Ok(here.clone()),
-    };
     if peers.is_empty() {
-        return Reply::Now(answer_here());
+        return Err(here);
     }
     if !cluster.is_connected() {
         if kind == Merge::Holder {
-            return Reply::Now(Err(unavailable(call.procedure)));
+            return Err(Err(unavailable(call.procedure)));
         }
         if PARTIAL.admit() {
             tracing::warn!(
@@ -143,67 +152,97 @@ pub fn call(
                 call.procedure
             );
         }
-        return Reply::Now(answer_here());
+        return Err(here);
     }
-    let Ok(permit) = IN_FLIGHT.try_acquire() else {
-        return Reply::Now(Err(Refusal::new(
+    let permit = IN_FLIGHT.try_acquire().map_err(|_| {
+        Refusal::new(
             LIMIT_EXCEEDED,
             format!(
-                "this node has {MAX_IN_FLIGHT} cluster-wide meta calls in progress, the most allowed"
+                "this node has {MAX_IN_FLIGHT} cluster-wide meta calls in progress, the most \
+                 allowed"
             ),
-        )));
-    };
-    let unit = match caller.quota.acquire(Resource::Calls) {
-        Ok(u) => u,
-        Err(r) => return Reply::Now(Err(r)),
-    };
-    unit.keep();
-    let in_flight = InFlight {
-        caller: Arc::clone(caller),
-        _permit: permit,
-    };
+        )
+    });
+    let permit = permit.map_err(Err)?;
+    caller.quota.acquire(Resource::Calls).map_err(Err)?.keep();
     let request = wamp::id::random_id();
-    let body = request_body(request, caller.id, call.procedure, args.clone(), kwargs);
-    let subject = names::of_uri(
-        &names::base(cluster.subject_prefix(), realm.name(), "meta"),
-        call.procedure,
-    );
-    let (cluster, procedure, caller_request) =
-        (cluster.clone(), call.procedure.to_owned(), call.request);
-    let realm_name = realm.name().to_owned();
-    let missing = answer_here().err();
-    tokio::spawn(async move {
+    Ok(Scatter {
+        kind,
+        here,
+        peers,
+        subject: names::of_uri(
+            &names::base(cluster.subject_prefix(), realm.name(), "meta"),
+            call.procedure,
+        ),
+        body: request_body(request, caller.id, call.procedure, args, kwargs),
+        procedure: call.procedure.to_owned(),
+        realm: realm.name().to_owned(),
+        request: call.request,
+        in_flight: InFlight {
+            caller: Arc::clone(caller),
+            _permit: permit,
+        },
+    })
+}
+
+/// A cluster-wide call on its way to the other nodes.
+struct Scatter {
+    kind: Merge,
+    /// This node's part (for a `get` or `kill`: the session is not here).
+    here: Answer,
+    /// The other nodes, whose answers are awaited.
+    peers: BTreeSet<String>,
+    subject: String,
+    body: Bytes,
+    procedure: String,
+    realm: String,
+    /// The caller's CALL request id.
+    request: Id,
+    in_flight: InFlight,
+}
+
+impl Scatter {
+    /// Asks, gathers, merges and sends the caller its RESULT or ERROR.
+    async fn run(self, cluster: Cluster) {
         let client = cluster.client().await;
-        let gathered = gather(&client, subject, body, &peers).await;
-        let answer = finish(kind, here, missing, &procedure, gathered.answers);
+        let gathered = gather(&client, self.subject, self.body, &self.peers).await;
         let silent = gathered.silent;
         if !silent.is_empty() && PARTIAL.admit() {
             tracing::warn!(
-                realm = %realm_name,
-                "cluster: {procedure} answered without node(s) {} (no answer within {} ms)",
+                realm = %self.realm,
+                "cluster: {} answered without node(s) {} (no answer within {} ms)",
+                self.procedure,
                 silent.join(", "),
                 DEADLINE.as_millis()
             );
         }
-        let message = match answer {
-            Ok(payload) => Message::Result {
-                request: caller_request,
-                details: if silent.is_empty() {
-                    Dict::new()
-                } else {
-                    dict! {"x_silent_nodes" => Value::List(silent.into_iter().map(Value::from).collect())}
-                },
-                payload,
-            },
-            Err(r) if r.error == NO_SUCH_SESSION && !silent.is_empty() => {
-                unavailable(&procedure).into_error(code::CALL, caller_request)
-            }
-            Err(r) => r.into_error(code::CALL, caller_request),
-        };
+        let answer = finish(self.kind, self.here, &self.procedure, gathered.answers);
+        let message = reply_message(answer, &silent, &self.procedure, self.request);
         // A caller that left meanwhile is owed nothing.
-        let _ = in_flight.caller.send_owed(&message);
-    });
-    Reply::Later
+        let _ = self.in_flight.caller.send_owed(&message);
+    }
+}
+
+/// The RESULT or ERROR of a merged `answer` to CALL `request` of `procedure`, without the
+/// `silent` nodes: they are named in the RESULT's details, and a session none of the others
+/// holds is `cluster_unavailable` rather than `no_such_session` (it may be on a silent node).
+fn reply_message(answer: Answer, silent: &[String], procedure: &str, request: Id) -> Message {
+    match answer {
+        Ok(payload) => Message::Result {
+            request,
+            details: if silent.is_empty() {
+                Dict::new()
+            } else {
+                let names = silent.iter().map(|n| Value::from(n.as_str())).collect();
+                dict! {"x_silent_nodes" => Value::List(names)}
+            },
+            payload,
+        },
+        Err(r) if r.error == NO_SUCH_SESSION && !silent.is_empty() => {
+            unavailable(procedure).into_error(code::CALL, request)
+        }
+        Err(r) => r.into_error(code::CALL, request),
+    }
 }
 
 /// One cluster-wide call in progress: the caller's call unit and the process's permit, given
@@ -281,19 +320,22 @@ async fn gather(
     }
 }
 
-/// The merged answer of this node's part `here` and the other nodes' `answers`; `missing` is
-/// this node's "no such session" of a `get`/`kill` ([`Merge::Holder`]).
+/// The merged answer of this node's part `here` (for a `get`/`kill`, [`Merge::Holder`], its
+/// "no such session") and the other nodes' `answers`.
 fn finish(
     kind: Merge,
-    here: Payload,
-    missing: Option<Refusal>,
+    here: Answer,
     procedure: &str,
     answers: Vec<(String, NodeAnswer)>,
 ) -> Answer {
     let mut ok = Vec::with_capacity(answers.len() + 1);
-    if kind != Merge::Holder {
-        ok.push(here);
-    }
+    let missing = match here {
+        Ok(p) => {
+            ok.push(p);
+            None
+        }
+        Err(r) => Some(r),
+    };
     for (node, answer) in answers {
         match answer {
             Ok(p) => ok.push(p),
@@ -493,23 +535,44 @@ mod tests {
                 Err("wamp.error.invalid_argument".to_owned()),
             ),
         ];
-        let sum = finish(Merge::Sum, one(1u64), None, "wamp.session.count", answers).unwrap();
+        let sum = finish(Merge::Sum, Ok(one(1u64)), "wamp.session.count", answers).unwrap();
         assert_eq!(sum.args().unwrap(), vec![Value::from(3u64)]);
         let nobody = vec![("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned()))];
         let miss = procedures::no_session(7);
-        let got = finish(
-            Merge::Holder,
-            Payload::empty(),
-            Some(miss.clone()),
-            "get",
-            nobody,
-        );
+        let got = finish(Merge::Holder, Err(miss.clone()), "get", nobody);
         assert_eq!(got, Err(miss));
         let holder = vec![
             ("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned())),
             ("node-c".to_owned(), Ok(one("details"))),
         ];
-        let got = finish(Merge::Holder, Payload::empty(), None, "get", holder).unwrap();
+        let got = finish(Merge::Holder, Err(procedures::no_session(7)), "get", holder).unwrap();
         assert_eq!(got.args().unwrap(), vec![Value::from("details")]);
+    }
+
+    #[test]
+    fn silent_nodes_are_named_and_turn_a_missing_session_into_unavailable() {
+        let silent = ["node-c".to_owned()];
+        let Message::Result { details, .. } = reply_message(Ok(one(2u64)), &silent, "count", 4)
+        else {
+            panic!("a RESULT");
+        };
+        assert_eq!(
+            details.get("x_silent_nodes"),
+            Some(&Value::List(vec!["node-c".into()]))
+        );
+        let Message::Result { details, .. } = reply_message(Ok(one(2u64)), &[], "count", 4) else {
+            panic!("a RESULT");
+        };
+        assert!(details.is_empty());
+        let miss = Err(procedures::no_session(7));
+        let Message::Error { error, request, .. } = reply_message(miss.clone(), &silent, "get", 4)
+        else {
+            panic!("an ERROR");
+        };
+        assert_eq!((error.as_str(), request), (CLUSTER_UNAVAILABLE, 4));
+        let Message::Error { error, .. } = reply_message(miss, &[], "get", 4) else {
+            panic!("an ERROR");
+        };
+        assert_eq!(error, NO_SUCH_SESSION);
     }
 }
