@@ -4,8 +4,10 @@
 //! session on C (its details name node-c), `wampstat.session.summary` and `stats` — each
 //! answering for all three nodes — then `wamp.session.kill` of a session on C (it gets
 //! GOODBYE with the caller's reason), `kill_by_authid` (the operators of B and C, never the
-//! caller) and `kill_all` across nodes. With nats-server stopped, `count` answers for node A
-//! alone and `kill_all` fails with `wampstat.error.cluster_unavailable`.
+//! caller), `kill_by_authrole` and `kill_all` across nodes. Node C stopped (SIGSTOP) is named
+//! silent in a count that comes after the 1 s deadline. With nats-server stopped, `count` answers for node A
+//! alone, `get` answers for its own sessions, and `kill_all` and `get` of a session on B fail
+//! with `wampstat.error.cluster_unavailable`.
 //!
 //! Needs nats-server (`WAMPSTAT_NATS_SERVER` or `PATH`); skipped with a printed line without
 //! it, unless `WAMPSTAT_REQUIRE_NATS=1`. No sleep synchronises anything: the cluster is formed
@@ -223,6 +225,13 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
         "{kwargs:?}"
     );
     assert_eq!(
+        kwargs.get("by_serializer"),
+        Some(&Value::Dict(
+            dict! {"cbor" => 1u64, "json" => 6u64, "msgpack" => 1u64}
+        )),
+        "{kwargs:?}"
+    );
+    assert_eq!(
         kwargs
             .get("by_authid")
             .and_then(|d| d.get("operator"))
@@ -255,6 +264,21 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     ]
     .into();
     assert_eq!(by_node, want);
+    // The session ids of the stats pass along: one row, from C.
+    let one_row = first(
+        &caller,
+        "wampstat.session.stats",
+        vec![Value::List(vec![anon_c2.id().into()])],
+    )
+    .await;
+    let Value::List(one_row) = one_row else {
+        panic!("a list of rows, got {one_row:?}");
+    };
+    assert_eq!(one_row.len(), 1, "{one_row:?}");
+    assert_eq!(
+        one_row[0].get("session").and_then(Value::as_u64),
+        Some(anon_c2.id())
+    );
 
     // Node C stopped (SIGSTOP), still in A's node table: the count comes after the deadline
     // without C's sessions, naming node-c silent in the details; back (SIGCONT), C counts again.
@@ -333,17 +357,38 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     assert!(caller.is_closed().is_none(), "the caller is spared");
     until_count(&caller, 5).await;
 
-    // kill_all: everyone but the caller, on every node.
-    let all = first(&caller, "wamp.session.kill_all", vec![]).await;
-    assert_eq!(all.as_u64(), Some(4));
+    // kill_by_authrole: the anonymous sessions of every node, with the caller's reason.
+    let by_role = meta(
+        &caller,
+        "wamp.session.kill_by_authrole",
+        vec!["anonymous".into()],
+        dict! {"reason" => "wamp.close.killed"},
+    )
+    .await
+    .expect("killed by authrole");
+    let by_role = by_role.payload.args().expect("args");
+    assert_eq!(
+        ids(&by_role[0]),
+        ids_of(&[&anon_a, &anon_b1, &anon_b2, &anon_c2])
+    );
     for s in [&anon_a, &anon_b1, &anon_b2, &anon_c2] {
+        assert_eq!(closed(s).await, Closed::Goodbye("wamp.close.killed".into()));
+    }
+    until_count(&caller, 1).await;
+
+    // kill_all: everyone but the caller, on every node.
+    let (on_b, on_c) = (anonymous(&b.ws).await, anonymous(&c.ws).await);
+    until_count(&caller, 3).await;
+    let all = first(&caller, "wamp.session.kill_all", vec![]).await;
+    assert_eq!(all.as_u64(), Some(2));
+    for s in [&on_b, &on_c] {
         assert!(matches!(closed(s).await, Closed::Goodbye(_)));
     }
     until_count(&caller, 1).await;
 
     // Without NATS: counts for node A alone; a killer of many fails and kills nothing.
     let anon_a2 = anonymous(&a.ws).await;
-    let on_b = anonymous(&b.ws).await;
+    let still_b = anonymous(&b.ws).await;
     until_count(&caller, 3).await;
     nats.stop();
     // Node A has noticed once it says so (it flags the loss before it logs it).
@@ -361,6 +406,19 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     assert!(anon_a2.is_closed().is_none(), "nothing killed");
     let alone = first(&caller, "wamp.session.count", vec![]).await;
     assert_eq!(alone.as_u64(), Some(2), "node A's own sessions");
-    assert!(on_b.is_closed().is_none());
+    let elsewhere = meta(
+        &caller,
+        "wamp.session.get",
+        vec![still_b.id().into()],
+        Dict::new(),
+    )
+    .await;
+    assert_wamp_error(elsewhere, "wampstat.error.cluster_unavailable");
+    let here = first(&caller, "wamp.session.get", vec![anon_a2.id().into()]).await;
+    assert_eq!(
+        here.get("session").and_then(Value::as_u64),
+        Some(anon_a2.id())
+    );
+    assert!(still_b.is_closed().is_none());
     println!("the whole test took {:?}", begun.elapsed());
 }

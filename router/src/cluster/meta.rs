@@ -137,10 +137,7 @@ fn scatter(
         Err(r) if kind != Merge::Holder || r.error != NO_SUCH_SESSION => return Err(here),
         _ => {}
     }
-    let peers: BTreeSet<String> = cluster.members().borrow().keys().cloned().collect();
-    if peers.is_empty() {
-        return Err(here);
-    }
+    // Without NATS the other nodes, declared dead by now or soon, may still hold the session.
     if !cluster.is_connected() {
         if kind == Merge::Holder {
             return Err(Err(unavailable(call.procedure)));
@@ -152,6 +149,10 @@ fn scatter(
                 call.procedure
             );
         }
+        return Err(here);
+    }
+    let peers: BTreeSet<String> = cluster.members().borrow().keys().cloned().collect();
+    if peers.is_empty() {
         return Err(here);
     }
     let permit = IN_FLIGHT.try_acquire().map_err(|_| {
