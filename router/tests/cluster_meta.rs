@@ -65,6 +65,11 @@ async fn first(session: &Session, procedure: &str, args: Vec<Value>) -> Value {
         .unwrap_or_else(|| panic!("{procedure} answered no argument"))
 }
 
+/// Asserts that `procedure` with `args` from `session` fails with the ERROR `uri`.
+async fn refused(session: &Session, procedure: &str, args: Vec<Value>, uri: &str) {
+    assert_wamp_error(meta(session, procedure, args, Dict::new()).await, uri);
+}
+
 /// The ids in a list value, sorted.
 fn ids(v: &Value) -> Vec<Id> {
     let Value::List(l) = v else {
@@ -206,10 +211,21 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
         other => panic!("authextra, got {other:?}"),
     };
     assert_eq!(text(extra, "x_cb_node"), Some("node-c"));
-    let nobody = meta(&caller, "wamp.session.get", vec![1u64.into()], Dict::new()).await;
-    assert_wamp_error(nobody, "wamp.error.no_such_session");
-    let bad = meta(&caller, "wamp.session.get", vec!["x".into()], Dict::new()).await;
-    assert_wamp_error(bad, "wamp.error.invalid_argument");
+    let get = "wamp.session.get";
+    refused(
+        &caller,
+        get,
+        vec![1u64.into()],
+        "wamp.error.no_such_session",
+    )
+    .await;
+    refused(
+        &caller,
+        get,
+        vec!["x".into()],
+        "wamp.error.invalid_argument",
+    )
+    .await;
 
     // The summary adds up every node's counts; the stats have every node's rows.
     let summary = meta(&caller, "wampstat.session.summary", vec![], Dict::new())
@@ -334,14 +350,14 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
         Closed::Goodbye("wamp.close.killed".into())
     );
     until_count(&caller, 7).await;
-    let again = meta(
+    let kill = "wamp.session.kill";
+    refused(
         &caller,
-        "wamp.session.kill",
+        kill,
         vec![anon_c1.id().into()],
-        Dict::new(),
+        "wamp.error.no_such_session",
     )
     .await;
-    assert_wamp_error(again, "wamp.error.no_such_session");
 
     // kill_by_authid: the operators of B and C, not the caller.
     let by_authid = first(
@@ -401,19 +417,18 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     })
     .await
     .unwrap_or_else(|| panic!("node A did not notice nats-server stop within 10 s: {seen:#?}"));
-    let refused = meta(&caller, "wamp.session.kill_all", vec![], Dict::new()).await;
-    assert_wamp_error(refused, "wampstat.error.cluster_unavailable");
+    let unavailable = "wampstat.error.cluster_unavailable";
+    refused(&caller, "wamp.session.kill_all", vec![], unavailable).await;
     assert!(anon_a2.is_closed().is_none(), "nothing killed");
     let alone = first(&caller, "wamp.session.count", vec![]).await;
     assert_eq!(alone.as_u64(), Some(2), "node A's own sessions");
-    let elsewhere = meta(
+    refused(
         &caller,
         "wamp.session.get",
         vec![still_b.id().into()],
-        Dict::new(),
+        unavailable,
     )
     .await;
-    assert_wamp_error(elsewhere, "wampstat.error.cluster_unavailable");
     let here = first(&caller, "wamp.session.get", vec![anon_a2.id().into()]).await;
     assert_eq!(
         here.get("session").and_then(Value::as_u64),
