@@ -26,9 +26,10 @@ use common::*;
 use wamp::client::{CallResult, ClientError, Closed};
 use wamp::{Dict, Id, Payload, Serializer, Session, Value, dict};
 
-/// Starts node `node` on the NATS server at `url`.
-fn start_node(node: &str, url: &str) -> RouterProcess {
-    start_cluster_node(&format!("cluster-meta-{node}"), node, url, &[])
+/// Starts node `node` of test `test` (its scratch folder of its own) on the NATS server at
+/// `url`.
+fn start_node(test: &str, node: &str, url: &str) -> RouterProcess {
+    start_cluster_node(&format!("cluster-meta-{test}-{node}"), node, url, &[])
 }
 
 /// Joins `realm1` at `url` anonymously.
@@ -127,9 +128,9 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     let begun = Instant::now();
     let mut nats = NatsServer::start(&bin, "cluster-meta");
     let url = nats.url();
-    let a = start_node("node-a", &url);
-    let b = start_node("node-b", &url);
-    let c = start_node("node-c", &url);
+    let a = start_node("all", "node-a", &url);
+    let b = start_node("all", "node-b", &url);
+    let c = start_node("all", "node-c", &url);
 
     // A: the caller (the operator) and one anonymous session; B and C: two anonymous ones
     // and an operator each.
@@ -258,6 +259,22 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     let Value::List(rows) = rows else {
         panic!("a list of rows, got {rows:?}");
     };
+    let rows_bytes = wamp::encode(
+        Serializer::Msgpack,
+        &wamp::Message::Result {
+            request: 1,
+            details: Dict::new(),
+            payload: Payload::from_args(vec![Value::List(rows.clone())]),
+        },
+    )
+    .expect("encodes")
+    .len();
+    println!(
+        "wampstat.session.stats: {} bytes in msgpack for {} rows ({} a row)",
+        rows_bytes,
+        rows.len(),
+        rows_bytes / rows.len()
+    );
     let mut by_node: BTreeMap<String, Vec<Id>> = BTreeMap::new();
     for r in &rows {
         let node = r
@@ -436,4 +453,35 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     );
     assert!(still_b.is_closed().is_none());
     println!("the whole test took {:?}", begun.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_larger_than_a_nats_message_cross_in_parts() {
+    let Some(bin) = nats_server_or_skip("stats_larger_than_a_nats_message_cross_in_parts") else {
+        return;
+    };
+    let begun = Instant::now();
+    // A stats row is some 800 bytes: B's six rows need several messages of 2 kB.
+    let nats = NatsServer::start_configured(&bin, "cluster-meta-parts", "max_payload: 2048");
+    let url = nats.url();
+    let a = start_node("parts", "node-a", &url);
+    let b = start_node("parts", "node-b", &url);
+    let caller = a.join_operator(Serializer::Msgpack).await;
+    let mut on_b = Vec::new();
+    for _ in 0..6 {
+        on_b.push(anonymous(&b.ws).await);
+    }
+    until_count(&caller, 7).await;
+    let rows = first(&caller, "wampstat.session.stats", vec![]).await;
+    let Value::List(rows) = rows else {
+        panic!("a list of rows, got {rows:?}");
+    };
+    let got: Vec<Id> = rows
+        .iter()
+        .filter_map(|r| r.get("session").and_then(Value::as_u64))
+        .collect();
+    let mut everyone: Vec<&Session> = on_b.iter().collect();
+    everyone.push(&caller);
+    assert_eq!(got, ids_of(&everyone), "every row, sorted by session id");
+    println!("stats in parts: the whole test took {:?}", begun.elapsed());
 }

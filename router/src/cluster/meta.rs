@@ -15,7 +15,10 @@
 //! is a CALL (`request` a random id, `options.caller` the calling session's id, the procedure,
 //! the caller's arguments and keyword arguments — the authrole filter of `count`/`list`, the
 //! `reason` and `message` of the killers — as they are); the answer a RESULT or an ERROR with
-//! `details.node` the answering node.
+//! `details.node` the answering node. An answer larger than NATS takes in one message (its
+//! `max_payload`, 1 MiB by default: some 1300 `stats` rows) is cut: the list's items in
+//! RESULTs with `details.more`, then an empty one without; the asking node takes a node's
+//! parts only once its last has come.
 //!
 //! **Asking.** The caller's node authorizes the CALL (the caller's role, as on one router) and
 //! answers its own part first (a killer kills its own sessions, never the caller); an invalid
@@ -26,7 +29,8 @@
 //! `max_pending_calls`) and one of [`MAX_IN_FLIGHT`] per process; beyond either the CALL is
 //! refused with `wampstat.error.limit_exceeded`.
 //!
-//! **A silent node** (no answer by the deadline): the answer is what came, with
+//! **A silent node** (no answer by the deadline, or an error such as
+//! `wampstat.error.answer_too_large`): the answer is what came, with
 //! `x_silent_nodes` (their names) in the RESULT's details and a WARN naming them (a few per
 //! minute); a `get` or `kill` that no answering node holds fails with
 //! `wampstat.error.cluster_unavailable` instead of `no_such_session` (the silent node may hold
@@ -39,7 +43,7 @@
 //! node's part. It trusts the backplane: NATS is a trusted network (nodes authenticate to
 //! NATS, not to each other), so a request is not authorized again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,11 +61,14 @@ use crate::log_budget::LogBudget;
 use crate::meta_procedures::{self as procedures, Answer, NO_SUCH_SESSION, Reply};
 use crate::realm::Realm;
 use crate::refusal::Refusal;
-use crate::session_handle::SessionHandle;
+use crate::session_handle::{NotSent, SessionHandle};
 
 /// The error of a cross-node request that cannot be answered while NATS is down (or, for a
 /// session's `get`/`kill`, while a node that may hold it is silent).
 pub const CLUSTER_UNAVAILABLE: &str = "wampstat.error.cluster_unavailable";
+
+/// The error a node answers with when its answer is larger than NATS takes (`max_payload`).
+pub const ANSWER_TOO_LARGE: &str = "wampstat.error.answer_too_large";
 
 /// How long the asking node waits for the other nodes' answers.
 pub const DEADLINE: Duration = Duration::from_secs(1);
@@ -207,26 +214,44 @@ impl Scatter {
     async fn run(self, cluster: Cluster) {
         let client = cluster.client().await;
         let gathered = gather(&client, self.subject, self.body, &self.peers).await;
-        let silent = gathered.silent;
-        if !silent.is_empty() && PARTIAL.admit() {
+        let (answer, failed) = finish(self.kind, self.here, gathered.answers);
+        let mut missing = gathered.silent.clone();
+        missing.extend(failed.iter().map(|(node, _)| node.clone()));
+        missing.sort_unstable();
+        if !missing.is_empty() && PARTIAL.admit() {
+            let why = gathered
+                .silent
+                .iter()
+                .map(|n| format!("{n} (no answer within {} ms)", DEADLINE.as_millis()))
+                .chain(failed.iter().map(|(n, e)| format!("{n} (answered {e})")))
+                .collect::<Vec<_>>()
+                .join(", ");
             tracing::warn!(
                 realm = %self.realm,
-                "cluster: {} answered without node(s) {} (no answer within {} ms)",
+                "cluster: {} answered without node(s) {why}",
                 self.procedure,
-                silent.join(", "),
-                DEADLINE.as_millis()
             );
         }
-        let answer = finish(self.kind, self.here, &self.procedure, gathered.answers);
-        let message = reply_message(answer, &silent, &self.procedure, self.request);
+        let message = reply_message(answer, &missing, &self.procedure, self.request);
+        let caller = &self.in_flight.caller;
         // A caller that left meanwhile is owed nothing.
-        let _ = self.in_flight.caller.send_owed(&message);
+        if let Err(NotSent::TooLarge) = caller.send_owed(&message) {
+            let too_large = Refusal::new(
+                "wamp.error.payload_size_exceeded",
+                format!(
+                    "the result exceeds the caller's limit of {} bytes",
+                    caller.transport.peer_max_message_size
+                ),
+            );
+            let _ = caller.send_owed(&too_large.into_error(code::CALL, self.request));
+        }
     }
 }
 
 /// The RESULT or ERROR of a merged `answer` to CALL `request` of `procedure`, without the
-/// `silent` nodes: they are named in the RESULT's details, and a session none of the others
-/// holds is `cluster_unavailable` rather than `no_such_session` (it may be on a silent node).
+/// `silent` nodes (no answer, or an error): they are named in the RESULT's details, and a
+/// session none of the others holds is `cluster_unavailable` rather than `no_such_session` (it
+/// may be on a silent node).
 fn reply_message(answer: Answer, silent: &[String], procedure: &str, request: Id) -> Message {
     match answer {
         Ok(payload) => Message::Result {
@@ -290,7 +315,6 @@ async fn gather(
     peers: &BTreeSet<String>,
 ) -> Gathered {
     let mut waiting = peers.clone();
-    let mut answers = Vec::new();
     let inbox = client.new_inbox();
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let sent = async {
@@ -298,38 +322,50 @@ async fn gather(
         client.publish_with_reply(subject, inbox, body).await.ok()?;
         Some(sub)
     };
+    // Each node's parts so far, and whether its last has come.
+    let mut parts: BTreeMap<String, (Vec<NodeAnswer>, bool)> = BTreeMap::new();
     if let Ok(Some(mut sub)) = tokio::time::timeout(NATS_TIMEOUT, sent).await {
         while !waiting.is_empty() {
             let Ok(Some(msg)) = tokio::time::timeout_at(deadline, sub.next()).await else {
                 break;
             };
-            match open_answer(&msg.payload) {
-                Some((node, answer)) if waiting.remove(&node) => answers.push((node, answer)),
-                // Twice, or a node not in the table yet: the table's nodes are awaited.
-                Some((node, answer)) => {
-                    if !answers.iter().any(|(n, _)| *n == node) {
-                        answers.push((node, answer));
-                    }
-                }
-                None => tracing::debug!("cluster: ignored an answer on {}", msg.subject),
+            let Some(Opened { node, answer, more }) = open_answer(&msg.payload) else {
+                tracing::debug!("cluster: ignored an answer on {}", msg.subject);
+                continue;
+            };
+            // Once its last part has come, a node is done (a node not in the table yet is
+            // taken too, but not awaited).
+            let (got, done) = parts.entry(node.clone()).or_default();
+            if *done {
+                continue;
+            }
+            got.push(answer);
+            if !more {
+                *done = true;
+                waiting.remove(&node);
             }
         }
     }
     Gathered {
-        answers,
+        answers: parts
+            .into_iter()
+            .filter(|(_, (_, done))| *done)
+            .flat_map(|(node, (got, _))| got.into_iter().map(move |a| (node.clone(), a)))
+            .collect(),
         silent: waiting.into_iter().collect(),
     }
 }
 
 /// The merged answer of this node's part `here` (for a `get`/`kill`, [`Merge::Holder`], its
-/// "no such session") and the other nodes' `answers`.
+/// "no such session") and the other nodes' `answers`, and the nodes that answered an error
+/// (other than "not mine"), with it.
 fn finish(
     kind: Merge,
     here: Answer,
-    procedure: &str,
     answers: Vec<(String, NodeAnswer)>,
-) -> Answer {
+) -> (Answer, Vec<(String, String)>) {
     let mut ok = Vec::with_capacity(answers.len() + 1);
+    let mut failed = Vec::new();
     let missing = match here {
         Ok(p) => {
             ok.push(p);
@@ -341,11 +377,13 @@ fn finish(
         match answer {
             Ok(p) => ok.push(p),
             Err(e) if e == NO_SUCH_SESSION => {}
-            Err(e) => tracing::debug!("cluster: node {node} answered {procedure} with {e}"),
+            Err(e) => failed.push((node, e)),
         }
     }
-    kind.merge(&ok)
-        .ok_or_else(|| missing.unwrap_or_else(|| Refusal::new(NO_SUCH_SESSION, "no such session")))
+    let answer = kind
+        .merge(&ok)
+        .ok_or_else(|| missing.unwrap_or_else(|| Refusal::new(NO_SUCH_SESSION, "no such session")));
+    (answer, failed)
 }
 
 /// A request: the CALL of `procedure` by session `caller`, in msgpack.
@@ -364,8 +402,17 @@ fn encode(m: &Message) -> Bytes {
     wamp::encode(Serializer::Msgpack, m).unwrap_or_default()
 }
 
-/// The node and its answer in an answer's body, if it is one.
-fn open_answer(body: &Bytes) -> Option<(String, NodeAnswer)> {
+/// An answer's body, opened.
+#[derive(Debug, PartialEq)]
+struct Opened {
+    node: String,
+    answer: NodeAnswer,
+    /// Whether more parts of the node's answer follow.
+    more: bool,
+}
+
+/// The node and its answer (or part of it) in an answer's body, if it is one.
+fn open_answer(body: &Bytes) -> Option<Opened> {
     let (details, answer) = match wamp::decode(Serializer::Msgpack, body).ok()? {
         Message::Result {
             details, payload, ..
@@ -373,12 +420,18 @@ fn open_answer(body: &Bytes) -> Option<(String, NodeAnswer)> {
         Message::Error { details, error, .. } => (details, Err(error)),
         _ => return None,
     };
-    let node = details.get("node")?.as_str()?.to_owned();
-    Some((node, answer))
+    Some(Opened {
+        node: details.get("node")?.as_str()?.to_owned(),
+        answer,
+        more: details.get("more") == Some(&Value::Bool(true)),
+    })
 }
 
-/// This node's answer (RESULT or ERROR, in msgpack) to a request's body, if it is one.
-fn answer_body(realm: &Realm, node: &str, body: &Bytes) -> Option<Bytes> {
+/// This node's answer to a request's body, if it is one: a RESULT or ERROR in msgpack, or —
+/// a list (`stats` rows, ids) too large for one NATS message of at most `max` bytes (NATS's
+/// `max_payload`) — its items in RESULTs that say `more`, then an empty one that does not.
+/// An answer that cannot be cut small enough is the ERROR [`ANSWER_TOO_LARGE`].
+fn answer_bodies(realm: &Realm, node: &str, body: &Bytes, max: usize) -> Option<Vec<Bytes>> {
     let Message::Call {
         request,
         options,
@@ -396,8 +449,72 @@ fn answer_body(realm: &Realm, node: &str, body: &Bytes) -> Option<Bytes> {
         procedures::session_procedure(realm, caller, &procedure, &args, &kwargs)
             .unwrap_or_else(|| Err(Refusal::invalid_argument("not a session procedure")))
     });
-    let details = dict! {"node" => node};
-    let m = match answer {
+    let payload = match answer {
+        Ok(p) => p,
+        Err(r) => return Some(vec![answer_message(request, node, Err(r), false)]),
+    };
+    let whole = answer_message(request, node, Ok(payload.clone()), false);
+    if whole.len() <= max {
+        return Some(vec![whole]);
+    }
+    let items = match payload.args().ok().and_then(|a| a.into_iter().next()) {
+        Some(Value::List(items)) => items,
+        _ => Vec::new(),
+    };
+    let mut parts = Vec::new();
+    let part = |items: &[Value]| {
+        let p = Payload::from_args(vec![Value::List(items.to_vec())]);
+        answer_message(request, node, Ok(p), true)
+    };
+    if items.is_empty() || !cut(&items, max, &part, &mut parts) {
+        tracing::warn!(
+            realm = %realm.name(),
+            "cluster: this node's answer to {procedure} is {} bytes, more than NATS's \
+             max_payload ({max}), and cannot be cut; the asking node goes without it",
+            whole.len()
+        );
+        let too_large = Refusal::new(
+            ANSWER_TOO_LARGE,
+            format!(
+                "the answer is {} bytes, more than NATS's max_payload ({max})",
+                whole.len()
+            ),
+        );
+        return Some(vec![answer_message(request, node, Err(too_large), false)]);
+    }
+    let last = Payload::from_args(vec![Value::List(Vec::new())]);
+    parts.push(answer_message(request, node, Ok(last), false));
+    Some(parts)
+}
+
+/// Cuts `items` into the fewest halves (and halves of halves) whose `part` is at most `max`
+/// bytes, in order, into `out`; `false` if a single item is larger.
+fn cut(
+    items: &[Value],
+    max: usize,
+    part: &impl Fn(&[Value]) -> Bytes,
+    out: &mut Vec<Bytes>,
+) -> bool {
+    let body = part(items);
+    if body.len() <= max {
+        out.push(body);
+        return true;
+    }
+    if items.len() < 2 {
+        return false;
+    }
+    let (left, right) = items.split_at(items.len() / 2);
+    cut(left, max, part, out) && cut(right, max, part, out)
+}
+
+/// `answer` of node `node` to request `request`, as a RESULT or ERROR in msgpack; `more` says
+/// that more parts of it follow.
+fn answer_message(request: Id, node: &str, answer: Answer, more: bool) -> Bytes {
+    let mut details = dict! {"node" => node};
+    if more {
+        details.insert("more".into(), true.into());
+    }
+    encode(&match answer {
         Ok(payload) => Message::Result {
             request,
             details,
@@ -410,8 +527,7 @@ fn answer_body(realm: &Realm, node: &str, body: &Bytes) -> Option<Bytes> {
             error: r.error.to_owned(),
             payload: Payload::from_args(vec![r.message.into()]),
         },
-    };
-    Some(encode(&m))
+    })
 }
 
 /// The realm's answering task, until `shutdown`: subscribes to `<prefix>.<realm>.meta.>` and
@@ -451,16 +567,23 @@ pub async fn serve(realm: Arc<Realm>, cluster: Cluster, shutdown: CancellationTo
         let Some(reply) = msg.reply.clone() else {
             continue;
         };
-        let Some(body) = answer_body(&realm, cluster.node(), &msg.payload) else {
+        let max = client.server_info().max_payload;
+        let Some(bodies) = answer_bodies(&realm, cluster.node(), &msg.payload, max) else {
             tracing::debug!("cluster: ignored a message on {}", msg.subject);
             continue;
         };
-        match tokio::time::timeout(NATS_TIMEOUT, client.publish(reply, body)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!("cluster: an answer to {} was not sent: {e}", msg.subject)
+        for body in bodies {
+            match tokio::time::timeout(NATS_TIMEOUT, client.publish(reply.clone(), body)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!("cluster: an answer to {} was not sent: {e}", msg.subject);
+                    break;
+                }
+                Err(_) => {
+                    tracing::debug!("cluster: an answer to {} timed out", msg.subject);
+                    break;
+                }
             }
-            Err(_) => tracing::debug!("cluster: an answer to {} timed out", msg.subject),
         }
     }
 }
@@ -468,6 +591,9 @@ pub async fn serve(realm: Arc<Realm>, cluster: Cluster, shutdown: CancellationTo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RealmConfig;
+    use crate::options::RouterOptions;
+    use crate::session_handle::testing::handle;
 
     fn one(v: impl Into<Value>) -> Payload {
         Payload::from_args(vec![v.into()])
@@ -510,9 +636,12 @@ mod tests {
             details: dict! {"node" => "node-b"},
             payload: one(3u64),
         });
-        let (node, got) = open_answer(&answer).expect("an answer");
-        assert_eq!(node, "node-b");
-        assert_eq!(got.unwrap().args().unwrap(), vec![Value::from(3u64)]);
+        let opened = open_answer(&answer).expect("an answer");
+        assert_eq!((opened.node.as_str(), opened.more), ("node-b", false));
+        assert_eq!(
+            opened.answer.unwrap().args().unwrap(),
+            vec![Value::from(3u64)]
+        );
         let error = encode(&Message::Error {
             request_type: code::CALL,
             request,
@@ -522,7 +651,11 @@ mod tests {
         });
         assert_eq!(
             open_answer(&error),
-            Some(("node-c".to_owned(), Err(NO_SUCH_SESSION.to_owned())))
+            Some(Opened {
+                node: "node-c".to_owned(),
+                answer: Err(NO_SUCH_SESSION.to_owned()),
+                more: false
+            })
         );
         assert_eq!(open_answer(&body), None, "a CALL is no answer");
     }
@@ -536,17 +669,27 @@ mod tests {
                 Err("wamp.error.invalid_argument".to_owned()),
             ),
         ];
-        let sum = finish(Merge::Sum, Ok(one(1u64)), "wamp.session.count", answers).unwrap();
-        assert_eq!(sum.args().unwrap(), vec![Value::from(3u64)]);
+        let (sum, failed) = finish(Merge::Sum, Ok(one(1u64)), answers);
+        assert_eq!(sum.unwrap().args().unwrap(), vec![Value::from(3u64)]);
+        assert_eq!(
+            failed,
+            [(
+                "node-c".to_owned(),
+                "wamp.error.invalid_argument".to_owned()
+            )]
+        );
         let nobody = vec![("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned()))];
         let miss = procedures::no_session(7);
-        let got = finish(Merge::Holder, Err(miss.clone()), "get", nobody);
+        let (got, failed) = finish(Merge::Holder, Err(miss.clone()), nobody);
         assert_eq!(got, Err(miss));
+        assert!(failed.is_empty(), "not mine is no failure");
         let holder = vec![
             ("node-b".to_owned(), Err(NO_SUCH_SESSION.to_owned())),
             ("node-c".to_owned(), Ok(one("details"))),
         ];
-        let got = finish(Merge::Holder, Err(procedures::no_session(7)), "get", holder).unwrap();
+        let got = finish(Merge::Holder, Err(procedures::no_session(7)), holder)
+            .0
+            .unwrap();
         assert_eq!(got.args().unwrap(), vec![Value::from("details")]);
     }
 
@@ -575,5 +718,90 @@ mod tests {
             panic!("an ERROR");
         };
         assert_eq!(error, NO_SUCH_SESSION);
+    }
+
+    /// What `realm` answers to a request of `procedure` with `args` by session `caller`, in
+    /// NATS messages of at most `max` bytes: the last part (the whole answer, but for a cut
+    /// list), and every part.
+    fn answered(
+        realm: &Realm,
+        caller: Id,
+        procedure: &str,
+        args: Vec<Value>,
+        max: usize,
+    ) -> Option<(NodeAnswer, Vec<Opened>)> {
+        let body = request_body(5, caller, procedure, args, Dict::new());
+        let bodies = answer_bodies(realm, "node-b", &body, max)?;
+        if bodies.len() > 1 {
+            assert!(
+                bodies.iter().all(|b| b.len() <= max),
+                "parts of {max} bytes"
+            );
+        }
+        let parts: Vec<Opened> = bodies
+            .iter()
+            .map(|b| open_answer(b).expect("an answer"))
+            .collect();
+        let (last, before) = parts.split_last().expect("one part at least");
+        assert!(!last.more && before.iter().all(|p| p.more), "{parts:?}");
+        assert!(parts.iter().all(|p| p.node == "node-b"));
+        Some((last.answer.clone(), parts))
+    }
+
+    #[test]
+    fn a_node_answers_with_its_own_sessions_and_spares_the_caller() {
+        let realm = Realm::new(RealmConfig::named("realm1"), None);
+        let limits = RouterOptions::default().limits();
+        let ids: Vec<Id> = (0..3)
+            .map(|_| {
+                realm
+                    .attach(wamp::id::random_id(), "", |id| {
+                        handle(id, "user", Default::default(), limits).0
+                    })
+                    .expect("attached")
+                    .id
+            })
+            .collect();
+        let max = 1 << 20;
+        let answer = |caller, procedure, args| answered(&realm, caller, procedure, args, max);
+        let (count, _) = answer(1, "wamp.session.count", vec![]).expect("answered");
+        assert_eq!(count.unwrap().args().unwrap(), vec![Value::from(3u64)]);
+        let (not_mine, _) = answer(1, "wamp.session.get", vec![7u64.into()]).expect("answered");
+        assert_eq!(not_mine, Err(NO_SUCH_SESSION.to_owned()));
+        assert!(
+            answer(1, "wampstat.cluster.status", vec![]).is_none(),
+            "not a cluster-wide procedure"
+        );
+
+        // The stats rows in parts of at most one row; a row larger than a message: an error.
+        let (whole, parts) = answer(1, "wampstat.session.stats", vec![]).expect("answered");
+        assert_eq!(parts.len(), 1);
+        let row_max = answer_message(5, "node-b", Ok(whole.unwrap()), true).len() / 2;
+        let (_, parts) =
+            answered(&realm, 1, "wampstat.session.stats", vec![], row_max).expect("answered");
+        let rows = Merge::Rows
+            .merge(
+                &parts
+                    .into_iter()
+                    .map(|p| p.answer.unwrap())
+                    .collect::<Vec<_>>(),
+            )
+            .expect("rows");
+        let Some(Value::List(rows)) = rows.args().unwrap().into_iter().next() else {
+            panic!("a list of rows");
+        };
+        let mut want = ids.clone();
+        want.sort_unstable();
+        let got: Vec<Id> = rows
+            .iter()
+            .filter_map(|r| r.get("session").and_then(Value::as_u64))
+            .collect();
+        assert_eq!(got, want);
+        let (too_large, _) =
+            answered(&realm, 1, "wampstat.session.stats", vec![], 64).expect("answered");
+        assert_eq!(too_large, Err(ANSWER_TOO_LARGE.to_owned()));
+
+        let (killed, _) = answer(ids[0], "wamp.session.kill_all", vec![]).expect("answered");
+        assert_eq!(killed.unwrap().args().unwrap(), vec![Value::from(2u64)]);
     }
 }
