@@ -3,8 +3,8 @@
 //! NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
 //! ([`envelope`]), the subjects a node's subscriptions need ([`interest`]) and each realm's
 //! task that subscribes to them, sends publications and delivers what arrives ([`pubsub`]); and
-//! the session meta procedures for every node, asked and answered over NATS ([`meta`]) and
-//! merged ([`merge`]).
+//! the session meta procedures for every node, asked, answered and merged over NATS
+//! ([`meta`]).
 //!
 //! A node with a `cluster` block connects to NATS in the background ([`connection`]), publishes
 //! a [`heartbeat::Heartbeat`] every `heartbeat_ms` and keeps a [`nodes::NodeTable`] of every node
@@ -33,7 +33,6 @@ pub mod connection;
 pub mod envelope;
 pub mod heartbeat;
 pub mod interest;
-pub mod merge;
 pub mod meta;
 pub mod names;
 pub mod nodes;
