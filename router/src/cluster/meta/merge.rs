@@ -105,13 +105,10 @@ fn add_dict(into: &mut Dict, more: &Dict) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::one;
     use wamp::dict;
 
     use super::*;
-
-    fn one(v: impl Into<Value>) -> Payload {
-        Payload::from_args(vec![v.into()])
-    }
 
     fn ids(l: &[u64]) -> Value {
         Value::List(l.iter().map(|&i| Value::from(i)).collect())

@@ -393,14 +393,16 @@ fn finish(
     (answer, failed)
 }
 
+/// A payload of one argument, for the tests of this module and its parts.
+#[cfg(test)]
+fn one(v: impl Into<Value>) -> Payload {
+    Payload::from_args(vec![v.into()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::meta_procedures as procedures;
-
-    fn one(v: impl Into<Value>) -> Payload {
-        Payload::from_args(vec![v.into()])
-    }
 
     #[test]
     fn finishing_merges_the_answers_and_tells_a_missing_session() {

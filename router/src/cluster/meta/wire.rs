@@ -86,12 +86,9 @@ pub(super) fn answer_message(request: Id, node: &str, answer: Answer, more: bool
 
 #[cfg(test)]
 mod tests {
+    use super::super::one;
     use super::*;
     use crate::meta_procedures::NO_SUCH_SESSION;
-
-    fn one(v: impl Into<Value>) -> Payload {
-        Payload::from_args(vec![v.into()])
-    }
 
     #[test]
     fn requests_and_answers_cross_as_msgpack_messages() {
