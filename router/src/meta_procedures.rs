@@ -1,6 +1,8 @@
 //! The meta API procedures (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`, and
 //! **[ours]** `wampstat.session.stats`, `wampstat.session.summary` and `wampstat.cluster.status`), answered in-process on behalf of the router's internal
-//! session. Arguments are positional, as in Crossbar.
+//! session. Arguments are positional, as in Crossbar. On a clustered node the session
+//! procedures ([`CLUSTER_WIDE`]) answer for every node: [`crate::cluster::meta`] asks the
+//! others, each answering with its [`session_procedure`].
 
 use std::sync::Arc;
 
@@ -114,17 +116,16 @@ pub fn arguments(payload: &Payload) -> Result<(Vec<Value>, Dict), Refusal> {
     Ok((args, kwargs))
 }
 
-/// This node's part of session procedure `procedure` ([`CLUSTER_WIDE`]) called by session
-/// `caller` (of this node or another: the killers spare it): its local sessions only; `None`
-/// if `procedure` is not one.
+/// This node's part of session procedure `procedure` ([`CLUSTER_WIDE`]) with arguments `a`,
+/// called by session `caller` (of this node or another: the killers spare it): its local
+/// sessions only; `None` if `procedure` is not one.
 pub fn session_procedure(
     realm: &Realm,
     caller: Id,
     procedure: &str,
-    args: &[Value],
+    a: &[Value],
     kwargs: &Dict,
 ) -> Option<Answer> {
-    let a = args;
     Some(match procedure {
         "wamp.session.count" => authrole_filter(a)
             .map(|f| sessions(realm, &f).len().into())
