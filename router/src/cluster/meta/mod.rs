@@ -1,7 +1,7 @@
 //! The session meta procedures for the whole cluster (issue 17): `wamp.session.count`, `list`,
 //! `get`, `kill`, `kill_by_authid`, `kill_by_authrole`, `kill_all`, `wampstat.session.stats`
-//! and `summary` ([`crate::meta_procedures::CLUSTER_WIDE`]) answered on a clustered node for
-//! every live node, merged as [`super::merge`] says.
+//! and `summary` (`meta_procedures::CLUSTER_WIDE`) answered on a clustered node for
+//! every live node, merged as [`merge`] says.
 //!
 //! **Subjects.** A request of realm R goes to `<prefix>.<R>.meta.<procedure>` (one token per
 //! URI component, as the pub/sub subjects), and every node subscribes once per realm to
@@ -42,7 +42,7 @@
 //! The modules: [`merge`] (how the answers merge), `wire` (the messages) and `serve` (the
 //! answering task).
 //!
-//! **Answering.** One task per realm ([`serve`]) answers the other nodes' requests with this
+//! **Answering.** One task per realm ([`serve()`]) answers the other nodes' requests with this
 //! node's part. It trusts the backplane: NATS is a trusted network (nodes authenticate to
 //! NATS, not to each other), so a request is not authorized again.
 
@@ -103,7 +103,7 @@ static PARTIAL: LogBudget = LogBudget::new(
 pub struct Call<'a> {
     /// Its request id.
     pub request: Id,
-    /// The procedure (one of [`procedures::CLUSTER_WIDE`]).
+    /// The procedure (one of `meta_procedures::CLUSTER_WIDE`).
     pub procedure: &'a str,
     /// Its arguments.
     pub payload: &'a Payload,
