@@ -177,6 +177,15 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     assert_eq!(n.as_u64(), Some(8));
     println!("wamp.session.count over three nodes took {count_took:?}");
 
+    // Twenty at once from one session: each gathers on its own.
+    let t = Instant::now();
+    let many = futures_util::future::join_all(
+        (0..20).map(|_| first(&caller, "wamp.session.count", vec![])),
+    )
+    .await;
+    assert!(many.iter().all(|n| n.as_u64() == Some(8)), "{many:?}");
+    println!("20 concurrent counts took {:?}", t.elapsed());
+
     // The authrole filter passes along.
     let ops = first(
         &caller,
