@@ -1,6 +1,8 @@
 //! The meta API procedures (`wamp.session.*`, `wamp.subscription.*`, `wamp.registration.*`, and
 //! **[ours]** `wampstat.session.stats`, `wampstat.session.summary` and `wampstat.cluster.status`), answered in-process on behalf of the router's internal
-//! session. Arguments are positional, as in Crossbar.
+//! session. Arguments are positional, as in Crossbar. On a clustered node the session
+//! procedures ([`CLUSTER_WIDE`]) answer for every node: [`crate::cluster::meta`] asks the
+//! others, each answering with its [`session_procedure`].
 
 use std::sync::Arc;
 
@@ -51,7 +53,138 @@ pub fn is_own(procedure: &str) -> bool {
         || procedure == "wampstat.cluster.status"
 }
 
-/// Answers `procedure` if it is a meta procedure of this router; `None` otherwise.
+/// The session procedures that answer for the whole cluster on a clustered node
+/// ([`crate::cluster::meta`]); each node's part is [`session_procedure`].
+pub const CLUSTER_WIDE: [&str; 9] = [
+    "wamp.session.count",
+    "wamp.session.list",
+    "wamp.session.get",
+    "wamp.session.kill",
+    "wamp.session.kill_by_authid",
+    "wamp.session.kill_by_authrole",
+    "wamp.session.kill_all",
+    "wampstat.session.stats",
+    "wampstat.session.summary",
+];
+
+/// The error of `wamp.session.get` and `kill` for an id no session has.
+pub const NO_SUCH_SESSION: &str = "wamp.error.no_such_session";
+
+/// How a CALL of a meta procedure is answered.
+#[derive(Debug)]
+pub enum Reply {
+    /// Now, with this.
+    Now(Answer),
+    /// Later, by a task that gathers the answers of the cluster's nodes and sends the RESULT
+    /// or ERROR itself.
+    Later,
+}
+
+/// Answers CALL `request` of `procedure` if it is a meta procedure of this router: now, or —
+/// a session procedure on a clustered node ([`CLUSTER_WIDE`]) — later, for every node;
+/// `None` if it is not one.
+pub fn reply(
+    realm: &Arc<Realm>,
+    caller: &Arc<SessionHandle>,
+    request: Id,
+    procedure: &str,
+    payload: &Payload,
+) -> Option<Reply> {
+    if let Some(cluster) = &realm.cluster
+        && realm.config.enable_meta_api
+        && !payload.is_binary()
+        && CLUSTER_WIDE.contains(&procedure)
+    {
+        let call = crate::cluster::meta::Call {
+            request,
+            procedure,
+            payload,
+        };
+        return Some(crate::cluster::meta::call(realm, cluster, caller, &call));
+    }
+    call(realm, caller, procedure, payload).map(Reply::Now)
+}
+
+/// The positional and keyword arguments of `payload`, or why they do not decode.
+pub fn arguments(payload: &Payload) -> Result<(Vec<Value>, Dict), Refusal> {
+    let args = payload
+        .args()
+        .map_err(|e| invalid(format!("arguments: {e}")))?;
+    let kwargs = payload
+        .kwargs()
+        .map_err(|e| invalid(format!("keyword arguments: {e}")))?;
+    Ok((args, kwargs))
+}
+
+/// This node's part of session procedure `procedure` ([`CLUSTER_WIDE`]) with arguments `a`,
+/// called by session `caller` (of this node or another: the killers spare it): its local
+/// sessions only; `None` if `procedure` is not one.
+pub fn session_procedure(
+    realm: &Realm,
+    caller: Id,
+    procedure: &str,
+    a: &[Value],
+    kwargs: &Dict,
+) -> Option<Answer> {
+    Some(match procedure {
+        "wamp.session.count" => authrole_filter(a)
+            .map(|f| sessions(realm, &f).len().into())
+            .map(one_value),
+        "wamp.session.list" => {
+            authrole_filter(a).map(|f| one_value(ids(sessions(realm, &f).iter().map(|s| s.id))))
+        }
+        "wamp.session.get" => id_arg(a, 0, "session id").and_then(|id| {
+            realm
+                .session(id)
+                .map(|s| one_value(Value::Dict(session_details(&s, &realm.node))))
+                .ok_or_else(|| no_session(id))
+        }),
+        // The caller's own session is not an *other* session: no_such_session (the spec's
+        // wamp.session.kill).
+        "wamp.session.kill" => id_arg(a, 0, "session id").and_then(|id| {
+            let victim = realm
+                .session(id)
+                .filter(|s| s.id != caller)
+                .ok_or_else(|| no_session(id))?;
+            kill(&[victim], caller, kwargs)?;
+            Ok(one_value(Value::Null))
+        }),
+        "wamp.session.kill_by_authid" | "wamp.session.kill_by_authrole" => {
+            let by_authid = procedure.ends_with("authid");
+            str_arg(a, 0, if by_authid { "authid" } else { "authrole" }).and_then(|key| {
+                let victims: Vec<_> = realm
+                    .sessions()
+                    .into_iter()
+                    .filter(|s| {
+                        s.id != caller
+                            && if by_authid {
+                                s.authid == key
+                            } else {
+                                s.authrole == key
+                            }
+                    })
+                    .collect();
+                kill(&victims, caller, kwargs)?;
+                Ok(one_value(ids(victims.iter().map(|s| s.id))))
+            })
+        }
+        // Everyone but the caller (the spec's wamp.session.kill_all); returns the count.
+        "wamp.session.kill_all" => {
+            let victims: Vec<_> = realm
+                .sessions()
+                .into_iter()
+                .filter(|s| s.id != caller)
+                .collect();
+            kill(&victims, caller, kwargs).map(|()| one_value(victims.len().into()))
+        }
+        "wampstat.session.stats" => stats_snapshot(realm, a),
+        "wampstat.session.summary" => Ok(summary(realm)),
+        _ => return None,
+    })
+}
+
+/// Answers `procedure` if it is a meta procedure of this router, for this node only; `None`
+/// otherwise.
 pub fn call(
     realm: &Realm,
     caller: &SessionHandle,
@@ -65,57 +198,10 @@ pub fn call(
     }
     let answer = |args: Vec<Value>, kwargs: Dict| -> Option<Answer> {
         let a = args.as_slice();
+        if let Some(answer) = session_procedure(realm, caller.id, procedure, a, &kwargs) {
+            return Some(answer);
+        }
         Some(match procedure {
-            "wamp.session.count" => authrole_filter(a)
-                .map(|f| sessions(realm, &f).len().into())
-                .map(one_value),
-            "wamp.session.list" => {
-                authrole_filter(a).map(|f| one_value(ids(sessions(realm, &f).iter().map(|s| s.id))))
-            }
-            "wamp.session.get" => id_arg(a, 0, "session id").and_then(|id| {
-                realm
-                    .session(id)
-                    .map(|s| one_value(Value::Dict(session_details(&s, &realm.node))))
-                    .ok_or_else(|| no_session(id))
-            }),
-            // The caller's own session is not an *other* session: no_such_session (the spec's
-            // wamp.session.kill).
-            "wamp.session.kill" => id_arg(a, 0, "session id").and_then(|id| {
-                let victim = realm
-                    .session(id)
-                    .filter(|s| s.id != caller.id)
-                    .ok_or_else(|| no_session(id))?;
-                kill(&[victim], caller, &kwargs)?;
-                Ok(one_value(Value::Null))
-            }),
-            "wamp.session.kill_by_authid" | "wamp.session.kill_by_authrole" => {
-                let by_authid = procedure.ends_with("authid");
-                str_arg(a, 0, if by_authid { "authid" } else { "authrole" }).and_then(|key| {
-                    let victims: Vec<_> = realm
-                        .sessions()
-                        .into_iter()
-                        .filter(|s| {
-                            s.id != caller.id
-                                && if by_authid {
-                                    s.authid == key
-                                } else {
-                                    s.authrole == key
-                                }
-                        })
-                        .collect();
-                    kill(&victims, caller, &kwargs)?;
-                    Ok(one_value(ids(victims.iter().map(|s| s.id))))
-                })
-            }
-            // Everyone but the caller (the spec's wamp.session.kill_all); returns the count.
-            "wamp.session.kill_all" => {
-                let victims: Vec<_> = realm
-                    .sessions()
-                    .into_iter()
-                    .filter(|s| s.id != caller.id)
-                    .collect();
-                kill(&victims, caller, &kwargs).map(|()| one_value(victims.len().into()))
-            }
             "wamp.subscription.list" => listing(realm, a, true),
             "wamp.registration.list" => listing(realm, a, false),
             "wamp.subscription.lookup" | "wamp.registration.lookup" => str_arg(a, 0, "URI")
@@ -163,21 +249,14 @@ pub fn call(
                 registration(realm, a, |r| members(&r.callees, true))
             }
             "wamp.subscription.get_events" => get_events(realm, caller, a, &kwargs),
-            "wampstat.session.stats" => stats_snapshot(realm, a),
-            "wampstat.session.summary" => Ok(summary(realm)),
             "wampstat.cluster.status" => cluster_status(realm),
             _ => return None,
         })
     };
-    let args = match payload.args() {
-        Ok(a) => a,
-        Err(e) => return Some(Err(invalid(format!("arguments: {e}")))),
-    };
-    let kwargs = match payload.kwargs() {
-        Ok(k) => k,
-        Err(e) => return Some(Err(invalid(format!("keyword arguments: {e}")))),
-    };
-    answer(args, kwargs)
+    match arguments(payload) {
+        Ok((args, kwargs)) => answer(args, kwargs),
+        Err(r) => Some(Err(r)),
+    }
 }
 
 fn one_value(v: Value) -> Payload {
@@ -211,9 +290,10 @@ fn members(sessions: &Members, count: bool) -> Payload {
     })
 }
 
-fn no_session(id: Id) -> Refusal {
+/// `wamp.error.no_such_session` for session `id`.
+pub fn no_session(id: Id) -> Refusal {
     Refusal::new(
-        "wamp.error.no_such_session",
+        NO_SUCH_SESSION,
         format!("no session with ID {id} exists on this router"),
     )
 }
@@ -256,11 +336,7 @@ fn sessions(realm: &Realm, filter: &Option<Vec<String>>) -> Vec<Arc<SessionHandl
 }
 
 /// Closes `victims` with GOODBYE (kwargs `reason`, default `wamp.close.normal`, and `message`).
-fn kill(
-    victims: &[Arc<SessionHandle>],
-    caller: &SessionHandle,
-    kwargs: &Dict,
-) -> Result<(), Refusal> {
+fn kill(victims: &[Arc<SessionHandle>], caller: Id, kwargs: &Dict) -> Result<(), Refusal> {
     let reason = match kwargs.get("reason") {
         None | Some(Value::Null) => "wamp.close.normal".to_owned(),
         Some(Value::Str(r)) if wamp::uri::is_valid(r, wamp::uri::UriCheck::Loose) => r.clone(),
@@ -275,7 +351,7 @@ fn kill(
         .and_then(Value::as_str)
         .map(str::to_owned);
     for v in victims {
-        tracing::info!(session = v.id, by = caller.id, reason = %reason, "killing session");
+        tracing::info!(session = v.id, by = caller, reason = %reason, "killing session");
         v.close(CloseReason::Killed {
             reason: reason.clone(),
             message: message.clone(),

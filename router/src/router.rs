@@ -128,6 +128,11 @@ impl Router {
                         context.shutdown.clone(),
                     );
                     context.tasks.spawn(run);
+                    context.tasks.spawn(crate::cluster::meta::serve(
+                        Arc::clone(realm),
+                        cluster.clone(),
+                        context.shutdown.clone(),
+                    ));
                 }
                 if let (Some(relay), Some(registry)) = (&realm.relay, &realm.registry) {
                     let shutdown = context.shutdown.clone();

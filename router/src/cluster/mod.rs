@@ -2,7 +2,9 @@
 //! foundation the cross-node pub/sub, RPC and meta API stand on, and pub/sub across nodes: the
 //! NATS subjects of WAMP names ([`names`]), the envelope a publication crosses in
 //! ([`envelope`]), the subjects a node's subscriptions need ([`interest`]) and each realm's
-//! task that subscribes to them, sends publications and delivers what arrives ([`pubsub`]).
+//! task that subscribes to them, sends publications and delivers what arrives ([`pubsub`]); and
+//! the session meta procedures for every node, asked, answered and merged over NATS
+//! ([`meta`]).
 //!
 //! A node with a `cluster` block connects to NATS in the background ([`connection`]), publishes
 //! a [`heartbeat::Heartbeat`] every `heartbeat_ms` and keeps a [`nodes::NodeTable`] of every node
@@ -31,6 +33,7 @@ pub mod connection;
 pub mod envelope;
 pub mod heartbeat;
 pub mod interest;
+pub mod meta;
 pub mod names;
 pub mod nodes;
 pub mod pubsub;

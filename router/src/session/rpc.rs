@@ -135,16 +135,22 @@ impl Joined<'_> {
             )
             .into());
         }
-        let answer = self
+        let reply = self
             .testament_call(procedure, payload)
-            .or_else(|| procedures::call(self.realm, self.me, procedure, payload));
-        if let Some(answer) = answer {
-            self.send(&Message::Result {
-                request,
-                details: Dict::new(),
-                payload: answer?,
-            });
-            return Ok(());
+            .map(procedures::Reply::Now)
+            .or_else(|| procedures::reply(self.realm, self.me, request, procedure, payload));
+        match reply {
+            Some(procedures::Reply::Now(answer)) => {
+                self.send(&Message::Result {
+                    request,
+                    details: Dict::new(),
+                    payload: answer?,
+                });
+                return Ok(());
+            }
+            // A clustered node's session procedures: a task sends the RESULT or ERROR.
+            Some(procedures::Reply::Later) => return Ok(()),
+            None => {}
         }
         let call = Call {
             request,

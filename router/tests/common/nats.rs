@@ -77,13 +77,19 @@ impl NatsServer {
     /// store in a fresh scratch folder named after `name`, requiring [`NATS_TOKEN`]; returns
     /// once its port accepts connections (10 s at most).
     pub fn start(bin: &Path, name: &str) -> NatsServer {
+        NatsServer::start_configured(bin, name, "")
+    }
+
+    /// [`NatsServer::start`] with `extra` (lines of nats-server's configuration, e.g.
+    /// `max_payload: 2048`) added to its config file.
+    pub fn start_configured(bin: &Path, name: &str, extra: &str) -> NatsServer {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nats-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a scratch folder");
         let conf = dir.join("nats.conf");
         std::fs::write(
             &conf,
-            format!("authorization {{ token: {NATS_TOKEN:?} }}\n"),
+            format!("authorization {{ token: {NATS_TOKEN:?} }}\n{extra}\n"),
         )
         .expect("the server's config");
         let mut server = NatsServer {
