@@ -53,6 +53,11 @@ use nodes::{Changes, Me, NodeTable, Warning};
 /// The error URI of `wampstat.cluster.status` on a router without a `cluster` block.
 pub const NOT_CLUSTERED: &str = "wampstat.error.not_clustered";
 
+/// The error of a request that needs another node while this node cannot reach it: NATS is
+/// down, the node does not listen, or (a meta procedure's `get`/`kill`) a node that may hold
+/// the session is silent.
+pub const CLUSTER_UNAVAILABLE: &str = "wampstat.error.cluster_unavailable";
+
 /// How many membership events a slow reader of [`Cluster::events`] may fall behind.
 const EVENT_BACKLOG: usize = 256;
 

@@ -47,8 +47,7 @@ use crate::realm::Realm;
 use crate::session_handle::{Authenticated, CalleeFeatures, CallerFeatures, SessionHandle};
 use crate::uri_index::fresh_id;
 
-/// The error of a call that needs another node while NATS is unreachable.
-pub const CLUSTER_UNAVAILABLE: &str = "wampstat.error.cluster_unavailable";
+pub use super::CLUSTER_UNAVAILABLE;
 
 /// How long NATS may take to accept one message before the call it carries fails.
 const NATS_TIMEOUT: Duration = Duration::from_secs(1);

@@ -167,7 +167,7 @@ impl Joined<'_> {
             // a callee: say so rather than that there is none.
             match &self.realm.cluster {
                 Some(c) if r.error == NO_SUCH_PROCEDURE && !c.is_connected() => Refusal::new(
-                    crate::cluster::rpc::CLUSTER_UNAVAILABLE,
+                    crate::cluster::CLUSTER_UNAVAILABLE,
                     format!(
                         "no callee of {procedure:?} on this node, which is cut off from the \
                          cluster's other nodes (NATS is unreachable)"

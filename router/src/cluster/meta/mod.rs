@@ -73,9 +73,7 @@ use crate::realm::Realm;
 use crate::refusal::Refusal;
 use crate::session_handle::{NotSent, SessionHandle};
 
-/// The error of a cross-node request that cannot be answered while NATS is down (or, for a
-/// session's `get`/`kill`, while a node that may hold it is silent).
-pub const CLUSTER_UNAVAILABLE: &str = "wampstat.error.cluster_unavailable";
+use super::CLUSTER_UNAVAILABLE;
 
 /// The error a node answers with when its answer is larger than NATS takes (`max_payload`).
 pub const ANSWER_TOO_LARGE: &str = "wampstat.error.answer_too_large";
