@@ -402,21 +402,41 @@ async fn autobahn_gets_the_retained_event_and_the_history_when_it_subscribes_lat
     }
 }
 
+/// nats-server and a cluster node `node-<n>` for each of `names` (scratch folders
+/// `<scratch>-<n>`); `None`, with a printed line, when `test` is skipped for want of
+/// nats-server. Each process is stopped by its PID when dropped.
+fn cluster(
+    test: &str,
+    scratch: &str,
+    names: &[&str],
+) -> Option<(Vec<common::child::RouterProcess>, common::nats::NatsServer)> {
+    let bin = common::nats::nats_server_or_skip(test)?;
+    let nats = common::nats::NatsServer::start(&bin, scratch);
+    let url = nats.url();
+    let nodes = names
+        .iter()
+        .map(|n| {
+            let (dir, node) = (format!("{scratch}-{n}"), format!("node-{n}"));
+            common::nats::start_cluster_node(&dir, &node, &url, &[])
+        })
+        .collect();
+    Some((nodes, nats))
+}
+
 /// **[ours]** autobahn-python across two nodes of a cluster (issue 17): a publisher on node A
 /// (WebSocket, JSON), two subscribers on node B (RawSocket, msgpack); `cluster_client.py`
 /// checks exact, prefix and wildcard delivery once each, publisher disclosure, the topic, args
 /// and kwargs, and `exclude` of a session on B. Needs nats-server (see `common::nats`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_clients_on_two_cluster_nodes_exchange_publications() {
-    let Some(bin) = common::nats::nats_server_or_skip(
+    let Some((nodes, nats)) = cluster(
         "autobahn_clients_on_two_cluster_nodes_exchange_publications",
+        "interop-cluster",
+        &["a", "b"],
     ) else {
         return;
     };
-    let nats = common::nats::NatsServer::start(&bin, "interop-cluster");
-    let url = nats.url();
-    let a = common::nats::start_cluster_node("interop-cluster-a", "node-a", &url, &[]);
-    let b = common::nats::start_cluster_node("interop-cluster-b", "node-b", &url, &[]);
+    let [a, b] = &nodes[..] else { unreachable!() };
     let options = [
         ("url-a", a.ws.as_str()),
         ("serializer-a", "json"),
@@ -424,5 +444,50 @@ async fn autobahn_clients_on_two_cluster_nodes_exchange_publications() {
         ("serializer-b", "msgpack"),
     ];
     run_script("cluster_client.py", &options, "cluster OK:").await;
-    drop((a, b, nats));
+    drop((nodes, nats));
+}
+
+/// **[ours]** autobahn-python RPC across three nodes of a cluster (issue 17): the caller and a
+/// callee on node A (WebSocket, JSON), a callee on B (RawSocket, msgpack), a callee on C
+/// (WebSocket, CBOR). `cluster_rpc.py` checks a round robin over one callee per node (30 calls,
+/// 10 each), `single` refused on a second node, progressive results from C, and a cancel of a
+/// call to B both the way autobahn's API does it (`future.cancel()`: CANCEL without a mode) and
+/// with mode `kill` (the callee's ERROR crosses back). Needs nats-server (see `common::nats`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_rpc_across_three_cluster_nodes_round_robin_single_progress_and_cancel() {
+    let Some((nodes, nats)) = cluster(
+        "autobahn_rpc_across_three_cluster_nodes_round_robin_single_progress_and_cancel",
+        "interop-cluster-rpc",
+        &["a", "b", "c"],
+    ) else {
+        return;
+    };
+    let [a, b, c] = &nodes[..] else {
+        unreachable!()
+    };
+    let options = [
+        ("url-a", a.ws.as_str()),
+        ("serializer-a", "json"),
+        ("url-b", b.rs.as_str()),
+        ("serializer-b", "msgpack"),
+        ("url-c", c.ws.as_str()),
+        ("serializer-c", "cbor"),
+    ];
+    let stdout = run_script("cluster_rpc.py", &options, "cluster rpc OK:").await;
+    print!("{stdout}"); // each check's time, with --nocapture
+    for line in [
+        "nodes: A=node-a AR=node-a B=node-b C=node-c",
+        "ok   rpc round robin over three nodes",
+        "served: node-a=10 node-b=10 node-c=10",
+        "ok   rpc single refused on a second node",
+        "ok   rpc progressive results across nodes",
+        "ok   rpc cancel across nodes",
+        "caller: ERROR wamp.error.canceled; callee on node-b: INTERRUPT mode='killnowait'",
+        "ok   rpc cancel mode kill across nodes",
+        "caller: the callee's ERROR wamp.error.canceled ['stopped on node-b']; callee: INTERRUPT \
+         mode='kill'",
+    ] {
+        assert!(stdout.contains(line), "no line {line:?}:\n{stdout}");
+    }
+    drop((nodes, nats));
 }
