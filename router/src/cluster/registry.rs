@@ -463,6 +463,13 @@ impl Task<'_> {
             return;
         }
         let proxy = self.relay.proxy(self.realm, self.cluster, &entry.node);
+        let dealer = &self.realm.dealer;
+        let held = dealer
+            .lookup(&uri, policy)
+            .and_then(|id| dealer.with_registration(id, |r| r.callees.contains(proxy.id)));
+        if held == Some(true) {
+            return;
+        }
         if let Err(r) = self
             .realm
             .dealer
