@@ -39,7 +39,7 @@ const OWN_EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs the scenario.
 pub async fn run(run: &Arc<Run>, cfg: &ChurnConfig) -> anyhow::Result<Outcome> {
-    let (procedure, callees) = callees(run, 1).await?;
+    let (procedure, callees) = callees(run, 1, None).await?;
     let topic = format!("loadgen.churn{}", wamp::id::random_id());
     let schedule = run.plan.schedule.share(cfg.share);
     let cycles = drive(run, Lane::new(schedule, cfg.concurrency), |n, _| {

@@ -117,6 +117,10 @@ struct RpcArgs {
     /// Calls in flight per caller at most (`--rate max` with 1: sequential calls).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Callees join here instead of `--url` (another node of a cluster: calls across nodes);
+    /// the callers start once a call reaches them (10 s at most).
+    #[arg(long, value_name = "URL")]
+    callee_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +232,7 @@ fn rpc_config(a: &RpcArgs, payload: usize, share: f64) -> RpcConfig {
         concurrency: a.concurrency,
         payload,
         share,
+        callee_url: a.callee_url.clone(),
     }
 }
 

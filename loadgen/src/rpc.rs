@@ -23,6 +23,8 @@ pub struct RpcConfig {
     pub payload: usize,
     /// This share of the run's total rate (1.0 unless mixed with other traffic).
     pub share: f64,
+    /// Where the callees join instead of the run's URL (another node of a cluster).
+    pub callee_url: Option<String>,
 }
 
 impl Default for RpcConfig {
@@ -33,17 +35,25 @@ impl Default for RpcConfig {
             concurrency: 64,
             payload: 64,
             share: 1.0,
+            callee_url: None,
         }
     }
 }
 
-/// Registers the echo procedure with `n` callees that answer every invocation with its
-/// arguments; returns the procedure and the sessions.
-pub async fn callees(run: &Run, n: usize) -> anyhow::Result<(String, Vec<Session>)> {
+/// Registers the echo procedure with `n` callees (joined at `url`, else the run's) that
+/// answer every invocation with its arguments; returns the procedure and the sessions.
+pub async fn callees(
+    run: &Run,
+    n: usize,
+    url: Option<&str>,
+) -> anyhow::Result<(String, Vec<Session>)> {
     let procedure = format!("loadgen.rpc.echo{}", wamp::id::random_id());
     let mut sessions = Vec::new();
     for _ in 0..n.max(1) {
-        let s = run.join().await?;
+        let s = match url {
+            Some(url) => run.join_at(url).await?,
+            None => run.join().await?,
+        };
         let mut reg = s
             .register(&procedure, dict! {"invoke" => "roundrobin"})
             .await?;
@@ -61,9 +71,24 @@ pub async fn callees(run: &Run, n: usize) -> anyhow::Result<(String, Vec<Session
     Ok((procedure, sessions))
 }
 
+/// Calls `procedure` until a call succeeds (10 s at most): the callees' registration has
+/// reached the caller's node.
+async fn until_callable(caller: &Session, procedure: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match caller.call(procedure, Payload::empty(), Dict::new()).await {
+            Ok(_) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!("{procedure} is not callable from the callers' node after 10 s: {e}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+}
+
 /// Runs the scenario.
 pub async fn run(run: &Arc<Run>, cfg: &RpcConfig) -> anyhow::Result<Outcome> {
-    let (procedure, callees) = callees(run, cfg.callees).await?;
+    let (procedure, callees) = callees(run, cfg.callees, cfg.callee_url.as_deref()).await?;
     let schedule = run
         .plan
         .schedule
@@ -71,6 +96,9 @@ pub async fn run(run: &Arc<Run>, cfg: &RpcConfig) -> anyhow::Result<Outcome> {
     let mut tasks = Vec::new();
     for _ in 0..cfg.callers.max(1) {
         let caller = Arc::new(run.join().await?);
+        if cfg.callee_url.is_some() {
+            until_callable(&caller, &procedure).await?;
+        }
         let (run, procedure) = (Arc::clone(run), procedure.clone());
         let payload = Payload::from_args(vec![Value::Bytes(vec![0x61; cfg.payload])]);
         let concurrency = cfg.concurrency;
