@@ -38,6 +38,9 @@ pub struct MetaEvents {
     /// **[ours]** In a cluster: the realm's backplane, which takes every meta event to the
     /// other nodes (their monitors may subscribe where this node has none).
     pub backplane: Option<Arc<crate::cluster::pubsub::Backplane>>,
+    /// **[ours]** In a cluster: the node's handle, which tells whether other nodes want
+    /// `on_stats`.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 /// A meta event on `topic` with `payload`: disclosed (the router's internal session), to
@@ -65,6 +68,7 @@ impl MetaEvents {
             enabled,
             stats_watch: TopicWatch::new("wamp.session.on_stats"),
             backplane: None,
+            cluster: None,
         }
     }
 
@@ -81,16 +85,28 @@ impl MetaEvents {
     /// Queued as passive when `passive` (it then counts in the receivers' statistics without
     /// ending their cycles).
     fn publish(&self, topic: &str, passive: bool, args: impl FnOnce() -> Vec<Value>) {
+        self.publish_crossing(topic, passive, true, args);
+    }
+
+    /// [`MetaEvents::publish`], sealed for the other nodes only when `cross`.
+    fn publish_crossing(
+        &self,
+        topic: &str,
+        passive: bool,
+        cross: bool,
+        args: impl FnOnce() -> Vec<Value>,
+    ) {
         if !self.enabled {
             return;
         }
         let local = self.broker.has_subscribers(topic);
-        if !local && self.backplane.is_none() {
+        let backplane = self.backplane.as_ref().filter(|_| cross);
+        if !local && backplane.is_none() {
             return;
         }
         let payload = Payload::from_args(args());
         let p = meta_publication(topic, &payload, passive);
-        let Some(backplane) = &self.backplane else {
+        let Some(backplane) = backplane else {
             self.broker.publish(&self.identity(), &p);
             return;
         };
@@ -112,15 +128,26 @@ impl MetaEvents {
 
     /// `wamp.session.on_stats` for one finished cycle.
     pub fn on_stats(&self, s: &SessionHandle, c: &Cycle) {
-        if self.backplane.is_none() && !self.broker.watched_has_subscribers(&self.stats_watch) {
+        // [ours] In a cluster, sealed for the backplane only while another node has a
+        // subscriber (its heartbeats say so): on_stats is the meta event of greatest volume.
+        let elsewhere = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.others_want_stats(&s.realm));
+        if !elsewhere && !self.stats_wanted_here() {
             return;
         }
         // [ours] Passive: counted, but never the end of a cycle. Otherwise each on_stats a
         // monitor receives (2 rated messages) brings its own cycle closer, and with five or more
         // monitors the events would trigger more of themselves than they consume, for ever.
-        self.publish("wamp.session.on_stats", true, || {
+        self.publish_crossing("wamp.session.on_stats", true, elsewhere, || {
             vec![Value::Dict(stats_info(s)), Value::Dict(stats_dict(s, c))]
         });
+    }
+
+    /// **[ours]** Whether a session of this node subscribes to `wamp.session.on_stats`.
+    pub fn stats_wanted_here(&self) -> bool {
+        self.broker.watched_has_subscribers(&self.stats_watch)
     }
 
     /// **[ours]** `wampstat.session.on_slow` `[info, {queued, dropped, policy, dropping}]`

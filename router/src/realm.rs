@@ -127,6 +127,7 @@ impl Realm {
             &self.config.name,
         ));
         self.events.backplane = Some(Arc::clone(&backplane));
+        self.events.cluster = Some(cluster.clone());
         self.backplane = Some(backplane);
         let prefix = cluster.subject_prefix();
         let registry = Arc::new(crate::cluster::registry::Registry::new(

@@ -116,10 +116,21 @@ impl Router {
         });
         if let Some(cluster) = cluster {
             let all: Vec<Arc<Realm>> = context.realms.values().cloned().collect();
-            let count = Box::new(move || all.iter().map(|r| r.session_count()).sum());
-            context
-                .tasks
-                .spawn(cluster.clone().run(count, context.shutdown.clone()));
+            let count = Box::new({
+                let all = all.clone();
+                move || all.iter().map(|r| r.session_count()).sum()
+            });
+            let stats = Box::new(move || {
+                all.iter()
+                    .filter(|r| r.events.stats_wanted_here())
+                    .map(|r| r.name().to_owned())
+                    .collect()
+            });
+            context.tasks.spawn(
+                cluster
+                    .clone()
+                    .run((count, stats), context.shutdown.clone()),
+            );
             for realm in context.realms.values() {
                 if let Some(b) = &realm.backplane {
                     let run = Arc::clone(b).run(

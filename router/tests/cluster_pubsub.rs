@@ -374,6 +374,38 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
         }
     }
 
+    // on_stats of B's sessions reach A once A's heartbeat has told B that a monitor of A
+    // wants them (B seals its on_stats for the backplane only then): sessions join B (each
+    // join ends a cycle) until A sees the on_stats of one.
+    let mut stats = subscribe(&monitor, "wamp.session.on_stats", dict! {}).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stats_crossed = Instant::now();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no on_stats of a session on B reached A within 20 s"
+        );
+        let probe = anonymous(&b.ws, Serializer::Json).await;
+        let seen = tokio::time::timeout(Duration::from_millis(300), async {
+            while let Some(e) = stats.events.recv().await {
+                let args = e.payload.args().unwrap_or_default();
+                let info = args.first().and_then(|i| i.get("session")?.as_u64());
+                if info == Some(probe.id()) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        within("a probe leaves", probe.leave("wamp.close.normal"))
+            .await
+            .expect("left");
+        if seen == Ok(true) {
+            break;
+        }
+    }
+    let stats_crossed = stats_crossed.elapsed();
+
     // nats-server restarted on its port (a fresh server: no subscription survives): both
     // nodes reconnect, async-nats subscribes again, and publications cross again (probes
     // until they do, bounded; those sent meanwhile are dropped and counted by node A).
@@ -396,7 +428,8 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
 
     println!(
         "cluster_pubsub: subscriptions crossed after {crossed:?}, again {resumed:?} after \
-         nats-server restarted; the whole test took {:?}",
+         nats-server restarted; on_stats crossed {stats_crossed:?} after the monitor \
+         subscribed; the whole test took {:?}",
         begun.elapsed()
     );
     drop((a, b, nats));

@@ -36,6 +36,10 @@ pub struct Heartbeat {
     /// True in the last heartbeat of a node that shuts down: the others see it leave at once.
     #[serde(default)]
     pub leaving: bool,
+    /// The realms in which a session of the node subscribes to `wamp.session.on_stats`: the
+    /// other nodes seal their `on_stats` (the meta event of greatest volume) for it only then.
+    #[serde(default)]
+    pub stats_realms: Vec<String>,
 }
 
 /// Why a message on the heartbeat subject was not a heartbeat.
@@ -148,6 +152,7 @@ mod tests {
             version: "0.1.0".to_owned(),
             heartbeat_ms: 1000,
             leaving: false,
+            stats_realms: Vec::new(),
         }
     }
 

@@ -80,12 +80,20 @@ struct Shared {
     table: Mutex<NodeTable>,
     members: watch::Sender<Arc<BTreeMap<String, String>>>,
     events: broadcast::Sender<NodeEvent>,
+    /// The realms whose `on_stats` this node wants (as of its last heartbeat).
+    stats_realms: Mutex<Vec<String>>,
+    /// The realms in which another node alive now wants `on_stats`.
+    wanted_stats: std::sync::RwLock<std::collections::HashSet<String>>,
     /// The NATS client once [`Cluster::run`] has made it (it reconnects by itself).
     client: watch::Sender<Option<async_nats::Client>>,
 }
 
 /// Counts the node's local sessions (all realms) for its heartbeat.
 pub type SessionCounter = Box<dyn Fn() -> usize + Send + Sync>;
+
+/// The realms in which a local session subscribes to `wamp.session.on_stats`, for the
+/// heartbeat.
+pub type StatsRealms = Box<dyn Fn() -> Vec<String> + Send + Sync>;
 
 impl Cluster {
     /// The handle of node `config.node` with the realms-and-roles hash `config_hash`; nothing
@@ -112,6 +120,8 @@ impl Cluster {
                 table: Mutex::new(table),
                 members: watch::Sender::new(Arc::new(BTreeMap::new())),
                 events: broadcast::Sender::new(EVENT_BACKLOG),
+                stats_realms: Mutex::new(Vec::new()),
+                wanted_stats: Default::default(),
                 client: watch::Sender::new(None),
             }),
         }
@@ -197,7 +207,11 @@ impl Cluster {
     /// Runs the node until `shutdown`: connects to NATS, heartbeats, listens to the others'
     /// heartbeats and declares the silent ones dead. Returns at once if the connection cannot
     /// even be set up (an unreadable credentials file), after logging why.
-    pub async fn run(self, sessions: SessionCounter, shutdown: CancellationToken) {
+    pub async fn run(
+        self,
+        (sessions, stats_realms): (SessionCounter, StatsRealms),
+        shutdown: CancellationToken,
+    ) {
         let cfg = &self.inner.config;
         tracing::info!(
             "cluster: node {} (incarnation {}) joins over NATS at {} (auth: {}), heartbeat {} ms, \
@@ -246,6 +260,7 @@ impl Cluster {
                 _ = beat.tick() => {
                     let n = sessions();
                     self.inner.sessions.store(n as u64, Ordering::Relaxed);
+                    *lock(&self.inner.stats_realms) = stats_realms();
                     if !self.is_connected() {
                         outage.still_down(&cfg.nats.url, cfg.heartbeat.max(connection::CONNECT_TIMEOUT));
                         continue;
@@ -295,7 +310,19 @@ impl Cluster {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             heartbeat_ms: u64::try_from(s.config.heartbeat.as_millis()).unwrap_or(u64::MAX),
             leaving,
+            stats_realms: lock(&s.stats_realms).clone(),
         }
+    }
+
+    /// **[ours]** Whether another node alive now has a session subscribed to
+    /// `wamp.session.on_stats` in `realm` (as its heartbeats say): this node seals its
+    /// `on_stats` for the backplane only then.
+    pub fn others_want_stats(&self, realm: &str) -> bool {
+        self.inner
+            .wanted_stats
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(realm)
     }
 
     /// Takes in a message from the heartbeat subject.
@@ -315,6 +342,20 @@ impl Cluster {
 
     /// Logs and publishes what the table found.
     fn apply(&self, changes: Changes) {
+        let wanted = self.table().stats_realms();
+        let unchanged = *self
+            .inner
+            .wanted_stats
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            == wanted;
+        if !unchanged {
+            *self
+                .inner
+                .wanted_stats
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = wanted;
+        }
         let Changes { events, warnings } = changes;
         for w in warnings {
             log_warning(&w, self.node());
@@ -367,6 +408,10 @@ impl Cluster {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Logs a warning of the node table, loudly for the ones that break the cluster.

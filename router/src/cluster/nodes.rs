@@ -303,6 +303,16 @@ impl NodeTable {
             .collect()
     }
 
+    /// The realms in which some node alive now wants `wamp.session.on_stats` (its last
+    /// heartbeat's `stats_realms`).
+    pub fn stats_realms(&self) -> HashSet<String> {
+        self.nodes
+            .values()
+            .filter(|e| e.state == NodeState::Alive)
+            .flat_map(|e| e.hb.stats_realms.iter().cloned())
+            .collect()
+    }
+
     /// One row per node heard (by name), as of `now`.
     pub fn rows(&self, now: Instant) -> Vec<NodeStatus> {
         self.nodes
@@ -346,6 +356,7 @@ mod tests {
             version: "0.1.0".to_owned(),
             heartbeat_ms: 1000,
             leaving: false,
+            stats_realms: Vec::new(),
         }
     }
 
