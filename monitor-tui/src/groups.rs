@@ -276,7 +276,7 @@ impl GroupOrder {
     ///
     /// | sort column                                   | groups by        |
     /// |-----------------------------------------------|------------------|
-    /// | router, authid, role, transport, serializer, age | name, A to Z  |
+    /// | router, node, authid, role, transport, serializer, age | name, A to Z |
     /// | session (the id column), cycle                | session count    |
     /// | msgs, rated                                   | messages         |
     /// | bytes                                         | bytes            |
@@ -285,6 +285,7 @@ impl GroupOrder {
     pub fn of(sort: SortColumn) -> GroupOrder {
         match sort {
             SortColumn::Router
+            | SortColumn::Node
             | SortColumn::Authid
             | SortColumn::Role
             | SortColumn::Transport

@@ -186,16 +186,24 @@ fn plain(item: &FeedItem) -> String {
             received: *received,
         }),
         FeedItem::Event { topic, args, .. } => match parse_event(topic, args.clone()) {
-            Some(MetaEvent::Join(d)) => format!(
-                "join   {} {} {} {}",
-                get_u64(&d, "session"),
-                get_str(&d, "authid"),
-                get_str(&d, "authrole"),
-                d.get("transport")
-                    .and_then(|t| t.get("peer"))
+            Some(MetaEvent::Join(d)) => {
+                // The node only when the router says (a cluster's nodes, Crossbar).
+                let node = d
+                    .get("authextra")
+                    .and_then(|x| x.get("x_cb_node"))
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
-            ),
+                    .map_or(String::new(), |n| format!(" node {n}"));
+                format!(
+                    "join   {} {} {} {}{node}",
+                    get_u64(&d, "session"),
+                    get_str(&d, "authid"),
+                    get_str(&d, "authrole"),
+                    d.get("transport")
+                        .and_then(|t| t.get("peer"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                )
+            }
             Some(MetaEvent::Stats(info, s)) => format!(
                 "stats  {} cycle {}{}{} msgs {} bytes {} rated {} in {}",
                 get_u64(&info, "session"),
@@ -241,27 +249,24 @@ fn get_str<'a>(d: &'a Dict, k: &str) -> &'a str {
 }
 
 /// `--once`: the session table as text.
-/// With several routers, a ROUTER column comes first.
+/// With several routers, a ROUTER column comes first; with sessions on several nodes of a
+/// cluster, a NODE column next (`–` for a session whose router does not say).
 pub fn table(model: &Model, now: f64, out: &mut impl Write) -> std::io::Result<()> {
-    let several = model.several_routers();
-    let width = model
-        .routers
-        .iter()
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let router = |name: &str| {
-        if several {
-            format!("{name:<width$} ")
-        } else {
-            String::new()
-        }
-    };
+    let router = optional_column(
+        model.several_routers(),
+        model.routers.iter().map(|r| r.name.as_str()),
+        "ROUTER",
+    );
+    let node = optional_column(
+        model.several_nodes(),
+        model.sessions.values().map(|s| s.node.as_str()),
+        "NODE",
+    );
     writeln!(
         out,
-        "{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
+        "{}{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
         router("ROUTER"),
+        node("NODE"),
         "SESSION",
         "AUTHID",
         "ROLE",
@@ -275,8 +280,9 @@ pub fn table(model: &Model, now: f64, out: &mut impl Write) -> std::io::Result<(
     for s in model.sessions.values().filter(|s| s.left_at.is_none()) {
         writeln!(
             out,
-            "{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
+            "{}{}{:<16} {:<29} {:<12} {:<4} {:<8} {:>9} {:>10} {:>9} {:>7}",
             router(model.router_name(s.router)),
+            node(if s.node.is_empty() { "–" } else { &s.node }),
             s.id,
             s.authid,
             s.authrole,
@@ -290,4 +296,96 @@ pub fn table(model: &Model, now: f64, out: &mut impl Write) -> std::io::Result<(
     }
     let _ = now;
     Ok(())
+}
+
+/// A column of [`table`] that is there only when `shown`: a cell padded to the widest of
+/// `values` and the `title`, and a space; nothing at all when not shown.
+fn optional_column<'a>(
+    shown: bool,
+    values: impl Iterator<Item = &'a str>,
+    title: &str,
+) -> impl Fn(&str) -> String {
+    let width = values
+        .map(|v| v.chars().count())
+        .chain([title.len()])
+        .max()
+        .unwrap_or(0);
+    move |cell: &str| {
+        if shown {
+            format!("{cell:<width$} ")
+        } else {
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+    use wamp::dict;
+
+    fn join(id: u64, authid: &str, node: Option<&str>) -> Dict {
+        let mut d = dict! {
+            "session" => id, "authid" => authid, "authrole" => "backend",
+            "transport" => Value::Dict(dict! {
+                "channel_framing" => "rawsocket", "channel_serializer" => "msgpack",
+                "peer" => "tcp4:10.0.0.1:4000",
+            }),
+        };
+        if let Some(node) = node {
+            d.insert("authextra".into(), Value::Dict(dict! {"x_cb_node" => node}));
+        }
+        d
+    }
+
+    fn once(sessions: Vec<Dict>) -> String {
+        let mut model = Model::new(0.0, 0.0);
+        model.apply(MetaEvent::Snapshot(sessions), 0.0);
+        let mut out = Vec::new();
+        table(&model, 0.0, &mut out).expect("written");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn once_has_a_node_column_with_sessions_on_two_nodes() {
+        let text = once(vec![
+            join(1, "billing", Some("node-a")),
+            join(2, "web", Some("node-bb")),
+            join(3, "legacy", None),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("NODE    SESSION "), "{text}");
+        assert!(lines[1].starts_with("node-a  1 "), "{text}");
+        assert!(lines[2].starts_with("node-bb 2 "), "{text}");
+        assert!(lines[3].starts_with("–       3 "), "{text}");
+    }
+
+    #[test]
+    fn once_has_no_node_column_with_one_node() {
+        let text = once(vec![
+            join(1, "billing", Some("node-a")),
+            join(2, "web", None),
+        ]);
+        assert!(text.starts_with("SESSION "), "{text}");
+        assert!(!text.contains("node-a"), "{text}");
+    }
+
+    #[test]
+    fn plain_joins_name_the_node_when_the_router_does() {
+        let event = |d: Dict| FeedItem::Event {
+            topic: "wamp.session.on_join".into(),
+            args: vec![Value::Dict(d)],
+            kwargs: Dict::new(),
+            received: SystemTime::UNIX_EPOCH,
+        };
+        assert_eq!(
+            plain_line(None, &event(join(7, "billing", Some("node-a")))),
+            "join   7 billing backend tcp4:10.0.0.1:4000 node node-a"
+        );
+        assert_eq!(
+            plain_line(None, &event(join(7, "billing", None))),
+            "join   7 billing backend tcp4:10.0.0.1:4000"
+        );
+    }
 }

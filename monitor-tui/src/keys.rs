@@ -439,6 +439,9 @@ mod tests {
             "one router: by id"
         );
         press(&mut v, &[], "s");
+        assert_eq!(v.sort, SortColumn::Node);
+        assert_eq!(v.visible_rows(&m, 1.0), ks(&[10, 20, 30]), "no node: by id");
+        press(&mut v, &[], "s");
         assert_eq!(v.sort, SortColumn::Session);
         assert_eq!(v.visible_rows(&m, 1.0), ks(&[10, 20, 30]));
         press(&mut v, &[], "s");

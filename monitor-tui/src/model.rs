@@ -631,6 +631,26 @@ impl Model {
         self.routers.len() > 1
     }
 
+    /// Whether some router's sessions are on more than one node (`authextra.x_cb_node`): the
+    /// router is a node of a cluster and sees the sessions of the others. The NODE column
+    /// shows then. Sessions whose router does not say count for none, and routers that each
+    /// report only their own node (independent routers, each naming its host) say nothing the
+    /// ROUTER column does not.
+    pub fn several_nodes(&self) -> bool {
+        let mut first: Vec<Option<&str>> = vec![None; self.routers.len()];
+        self.sessions
+            .values()
+            .filter(|s| !s.node.is_empty())
+            .any(|s| match first.get_mut(s.router) {
+                Some(Some(node)) => *node != s.node,
+                Some(seen) => {
+                    *seen = Some(&s.node);
+                    false
+                }
+                None => false,
+            })
+    }
+
     /// The name of router `i` (empty when out of range).
     pub fn router_name(&self, i: usize) -> &str {
         self.routers.get(i).map_or("", |r| r.name.as_str())

@@ -26,6 +26,8 @@ pub enum Focus {
 pub enum SortColumn {
     /// Router (then session id).
     Router,
+    /// Router node (`authextra.x_cb_node`), then session id.
+    Node,
     /// Session id.
     Session,
     /// Authid.
@@ -54,8 +56,9 @@ pub enum SortColumn {
 
 impl SortColumn {
     /// Every column, in the order `s` cycles through them.
-    pub const ALL: [SortColumn; 13] = [
+    pub const ALL: [SortColumn; 14] = [
         SortColumn::Router,
+        SortColumn::Node,
         SortColumn::Session,
         SortColumn::Authid,
         SortColumn::Role,
@@ -80,6 +83,7 @@ impl SortColumn {
     pub fn name(self) -> &'static str {
         match self {
             SortColumn::Router => "router",
+            SortColumn::Node => "node",
             SortColumn::Session => "session",
             SortColumn::Authid => "authid",
             SortColumn::Role => "role",
@@ -113,6 +117,7 @@ impl SortColumn {
     fn key<'a>(self, r: &'a SessionRow, now: f64) -> SortKey<'a> {
         match self {
             SortColumn::Router => SortKey::Int(r.router as u64),
+            SortColumn::Node => SortKey::Text(&r.node, ""),
             SortColumn::Session => SortKey::Int(r.id),
             SortColumn::Authid => SortKey::Text(&r.authid, ""),
             SortColumn::Role => SortKey::Text(&r.authrole, ""),
@@ -165,7 +170,7 @@ fn compare_age(a: Option<f64>, b: Option<f64>) -> Ordering {
 }
 
 /// Whether `row` (on the router called `router`) matches the (lower-case) filter text: its id,
-/// router, authid, authrole, transport, serializer or peer contains it, ignoring case.
+/// router, node, authid, authrole, transport, serializer or peer contains it, ignoring case.
 pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
@@ -173,6 +178,7 @@ pub fn matches(row: &SessionRow, router: &str, needle: &str) -> bool {
     let has = |s: &str| contains_ignoring_case(s, needle);
     (needle.bytes().all(|b| b.is_ascii_digit()) && row.id.to_string().contains(needle))
         || has(router)
+        || has(&row.node)
         || has(&row.authid)
         || has(&row.authrole)
         || has(&row.transport)
@@ -396,5 +402,32 @@ mod tests {
             c = c.next();
         }
         assert_eq!(c, SortColumn::Session);
+    }
+
+    fn on(node: &str, id: u64) -> SessionRow {
+        let mut r = SessionRow::new(Key::new(0, id), 0.0);
+        r.node = node.to_owned();
+        r
+    }
+
+    #[test]
+    fn sorts_and_filters_by_node() {
+        let mut m = Model::new(0.0, 1.0);
+        for r in [
+            on("node-c", 1),
+            on("node-a", 2),
+            on("node-b", 3),
+            on("node-a", 4),
+        ] {
+            m.sessions.insert(r.key(), r);
+        }
+        let mut v = View::new(false);
+        v.sort = SortColumn::Node;
+        let ids = |v: &View| -> Vec<u64> { v.visible_rows(&m, 0.0).iter().map(|k| k.id).collect() };
+        assert_eq!(ids(&v), [2, 4, 3, 1], "A to Z, ties by id");
+        v.reversed = true;
+        assert_eq!(ids(&v), [1, 3, 2, 4], "Z to A, ties still by id");
+        v.filter = "node-a".to_owned();
+        assert_eq!(ids(&v), [2, 4]);
     }
 }

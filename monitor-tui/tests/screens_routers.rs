@@ -1,6 +1,6 @@
-//! Snapshot tests of the screens for several routers at once and for the router's health
-//! reports (slow consumers, drops, the session summary), at 80×24 and 160×48, drawn from a
-//! fixed model on a fixed clock.
+//! Snapshot tests of the screens for several routers at once, for the nodes of a cluster and
+//! for the router's health reports (slow consumers, drops, the session summary), at 80×24 and
+//! 160×48, drawn from a fixed model on a fixed clock.
 //!
 //! Update with `INSTA_UPDATE=always cargo test -p wamp-monitor --test screens_routers` and read
 //! the `.snap` files before keeping them.
@@ -10,7 +10,7 @@ use ratatui::backend::TestBackend;
 use wamp::{Dict, Value, dict};
 use wamp_monitor::model::{MetaEvent, Model, Router};
 use wamp_monitor::ui;
-use wamp_monitor::view::View;
+use wamp_monitor::view::{SortColumn, View};
 
 /// The moment the screens are drawn at.
 const NOW: f64 = 300.0;
@@ -187,4 +187,82 @@ fn one_router_without_health_reports_shows_neither_column() {
     assert!(!text.contains("HEALTH"), "{text}");
     assert!(!text.contains("roles "), "no summary line: {text}");
     assert!(text.contains("crossbar-client"), "{text}");
+}
+
+/// `join`, on a node of a cluster (as the router says it in `authextra.x_cb_node`).
+fn on_node(join: MetaEvent, node: &str) -> MetaEvent {
+    let MetaEvent::Join(mut details) = join else {
+        unreachable!("a join")
+    };
+    let extra = Value::Dict(dict! {"x_cb_node" => node});
+    details.insert("authextra".into(), extra);
+    MetaEvent::Join(details)
+}
+
+/// One router, on node-a of a cluster: it sees its own two sessions and the two on node-b
+/// (the meta events cross the nodes).
+fn cluster() -> Model {
+    let url = "rs://10.0.0.1:8081";
+    let routers = vec![Router::named(url, "realm1", "node-a")];
+    let mut m = Model::with_routers(0.0, 30.0, routers);
+    m.apply(MetaEvent::Connected(url.into()), 1.0);
+    for (id, authid, role, node, messages) in [
+        (21, "billing", "backend", "node-a", 900),
+        (22, "ingest", "backend", "node-b", 2500),
+        (23, "web-7", "frontend", "node-a", 300),
+        (24, "web-9", "frontend", "node-b", 120),
+    ] {
+        let peer = format!("tcp4:10.1.0.{id}:4000");
+        m.apply(
+            on_node(join(id, authid, role, "rawsocket", &peer), node),
+            2.0,
+        );
+        traffic(&mut m, 0, id, messages, 0);
+    }
+    m.tick(NOW);
+    m
+}
+
+#[test]
+fn a_cluster_of_two_nodes_80x24() {
+    let text = render(&cluster(), &mut view(), 80, 24);
+    assert!(text.contains("│NODE "), "the node comes first: {text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_cluster_of_two_nodes_160x48() {
+    let text = render(&cluster(), &mut view(), 160, 48);
+    assert!(text.contains("NODE"), "{text}");
+    assert!(!text.contains("ROUTER"), "one router: {text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_cluster_sorts_by_node() {
+    let mut v = view();
+    v.sort = SortColumn::Node;
+    let text = render(&cluster(), &mut v, 160, 48);
+    assert!(text.contains("sort node ▲"), "{text}");
+    let at = |authid: &str| {
+        text.find(authid)
+            .unwrap_or_else(|| panic!("{authid}: {text}"))
+    };
+    // node-a's then node-b's, ties by session id.
+    assert!(at("billing") < at("web-7"), "{text}");
+    assert!(at("web-7") < at("ingest"), "{text}");
+    assert!(at("ingest") < at("web-9"), "{text}");
+}
+
+#[test]
+fn one_node_shows_no_node_column() {
+    let mut m = Model::with_routers(0.0, 30.0, vec![Router::new("rs://10.0.0.1:8081", "realm1")]);
+    for id in [31, 32] {
+        let joined = join(id, "billing", "backend", "rawsocket", "tcp4:10.1.0.1:4000");
+        m.apply(on_node(joined, "node-a"), 2.0);
+    }
+    m.tick(NOW);
+    let text = render(&m, &mut view(), 160, 48);
+    assert!(text.contains("SESSION"), "{text}");
+    assert!(!text.contains("NODE"), "{text}");
 }

@@ -62,7 +62,8 @@ pub(super) fn overlay(frame: &mut Frame, cx: &Ctx) {
         lines.extend(REPLAY_KEYS.iter().map(key));
     }
     lines.push(Line::default());
-    let filter = "matches id, router, authid, role, transport, serializer, peer";
+    // What it matches, kept as short as the mouse line so the overlay fits 80 columns.
+    let filter = "id, router, node, authid, role, transport, serializer, peer";
     lines.push(note("filter", filter, theme));
     let mouse = "click a row, tab, column title (sorts) or pane; wheel scrolls";
     lines.push(note("mouse", mouse, theme));

@@ -15,6 +15,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Router,
+    Node,
     Session,
     Authid,
     Role,
@@ -32,8 +33,9 @@ enum Col {
 }
 
 /// Every column, left to right.
-const COLUMNS: [Col; 15] = [
+const COLUMNS: [Col; 16] = [
     Col::Router,
+    Col::Node,
     Col::Session,
     Col::Authid,
     Col::Role,
@@ -62,6 +64,7 @@ impl Col {
     fn title(self) -> &'static str {
         match self {
             Col::Router => "ROUTER",
+            Col::Node => "NODE",
             Col::Session => "SESSION",
             Col::Authid => "AUTHID",
             Col::Role => "ROLE",
@@ -94,7 +97,9 @@ impl Col {
         }
     }
 
-    /// Which columns fold away first on a narrow screen (lowest first); `None`: never.
+    /// Which columns fold away first on a narrow screen (lowest first); `None`: never. Where
+    /// a session is (its node, its router) folds after the rest but the health: in a cluster
+    /// that is what the operator is watching for.
     fn fold_rank(self) -> Option<u8> {
         match self {
             Col::Peer => Some(0),
@@ -106,8 +111,9 @@ impl Col {
             Col::Transport => Some(6),
             Col::Age => Some(7),
             Col::Authid => Some(8),
-            Col::Router => Some(9),
-            Col::Health => Some(10),
+            Col::Node => Some(9),
+            Col::Router => Some(10),
+            Col::Health => Some(11),
             _ => None,
         }
     }
@@ -130,6 +136,7 @@ impl Col {
     fn sort_column(self) -> Option<SortColumn> {
         Some(match self {
             Col::Router => SortColumn::Router,
+            Col::Node => SortColumn::Node,
             Col::Session => SortColumn::Session,
             Col::Authid => SortColumn::Authid,
             Col::Role => SortColumn::Role,
@@ -150,6 +157,7 @@ impl Col {
         matches!(
             (self, sort),
             (Col::Router, SortColumn::Router)
+                | (Col::Node, SortColumn::Node)
                 | (Col::Session, SortColumn::Session)
                 | (Col::Authid, SortColumn::Authid)
                 | (Col::Role, SortColumn::Role)
@@ -179,6 +187,7 @@ impl Col {
                 .max()
                 .unwrap_or(0),
             Col::Health => longest(|r| width(&health(r).0)),
+            Col::Node => longest(|r| width(&r.node)),
             Col::Authid => longest(|r| width(&r.authid)),
             Col::Role => longest(|r| width(&r.authrole)),
             Col::Transport => longest(transport_width),
@@ -213,15 +222,30 @@ fn transport(r: &SessionRow) -> String {
 /// narrowest widths fit, then text columns grow to their content and the sparkline takes the rest.
 fn columns(avail: usize, rows: &[&SessionRow], cx: &Ctx) -> Vec<(Col, usize)> {
     let several = cx.model.several_routers();
+    // Over all sessions, not just the filtered ones: the column stays put while typing a filter.
+    let nodes = cx.model.several_nodes();
     // Shown only when some session has something to report (never against Crossbar).
     let unwell = rows.iter().any(|r| r.health() != Health::Fine);
     let shown: Vec<Col> = COLUMNS
         .iter()
         .copied()
-        .filter(|&c| (c != Col::Router || several) && (c != Col::Health || unwell))
+        .filter(|&c| match c {
+            Col::Router => several,
+            Col::Node => nodes,
+            Col::Health => unwell,
+            _ => true,
+        })
         .collect();
-    let (cols, mut spare) = super::fold_columns(shown, avail, Col::min, Col::fold_rank);
-    let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, c.min())).collect();
+    // Node names tend to differ only at the end (node-1, node-2): cut short they would all
+    // read `node…`, so the node column is as wide as its names (up to `FAIR`) or not there.
+    let node_min = if nodes {
+        Col::Node.want(rows, cx).min(FAIR)
+    } else {
+        0
+    };
+    let min = |c: Col| if c == Col::Node { node_min } else { c.min() };
+    let (cols, mut spare) = super::fold_columns(shown, avail, min, Col::fold_rank);
+    let mut widths: Vec<(Col, usize)> = cols.iter().map(|&c| (c, min(c))).collect();
     // Each column's wish is measured once over all rows (thousands of them).
     let wants: Vec<usize> = cols.iter().map(|c| c.want(rows, cx)).collect();
     // Text first up to a fair width, then the sparkline, then text to its full length, then
@@ -422,7 +446,8 @@ fn row<'a>(r: &SessionRow, cols: &[(Col, usize)], cx: &Ctx) -> Row<'a> {
 }
 
 /// `–` stands for what is not known: traffic before any stats event (statistics may be off for
-/// the realm), and rates once a session has left.
+/// the realm), rates once a session has left, and the node of a session whose router does not
+/// say.
 const UNKNOWN: &str = "–";
 
 fn cell<'a>(r: &SessionRow, col: Col, w: usize, cx: &Ctx) -> Line<'a> {
@@ -433,6 +458,8 @@ fn cell<'a>(r: &SessionRow, col: Col, w: usize, cx: &Ctx) -> Line<'a> {
         Col::Msgs | Col::Bytes | Col::Rated | Col::Cycle if no_stats => Line::raw(UNKNOWN),
         Col::MsgsPerS | Col::BytesPerS if no_stats || r.left_at.is_some() => Line::raw(UNKNOWN),
         Col::Router => text(cx.model.router_name(r.router)),
+        Col::Node if r.node.is_empty() => Line::raw(UNKNOWN),
+        Col::Node => text(&r.node),
         Col::Session => Line::raw(r.id.to_string()),
         Col::Authid => text(&r.authid),
         Col::Role => text(&r.authrole),
@@ -518,8 +545,9 @@ mod tests {
         );
         assert_eq!(
             super::tests::cols(158, &one).len(),
-            COLUMNS.len() - 2,
-            "wide screens show everything but the router and (nothing to report) the health"
+            COLUMNS.len() - 3,
+            "wide screens show everything but the router, the node and (nothing to report) the \
+             health"
         );
     }
 
@@ -532,9 +560,92 @@ mod tests {
         let two = Model::with_routers(0.0, 1.0, routers);
         let wide: Vec<Col> = cols(170, &two).into_iter().map(|(c, _)| c).collect();
         assert_eq!(wide.first(), Some(&Col::Router));
-        assert_eq!(wide.len(), COLUMNS.len() - 1, "all but the health");
+        assert_eq!(
+            wide.len(),
+            COLUMNS.len() - 2,
+            "all but the node (no cluster) and the health"
+        );
         let narrow: Vec<Col> = cols(78, &two).into_iter().map(|(c, _)| c).collect();
         assert_eq!(narrow.first(), Some(&Col::Router), "kept before the authid");
+    }
+
+    /// A session on `router` and `node` (`""`: the router does not say).
+    fn add(m: &mut Model, router: usize, node: &str) {
+        let key = Key::new(router, m.sessions.len() as u64 + 1);
+        let mut row = SessionRow::new(key, 0.0);
+        row.node = node.to_owned();
+        m.sessions.insert(key, row);
+    }
+
+    /// One router, a session on each of `nodes`.
+    fn on_nodes(nodes: &[&str]) -> Model {
+        let mut m = Model::new(0.0, 1.0);
+        for node in nodes {
+            add(&mut m, 0, node);
+        }
+        m
+    }
+
+    #[test]
+    fn the_node_column_shows_with_two_nodes_and_not_with_one() {
+        let view = View::new(false);
+        let widths = |m: &Model, avail| {
+            let rows: Vec<&SessionRow> = m.sessions.values().collect();
+            columns(avail, &rows, &Ctx::new(m, &view, 0.0))
+        };
+        let names = |m: &Model, avail| -> Vec<Col> {
+            widths(m, avail).into_iter().map(|(c, _)| c).collect()
+        };
+        for one in [
+            &[][..],
+            &["node-a"],
+            &["node-a", "node-a"],
+            &["node-a", ""],
+            &["", ""],
+        ] {
+            let m = on_nodes(one);
+            assert!(!names(&m, 170).contains(&Col::Node), "{one:?}");
+        }
+        let two = on_nodes(&["node-a", "node-b", ""]);
+        let wide = names(&two, 170);
+        assert_eq!(
+            wide.first(),
+            Some(&Col::Node),
+            "where the router column goes"
+        );
+        assert_eq!(
+            wide.len(),
+            COLUMNS.len() - 2,
+            "all but the router and the health"
+        );
+        let mut apart = Model::with_routers(
+            0.0,
+            1.0,
+            vec![
+                Router::new("ws://a:1/ws", "r"),
+                Router::new("ws://b:1/ws", "r"),
+            ],
+        );
+        for (router, node) in [(0, "host-a"), (0, "host-a"), (1, "host-b")] {
+            add(&mut apart, router, node);
+        }
+        let cols = names(&apart, 170);
+        assert!(
+            !cols.contains(&Col::Node),
+            "two routers, each on its own host: the ROUTER column says it: {cols:?}"
+        );
+        let narrow = widths(&two, 78);
+        assert_eq!(
+            narrow.first(),
+            Some(&(Col::Node, 6)),
+            "at 80 columns, never cut to `node…`"
+        );
+        let narrower = names(&two, 50);
+        assert!(narrower.contains(&Col::Node), "{narrower:?}");
+        assert!(
+            !narrower.contains(&Col::Authid),
+            "folds before the node: {narrower:?}"
+        );
     }
 
     #[test]
