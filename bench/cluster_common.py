@@ -100,26 +100,35 @@ class Cluster:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.procs.append(nats_proc)
             wait_port(nats_port, nats_proc)
-            nats_url = f"nats://127.0.0.1:{nats_port}"
+            self.nats_url = f"nats://127.0.0.1:{nats_port}"
             self.pids["nats"] = nats_proc.pid
-            env = dict(os.environ, WAMPSTAT_OPERATOR_TICKET=TICKET, RUST_LOG="warn")
             for node in self.nodes:
-                template = ROOT / "config/examples" / f"cluster-{node}.json"
-                ws, rs = free_port(), free_port()
-                cfg = self.scratch / f"{node}.json"
-                cfg.write_text(json.dumps(node_config(template, node, nats_url, ws, rs)))
-                proc = subprocess.Popen([self.router, "--config", str(cfg)], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                self.procs.append(proc)
-                wait_port(rs, proc)
-                self.rs[node] = f"rs://127.0.0.1:{rs}"
-                self.pids[node] = proc.pid
-            first = int(self.rs[self.nodes[0]].rsplit(":", 1)[1])
-            until_clustered(first, self.nodes)
+                self.start(node)
+            until_clustered(self.port(self.nodes[0]), self.nodes)
             return self
         except BaseException:
             self.__exit__(None, None, None)
             raise
+
+    def start(self, node):
+        """Starts `node` (again: the same ports) and waits until its RawSocket port accepts."""
+        template = ROOT / "config/examples" / f"cluster-{node}.json"
+        cfg = self.scratch / f"{node}.json"
+        if not cfg.exists():
+            ws, rs = free_port(), free_port()
+            cfg.write_text(json.dumps(node_config(template, node, self.nats_url, ws, rs)))
+            self.rs[node] = f"rs://127.0.0.1:{rs}"
+        env = dict(os.environ, WAMPSTAT_OPERATOR_TICKET=TICKET, RUST_LOG="warn")
+        proc = subprocess.Popen([self.router, "--config", str(cfg)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        self.pids[node] = proc.pid
+        wait_port(self.port(node), proc)
+        return proc
+
+    def port(self, node):
+        """The RawSocket port of `node`."""
+        return int(self.rs[node].rsplit(":", 1)[1])
 
     def __exit__(self, *exc):
         for proc in reversed(self.procs):

@@ -39,6 +39,24 @@ const NOT_RUN: &[(&str, &str)] = &[
         "python3 bench/run.py",
         "the benchmark suite (minutes per case; installs Crossbar.io); it runs these binaries",
     ),
+    (
+        "printf 'authorization",
+        "writes the demo's nats-server config; router/tests/common/nats.rs writes the tests' own",
+    ),
+    (
+        "NATS_TOKEN=change-me nats-server",
+        "nats-server is not one of ours; the cluster tests (cluster_nodes, cluster_pubsub, \
+         cluster_rpc, cluster_meta) start it on a free port",
+    ),
+    (
+        "NATS_TOKEN=change-me wamp-router --cluster-status",
+        "needs the nats-server above; router/tests/cluster_nodes.rs runs --cluster-status \
+         against one",
+    ),
+    (
+        "wamp-loadgen --url rs://127.0.0.1:8081 --duration 5s rpc --callee-url",
+        "needs two nodes of a running cluster; bench/cluster_rpc.py runs it so",
+    ),
 ];
 
 /// How long any one command may take.
