@@ -20,7 +20,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::child::RouterProcess;
-use common::nats::{NatsServer, nats_server_or_skip, start_cluster_node};
+use common::nats::{NatsServer, nats_server_or_skip, start_cluster_node, until_alive};
 use common::*;
 use wamp::client::{Event, Subscription};
 use wamp::{Dict, Id, Payload, Serializer, Session, Value, dict};
@@ -453,30 +453,7 @@ async fn a_dead_nodes_sessions_are_reported_as_left_by_the_survivors() {
     let mut leaves = subscribe(&monitor, "wamp.session.on_leave", dict! {}).await;
     let mut joins = subscribe(&monitor, "wamp.session.on_join", dict! {}).await;
     // A knows B is alive (a node it never heard cannot be seen dying).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = within(
-            "wampstat.cluster.status",
-            monitor.call("wampstat.cluster.status", Payload::empty(), Dict::new()),
-        )
-        .await
-        .expect("wampstat.cluster.status answers");
-        let rows = status.payload.args().expect("args");
-        let alive = rows.first().and_then(Value::as_list).is_some_and(|l| {
-            l.iter().any(|r| {
-                r.get("node").and_then(Value::as_str) == Some("node-y")
-                    && r.get("state").and_then(Value::as_str) == Some("alive")
-            })
-        });
-        if alive {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "A did not hear B within 20 s: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_alive(&monitor, "node-y").await;
     // Sessions join on B until A has seen one join (the meta events cross): that one stays,
     // the others leave normally (their on_leave comes from B).
     let (visitor, _, probe_ids) = until_join_seen(&b.ws, &mut joins).await;

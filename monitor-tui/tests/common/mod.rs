@@ -1,6 +1,13 @@
 //! Shared by the monitor's integration tests (each test binary uses a part of it).
 #![allow(dead_code)]
 
+// The router's own helpers for its cluster tests: `wamp-router` and nats-server as child
+// processes, stopped by their PIDs when dropped.
+#[path = "../../../router/tests/common/child.rs"]
+pub mod child;
+#[path = "../../../router/tests/common/nats.rs"]
+pub mod nats;
+
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 

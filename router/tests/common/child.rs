@@ -1,9 +1,10 @@
 //! The `wamp-router` binary as a child process, for the tests that measure its memory or send it
 //! signals: started on free loopback ports from a copy of `config/default.json`, killed by its
-//! PID when the test ends on any path.
+//! PID when the test ends on any path. The monitor's tests include this file too
+//! (`monitor-tui/tests/common/mod.rs`).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -79,7 +80,7 @@ impl RouterProcess {
         std::fs::create_dir_all(&dir).expect("a scratch folder");
         let file = dir.join("config.json");
         std::fs::write(&file, config.to_string()).expect("the config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        let mut child = Command::new(router_binary())
             .arg("--config")
             .arg(&file)
             .args(args)
@@ -197,9 +198,29 @@ impl Drop for RouterProcess {
     }
 }
 
+/// The `wamp-router` binary: Cargo's own path in the router's tests; in another package's tests
+/// (the monitor's include this file), the one beside that package's binary, where
+/// `cargo test --workspace` (the README's test command) builds it too.
+fn router_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_wamp-router") {
+        return path.into();
+    }
+    let Some(beside) = option_env!("CARGO_BIN_EXE_wamp-monitor") else {
+        panic!("only the router's and the monitor's tests know where the binaries are");
+    };
+    let path = Path::new(beside).with_file_name("wamp-router");
+    assert!(
+        path.exists(),
+        "{} is not built: run the README's test command, `cargo test --workspace`, or \
+         `cargo build -p wamp-router --bin wamp-router` first",
+        path.display()
+    );
+    path
+}
+
 /// Sends `from`'s lines to `tx`, from a thread of its own (so that the child never blocks on
 /// a full pipe).
-fn forward(from: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+pub fn forward(from: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
     std::thread::spawn(move || {
         for line in BufReader::new(from).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {

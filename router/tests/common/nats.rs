@@ -19,10 +19,21 @@ pub fn start_cluster_node(
     url: &str,
     env: &[(&str, &str)],
 ) -> super::child::RouterProcess {
+    start_cluster_node_with_prefix("wampstat-test", scratch, node, url, env)
+}
+
+/// [`start_cluster_node`] with the NATS subjects under `subject_prefix`.
+pub fn start_cluster_node_with_prefix(
+    subject_prefix: &str,
+    scratch: &str,
+    node: &str,
+    url: &str,
+    env: &[(&str, &str)],
+) -> super::child::RouterProcess {
     let block = serde_json::json!({
         "node": node,
         "nats": {"url": url, "token": "${NATS_TOKEN}"},
-        "subject_prefix": "wampstat-test",
+        "subject_prefix": subject_prefix,
         "heartbeat_ms": 200,
         "node_timeout_ms": 1000,
     });
@@ -176,5 +187,34 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Waits (20 s at most) until `wampstat.cluster.status`, called by `session` (the operator's in
+/// the default config), lists `node` as alive: a node never heard cannot be seen dying.
+pub async fn until_alive(session: &wamp::Session, node: &str) {
+    use wamp::{Dict, Payload, Value};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let call = session.call("wampstat.cluster.status", Payload::empty(), Dict::new());
+        let status = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("wampstat.cluster.status answers within 5 s")
+            .expect("wampstat.cluster.status answers");
+        let rows = status.payload.args().expect("args");
+        let alive = rows.first().and_then(Value::as_list).is_some_and(|l| {
+            l.iter().any(|r| {
+                r.get("node").and_then(Value::as_str) == Some(node)
+                    && r.get("state").and_then(Value::as_str) == Some("alive")
+            })
+        });
+        if alive {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node} was not alive in wampstat.cluster.status within 20 s: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
