@@ -12,7 +12,8 @@ with args, kwargs and ``exclude=[T]`` (the realm's role discloses publishers), t
 Checks: S gets the publication once per subscription, with A's session id as publisher, the
 same publication id, the topic (autobahn fills it in for exact subscriptions itself, so that
 the router sends it for patterns is checked by router/tests/cluster_pubsub.rs), the args and
-kwargs as sent; T gets only the marker.
+kwargs as sent; T gets only the marker. Then one publication with ``eligible=[T]``: T gets it,
+none of S's subscriptions does.
 
 The last line is ``cluster OK: ...`` (exit 0) or ``cluster FAILED: ...`` (exit 1). Bounded to
 19 s by wampcheck's watchdog, every wait by its own timeout.
@@ -130,9 +131,22 @@ async def checked(a):
         expect(details.publisher == pub.sid, f"S {name}: publisher {details.publisher!r}, A is {pub.sid}")
         expect(details.publication == publication.id, f"S {name}: publication id {details.publication}")
         expect(details.topic == TOPIC, f"S {name}: topic {details.topic!r}")
+
+    # Eligibility, naming a session of B: only T (eligible) gets it; S, on the same node,
+    # none of its three subscriptions.
+    await pub.session.publish(TOPIC, "only T", options=PublishOptions(acknowledge=True, eligible=[t.sid]))
+    got = await step("after eligible")
+    for name, before in zip(names, got):
+        if name == "T":
+            expect([b[0] for b in before] == [["only T"]], f"T (eligible) got {before!r}")
+        else:
+            expect(before == [], f"S {name} (not eligible) got {before!r}")
     for p in (pub, s, t):
         await leave(p)
-    return f"{probes} probes, 3 subscriptions once each, the excluded session none"
+    return (
+        f"{probes} probes, 3 subscriptions once each, the excluded session none, "
+        "only the eligible session"
+    )
 
 
 if __name__ == "__main__":

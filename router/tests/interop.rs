@@ -426,7 +426,8 @@ fn cluster(
 /// **[ours]** autobahn-python across two nodes of a cluster (issue 17): a publisher on node A
 /// (WebSocket, JSON), two subscribers on node B (RawSocket, msgpack); `cluster_client.py`
 /// checks exact, prefix and wildcard delivery once each, publisher disclosure, the topic, args
-/// and kwargs, and `exclude` of a session on B. Needs nats-server (see `common::nats`).
+/// and kwargs, and `exclude` and `eligible` naming sessions on B. Needs nats-server (see
+/// `common::nats`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_clients_on_two_cluster_nodes_exchange_publications() {
     let Some((nodes, nats)) = cluster(
@@ -443,7 +444,11 @@ async fn autobahn_clients_on_two_cluster_nodes_exchange_publications() {
         ("url-b", b.rs.as_str()),
         ("serializer-b", "msgpack"),
     ];
-    run_script("cluster_client.py", &options, "cluster OK:").await;
+    let stdout = run_script("cluster_client.py", &options, "cluster OK:").await;
+    assert!(
+        stdout.contains("only the eligible session"),
+        "the eligibility check ran: {stdout}"
+    );
     drop((nodes, nats));
 }
 
