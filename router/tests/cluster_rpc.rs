@@ -6,7 +6,8 @@
 //! across nodes; with nats-server stopped a call to another node fails at once with
 //! `wampstat.error.cluster_unavailable`, and works again once it is back; and when node C is
 //! killed with SIGKILL in the middle of a call, the caller gets an ERROR within the node
-//! timeout and C's registrations are gone.
+//! timeout and C's registrations are gone. A `single` that two nodes both accepted while cut
+//! off from NATS is warned about by both once it is back.
 //!
 //! Needs nats-server (`WAMPSTAT_NATS_SERVER` or `PATH`); skipped with a printed line without
 //! it, unless `WAMPSTAT_REQUIRE_NATS=1`. No sleep synchronises anything: a registration has
@@ -440,4 +441,67 @@ async fn calls_cross_nodes_with_every_outcome_and_fail_when_a_node_or_nats_goes(
         "registration crossed in {crossed:?}; NATS down: failed in {failed_in:?}; resumed \
          {resumed_in:?} after restart; node killed: the call ended in {ended_in:?}"
     );
+}
+
+/// Waits (20 s at most) until `node` has printed a line containing `text`; returns it.
+fn until_printed(
+    node: &common::child::RouterProcess,
+    seen: &mut Vec<String>,
+    text: &str,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        seen.extend(node.output());
+        if let Some(l) = seen.iter().find(|l| l.contains(text)) {
+            return l.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not print {text:?} within 20 s: {seen:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_registered_on_two_nodes_while_cut_off_is_warned_about_once_nats_is_back() {
+    let Some(bin) = nats_server_or_skip(
+        "a_single_registered_on_two_nodes_while_cut_off_is_warned_about_once_nats_is_back",
+    ) else {
+        return;
+    };
+    let mut nats = NatsServer::start(&bin, "cluster-rpc-split");
+    let url = nats.url();
+    let a = start_cluster_node("cluster-rpc-split-a", "node-a", &url, &[]);
+    let b = start_cluster_node("cluster-rpc-split-b", "node-b", &url, &[]);
+    let op_a = a.join_operator(Serializer::Json).await;
+    common::nats::until_alive(&op_a, "node-b").await;
+
+    // Both nodes cut off (they say so), each accepts `single` for its own session.
+    nats.stop();
+    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+    until_printed(&a, &mut seen_a, "lost the connection to NATS");
+    until_printed(&b, &mut seen_b, "lost the connection to NATS");
+    let on_a = anonymous(&a.ws, Serializer::Json).await;
+    let on_b = anonymous(&b.ws, Serializer::Json).await;
+    let _reg_a = register(&on_a, "com.rpc.split", dict! {}).await;
+    let _reg_b = register(&on_b, "com.rpc.split", dict! {}).await;
+
+    // NATS back: each node writes its entry, sees the other's, and warns.
+    nats.restart();
+    let healed = Instant::now();
+    let line = until_printed(&a, &mut seen_a, "is registered on this node");
+    assert!(
+        line.contains("com.rpc.split") && line.contains("node-b"),
+        "{line}"
+    );
+    let line = until_printed(&b, &mut seen_b, "is registered on this node");
+    assert!(line.contains("node-a"), "{line}");
+    let warned = healed.elapsed();
+    // And the registry follows changes again on both: a registration made now on A is
+    // callable from B.
+    let reg = register(&on_a, "com.rpc.after", dict! {}).await;
+    serve(reg, |_| Ok(Payload::empty()));
+    until_callable(&on_b, "com.rpc.after").await;
+    println!("both nodes warned {warned:?} after nats-server was back");
 }

@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt as _;
@@ -237,8 +237,12 @@ impl Registry {
             mirror: Mirror::default(),
             written: HashMap::new(),
             told_unavailable: false,
+            suspects: Mutex::new(HashMap::new()),
+            warned: HashSet::new(),
+            recheck: HashSet::new(),
         };
         let mut watch: Option<kv::Watch> = None;
+        let mut losses = cluster.losses();
         let mut retry = tokio::time::interval(RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -251,6 +255,7 @@ impl Registry {
                     if !lock(&self.dirty).is_empty() {
                         task.reconcile().await;
                     }
+                    task.warn_about_conflicts();
                 }
                 entry = next(&mut watch) => match entry {
                     Some(Ok(e)) => task.observed(e),
@@ -261,6 +266,9 @@ impl Registry {
                     None => watch = None,
                 },
                 () = self.changed.notified() => task.reconcile().await,
+                // A watch that lived through a lost connection may have missed changes: it
+                // is opened again (at the next tick), which replays every entry.
+                Ok(()) = losses.changed() => watch = None,
                 event = membership.recv() => match event {
                     Ok(NodeEvent::Left { node, incarnation, reason }) => task.node_left(&node, &incarnation, &reason).await,
                     Ok(NodeEvent::Joined { node, incarnation }) => task.node_joined(&node, &incarnation),
@@ -296,6 +304,12 @@ struct Task<'a> {
     /// This node's entries in the bucket, by registration.
     written: HashMap<Key, InvokePolicy>,
     told_unavailable: bool,
+    /// Other nodes' registrations the dealer refused because this node holds them otherwise.
+    suspects: Mutex<HashMap<(Key, String), (Instant, InvokePolicy)>>,
+    /// The conflicts warned about.
+    warned: HashSet<(Key, String)>,
+    /// This node's registrations to check against the others' when next written.
+    recheck: HashSet<Key>,
 }
 
 impl Task<'_> {
@@ -344,9 +358,11 @@ impl Task<'_> {
         self.told_unavailable = false;
         self.forget_old_incarnations(&kv).await;
         self.kv = Some(kv);
-        // Everything this node holds is written again (the bucket may be new).
+        // Everything this node holds is written again (the bucket may be new), and checked
+        // against the others' (a partition may have let two nodes accept one `single`).
         self.written.clear();
         let all: Vec<Key> = self.local_keys();
+        self.recheck.extend(all.iter().cloned());
         lock(&self.registry.dirty).extend(all);
         self.registry.changed.notify_one();
         Some(watch)
@@ -413,6 +429,7 @@ impl Task<'_> {
 
     /// Takes in a change of the bucket.
     fn observed(&mut self, e: kv::Entry) {
+        tracing::debug!(realm = %self.registry.realm, "cluster: registry {:?} {}", e.operation, e.key);
         let Some(node) = e.key.rsplit('.').next().map(str::to_owned) else {
             return;
         };
@@ -475,7 +492,8 @@ impl Task<'_> {
             .dealer
             .register(&proxy, &uri, (policy, invoke), false)
         {
-            // This node holds it (or another node) by another policy: the claims settle it.
+            // This node holds it (or another node) by another policy: the claims settle it,
+            // unless both stand (registered during a partition): checked again in a second.
             tracing::debug!(
                 realm = %self.registry.realm,
                 "cluster: node {}'s registration of {uri:?} ({}) not taken here: {}",
@@ -483,7 +501,56 @@ impl Task<'_> {
                 policy.as_str(),
                 r.message
             );
+            self.suspect((uri, policy), &entry.node, invoke);
         }
+    }
+
+    /// Warns (once each) about the registrations this node and a live other node both hold
+    /// with policies that conflict, a second after the conflict was seen: by then a claim in
+    /// progress has been settled, so what is left is two nodes that each accepted it (during
+    /// a partition, or with NATS down). Each node's calls go to its own callee meanwhile.
+    fn warn_about_conflicts(&mut self) {
+        let settled: Vec<((Key, String), InvokePolicy)> = {
+            let mut suspects = lock(&self.suspects);
+            let old: Vec<_> = suspects
+                .iter()
+                .filter(|(_, (seen, _))| seen.elapsed() >= RETRY)
+                .map(|(k, (_, theirs))| (k.clone(), *theirs))
+                .collect();
+            for (k, _) in &old {
+                suspects.remove(k);
+            }
+            old
+        };
+        let alive = self.cluster.members().borrow().clone();
+        for ((key, node), their_invoke) in settled {
+            let Some(mine) = self.realm.dealer.local_invoke(&key.0, key.1) else {
+                continue;
+            };
+            if alive.contains_key(&node)
+                && conflicts(mine, their_invoke)
+                && self.warned.insert((key.clone(), node.clone()))
+            {
+                tracing::warn!(
+                    realm = %self.registry.realm,
+                    "cluster: procedure {:?} ({}) is registered on this node (invoke {}) and on \
+                     node {node} (invoke {}) at once, as after a partition: each node's calls go \
+                     to its own callees; unregister one of them",
+                    key.0,
+                    key.1.as_str(),
+                    mine.as_str(),
+                    their_invoke.as_str()
+                );
+            }
+        }
+    }
+
+    /// Remembers that `node` holds `key` with `theirs`, in conflict with this node: warned
+    /// about a second later if it still is.
+    fn suspect(&self, key: Key, node: &str, theirs: InvokePolicy) {
+        lock(&self.suspects)
+            .entry((key, node.to_owned()))
+            .or_insert_with(|| (Instant::now(), theirs));
     }
 
     /// Takes a node's entry out of the dealer.
@@ -589,7 +656,8 @@ impl Task<'_> {
             }
             return Some(Ok(()));
         };
-        if self.written.get(key) != Some(&invoke) {
+        let rewrite = self.written.get(key) != Some(&invoke);
+        if rewrite {
             let entry = Entry {
                 node: me.to_owned(),
                 incarnation: self.cluster.incarnation().to_owned(),
@@ -602,10 +670,21 @@ impl Task<'_> {
                 Ok(Ok(_)) => {
                     self.written.insert(key.clone(), invoke);
                 }
-                _ => return None,
+                Ok(Err(e)) => {
+                    tracing::debug!(realm = %self.registry.realm, "cluster: cannot write {k}: {e}");
+                    return None;
+                }
+                Err(_) => {
+                    tracing::debug!(realm = %self.registry.realm, "cluster: writing {k} timed out");
+                    return None;
+                }
             }
         }
-        if !lock(&self.registry.waiters).contains_key(key) {
+        // A claim waits for the verdict; an entry written again after the bucket was opened
+        // again (a lost connection) is checked too, for the conflicts a partition leaves.
+        let claiming = lock(&self.registry.waiters).contains_key(key);
+        let recheck = self.recheck.remove(key) && rewrite;
+        if !claiming && !recheck {
             return Some(Ok(()));
         }
         // Written before read: of two nodes claiming at once, one sees the other.
@@ -626,6 +705,10 @@ impl Task<'_> {
                     && (s.incarnation != entry.incarnation || s.state == super::NodeState::Dead)
             });
             if node != me && !stale && conflicts(invoke, their_invoke) {
+                if !claiming {
+                    self.suspect(key.clone(), node, their_invoke);
+                    continue;
+                }
                 self.written.remove(key);
                 let _ = tokio::time::timeout(KV_TIMEOUT, kv.delete(&k)).await;
                 return Some(Err(Refusal::new(
