@@ -357,6 +357,10 @@ async fn session_meta_procedures_answer_for_every_node_and_kill_across_nodes() {
     .await
     .unwrap_or_else(|| panic!("node A did not warn of the silent node: {a_log:#?}"));
     let back = until_count(&caller, 8).await;
+    // Stopped for about the node timeout, C may have been declared dead on A; C's answers
+    // can come back before its heartbeat does. A asks (and waits for) the nodes of its table
+    // only: the kill below needs C in it.
+    common::nats::until_alive(&caller, "node-c").await;
     println!(
         "with node-c stopped the count took {partial_took:?}; node-c counted again {back:?} after SIGCONT"
     );
