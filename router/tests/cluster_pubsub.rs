@@ -129,22 +129,6 @@ async fn until_crossed(publisher: &Session, topic: &str, subs: &mut [&mut Subscr
     step(publisher, topic, &marker, subs).await;
 }
 
-/// Waits (20 s at most) until `node` has printed a line containing `text`.
-async fn until_printed(node: &RouterProcess, seen: &mut Vec<String>, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        seen.extend(node.output());
-        if seen.iter().any(|l| l.contains(text)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the node did not print {text:?} within 20 s: {seen:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Joins sessions at `url` (another node) until `joins` (a monitor's `wamp.session.on_join`
 /// on this node) sees one join, 20 s at most: that session and its details, and the ids of
 /// the ones not seen, which have left.
@@ -331,8 +315,7 @@ async fn publications_cross_nodes_to_every_match_policy_with_filters_and_meta_ev
     within("UNSUBSCRIBED", gone.unsubscribe(gone_sub.id))
         .await
         .expect("unsubscribed");
-    until_printed(
-        &b,
+    b.until_printed(
         &mut b_log,
         "unsubscribed from wampstat-test.realm1.ev.org.gone",
     )

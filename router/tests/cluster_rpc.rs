@@ -443,26 +443,6 @@ async fn calls_cross_nodes_with_every_outcome_and_fail_when_a_node_or_nats_goes(
     );
 }
 
-/// Waits (20 s at most) until `node` has printed a line containing `text`; returns it.
-fn until_printed(
-    node: &common::child::RouterProcess,
-    seen: &mut Vec<String>,
-    text: &str,
-) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        seen.extend(node.output());
-        if let Some(l) = seen.iter().find(|l| l.contains(text)) {
-            return l.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the node did not print {text:?} within 20 s: {seen:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_registered_on_two_nodes_while_cut_off_is_warned_about_once_nats_is_back() {
     let Some(bin) = nats_server_or_skip(
@@ -480,8 +460,10 @@ async fn a_single_registered_on_two_nodes_while_cut_off_is_warned_about_once_nat
     // Both nodes cut off (they say so), each accepts `single` for its own session.
     nats.stop();
     let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
-    until_printed(&a, &mut seen_a, "lost the connection to NATS");
-    until_printed(&b, &mut seen_b, "lost the connection to NATS");
+    a.until_printed(&mut seen_a, "lost the connection to NATS")
+        .await;
+    b.until_printed(&mut seen_b, "lost the connection to NATS")
+        .await;
     let on_a = anonymous(&a.ws, Serializer::Json).await;
     let on_b = anonymous(&b.ws, Serializer::Json).await;
     let _reg_a = register(&on_a, "com.rpc.split", dict! {}).await;
@@ -490,12 +472,16 @@ async fn a_single_registered_on_two_nodes_while_cut_off_is_warned_about_once_nat
     // NATS back: each node writes its entry, sees the other's, and warns.
     nats.restart();
     let healed = Instant::now();
-    let line = until_printed(&a, &mut seen_a, "is registered on this node");
+    let line = a
+        .until_printed(&mut seen_a, "is registered on this node")
+        .await;
     assert!(
         line.contains("com.rpc.split") && line.contains("node-b"),
         "{line}"
     );
-    let line = until_printed(&b, &mut seen_b, "is registered on this node");
+    let line = b
+        .until_printed(&mut seen_b, "is registered on this node")
+        .await;
     assert!(line.contains("node-a"), "{line}");
     let warned = healed.elapsed();
     // And the registry follows changes again on both: a registration made now on A is

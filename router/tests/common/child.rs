@@ -186,6 +186,23 @@ impl RouterProcess {
     pub fn output(&self) -> Vec<String> {
         self.lines.try_iter().collect()
     }
+
+    /// Waits (20 s at most) until it has printed a line containing `text`, collecting what it
+    /// prints into `seen`; returns that line.
+    pub async fn until_printed(&self, seen: &mut Vec<String>, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            seen.extend(self.output());
+            if let Some(l) = seen.iter().find(|l| l.contains(text)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node did not print {text:?} within 20 s: {seen:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for RouterProcess {
